@@ -1,0 +1,30 @@
+import Synchronization
+
+/// Set when a request's deadline passes or its client goes away; long computations check it
+/// between batches and stop.
+public final class CancellationFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+
+    public init() {}
+
+    public func cancel() { flag.store(true, ordering: .relaxed) }
+    public var isCancelled: Bool { flag.load(ordering: .relaxed) }
+}
+
+/// What a running explanation may use and must respect.
+public struct ExplanationContext: Sendable {
+    public let cancellation: CancellationFlag
+    /// The most tensor elements one internal batch (all inputs of a forward and backward
+    /// pass) may hold; methods chunk their evaluations to stay under it.
+    public let maxBatchElements: Int
+
+    public init(cancellation: CancellationFlag = CancellationFlag(), maxBatchElements: Int = 1 << 22) {
+        self.cancellation = cancellation
+        self.maxBatchElements = maxBatchElements
+    }
+
+    /// Throws when the computation should stop.
+    public func checkCancellation() throws(ExplanationError) {
+        if cancellation.isCancelled { throw ExplanationError(.cancelled, "the computation was cancelled") }
+    }
+}

@@ -1,0 +1,53 @@
+import CandorModel
+import CandorTensor
+
+/// One explained instance: the method's attributions plus the model's output and the target.
+public struct InstanceExplanation: Sendable {
+    public let target: Int
+    /// The explained output for this instance.
+    public let output: Tensor
+    public let attribution: InstanceAttribution
+}
+
+/// Runs a prepared explanation: evaluates the model once to learn each instance's output and
+/// to resolve default targets (the argmax), checks targets, runs the method, and refuses
+/// non-finite results.
+public enum ExplanationRunner {
+    public static func run(
+        _ plan: any ExplanationPlan, problem: ExplanationProblem, context: ExplanationContext
+    ) throws(ExplanationError) -> [InstanceExplanation] {
+        try context.checkCancellation()
+        let outputs: [Tensor]
+        do { outputs = try problem.model.predict(problem.inputs) } catch { throw ExplanationError(error) }
+        guard outputs.indices.contains(problem.output) else {
+            throw ExplanationError(.unknownOutput, "the model has no output number \(problem.output)")
+        }
+        let outputValues = outputs[problem.output]
+        let perInstance = outputValues.unstacked()
+        let targets = try resolveTargets(problem.targets, outputs: perInstance)
+        let resolved = ResolvedProblem(problem: problem, outputValues: outputValues, targets: targets)
+        let attributions = try plan.run(resolved, context: context)
+        for attribution in attributions {
+            guard attribution.attributions.allSatisfy(\.isFinite) else {
+                throw ExplanationError(.nonFiniteResult, "the attributions contain NaN or infinity (the model's output or gradient overflowed for this input)")
+            }
+        }
+        return zip(zip(targets, perInstance), attributions).map { InstanceExplanation(target: $0.0, output: $0.1, attribution: $1) }
+    }
+
+    /// Checks explicit targets against the output size, or picks each instance's argmax.
+    static func resolveTargets(_ targets: [Int]?, outputs: [Tensor]) throws(ExplanationError) -> [Int] {
+        guard let targets else {
+            return outputs.map { output in
+                output.scalars.indices.max { output.scalars[$0] < output.scalars[$1] } ?? 0
+            }
+        }
+        guard targets.count == outputs.count else {
+            throw ExplanationError(.invalidTarget, "\(targets.count) targets were given for \(outputs.count) instances")
+        }
+        for (index, (target, output)) in zip(targets, outputs).enumerated() where !(0..<output.count).contains(target) {
+            throw ExplanationError(.invalidTarget, "target \(target) of instance \(index) is out of range: the output has \(output.count) values (0…\(output.count - 1))")
+        }
+        return targets
+    }
+}

@@ -1,0 +1,61 @@
+import CandorModel
+import CandorTensor
+
+/// The gradient of each row's target output with respect to the inputs, for batches of any
+/// size: evaluated in chunks that keep each forward and backward pass under the context's
+/// element budget, checking for cancellation between chunks.
+enum TargetGradients {
+    /// - Parameters:
+    ///   - inputs: one batched tensor per model input, all with the same number of rows.
+    ///   - targets: the target index (into the flattened per-row output) for each row.
+    /// - Returns: the explained output of every row and ∂output[target]/∂input for each input.
+    static func compute(
+        model: any DifferentiableModel, inputs: [Tensor], output: Int, targets: [Int],
+        context: ExplanationContext, rowsPerChunk: Int? = nil
+    ) throws(ExplanationError) -> (outputs: Tensor, gradients: [Tensor]) {
+        let rows = inputs.first?.shape.first ?? 0
+        let elementsPerRow = max(1, inputs.reduce(0) { $0 + $1.count } / max(rows, 1))
+        let chunk = max(1, min(rowsPerChunk ?? rows, context.maxBatchElements / elementsPerRow, rows))
+        var outputParts: [Tensor] = []
+        var gradientParts: [[Tensor]] = []
+        for start in stride(from: 0, to: rows, by: chunk) {
+            try context.checkCancellation()
+            let range = start..<min(start + chunk, rows)
+            let part = inputs.map { $0.rows(range) }
+            let result: (outputs: [Tensor], inputGradients: [Tensor])
+            do {
+                result = try model.gradient(part, output: output) { value, chunkRows throws(ModelError) in
+                    try oneHot(like: value, targets: Array(targets[(range.lowerBound + chunkRows.lowerBound)..<(range.lowerBound + chunkRows.upperBound)]))
+                }
+            } catch {
+                throw ExplanationError(error)
+            }
+            outputParts.append(result.outputs[output])
+            gradientParts.append(result.inputGradients)
+        }
+        do {
+            let outputs = try Tensor.concatenatingRows(outputParts)
+            let gradients = try inputs.indices.map { index throws(TensorError) in try Tensor.concatenatingRows(gradientParts.map { $0[index] }) }
+            return (outputs, gradients)
+        } catch {
+            throw ExplanationError(.modelFailure, "\(error)")
+        }
+    }
+
+    /// ∂L/∂output with a 1 at each row's target and 0 elsewhere.
+    static func oneHot(like output: Tensor, targets: [Int]) throws(ModelError) -> Tensor {
+        var seed = Tensor(zerosLike: output)
+        let rows = output.shape.first ?? 1
+        let perRow = rows > 0 ? output.count / rows : 0
+        guard targets.count == rows else {
+            throw ModelError(.inconsistentShapes, "\(targets.count) targets for \(rows) output rows")
+        }
+        for (row, target) in targets.enumerated() {
+            guard (0..<perRow).contains(target) else {
+                throw ModelError(.inconsistentShapes, "target \(target) is outside the output's \(perRow) values")
+            }
+            seed.scalars[row * perRow + target] = 1
+        }
+        return seed
+    }
+}

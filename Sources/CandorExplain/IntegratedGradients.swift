@@ -1,0 +1,107 @@
+import CandorModel
+import CandorTensor
+
+/// Integrated gradients: (x − x′) ⊙ ∫₀¹ ∂f(x′ + α(x − x′))/∂x dα, approximated by a quadrature
+/// rule over `n_steps` points. Sundararajan, Taly & Yan, "Axiomatic Attribution for Deep
+/// Networks", ICML 2017; Captum `IntegratedGradients`.
+///
+/// All points of all instances form one batch (split only to respect `internal_batch_size`
+/// and the memory budget), so 50 steps cost one batched forward and backward pass, not 50.
+/// The completeness axiom gives the error estimate returned as `convergence_delta`:
+/// Σ attributions − (f(x) − f(x′)).
+public struct IntegratedGradients: Explainer {
+    public let descriptor = MethodDescriptor(
+        name: "integrated_gradients", family: "gradient",
+        summary: "(x − x′) ⊙ the path integral of ∂f/∂x from the baseline x′ to x; returns convergence_delta",
+        reference: "Captum IntegratedGradients", requirement: .differentiable,
+        parameters: [
+            ParameterSpec("baselines", .baselines, default: 0.0, summary: "the reference input x′: a number, one instance, or one per instance"),
+            ParameterSpec("n_steps", .integer, default: 50, minimum: 1, maximum: 10_000, summary: "number of points on the path"),
+            ParameterSpec(
+                "integration", .choice(IntegrationScheme.allCases.map(\.rawValue)), default: "gausslegendre",
+                summary: "quadrature rule for the path integral (Captum's `method`)"),
+            ParameterSpec(
+                "internal_batch_size", .integer, minimum: 1, maximum: 1_000_000,
+                summary: "most path points evaluated in one pass (default: as many as the memory budget allows)"),
+        ])
+
+    public init() {}
+
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan {
+        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
+        let baselines = try Baselines.resolve(reader.json("baselines"), for: problem)
+        let steps = try reader.int("n_steps")
+        guard let scheme = IntegrationScheme(rawValue: try reader.choice("integration")) else {
+            throw ExplanationError(.invalidParameter, "unknown integration scheme")
+        }
+        if scheme == .riemannTrapezoid && steps < 2 {
+            throw ExplanationError(.invalidParameter, "parameter 'n_steps' of integrated_gradients must be at least 2 for riemann_trapezoid")
+        }
+        return Plan(
+            model: try differentiable(problem.model), effectiveParameters: reader.effective, baselines: baselines,
+            steps: steps, scheme: scheme, internalBatchSize: try reader.optionalInt("internal_batch_size"))
+    }
+
+    struct Plan: ExplanationPlan {
+        let model: any DifferentiableModel
+        let effectiveParameters: [String: JSONValue]
+        let baselines: [Tensor]
+        let steps: Int
+        let scheme: IntegrationScheme
+        let internalBatchSize: Int?
+
+        func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
+            let inputs = problem.problem.inputs
+            let batch = problem.problem.batchSize
+            let (alphas, weights) = scheme.pointsAndWeights(steps: steps)
+
+            // Path points, laid out as Captum does: step-major, [α₀: every instance, α₁: …].
+            var scaled: [Tensor] = []
+            for (input, baseline) in zip(inputs, baselines) {
+                var scalars: [Float] = []
+                scalars.reserveCapacity(input.count * steps)
+                for alpha in alphas {
+                    let a = Float(alpha)
+                    for index in 0..<input.count {
+                        scalars.append(baseline.scalars[index] + a * (input.scalars[index] - baseline.scalars[index]))
+                    }
+                }
+                do { scaled.append(try Tensor(shape: [batch * steps] + input.shape.dropFirst(), scalars: scalars)) } catch {
+                    throw ExplanationError(.invalidInput, "the \(steps)-step path is too large: \(error)")
+                }
+            }
+            let targets = Array((0..<steps).map { _ in problem.targets }.joined())
+            let (_, gradients) = try TargetGradients.compute(
+                model: model, inputs: scaled, output: problem.problem.output, targets: targets, context: context,
+                rowsPerChunk: internalBatchSize)
+
+            // Σ_k w_k ∂f(x′ + α_k(x − x′))/∂x, then ⊙ (x − x′).
+            var attributions: [[Tensor]] = []
+            for (inputIndex, input) in inputs.enumerated() {
+                let size = input.count
+                var total = [Float](repeating: 0, count: size)
+                gradients[inputIndex].scalars.withUnsafeBufferPointer { gradient in
+                    for (step, weight) in weights.enumerated() {
+                        let w = Float(weight)
+                        for index in 0..<size { total[index] += w * gradient[step * size + index] }
+                    }
+                }
+                let baseline = baselines[inputIndex]
+                for index in 0..<size { total[index] *= input.scalars[index] - baseline.scalars[index] }
+                attributions.append((try? Tensor(shape: input.shape, scalars: total))?.unstacked() ?? [])
+            }
+
+            // convergence_delta needs f(x′): one more forward pass, on the baselines.
+            let baselineOutputs: Tensor
+            do { baselineOutputs = try model.predict(baselines)[problem.problem.output] } catch { throw ExplanationError(error) }
+            let perRow = batch > 0 ? baselineOutputs.count / batch : 0
+            return (0..<batch).map { row in
+                let target = problem.targets[row]
+                let attribution = attributions.map { $0[row] }
+                let sum = attribution.reduce(Float(0)) { $0 + $1.scalars.reduce(0, +) }
+                let difference = problem.outputValues.scalars[row * perRow + target] - baselineOutputs.scalars[row * perRow + target]
+                return InstanceAttribution(attributions: attribution, extras: ["convergence_delta": .number(Double(sum - difference))])
+            }
+        }
+    }
+}

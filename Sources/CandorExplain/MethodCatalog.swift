@@ -1,0 +1,22 @@
+/// Every finished explanation method, by API name. A method appears here — and so in
+/// `GET /v1/methods` — only once it is implemented and checked against its reference.
+public struct MethodCatalog: Sendable {
+    public let explainers: [any Explainer]
+
+    public init(explainers: [any Explainer]) {
+        self.explainers = explainers
+    }
+
+    /// The methods Candor ships.
+    public static let standard = MethodCatalog(explainers: [
+        Saliency(),
+        InputXGradient(),
+        IntegratedGradients(),
+    ])
+
+    public func explainer(named name: String) -> (any Explainer)? {
+        explainers.first { $0.descriptor.name == name }
+    }
+
+    public var names: [String] { explainers.map(\.descriptor.name) }
+}

@@ -1,0 +1,129 @@
+/// The declaration of one method parameter: its name, type, default and limits. The same
+/// declaration drives validation of requests and the listing at `GET /v1/methods`, so the two
+/// cannot drift apart.
+public struct ParameterSpec: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case boolean
+        case integer
+        case number
+        /// One of a fixed list of strings.
+        case choice([String])
+        /// A number for every element, an array shaped like one instance, or (multi-input
+        /// models) an object of those by input name.
+        case baselines
+    }
+
+    public let name: String
+    public let kind: Kind
+    /// The value used when the request omits the parameter; nil when it is optional with no
+    /// default (the method then decides, as for `internal_batch_size`).
+    public let defaultValue: JSONValue?
+    public let minimum: Double?
+    public let maximum: Double?
+    public let summary: String
+
+    public init(
+        _ name: String, _ kind: Kind, default defaultValue: JSONValue? = nil, minimum: Double? = nil,
+        maximum: Double? = nil, summary: String
+    ) {
+        self.name = name
+        self.kind = kind
+        self.defaultValue = defaultValue
+        self.minimum = minimum
+        self.maximum = maximum
+        self.summary = summary
+    }
+
+    /// The JSON type name used in `/v1/methods` and `openapi.yaml`.
+    public var typeName: String {
+        switch kind {
+        case .boolean: "boolean"
+        case .integer: "integer"
+        case .number: "number"
+        case .choice: "string"
+        case .baselines: "baselines"
+        }
+    }
+}
+
+/// Reads a request's `params` against a method's declarations: refuses unknown names, wrong
+/// types and values out of range (naming the parameter and what is accepted), fills in
+/// defaults, and records the effective value of every parameter for the response and the
+/// cache key.
+public struct ParameterReader: Sendable {
+    private let raw: [String: JSONValue]
+    private let specs: [String: ParameterSpec]
+    private let method: String
+    /// Every parameter's effective value after defaults; absent ones with no default omitted.
+    public private(set) var effective: [String: JSONValue] = [:]
+
+    public init(_ raw: [String: JSONValue], specs: [ParameterSpec], method: String) throws(ExplanationError) {
+        self.raw = raw
+        self.specs = Dictionary(specs.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.method = method
+        if let unknown = raw.keys.sorted().first(where: { self.specs[$0] == nil }) {
+            let accepted = specs.map(\.name).joined(separator: ", ")
+            throw ExplanationError(
+                .invalidParameter,
+                "unknown parameter '\(unknown)' for method \(method); accepted: \(accepted.isEmpty ? "none" : accepted)")
+        }
+    }
+
+    private mutating func value(_ name: String) -> (ParameterSpec, JSONValue?) {
+        guard let spec = specs[name] else { return (ParameterSpec(name, .number, summary: ""), nil) }
+        let value = raw[name].flatMap { $0 == .null ? nil : $0 } ?? spec.defaultValue
+        if let value { effective[name] = value }
+        return (spec, value)
+    }
+
+    private func invalid(_ spec: ParameterSpec, _ detail: String) -> ExplanationError {
+        ExplanationError(.invalidParameter, "parameter '\(spec.name)' of \(method) \(detail)")
+    }
+
+    private func checkRange(_ spec: ParameterSpec, _ number: Double) throws(ExplanationError) {
+        if let minimum = spec.minimum, number < minimum { throw invalid(spec, "must be at least \(Self.format(minimum)), got \(Self.format(number))") }
+        if let maximum = spec.maximum, number > maximum { throw invalid(spec, "must be at most \(Self.format(maximum)), got \(Self.format(number))") }
+    }
+
+    static func format(_ number: Double) -> String {
+        number == number.rounded() && abs(number) < 1e15 ? String(Int(number)) : String(number)
+    }
+
+    public mutating func bool(_ name: String) throws(ExplanationError) -> Bool {
+        let (spec, value) = value(name)
+        guard case .bool(let result)? = value else { throw invalid(spec, "must be true or false, got \(value?.typeName ?? "nothing")") }
+        return result
+    }
+
+    /// An integer parameter, or nil when omitted and without default.
+    public mutating func optionalInt(_ name: String) throws(ExplanationError) -> Int? {
+        let (spec, value) = value(name)
+        guard let value else { return nil }
+        guard case .number(let number) = value, number == number.rounded(), abs(number) < 1e15 else {
+            throw invalid(spec, "must be an integer, got \(value.typeName)")
+        }
+        try checkRange(spec, number)
+        return Int(number)
+    }
+
+    public mutating func int(_ name: String) throws(ExplanationError) -> Int {
+        guard let result = try optionalInt(name) else {
+            throw ExplanationError(.invalidParameter, "parameter '\(name)' of \(method) is required")
+        }
+        return result
+    }
+
+    public mutating func choice(_ name: String) throws(ExplanationError) -> String {
+        let (spec, value) = value(name)
+        guard case .choice(let choices) = spec.kind, case .string(let string)? = value, choices.contains(string) else {
+            let choices = if case .choice(let choices) = spec.kind { choices.joined(separator: ", ") } else { "" }
+            throw invalid(spec, "must be one of \(choices)")
+        }
+        return string
+    }
+
+    /// The raw JSON of a parameter whose shape only the method can check (baselines).
+    public mutating func json(_ name: String) -> JSONValue? {
+        value(name).1
+    }
+}

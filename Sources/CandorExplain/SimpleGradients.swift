@@ -1,0 +1,58 @@
+import CandorModel
+import CandorTensor
+
+/// Saliency: the gradient of the target output with respect to the input, in absolute value
+/// by default. Simonyan et al., "Deep Inside Convolutional Networks", 2013; Captum `Saliency`.
+public struct Saliency: Explainer {
+    public let descriptor = MethodDescriptor(
+        name: "saliency", family: "gradient",
+        summary: "∂f/∂x for the target output, in absolute value unless abs is false",
+        reference: "Captum Saliency", requirement: .differentiable,
+        parameters: [ParameterSpec("abs", .boolean, default: true, summary: "return |∂f/∂x| instead of ∂f/∂x")])
+
+    public init() {}
+
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan {
+        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
+        let takesAbsoluteValue = try reader.bool("abs")
+        return GradientPlan(model: try differentiable(problem.model), effectiveParameters: reader.effective) { input, gradient in
+            takesAbsoluteValue ? gradient.map { Swift.abs($0) } : gradient
+        }
+    }
+}
+
+/// Input × gradient: x ⊙ ∂f/∂x, a first-order estimate of each feature's contribution.
+/// Shrikumar et al., 2016; Captum `InputXGradient`.
+public struct InputXGradient: Explainer {
+    public let descriptor = MethodDescriptor(
+        name: "input_x_gradient", family: "gradient",
+        summary: "x ⊙ ∂f/∂x for the target output", reference: "Captum InputXGradient",
+        requirement: .differentiable, parameters: [])
+
+    public init() {}
+
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan {
+        let reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
+        return GradientPlan(model: try differentiable(problem.model), effectiveParameters: reader.effective) { input, gradient in
+            (try? input.zipMap(gradient, *)) ?? gradient
+        }
+    }
+}
+
+/// One gradient pass over the batch, each input's gradient then transformed per element.
+struct GradientPlan: ExplanationPlan {
+    let model: any DifferentiableModel
+    let effectiveParameters: [String: JSONValue]
+    /// Maps (input, ∂f/∂input) to the attribution, both batched.
+    let transform: @Sendable (Tensor, Tensor) -> Tensor
+
+    func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
+        let inputs = problem.problem.inputs
+        let (_, gradients) = try TargetGradients.compute(
+            model: model, inputs: inputs, output: problem.problem.output, targets: problem.targets, context: context)
+        let perInput = zip(inputs, gradients).map { transform($0, $1).unstacked() }
+        return (0..<problem.problem.batchSize).map { row in
+            InstanceAttribution(attributions: perInput.map { $0[row] })
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import CandorModel
+import CandorTensor
+
+/// Conversions between nested JSON arrays of numbers and tensors.
+public enum TensorJSON {
+    /// A tensor from nested arrays of numbers (or a bare number), checking that the nesting is
+    /// rectangular and every element finite.
+    public static func tensor(from value: JSONValue, name: String) throws(ExplanationError) -> Tensor {
+        var shape: [Int] = []
+        var probe = value
+        while case .array(let items) = probe {
+            shape.append(items.count)
+            guard let first = items.first else { break }
+            probe = first
+        }
+        var scalars: [Float] = []
+        scalars.reserveCapacity(shape.reduce(1, *))
+        try flatten(value, depth: 0, shape: shape, into: &scalars, name: name)
+        do { return try Tensor(shape: shape, scalars: scalars) } catch {
+            throw ExplanationError(.invalidInput, "\(name): \(error)")
+        }
+    }
+
+    private static func flatten(_ value: JSONValue, depth: Int, shape: [Int], into scalars: inout [Float], name: String) throws(ExplanationError) {
+        switch value {
+        case .array(let items):
+            guard depth < shape.count, items.count == shape[depth] else {
+                throw ExplanationError(.invalidInput, "\(name) is not rectangular: expected nested arrays of shape \(shape)")
+            }
+            for item in items { try flatten(item, depth: depth + 1, shape: shape, into: &scalars, name: name) }
+        case .number(let number):
+            guard depth == shape.count else {
+                throw ExplanationError(.invalidInput, "\(name) is not rectangular: expected nested arrays of shape \(shape)")
+            }
+            let scalar = Float(number)
+            guard scalar.isFinite else {
+                throw ExplanationError(.invalidInput, "\(name) contains \(number), which is not a finite float32")
+            }
+            scalars.append(scalar)
+        default:
+            throw ExplanationError(.invalidInput, "\(name) must contain only numbers, found \(value.typeName)")
+        }
+    }
+
+    /// Checks that `tensor` is a batch of instances of `info` (batch axis first, fixed axes equal).
+    public static func checkBatch(_ tensor: Tensor, matches info: TensorInfo, name: String) throws(ExplanationError) {
+        let expected = info.instanceShape
+        let actual = Array(tensor.shape.dropFirst())
+        let fits =
+            tensor.rank == info.shape.count
+            && zip(expected, actual).allSatisfy { dimension, extent in
+                dimension.fixedValue.map { $0 == extent } ?? (extent > 0)
+            }
+        guard fits else {
+            throw ExplanationError(
+                .invalidInput,
+                "\(name): each instance must have shape [\(expected.map(\.description).joined(separator: ", "))], got [\(actual.map(String.init).joined(separator: ", "))]")
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import CandorTensor
+
+/// A model Candor can evaluate on a batch: the contract every explainer relies on.
+public protocol PredictiveModel: Sendable {
+    /// The declared inputs, batch axis first.
+    var inputs: [TensorInfo] { get }
+    /// The declared outputs, batch axis first.
+    var outputs: [TensorInfo] { get }
+
+    /// Evaluates every output for a batch. `inputs[i]` is shaped [batch] + the instance shape of
+    /// input i; each result is shaped [batch, ...].
+    func predict(_ inputs: [Tensor]) throws(ModelError) -> [Tensor]
+}
+
+/// A model with reverse-mode gradients with respect to its inputs.
+public protocol DifferentiableModel: PredictiveModel {
+    /// Evaluates the model and back-propagates ∂L/∂(output `output`) = `seed(outputValue, rows)`
+    /// to every input. `rows` says which rows of the caller's batch `outputValue` holds (a model
+    /// with a fixed batch size is evaluated in chunks).
+    ///
+    /// - Returns: the value of every output, and ∂L/∂input for each input (shaped like it).
+    func gradient(
+        _ inputs: [Tensor], output: Int, seed: (Tensor, Range<Int>) throws(ModelError) -> Tensor
+    ) throws(ModelError) -> (outputs: [Tensor], inputGradients: [Tensor])
+}

@@ -1,0 +1,93 @@
+import Foundation
+
+/// Reads tensor bytes that an ONNX file keeps in separate files (`data_location: EXTERNAL`),
+/// as PyTorch's dynamo exporter and `onnx.save(..., save_as_external_data=True)` write them.
+///
+/// Locations are resolved inside the model's folder only: an absolute path or one that
+/// climbs out with `..` is refused, so a hostile model cannot read other files on the host.
+/// Reference: https://onnx.ai/onnx/repo-docs/ExternalData.html
+public struct ExternalDataResolver: Sendable {
+    /// Where external files are looked up: a folder on disk or in-memory files by name.
+    public enum Source: Sendable {
+        case directory(URL)
+        case files([String: Data])
+        case none
+    }
+
+    public let source: Source
+    private let cache = ExternalFileCache()
+
+    public init(_ source: Source) {
+        self.source = source
+    }
+
+    /// Every external file read so far, by location (to hash and to list a model's files).
+    public var filesRead: [String: Data] { cache.all }
+
+    func bytes(for entries: [Onnx_StringStringEntryProto], tensor: String) throws(ModelError) -> Data {
+        var location: String?
+        var offset = 0
+        var length: Int?
+        for entry in entries {
+            switch entry.key {
+            case "location": location = entry.value
+            case "offset":
+                guard let value = Int(entry.value), value >= 0 else {
+                    throw ModelError(.externalData, "tensor \(tensor): invalid external data offset '\(entry.value)'")
+                }
+                offset = value
+            case "length":
+                guard let value = Int(entry.value), value >= 0 else {
+                    throw ModelError(.externalData, "tensor \(tensor): invalid external data length '\(entry.value)'")
+                }
+                length = value
+            default: continue  // `checksum` and unknown keys are informational
+            }
+        }
+        guard let location, !location.isEmpty else {
+            throw ModelError(.externalData, "tensor \(tensor) is stored externally but names no location")
+        }
+        let components = location.split(separator: "/", omittingEmptySubsequences: true)
+        guard !location.hasPrefix("/"), !location.contains("\\"), !components.contains(".."), !components.isEmpty else {
+            throw ModelError(.externalData, "tensor \(tensor): external data location '\(location)' must be a relative path inside the model's folder")
+        }
+        let file = try contents(of: components.joined(separator: "/"), tensor: tensor)
+        let end = length.map { offset + $0 } ?? file.count
+        guard offset <= end, end <= file.count else {
+            throw ModelError(.externalData, "tensor \(tensor): bytes \(offset)..<\(end) lie beyond the end of '\(location)' (\(file.count) bytes)")
+        }
+        return file.subdata(in: offset..<end)
+    }
+
+    private func contents(of location: String, tensor: String) throws(ModelError) -> Data {
+        if let cached = cache.data(for: location) { return cached }
+        let data: Data
+        switch source {
+        case .directory(let folder):
+            let url = folder.appendingPathComponent(location)
+            guard let mapped = try? Data(contentsOf: url, options: .alwaysMapped) else {
+                throw ModelError(.externalData, "tensor \(tensor): external data file '\(location)' is missing beside the model")
+            }
+            data = mapped
+        case .files(let files):
+            guard let file = files[location] else {
+                throw ModelError(.externalData, "tensor \(tensor): external data file '\(location)' was not provided")
+            }
+            data = file
+        case .none:
+            throw ModelError(.externalData, "tensor \(tensor) is stored in external file '\(location)', which was not provided")
+        }
+        cache.store(data, for: location)
+        return data
+    }
+}
+
+/// Each external file is read once per load, however many tensors it holds.
+private final class ExternalFileCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var files: [String: Data] = [:]
+
+    func data(for location: String) -> Data? { lock.withLock { files[location] } }
+    func store(_ data: Data, for location: String) { lock.withLock { files[location] = data } }
+    var all: [String: Data] { lock.withLock { files } }
+}

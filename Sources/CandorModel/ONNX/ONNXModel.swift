@@ -1,0 +1,131 @@
+import CandorTensor
+
+/// A loaded ONNX model: its compiled graph plus the declared and inferred shapes of its
+/// inputs, outputs and every intermediate tensor.
+public final class ONNXModel: DifferentiableModel {
+    public let graph: ComputationGraph
+    public let inputs: [TensorInfo]
+    public let outputs: [TensorInfo]
+    /// Every tensor a node computes at run time, in execution order (for layer methods).
+    public let layers: [TensorInfo]
+    /// The default-domain opset the model imports.
+    public let opset: Int
+    /// The tool that wrote the file (`pytorch`, `tf2onnx`, `skl2onnx`…), as recorded in it.
+    public let producer: String
+    /// The operator types the graph uses, sorted.
+    public let operatorTypes: [String]
+    /// The batch size the graph was exported with when its batch axis is fixed: batches are
+    /// then evaluated in chunks of this size.
+    public let fixedBatchSize: Int?
+
+    init(graph: ComputationGraph, inputs: [TensorInfo], outputNames: [String], opset: Int, producer: String) throws(ModelError) {
+        self.graph = graph
+        self.inputs = inputs
+        self.opset = opset
+        self.producer = producer
+        self.operatorTypes = Set(graph.steps.map(\.node.operatorType)).sorted()
+        self.fixedBatchSize = inputs.first?.shape.first?.fixedValue
+
+        // Shape inference by execution: run the graph on zero inputs with the free axes set to 1
+        // and then 2; an axis whose extent follows them is free, any other is fixed. A graph
+        // whose shapes do not fit fails here, naming the node.
+        let trialSizes = fixedBatchSize == nil ? [1, 2] : [1]
+        var trials: [[GraphValue?]] = []
+        for size in trialSizes {
+            var values: [GraphValue] = []
+            for input in inputs {
+                let shape = input.shape.map { $0.fixedValue ?? size }
+                do { values.append(.float(try Tensor(repeating: 0, shape: shape))) } catch {
+                    throw ModelError(.tooLarge, "input '\(input.name)': \(error)")
+                }
+            }
+            trials.append(try graph.forward(values, retainingAll: true))
+        }
+        let batchName: String = if case .symbolic(let name)? = inputs.first?.shape.first { name } else { "N" }
+        func info(_ slot: Int) -> TensorInfo? {
+            guard let first = trials[0][slot] else { return nil }
+            let shapes = trials.compactMap { $0[slot]?.shape }
+            let shape: [Dimension] = first.shape.indices.map { axis in
+                shapes.allSatisfy { $0.count == first.shape.count && $0[axis] == first.shape[axis] }
+                    ? .fixed(first.shape[axis]) : .symbolic(batchName)
+            }
+            return TensorInfo(name: graph.slotNames[slot], elementType: first.elementType, shape: shape)
+        }
+        var outputs: [TensorInfo] = []
+        for (slot, name) in zip(graph.outputSlots, outputNames) {
+            guard let output = info(slot) else {
+                throw ModelError(.missingValue, "graph output '\(name)' was not computed")
+            }
+            outputs.append(output)
+        }
+        self.outputs = outputs
+        self.layers = graph.steps.flatMap { $0.outputs.compactMap { $0 } }.compactMap(info)
+    }
+
+    public func predict(_ inputs: [Tensor]) throws(ModelError) -> [Tensor] {
+        try inChunks(inputs) { chunk, _ throws(ModelError) in
+            let values = try graph.forward(chunk.map(GraphValue.float), retainingAll: false)
+            return try graph.outputSlots.map { slot throws(ModelError) in try Self.floatOutput(values[slot], name: graph.slotNames[slot]) }
+        }
+    }
+
+    public func gradient(
+        _ inputs: [Tensor], output: Int, seed: (Tensor, Range<Int>) throws(ModelError) -> Tensor
+    ) throws(ModelError) -> (outputs: [Tensor], inputGradients: [Tensor]) {
+        guard graph.outputSlots.indices.contains(output) else {
+            throw ModelError(.missingValue, "the model has no output number \(output)")
+        }
+        let combined = try inChunks(inputs) { chunk, rows throws(ModelError) in
+            let values = try graph.forward(chunk.map(GraphValue.float), retainingAll: true)
+            let outputs = try graph.outputSlots.map { slot throws(ModelError) in try Self.floatOutput(values[slot], name: graph.slotNames[slot]) }
+            let outputSlot = graph.outputSlots[output]
+            let seedGradient = try seed(outputs[output], rows)
+            guard seedGradient.shape == outputs[output].shape else {
+                throw ModelError(.inconsistentShapes, "the gradient seed has shape \(seedGradient.shape) but output '\(graph.slotNames[outputSlot])' has \(outputs[output].shape)")
+            }
+            let gradients = try graph.backward(values: values, seeds: [(outputSlot, seedGradient)], targets: graph.inputSlots)
+            return outputs + gradients
+        }
+        return (Array(combined.prefix(graph.outputSlots.count)), Array(combined.dropFirst(graph.outputSlots.count)))
+    }
+
+    private static func floatOutput(_ value: GraphValue?, name: String) throws(ModelError) -> Tensor {
+        switch value {
+        case .float(let tensor)?: return tensor
+        case .integer(let tensor)?:
+            do { return try Tensor(shape: tensor.shape, scalars: tensor.values.map { Float($0) }) } catch {
+                throw ModelError(.tooLarge, "output '\(name)': \(error)")
+            }
+        case nil: throw ModelError(.missingValue, "output '\(name)' was not computed")
+        }
+    }
+
+    /// Evaluates `body` on the whole batch, or — for a graph exported with a fixed batch size —
+    /// on chunks of that size (the last one padded by repeating its final row), joining the
+    /// per-chunk results along the batch axis.
+    private func inChunks(
+        _ inputs: [Tensor], _ body: ([Tensor], Range<Int>) throws(ModelError) -> [Tensor]
+    ) throws(ModelError) -> [Tensor] {
+        let batch = inputs.first?.shape.first ?? 0
+        guard let size = fixedBatchSize, size != batch, batch > 0 else { return try body(inputs, 0..<batch) }
+        var parts: [[Tensor]] = []
+        for start in stride(from: 0, to: batch, by: size) {
+            let rows = start..<min(start + size, batch)
+            let chunk = try inputs.map { input throws(ModelError) -> Tensor in
+                var part = input.rows(rows)
+                while part.shape[0] < size {
+                    do { part = try Tensor.concatenatingRows([part, input.rows((rows.upperBound - 1)..<rows.upperBound)]) } catch {
+                        throw ModelError(.inconsistentShapes, "\(error)")
+                    }
+                }
+                return part
+            }
+            parts.append(try body(chunk, rows).map { $0.rank > 0 && $0.shape[0] == size ? $0.rows(0..<rows.count) : $0 })
+        }
+        return try parts[0].indices.map { index throws(ModelError) in
+            do { return try Tensor.concatenatingRows(parts.map { $0[index] }) } catch {
+                throw ModelError(.inconsistentShapes, "\(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import CandorTensor
+
+/// `Add`, `Sub`, `Mul` and `Div` with NumPy broadcasting. Their VJPs scale the incoming
+/// gradient by the partial derivative and sum it back over broadcast axes.
+struct ElementwiseBinary: Operator {
+    enum Kind: String, Sendable { case add = "Add", sub = "Sub", mul = "Mul", div = "Div" }
+    let kind: Kind
+
+    func forward(_ inputs: [GraphValue?]) throws(TensorError) -> [GraphValue] {
+        let a = try inputs.float(0, "A")
+        let b = try inputs.float(1, "B")
+        let result: Tensor =
+            switch kind {
+            case .add: try Broadcasting.apply(a, b, +)
+            case .sub: try Broadcasting.apply(a, b, -)
+            case .mul: try Broadcasting.apply(a, b, *)
+            case .div: try Broadcasting.apply(a, b, /)
+            }
+        return [.float(result)]
+    }
+
+    func backward(
+        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?]
+    ) throws(TensorError) -> [Tensor?] {
+        let a = try inputs.float(0, "A")
+        let b = try inputs.float(1, "B")
+        let g = outputGradients.firstGradient(like: try outputs.firstFloat())
+        let (gradA, gradB): (Tensor, Tensor)
+        switch kind {
+        case .add:
+            (gradA, gradB) = (g, g)
+        case .sub:
+            (gradA, gradB) = (g, g.map { -$0 })
+        case .mul:
+            (gradA, gradB) = (try Broadcasting.apply(g, b, *), try Broadcasting.apply(g, a, *))
+        case .div:
+            // ∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b²
+            gradA = try Broadcasting.apply(g, b, /)
+            let quotient = try Broadcasting.apply(a, b, /)
+            gradB = try Broadcasting.apply(try Broadcasting.apply(g, quotient, *), b) { -$0 / $1 }
+        }
+        return [
+            try Broadcasting.reduce(gradA, toShape: a.shape),
+            try Broadcasting.reduce(gradB, toShape: b.shape),
+        ]
+    }
+}

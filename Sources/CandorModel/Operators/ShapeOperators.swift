@@ -1,0 +1,155 @@
+import CandorTensor
+
+/// `Identity`: passes its input through (float or integer).
+struct IdentityOperator: Operator {
+    func forward(_ inputs: [GraphValue?]) throws(TensorError) -> [GraphValue] {
+        guard let value = inputs.first ?? nil else { throw .shapeMismatch("missing input") }
+        return [value]
+    }
+
+    func backward(
+        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?]
+    ) throws(TensorError) -> [Tensor?] {
+        [outputGradients.first ?? nil]
+    }
+}
+
+/// An operator that only changes the shape of a float tensor: its VJP reshapes the gradient
+/// back to the input's shape.
+protocol ReshapingOperator: Operator {
+    func outputShape(for inputs: [GraphValue?]) throws(TensorError) -> [Int]
+}
+
+extension ReshapingOperator {
+    func forward(_ inputs: [GraphValue?]) throws(TensorError) -> [GraphValue] {
+        let shape = try outputShape(for: inputs)
+        switch inputs.first ?? nil {
+        case .float(let x)?: return [.float(try x.reshaped(to: shape))]
+        case .integer(let x)?: return [.integer(try IntegerTensor(shape: shape, values: x.values))]
+        case nil: throw .shapeMismatch("missing input")
+        }
+    }
+
+    func backward(
+        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?]
+    ) throws(TensorError) -> [Tensor?] {
+        let x = try inputs.float(0, "data")
+        guard let g = outputGradients.first ?? nil else { return [nil] }
+        return [try g.reshaped(to: x.shape)]
+    }
+}
+
+/// `Flatten`: reshapes to 2-D, [product of axes before `axis`, product of the rest].
+struct FlattenOperator: ReshapingOperator {
+    let axis: Int
+
+    init(attributes: inout NodeAttributes) throws(ModelError) {
+        axis = try attributes.int("axis", default: 1)
+    }
+
+    func outputShape(for inputs: [GraphValue?]) throws(TensorError) -> [Int] {
+        guard let shape = inputs.first??.shape else { throw .shapeMismatch("missing input") }
+        guard axis >= -shape.count, axis <= shape.count else {
+            throw .invalidAxis("Flatten axis \(axis) is out of range for rank \(shape.count)")
+        }
+        let split = axis < 0 ? axis + shape.count : axis
+        return [shape[..<split].reduce(1, *), shape[split...].reduce(1, *)]
+    }
+}
+
+/// `Reshape` (opset 5+): the target shape is the second input; 0 copies the input's extent
+/// (unless `allowzero`), −1 is inferred from the element count.
+struct ReshapeOperator: ReshapingOperator {
+    let allowsZero: Bool
+
+    init(attributes: inout NodeAttributes, context: OperatorContext) throws(ModelError) {
+        guard context.opset >= 5 else {
+            throw ModelError(.unsupportedAttribute, "\(context.node): Reshape before opset 5 (shape as an attribute) is not supported")
+        }
+        allowsZero = try attributes.int("allowzero", default: 0) != 0
+    }
+
+    func outputShape(for inputs: [GraphValue?]) throws(TensorError) -> [Int] {
+        guard let input = inputs.first ?? nil else { throw .shapeMismatch("missing input data") }
+        guard case .integer(let requested)? = inputs.count > 1 ? inputs[1] : nil else {
+            throw .shapeMismatch("Reshape's shape input must be an int64 tensor")
+        }
+        let inputShape = input.shape
+        var shape: [Int] = []
+        var inferredAxis: Int?
+        for (axis, value) in requested.values.enumerated() {
+            switch value {
+            case -1:
+                guard inferredAxis == nil else { throw .invalidShape("Reshape shape \(requested.values) has more than one -1") }
+                inferredAxis = axis
+                shape.append(1)
+            case 0 where !allowsZero:
+                guard axis < inputShape.count else {
+                    throw .invalidShape("Reshape shape \(requested.values) copies axis \(axis) of a rank-\(inputShape.count) input")
+                }
+                shape.append(inputShape[axis])
+            default:
+                guard value >= 0, let extent = Int(exactly: value) else {
+                    throw .invalidShape("Reshape shape \(requested.values) has a negative extent")
+                }
+                shape.append(extent)
+            }
+        }
+        let total = try inputShape.checkedElementCount()
+        if let inferredAxis {
+            let known = try shape.checkedElementCount()
+            guard known > 0, total % known == 0 else {
+                throw .shapeMismatch("cannot reshape \(inputShape) to \(requested.values)")
+            }
+            shape[inferredAxis] = total / known
+        }
+        guard try shape.checkedElementCount() == total else {
+            throw .shapeMismatch("cannot reshape \(inputShape) (\(total) elements) to \(shape)")
+        }
+        return shape
+    }
+}
+
+/// `Constant`: a value fixed in the node's attributes, computed once at load time.
+struct ConstantOperator: Operator {
+    let value: GraphValue
+
+    init(
+        attributes: inout NodeAttributes, context: OperatorContext,
+        decode: (Onnx_TensorProto) throws(ModelError) -> GraphValue
+    ) throws(ModelError) {
+        for unsupported in ["sparse_value", "value_string", "value_strings"] {
+            try attributes.refuse(unsupported, reason: "Candor computes on float and int64 tensors only")
+        }
+        if let tensor = try attributes.tensor("value") {
+            value = try decode(tensor)
+            return
+        }
+        let scalarFloat = attributes.has("value_float") ? try attributes.float("value_float", default: 0) : nil
+        let floats = try attributes.floats("value_floats")
+        let scalarInt = attributes.has("value_int") ? try attributes.int("value_int", default: 0) : nil
+        let ints = try attributes.ints("value_ints")
+        var found: GraphValue?
+        do throws(TensorError) {
+            if let scalarFloat {
+                found = .float(Tensor(scalar: scalarFloat))
+            } else if let floats {
+                found = .float(try Tensor(shape: [floats.count], scalars: floats))
+            } else if let scalarInt {
+                found = .integer(try IntegerTensor(shape: [], values: [Int64(scalarInt)]))
+            } else if let ints {
+                found = .integer(try IntegerTensor(shape: [ints.count], values: ints))
+            }
+        } catch {
+            throw ModelError.atNode(context.node, error)
+        }
+        guard let found else { throw ModelError(.invalidModel, "\(context.node) has no value attribute") }
+        value = found
+    }
+
+    func forward(_ inputs: [GraphValue?]) throws(TensorError) -> [GraphValue] { [value] }
+
+    func backward(
+        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?]
+    ) throws(TensorError) -> [Tensor?] { [] }
+}

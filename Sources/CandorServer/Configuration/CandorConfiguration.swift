@@ -1,0 +1,159 @@
+import Foundation
+import Yams
+
+/// Every setting of the service. Defaults live here (and are documented, one by one, in
+/// `config/candor.yaml`); a YAML file, then `CANDOR_…` environment variables, then
+/// command-line flags override them, in that order.
+public struct CandorConfiguration: Sendable, Equatable {
+    public struct Server: Sendable, Equatable {
+        public var host = "127.0.0.1"
+        public var port = 8080
+        /// Largest request body accepted (413 beyond it), except model uploads.
+        public var maxBodyBytes = 8 * 1024 * 1024
+        /// Wall-clock budget of one request's computation (504 beyond it; the work stops).
+        public var requestTimeoutSeconds = 30.0
+    }
+
+    public struct Workers: Sendable, Equatable {
+        /// Threads that run model math; 0 means one per core.
+        public var threads = 0
+        /// Requests that may wait for a worker; beyond it the answer is 429.
+        public var queueLimit = 64
+        /// Seconds a client is told to wait in `Retry-After` on a 429.
+        public var retryAfterSeconds = 1
+    }
+
+    public struct Models: Sendable, Equatable {
+        /// Folder of `NAME.onnx` files (with external data and `NAME.yaml` sidecars).
+        public var directory = "models"
+        /// Largest model (ONNX file plus external data) accepted at upload.
+        public var maxModelBytes = 512 * 1024 * 1024
+    }
+
+    public struct Limits: Sendable, Equatable {
+        /// Most instances in one request.
+        public var maxBatchSize = 256
+        /// Most input elements (all instances, all inputs) in one request.
+        public var maxInputElements = 4_000_000
+        /// Most tensor elements in one internal forward/backward pass; methods chunk their
+        /// evaluations to stay under it, which bounds memory per worker.
+        public var maxBatchElements = 4_000_000
+    }
+
+    public struct Cache: Sendable, Equatable {
+        /// Bytes of encoded responses kept; 0 disables the cache.
+        public var maxBytes = 64 * 1024 * 1024
+    }
+
+    public struct Admin: Sendable, Equatable {
+        /// Bearer token for POST and DELETE on /v1/models; empty disables those routes (403).
+        public var token = ""
+    }
+
+    public struct Logging: Sendable, Equatable {
+        /// trace, debug, info, notice, warning, error or critical.
+        public var level = "info"
+    }
+
+    public var server = Server()
+    public var workers = Workers()
+    public var models = Models()
+    public var limits = Limits()
+    public var cache = Cache()
+    public var admin = Admin()
+    public var logging = Logging()
+
+    public init() {}
+}
+
+extension CandorConfiguration {
+    /// Why a configuration could not be read.
+    public struct LoadError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Decodes YAML with snake_case keys, every key optional (defaults fill the rest); an
+    /// unknown key is an error, so a typo never silently leaves a default in force.
+    public static func fromYAML(_ text: String, source: String) throws -> CandorConfiguration {
+        var configuration = CandorConfiguration()
+        guard let root = try Yams.load(yaml: text) else { return configuration }
+        guard let sections = root as? [String: Any] else {
+            throw LoadError(description: "\(source): the top level must be a mapping of sections")
+        }
+        for (section, value) in sections {
+            guard let settings = value as? [String: Any] else {
+                throw LoadError(description: "\(source): section '\(section)' must be a mapping")
+            }
+            for (key, setting) in settings {
+                try configuration.set(section: section, key: key, value: "\(setting)", source: source)
+            }
+        }
+        return configuration
+    }
+
+    /// Applies `CANDOR_SECTION_KEY` variables (for example `CANDOR_SERVER_PORT=9000`).
+    public mutating func applyEnvironment(_ environment: [String: String]) throws {
+        for (name, value) in environment where name.hasPrefix("CANDOR_") {
+            let rest = name.dropFirst("CANDOR_".count).lowercased()
+            guard let match = Self.settingNames.first(where: { rest == "\($0.section)_\($0.key)" }) else { continue }
+            try set(section: match.section, key: match.key, value: value, source: "environment variable \(name)")
+        }
+    }
+
+    /// Every (section, key) pair, as spelled in YAML.
+    static let settingNames: [(section: String, key: String)] = [
+        ("server", "host"), ("server", "port"), ("server", "max_body_bytes"), ("server", "request_timeout_seconds"),
+        ("workers", "threads"), ("workers", "queue_limit"), ("workers", "retry_after_seconds"),
+        ("models", "directory"), ("models", "max_model_bytes"),
+        ("limits", "max_batch_size"), ("limits", "max_input_elements"), ("limits", "max_batch_elements"),
+        ("cache", "max_bytes"),
+        ("admin", "token"),
+        ("logging", "level"),
+    ]
+
+    /// Sets one setting from its text form, checking type and range.
+    mutating func set(section: String, key: String, value: String, source: String) throws {
+        func integer(minimum: Int) throws -> Int {
+            guard let number = Int(value), number >= minimum else {
+                throw LoadError(description: "\(source): \(section).\(key) must be an integer ≥ \(minimum), got '\(value)'")
+            }
+            return number
+        }
+        switch (section, key) {
+        case ("server", "host"): server.host = value
+        case ("server", "port"):
+            let port = try integer(minimum: 0)
+            guard port <= 65535 else { throw LoadError(description: "\(source): server.port must be at most 65535") }
+            server.port = port
+        case ("server", "max_body_bytes"): server.maxBodyBytes = try integer(minimum: 1024)
+        case ("server", "request_timeout_seconds"):
+            guard let seconds = Double(value), seconds > 0 else {
+                throw LoadError(description: "\(source): server.request_timeout_seconds must be a positive number, got '\(value)'")
+            }
+            server.requestTimeoutSeconds = seconds
+        case ("workers", "threads"): workers.threads = try integer(minimum: 0)
+        case ("workers", "queue_limit"): workers.queueLimit = try integer(minimum: 0)
+        case ("workers", "retry_after_seconds"): workers.retryAfterSeconds = try integer(minimum: 1)
+        case ("models", "directory"): models.directory = value
+        case ("models", "max_model_bytes"): models.maxModelBytes = try integer(minimum: 1024)
+        case ("limits", "max_batch_size"): limits.maxBatchSize = try integer(minimum: 1)
+        case ("limits", "max_input_elements"): limits.maxInputElements = try integer(minimum: 1)
+        case ("limits", "max_batch_elements"): limits.maxBatchElements = try integer(minimum: 1)
+        case ("cache", "max_bytes"): cache.maxBytes = try integer(minimum: 0)
+        case ("admin", "token"): admin.token = value
+        case ("logging", "level"):
+            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+            guard levels.contains(value) else {
+                throw LoadError(description: "\(source): logging.level must be one of \(levels.joined(separator: ", "))")
+            }
+            logging.level = value
+        default:
+            throw LoadError(description: "\(source): unknown setting \(section).\(key)")
+        }
+    }
+
+    /// The number of worker threads after resolving 0 to the core count.
+    public var workerThreads: Int {
+        workers.threads > 0 ? workers.threads : ProcessInfo.processInfo.activeProcessorCount
+    }
+}

@@ -1,0 +1,88 @@
+import HTTPTypes
+import CandorExplain
+import CandorModel
+import CandorTensor
+
+/// Turns a request's `inputs` into one batched tensor per model input, checking everything a
+/// client can get wrong: the batch form, instance shapes, non-numbers, NaN or infinity, an
+/// empty batch, and the configured size limits.
+///
+/// A single-input model takes an array of instances; a tabular instance may also be an object
+/// keyed by the feature names of the model's sidecar. A multi-input model takes an object of
+/// such arrays by input name.
+struct InstanceDecoding {
+    let model: LoadedModel
+    let limits: CandorConfiguration.Limits
+
+    func decode(_ inputs: JSONValue?) throws -> [Tensor] {
+        guard let inputs else { throw Problem.badRequest("invalid-input", "the request has no 'inputs'") }
+        let declared = model.model.inputs
+        var batches: [JSONValue] = []
+        if declared.count == 1 {
+            if case .object = inputs {
+                throw Problem.badRequest("invalid-input", "'inputs' must be an array of instances (a batch), even for one instance")
+            }
+            batches = [inputs]
+        } else {
+            guard case .object(let byName) = inputs else {
+                throw Problem.badRequest(
+                    "invalid-input", "this model has inputs \(declared.map(\.name).joined(separator: ", ")): send 'inputs' as an object of instance arrays by input name")
+            }
+            for info in declared {
+                guard let batch = byName[info.name] else { throw Problem.badRequest("invalid-input", "'inputs' lacks model input '\(info.name)'") }
+                batches.append(batch)
+            }
+            if let extra = byName.keys.sorted().first(where: { name in !declared.contains { $0.name == name } }) {
+                throw Problem.badRequest("invalid-input", "'inputs' names '\(extra)', which is not an input of this model")
+            }
+        }
+
+        var tensors: [Tensor] = []
+        var totalElements = 0
+        for (info, batch) in zip(declared, batches) {
+            guard case .array(let instances) = batch else {
+                throw Problem.badRequest("invalid-input", "inputs for '\(info.name)' must be an array of instances, got \(batch.typeName)")
+            }
+            guard !instances.isEmpty else { throw Problem.badRequest("invalid-input", "the batch is empty: send at least one instance") }
+            guard instances.count <= limits.maxBatchSize else {
+                throw Problem(.contentTooLarge, code: "batch-too-large", detail: "\(instances.count) instances exceed the limit of \(limits.maxBatchSize) per request")
+            }
+            let rows = try instances.map { try namedFeaturesToArray($0, info: info) }
+            let tensor = try Self.batchTensor(rows, info: info)
+            totalElements += tensor.count
+            guard totalElements <= limits.maxInputElements else {
+                throw Problem(.contentTooLarge, code: "input-too-large", detail: "the inputs hold more than \(limits.maxInputElements) elements, the configured limit")
+            }
+            tensors.append(tensor)
+        }
+        guard Set(tensors.map { $0.shape[0] }).count == 1 else {
+            throw Problem.badRequest("invalid-input", "every model input must have the same number of instances")
+        }
+        return tensors
+    }
+
+    private static func batchTensor(_ rows: [JSONValue], info: TensorInfo) throws(Problem) -> Tensor {
+        do throws(ExplanationError) {
+            let tensor = try TensorJSON.tensor(from: .array(rows), name: "inputs for '\(info.name)'")
+            try TensorJSON.checkBatch(tensor, matches: info, name: "inputs for '\(info.name)'")
+            return tensor
+        } catch {
+            throw Problem(error)
+        }
+    }
+
+    /// An instance given as `{feature name: value}` becomes the array in the model's order.
+    private func namedFeaturesToArray(_ instance: JSONValue, info: TensorInfo) throws -> JSONValue {
+        guard case .object(let byName) = instance else { return instance }
+        guard let names = model.metadata.featureNames, model.model.inputs.count == 1, info.instanceShape.count == 1 else {
+            throw Problem.badRequest("invalid-input", "instances may be objects keyed by feature name only for a tabular model whose sidecar names its features")
+        }
+        if let unknown = byName.keys.sorted().first(where: { !names.contains($0) }) {
+            throw Problem.badRequest("invalid-input", "unknown feature '\(unknown)'; the features are: \(names.joined(separator: ", "))")
+        }
+        return .array(try names.map { name in
+            guard let value = byName[name] else { throw Problem.badRequest("invalid-input", "an instance lacks feature '\(name)'") }
+            return value
+        })
+    }
+}

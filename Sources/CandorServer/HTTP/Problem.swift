@@ -1,0 +1,78 @@
+import CandorExplain
+import CandorModel
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// An error a client sees, rendered as `application/problem+json` (RFC 9457) with a stable
+/// `type` URN, a title, the status and a `detail` that says what was wrong.
+public struct Problem: Error, HTTPResponseError, Sendable, CustomStringConvertible {
+    public let status: HTTPResponse.Status
+    /// The stable code, the last part of `urn:candor:error:CODE`.
+    public let code: String
+    public let detail: String
+    public var headers: HTTPFields = [:]
+
+    public init(_ status: HTTPResponse.Status, code: String, detail: String) {
+        self.status = status
+        self.code = code
+        self.detail = detail
+    }
+
+    public var description: String { "\(status.code) \(code): \(detail)" }
+
+    struct Body: Encodable {
+        let type: String
+        let title: String
+        let status: Int
+        let detail: String
+        let instance: String?
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let requestId = (context as? CandorRequestContext)?.requestId
+        let body = Body(
+            type: "urn:candor:error:\(code)", title: status.reasonPhrase, status: status.code, detail: detail,
+            instance: requestId.map { "urn:candor:request:\($0)" })
+        var headers = headers
+        headers[.contentType] = "application/problem+json"
+        let data = (try? JSONEncoder.candor.encode(body)) ?? Data()
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+extension Problem {
+    static func badRequest(_ code: String, _ detail: String) -> Problem { Problem(.badRequest, code: code, detail: detail) }
+    static func notFound(_ code: String, _ detail: String) -> Problem { Problem(.notFound, code: code, detail: detail) }
+
+    /// The HTTP form of an explanation error: client mistakes are 400s; a model that cannot
+    /// compute a finite answer for this input is a 422.
+    init(_ error: ExplanationError) {
+        let status: HTTPResponse.Status =
+            switch error.code {
+            case .nonFiniteResult, .modelFailure: .unprocessableContent
+            case .cancelled: .gatewayTimeout
+            default: .badRequest
+            }
+        self.init(status, code: error.code.rawValue, detail: error.message)
+    }
+
+    /// The HTTP form of a model that cannot be loaded (an upload): 422 naming the problem.
+    init(_ error: ModelError) {
+        self.init(.unprocessableContent, code: error.code.rawValue, detail: error.message)
+    }
+}
+
+extension HTTPField.Name {
+    static let requestId = Self("X-Request-Id")!
+    static let cache = Self("X-Cache")!
+}
+
+extension JSONEncoder {
+    /// Compact, with keys sorted so equal responses are byte-identical.
+    static var candor: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}

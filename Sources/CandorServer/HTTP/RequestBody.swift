@@ -1,0 +1,37 @@
+import CandorExplain
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Reading JSON request bodies with the checks a client deserves clear answers from: the
+/// size limit (413), syntax errors (400 with the decoder's location), a top level that is not
+/// an object, and unknown fields (a typo such as `parmas` is an error, not silently ignored).
+enum RequestBody {
+    static func jsonObject(
+        _ request: Request, limit: Int, allowedKeys: Set<String>
+    ) async throws -> [String: JSONValue] {
+        var request = request
+        let buffer = try await request.collectBody(upTo: limit)
+        guard buffer.readableBytes > 0 else {
+            throw Problem.badRequest("malformed-json", "the request body is empty; send a JSON object")
+        }
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView))
+        } catch let DecodingError.dataCorrupted(context) {
+            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
+            throw Problem.badRequest("malformed-json", "the request body is not valid JSON: \(underlying ?? context.debugDescription)")
+        } catch {
+            throw Problem.badRequest("malformed-json", "the request body is not valid JSON")
+        }
+        guard case .object(let object) = value else {
+            throw Problem.badRequest("malformed-json", "the request body must be a JSON object, got \(value.typeName)")
+        }
+        if let unknown = object.keys.sorted().first(where: { !allowedKeys.contains($0) }) {
+            throw Problem.badRequest(
+                "unknown-field", "unknown field '\(unknown)'; accepted: \(allowedKeys.sorted().joined(separator: ", "))")
+        }
+        return object
+    }
+}

@@ -1,0 +1,48 @@
+import CandorModel
+import Crypto
+import Foundation
+
+/// A model the service serves: the loaded graph, its sidecar metadata, and the SHA-256 that
+/// identifies its exact bytes (the ONNX file and every external data file it reads).
+public struct LoadedModel: Sendable {
+    public let name: String
+    public let sha256: String
+    public let model: ONNXModel
+    public let metadata: ModelMetadata
+    /// Files in the models folder that make up this model (for removal).
+    let files: [String]
+
+    /// Loads and validates a model from its bytes; nothing is written anywhere.
+    static func load(
+        name: String, onnx: Data, externalData: ExternalDataResolver.Source, sidecar: Data?
+    ) throws -> LoadedModel {
+        let resolver = ExternalDataResolver(externalData)
+        let model = try ONNXModelLoader.load(onnx, externalData: resolver)
+        guard let input = model.inputs.first, !input.shape.isEmpty else {
+            throw ModelError(.unsupportedFeature, "the model needs at least one input with a batch axis to be served")
+        }
+        let metadata = try sidecar.map { try ModelMetadata.parse($0, file: "\(name).yaml") } ?? ModelMetadata()
+        if let names = metadata.featureNames, let width = model.inputs.first?.instanceShape.first?.fixedValue,
+            model.inputs.count == 1, model.inputs[0].instanceShape.count == 1, names.count != width
+        {
+            throw ModelMetadata.SidecarError(description: "\(name).yaml names \(names.count) features but the model's input has \(width)")
+        }
+        var hash = SHA256()
+        hash.update(data: onnx)
+        for (location, data) in resolver.filesRead.sorted(by: { $0.key < $1.key }) {
+            hash.update(data: Data(location.utf8))
+            hash.update(data: data)
+        }
+        let sha256 = hash.finalize().map { String(format: "%02x", $0) }.joined()
+        let files = ["\(name).onnx"] + resolver.filesRead.keys.sorted() + (sidecar == nil ? [] : ["\(name).yaml"])
+        return LoadedModel(name: name, sha256: sha256, model: model, metadata: metadata, files: files)
+    }
+
+    /// Names addressable in URLs and safe as file names.
+    static func isValidName(_ name: String) -> Bool {
+        guard (1...64).contains(name.count), let first = name.unicodeScalars.first,
+            CharacterSet.alphanumerics.contains(first), first.isASCII
+        else { return false }
+        return name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) }
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import Yams
+
+/// What a model's optional sidecar `NAME.yaml` says about it: a description for people, the
+/// names of its input features and output classes, and per-feature training statistics (which
+/// later methods such as LIME's discretizer use).
+public struct ModelMetadata: Sendable, Equatable, Codable {
+    public struct FeatureStatistics: Sendable, Equatable, Codable {
+        public var mean: [Double]?
+        public var std: [Double]?
+        public var min: [Double]?
+        public var max: [Double]?
+        public var quartiles: [[Double]]?
+    }
+
+    public var description: String?
+    public var featureNames: [String]?
+    public var classNames: [String]?
+    public var trainingStatistics: FeatureStatistics?
+
+    public init(description: String? = nil, featureNames: [String]? = nil, classNames: [String]? = nil) {
+        self.description = description
+        self.featureNames = featureNames
+        self.classNames = classNames
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case description
+        case featureNames = "feature_names"
+        case classNames = "class_names"
+        case trainingStatistics = "training_statistics"
+    }
+
+    /// Parses a sidecar; a malformed one is an error naming the file (the model is refused
+    /// rather than served with silently missing names).
+    static func parse(_ data: Data, file: String) throws -> ModelMetadata {
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw SidecarError(description: "\(file) is not UTF-8 text")
+        }
+        do {
+            return try YAMLDecoder().decode(ModelMetadata.self, from: text)
+        } catch {
+            throw SidecarError(description: "\(file) is not a valid model sidecar: \(error)")
+        }
+    }
+
+    struct SidecarError: Error, CustomStringConvertible {
+        let description: String
+    }
+}

@@ -1,0 +1,82 @@
+import CandorExplain
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// `/healthz`, `/readyz`, `/metrics` and `/v1/methods`.
+struct ServiceRoutes {
+    let service: CandorService
+
+    func register(on router: Router<CandorRequestContext>) {
+        router.get("/healthz") { _, _ in try JSONResponse.make(["status": "ok"]) }
+        router.get("/readyz") { _, _ in try readiness() }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: service.metrics.exposition())))
+        }
+        router.get("/v1/methods") { _, _ in try JSONResponse.make(MethodList(service.catalog)) }
+    }
+
+    /// Ready once the models folder has been scanned and the worker pool takes work.
+    func readiness() throws -> Response {
+        struct Body: Encodable {
+            let status: String
+            let models: Int
+            let workers: Int
+            let reason: String?
+        }
+        let registry = service.registry
+        let reason: String? =
+            if !registry.hasScanned { "models are still loading" }
+            else if !service.pool.isAccepting { "the worker pool is shutting down" }
+            else { nil }
+        return try JSONResponse.make(
+            Body(status: reason == nil ? "ready" : "unavailable", models: registry.count, workers: service.pool.threads, reason: reason),
+            status: reason == nil ? .ok : .serviceUnavailable)
+    }
+}
+
+/// `GET /v1/methods`: every method with its family, the models it applies to, and its
+/// parameters with types, defaults and limits — read from the same declarations that
+/// validate requests.
+struct MethodList: Encodable {
+    struct Parameter: Encodable {
+        let name: String
+        let type: String
+        let `default`: JSONValue?
+        let minimum: Double?
+        let maximum: Double?
+        let choices: [String]?
+        let description: String
+    }
+    struct Method: Encodable {
+        let name: String
+        let family: String
+        let summary: String
+        let reference: String
+        let appliesTo: String
+        let parameters: [Parameter]
+
+        enum CodingKeys: String, CodingKey {
+            case name, family, summary, reference, parameters
+            case appliesTo = "applies_to"
+        }
+    }
+    let methods: [Method]
+
+    init(_ catalog: MethodCatalog) {
+        methods = catalog.explainers.map { explainer in
+            let descriptor = explainer.descriptor
+            return Method(
+                name: descriptor.name, family: descriptor.family, summary: descriptor.summary, reference: descriptor.reference,
+                appliesTo: descriptor.requirement == .differentiable ? "differentiable" : "any",
+                parameters: descriptor.parameters.map { spec in
+                    let choices: [String]? = if case .choice(let choices) = spec.kind { choices } else { nil }
+                    return Parameter(
+                        name: spec.name, type: spec.typeName, default: spec.defaultValue, minimum: spec.minimum,
+                        maximum: spec.maximum, choices: choices, description: spec.summary)
+                })
+        }
+    }
+}

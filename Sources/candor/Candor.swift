@@ -1,0 +1,75 @@
+import ArgumentParser
+import CandorServer
+import Foundation
+import Hummingbird
+import Logging
+
+@main
+struct Candor: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "candor",
+        abstract: "Serve machine-learning models and explain their predictions.",
+        subcommands: [Serve.self, Inspect.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// Options that shape the configuration, shared by the subcommands.
+struct ConfigurationOptions: ParsableArguments {
+    @Option(help: "A YAML configuration file (see config/candor.yaml); defaults are built in.")
+    var config: String?
+
+    @Option(help: "Folder of NAME.onnx models with their NAME.yaml sidecars.")
+    var modelsDir: String?
+
+    /// Built-in defaults, then the file, then CANDOR_… variables, then flags.
+    func resolve(host: String? = nil, port: Int? = nil) throws -> CandorConfiguration {
+        var configuration = CandorConfiguration()
+        if let config {
+            let text: String
+            do { text = try String(contentsOfFile: config, encoding: .utf8) } catch {
+                throw ValidationError("cannot read configuration file \(config): \(error.localizedDescription)")
+            }
+            configuration = try CandorConfiguration.fromYAML(text, source: config)
+        }
+        try configuration.applyEnvironment(ProcessInfo.processInfo.environment)
+        if let modelsDir { configuration.models.directory = modelsDir }
+        if let host { configuration.server.host = host }
+        if let port { configuration.server.port = port }
+        return configuration
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the models folder over HTTP.")
+
+    @OptionGroup var options: ConfigurationOptions
+
+    @Option(help: "Address to listen on.")
+    var host: String?
+
+    @Option(help: "Port to listen on.")
+    var port: Int?
+
+    func run() async throws {
+        let configuration = try options.resolve(host: host, port: port)
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        var logger = Logger(label: "candor")
+        logger.logLevel = Logger.Level(rawValue: configuration.logging.level) ?? .info
+        let service = CandorService(configuration: configuration, logger: logger)
+        let application = buildApplication(service)
+        // SIGTERM and SIGINT stop accepting connections and let in-flight requests finish.
+        try await application.runService()
+    }
+}
+
+struct Inspect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Load a model file, validate it and print its description as JSON.")
+
+    @Argument(help: "An .onnx file.")
+    var file: String
+
+    func run() async throws {
+        let description = try ModelInspection.describe(file: URL(fileURLWithPath: file))
+        print(description)
+    }
+}

@@ -1,0 +1,80 @@
+import CandorExplain
+import CandorModel
+import CandorTensor
+import CandorTestSupport
+import Testing
+
+/// The axioms METHODS.md asks of every gradient method, on a linear model y = x·W + b where
+/// the right answers are known in closed form.
+@Suite struct AttributionPropertyTests {
+    // Feature 2 is a dummy (zero weight); features 0 and 3 are symmetric for output 0.
+    let weights: [[Float]] = [[1.5, -2], [0.5, 1], [0, 0], [1.5, 3]]
+    let model: ONNXModel
+
+    init() throws {
+        model = try ONNXModelLoader.load(try GraphFactory.linearModel(weights: weights, bias: [0.25, -1]))
+    }
+
+    func explain(_ method: String, _ parameters: [String: JSONValue], inputs: [[Float]], target: Int) throws -> [InstanceExplanation] {
+        let batch = try Tensor(shape: [inputs.count, 4], scalars: inputs.flatMap { $0 })
+        let problem = ExplanationProblem(model: model, inputs: [batch], output: 0, targets: Array(repeating: target, count: inputs.count))
+        let plan = try #require(MethodCatalog.standard.explainer(named: method)).prepare(parameters, for: problem)
+        return try ExplanationRunner.run(plan, problem: problem, context: ExplanationContext())
+    }
+
+    /// (Captum's trapezoid weights sum to (n − 1)/n, so that rule is checked against the golden
+    /// fixtures instead.)
+    @Test(arguments: ["gausslegendre", "riemann_left", "riemann_right", "riemann_middle"])
+    func integratedGradientsOfALinearModelAreWeightTimesDifference(_ scheme: String) throws {
+        let x: [Float] = [2, -1, 7, 0.5]
+        let baseline: [Float] = [1, 1, 1, 1]
+        let result = try explain(
+            "integrated_gradients", ["integration": .string(scheme), "n_steps": 9, "baselines": .array(baseline.map { .number(Double($0)) })],
+            inputs: [x], target: 1)
+        let expected = (0..<4).map { weights[$0][1] * (x[$0] - baseline[$0]) }
+        #expect(isClose(result[0].attribution.attributions[0].scalars, expected, absolute: 1e-5))
+    }
+
+    @Test func integratedGradientsAreComplete() throws {
+        let result = try explain("integrated_gradients", ["n_steps": 64], inputs: [[0.3, -2, 5, 1], [1, 1, 1, 1]], target: 0)
+        for explanation in result {
+            guard case .number(let delta)? = explanation.attribution.extras["convergence_delta"] else {
+                Issue.record("missing convergence_delta")
+                continue
+            }
+            #expect(abs(delta) < 1e-4)
+        }
+    }
+
+    @Test(arguments: ["saliency", "input_x_gradient", "integrated_gradients"])
+    func aDummyFeatureGetsZeroAndSymmetricFeaturesGetEqualCredit(_ method: String) throws {
+        let result = try explain(method, [:], inputs: [[2, 0.5, 9, 2]], target: 0)
+        let attributions = result[0].attribution.attributions[0].scalars
+        #expect(attributions[2] == 0)
+        #expect(abs(attributions[0] - attributions[3]) < 1e-6)
+    }
+
+    @Test func saliencyIsTheAbsoluteGradientUnlessAbsIsFalse() throws {
+        let absolute = try explain("saliency", [:], inputs: [[1, 1, 1, 1]], target: 1)
+        let signed = try explain("saliency", ["abs": false], inputs: [[1, 1, 1, 1]], target: 1)
+        #expect(absolute[0].attribution.attributions[0].scalars == [2, 1, 0, 3])
+        #expect(signed[0].attribution.attributions[0].scalars == [-2, 1, 0, 3])
+    }
+
+    @Test func defaultTargetsAreEachInstancesArgmax() throws {
+        let batch = try Tensor(shape: [2, 4], scalars: [1, 0, 0, 0, 0, 1, 0, 1])
+        let problem = ExplanationProblem(model: model, inputs: [batch], output: 0, targets: nil)
+        let plan = try Saliency().prepare([:], for: problem)
+        let result = try ExplanationRunner.run(plan, problem: problem, context: ExplanationContext())
+        #expect(result.map(\.target) == [0, 1])
+    }
+
+    @Test func chunkingByInternalBatchSizeDoesNotChangeTheResult() throws {
+        let inputs: [[Float]] = [[0.3, -2, 5, 1], [1, 2, 3, 4], [-1, 0, 1, 0]]
+        let whole = try explain("integrated_gradients", ["n_steps": 20], inputs: inputs, target: 1)
+        let chunked = try explain("integrated_gradients", ["n_steps": 20, "internal_batch_size": 7], inputs: inputs, target: 1)
+        for (a, b) in zip(whole, chunked) {
+            #expect(isClose(a.attribution.attributions[0].scalars, b.attribution.attributions[0].scalars, absolute: 1e-6))
+        }
+    }
+}

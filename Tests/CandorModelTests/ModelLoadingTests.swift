@@ -1,0 +1,116 @@
+import CandorModel
+import CandorTensor
+import CandorTestSupport
+import Foundation
+import Testing
+
+@Suite struct ModelLoadingTests {
+    func loadError(_ bytes: Data, externalData: ExternalDataResolver = ExternalDataResolver(.none)) -> ModelError? {
+        do {
+            _ = try ONNXModelLoader.load(bytes, externalData: externalData)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func externalDataIsReadFromBesideTheModel() throws {
+        let model = try Fixtures.model("models/mlp_dynamo.onnx")
+        #expect(model.inputs.count == 1)
+        #expect(model.inputs[0].shape.first == .symbolic("N"))
+        #expect(model.outputs.map(\.name) == ["logits"])
+        #expect(model.layers.contains { $0.name == model.outputs[0].name })
+    }
+
+    @Test func emptyAndRandomBytesAreRefusedAsInvalid() {
+        #expect(loadError(Data())?.code == .invalidModel)
+        var generator = SystemRandomNumberGenerator()
+        for length in [1, 7, 100, 4096] {
+            let noise = Data((0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            #expect(loadError(noise) != nil, "random bytes of length \(length) were accepted")
+        }
+    }
+
+    @Test func everyTruncationOfARealModelIsRefusedWithoutCrashing() throws {
+        let bytes = try Data(contentsOf: Fixtures.url("models/mlp_torchscript.onnx"))
+        for length in stride(from: 0, to: bytes.count, by: max(1, bytes.count / 97)) {
+            #expect(loadError(bytes.prefix(length)) != nil, "a model truncated to \(length) bytes was accepted")
+        }
+    }
+
+    @Test func anUnsupportedOperatorIsNamedWithItsNode() throws {
+        let bytes = try GraphFactory.model(
+            nodes: [GraphFactory.node("Erfinv", ["x"], ["y"], name: "mystery")],
+            inputs: [GraphFactory.value("x", [nil, 3])], outputs: [GraphFactory.value("y", [nil, 3])])
+        let error = try #require(loadError(bytes))
+        #expect(error.code == .unsupportedOperator)
+        #expect(error.message.contains("node 'mystery' (Erfinv)"))
+        #expect(error.message.contains("Gemm"))
+    }
+
+    @Test func anUnknownAttributeIsRefused() throws {
+        let bytes = try GraphFactory.model(
+            nodes: [GraphFactory.node("Relu", ["x"], ["y"], name: "act", attributes: [GraphFactory.floatAttribute("slope", 2)])],
+            inputs: [GraphFactory.value("x", [nil, 3])], outputs: [GraphFactory.value("y", [nil, 3])])
+        let error = try #require(loadError(bytes))
+        #expect(error.code == .unsupportedAttribute)
+        #expect(error.message.contains("slope"))
+    }
+
+    @Test func aMissingInitializerIsNamed() throws {
+        let bytes = try GraphFactory.model(
+            nodes: [GraphFactory.node("MatMul", ["x", "W"], ["y"], name: "dense")],
+            inputs: [GraphFactory.value("x", [nil, 3])], outputs: [GraphFactory.value("y", [nil, 2])])
+        let error = try #require(loadError(bytes))
+        #expect(error.code == .missingValue)
+        #expect(error.message.contains("'W'"))
+    }
+
+    @Test func inconsistentShapesAreFoundAtLoadTime() throws {
+        let bytes = try GraphFactory.model(
+            nodes: [GraphFactory.node("MatMul", ["x", "W"], ["y"], name: "dense")],
+            inputs: [GraphFactory.value("x", [nil, 3])], outputs: [GraphFactory.value("y", [nil, 2])],
+            initializers: [GraphFactory.initializer("W", try Tensor(repeating: 1, shape: [4, 2]))])
+        let error = try #require(loadError(bytes))
+        #expect(error.code == .inconsistentShapes)
+        #expect(error.message.contains("node 'dense' (MatMul)"))
+    }
+
+    @Test func externalDataOutsideTheModelFolderIsRefused() throws {
+        for location in ["../../etc/passwd", "/etc/passwd", "sub/../../x"] {
+            var weight = GraphFactory.initializer("W", try Tensor(repeating: 1, shape: [3, 2]))
+            weight.rawData = Data()
+            weight.dataLocation = .external
+            var entry = Onnx_StringStringEntryProto()
+            entry.key = "location"
+            entry.value = location
+            weight.externalData = [entry]
+            let bytes = try GraphFactory.model(
+                nodes: [GraphFactory.node("MatMul", ["x", "W"], ["y"])],
+                inputs: [GraphFactory.value("x", [nil, 3])], outputs: [GraphFactory.value("y", [nil, 2])],
+                initializers: [weight])
+            let error = try #require(loadError(bytes, externalData: ExternalDataResolver(.directory(Fixtures.url("models")))))
+            #expect(error.code == .externalData)
+            #expect(error.message.contains("inside the model's folder"))
+        }
+    }
+
+    @Test func missingExternalDataIsNamed() throws {
+        let bytes = try Data(contentsOf: Fixtures.url("models/mlp_dynamo.onnx"))
+        let error = try #require(loadError(bytes, externalData: ExternalDataResolver(.files([:]))))
+        #expect(error.code == .externalData)
+        #expect(error.message.contains("mlp_dynamo.onnx.data"))
+    }
+
+    @Test func aFixedBatchModelIsEvaluatedInChunks() throws {
+        let bytes = try GraphFactory.model(
+            nodes: [GraphFactory.node("Tanh", ["x"], ["y"])],
+            inputs: [GraphFactory.value("x", [1, 2])], outputs: [GraphFactory.value("y", [1, 2])])
+        let model = try ONNXModelLoader.load(bytes)
+        #expect(model.fixedBatchSize == 1)
+        let batch = try Tensor(shape: [3, 2], scalars: [0, 1, 2, 3, -1, -2])
+        let output = try model.predict([batch])[0]
+        #expect(output.shape == [3, 2])
+        #expect(isClose(output.scalars, batch.scalars.map { tanhf($0) }, absolute: 1e-6))
+    }
+}

@@ -1,0 +1,92 @@
+import SwiftProtobuf
+import CandorModel
+import CandorTensor
+import Foundation
+
+/// Builds small ONNX files in memory — the hostile, unsupported and analytic models the tests
+/// need beyond the generated fixtures.
+package enum GraphFactory {
+    /// A float input or output declaration with a symbolic batch axis.
+    package static func value(_ name: String, _ shape: [Int?]) -> Onnx_ValueInfoProto {
+        var info = Onnx_ValueInfoProto()
+        info.name = name
+        var tensorType = Onnx_TypeProto.Tensor()
+        tensorType.elemType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+        var shapeProto = Onnx_TensorShapeProto()
+        shapeProto.dim = shape.map { extent in
+            var dim = Onnx_TensorShapeProto.Dimension()
+            if let extent { dim.dimValue = Int64(extent) } else { dim.dimParam = "N" }
+            return dim
+        }
+        tensorType.shape = shapeProto
+        info.type.tensorType = tensorType
+        return info
+    }
+
+    /// A float initializer stored in `raw_data`.
+    package static func initializer(_ name: String, _ tensor: Tensor) -> Onnx_TensorProto {
+        var proto = Onnx_TensorProto()
+        proto.name = name
+        proto.dims = tensor.shape.map(Int64.init)
+        proto.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+        proto.rawData = tensor.scalars.withUnsafeBufferPointer { Data(buffer: $0) }
+        return proto
+    }
+
+    package static func node(
+        _ opType: String, _ inputs: [String], _ outputs: [String], name: String = "",
+        attributes: [Onnx_AttributeProto] = []
+    ) -> Onnx_NodeProto {
+        var node = Onnx_NodeProto()
+        node.opType = opType
+        node.input = inputs
+        node.output = outputs
+        node.name = name
+        node.attribute = attributes
+        return node
+    }
+
+    package static func floatAttribute(_ name: String, _ value: Float) -> Onnx_AttributeProto {
+        var attribute = Onnx_AttributeProto()
+        attribute.name = name
+        attribute.type = .float
+        attribute.f = value
+        return attribute
+    }
+
+    /// Serialises a model with the given graph parts at `opset`.
+    package static func model(
+        nodes: [Onnx_NodeProto], inputs: [Onnx_ValueInfoProto], outputs: [Onnx_ValueInfoProto],
+        initializers: [Onnx_TensorProto] = [], opset: Int = 13
+    ) throws -> Data {
+        var graph = Onnx_GraphProto()
+        graph.name = "test"
+        graph.node = nodes
+        graph.input = inputs
+        graph.output = outputs
+        graph.initializer = initializers
+        var model = Onnx_ModelProto()
+        model.irVersion = 8
+        model.producerName = "candor-tests"
+        var import_ = Onnx_OperatorSetIdProto()
+        import_.domain = ""
+        import_.version = Int64(opset)
+        model.opsetImport = [import_]
+        model.graph = graph
+        return try model.serializedBytes()
+    }
+
+    /// y = x·W + b: the linear model on which integrated gradients, DeepLIFT and SHAP must all
+    /// give w ⊙ (x − x′).
+    package static func linearModel(weights: [[Float]], bias: [Float]) throws -> Data {
+        let inputs = weights.count
+        let outputs = bias.count
+        return try model(
+            nodes: [node("MatMul", ["x", "W"], ["xw"], name: "matmul"), node("Add", ["xw", "b"], ["y"], name: "bias")],
+            inputs: [value("x", [nil, inputs])], outputs: [value("y", [nil, outputs])],
+            initializers: [
+                initializer("W", try Tensor(shape: [inputs, outputs], scalars: weights.flatMap { $0 })),
+                initializer("b", try Tensor(shape: [outputs], scalars: bias)),
+            ])
+    }
+}
