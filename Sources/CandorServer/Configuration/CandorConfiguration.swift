@@ -85,6 +85,11 @@ extension CandorConfiguration {
                 throw LoadError(description: "\(source): section '\(section)' must be a mapping")
             }
             for (key, setting) in settings {
+                // Only scalars: a bare `key:` (null) or a nested value is a mistake to report,
+                // never text such as "<null>" to use.
+                guard setting is String || setting is Int || setting is Double || setting is Bool else {
+                    throw LoadError(description: "\(source): \(section).\(key) needs a value (write \"\" for an empty string)")
+                }
                 try configuration.set(section: section, key: key, value: "\(setting)", source: source)
             }
         }

@@ -30,7 +30,8 @@ struct RequestEnvelopeMiddleware: RouterMiddleware {
             response = (try? problem.response(from: request, context: context)) ?? Response(status: .internalServerError)
         }
         response.headers[.requestId] = requestId
-        let route = context.endpointPath ?? "unmatched"
+        // Hummingbird names the endpoint of an unmatched request "NotFound".
+        let route = context.endpointPath ?? "NotFound"
         metrics.recordRequest(route: route, method: request.method.rawValue, status: response.status.code, duration: ContinuousClock.now - start)
         context.logger.debug("\(request.method) \(request.uri.path) → \(response.status.code)")
         return response
@@ -54,10 +55,6 @@ struct RequestEnvelopeMiddleware: RouterMiddleware {
             return Problem(.contentTooLarge, code: "body-too-large", detail: "the request body exceeds the configured limit")
         case let error as HTTPError where error.status == .notFound:
             return Problem(.notFound, code: "not-found", detail: "no route for \(request.method) \(request.uri.path)")
-        case let error as HTTPError where error.status == .methodNotAllowed:
-            var problem = Problem(.methodNotAllowed, code: "method-not-allowed", detail: "\(request.method) is not allowed on \(request.uri.path)")
-            problem.headers = error.headers
-            return problem
         case let error as any HTTPResponseError where error.status.code < 500:
             return Problem(error.status, code: "bad-request", detail: (error as? HTTPError)?.body ?? error.status.reasonPhrase)
         default:

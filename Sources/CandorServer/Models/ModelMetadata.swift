@@ -38,7 +38,16 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
             throw SidecarError(description: "\(file) is not UTF-8 text")
         }
         do {
+            // A misspelt key would silently drop the names it meant to give: refuse it.
+            if let keys = (try Yams.load(yaml: text) as? [String: Any])?.keys,
+                let unknown = keys.sorted().first(where: { CodingKeys(stringValue: $0) == nil })
+            {
+                let known = ["description", "feature_names", "class_names", "training_statistics"]
+                throw SidecarError(description: "\(file) has unknown key '\(unknown)'; known keys: \(known.joined(separator: ", "))")
+            }
             return try YAMLDecoder().decode(ModelMetadata.self, from: text)
+        } catch let error as SidecarError {
+            throw error
         } catch {
             throw SidecarError(description: "\(file) is not a valid model sidecar: \(error)")
         }

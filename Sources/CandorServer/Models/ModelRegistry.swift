@@ -73,14 +73,23 @@ public final class ModelRegistry: Sendable {
     /// Why an add or remove cannot be done.
     enum ChangeError: Error {
         case exists(String)
+        /// A file of the new model would replace another model's file.
+        case fileConflict(String)
         case missing(String)
         case storage(String)
     }
 
     /// Validates and stores a new model, replacing one of the same name only if asked.
     func add(_ model: LoadedModel, onnx: Data, externalFiles: [String: Data], sidecar: Data?, replacing: Bool) throws(ChangeError) {
-        let exists = state.withLock { $0.models[model.name] != nil }
+        let (exists, othersFiles) = state.withLock { state in
+            (state.models[model.name] != nil, Set(state.models.values.filter { $0.name != model.name }.flatMap(\.files)))
+        }
         if exists && !replacing { throw .exists(model.name) }
+        for file in externalFiles.keys {
+            if othersFiles.contains(file) || file.hasSuffix(".onnx") || file.hasSuffix(".yaml") || file.hasPrefix(".") {
+                throw .fileConflict(file)
+            }
+        }
         let staging = directory.appendingPathComponent(".upload-\(UUID().uuidString)")
         let manager = FileManager.default
         do {

@@ -80,10 +80,17 @@ struct ModelRoutes {
                 throw Problem(.unprocessableContent, code: "invalid-sidecar", detail: "\(error)")
             }
         }
+        // Only the files the model reads are stored — under locations the loader has already
+        // confined to the models folder — so an upload cannot place other files there.
+        if let unused = upload.externalFiles.keys.sorted().first(where: { !model.files.contains($0) }) {
+            throw Problem.badRequest("invalid-upload", "external_data part '\(unused)' is not read by the model")
+        }
         do {
             try registry.add(model, onnx: upload.onnx, externalFiles: upload.externalFiles, sidecar: upload.sidecar, replacing: replacing)
         } catch .exists(let name) {
             throw Problem(.conflict, code: "model-exists", detail: "a model named '\(name)' already exists; add ?replace=true to replace it")
+        } catch .fileConflict(let file) {
+            throw Problem(.conflict, code: "file-conflict", detail: "the model's file '\(file)' would overwrite a file of another model or a model file; rename the external data")
         } catch {
             context.logger.error("cannot store model", metadata: ["error": "\(error)"])
             throw Problem(.internalServerError, code: "storage-failed", detail: "the model could not be written to the models folder")

@@ -18,7 +18,8 @@ struct ServiceRoutes {
         router.get("/v1/methods") { _, _ in try JSONResponse.make(MethodList(service.catalog)) }
     }
 
-    /// Ready once the models folder has been scanned and the worker pool takes work.
+    /// Ready once the models folder has been scanned, at least one model is served and the
+    /// worker pool takes work.
     func readiness() throws -> Response {
         struct Body: Encodable {
             let status: String
@@ -29,6 +30,7 @@ struct ServiceRoutes {
         let registry = service.registry
         let reason: String? =
             if !registry.hasScanned { "models are still loading" }
+            else if registry.count == 0 { "no model is loaded; add one to the models folder or with POST /v1/models" }
             else if !service.pool.isAccepting { "the worker pool is shutting down" }
             else { nil }
         return try JSONResponse.make(

@@ -1,0 +1,47 @@
+# Candor in a container: builds the release binary, then runs it on a slim Swift runtime
+# image with the demo models and config/candor.yaml.
+#
+#   docker build -t candor .
+#   docker run --rm -p 8080:8080 candor
+#   docker run --rm -p 8080:8080 -e CANDOR_ADMIN_TOKEN=... -v "$PWD/models:/app/models" candor
+#
+# Settings: config/candor.yaml is baked in at /app/config/candor.yaml; CANDOR_SECTION_KEY
+# environment variables (docker run -e) override it.
+
+# ---------------------------------------------------------------------------- build
+FROM swift:6.2-bookworm AS build
+
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libopenblas-dev pkg-config \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /src
+# Sources only (see .dockerignore). Tests/ is copied because Package.swift declares the
+# test targets, and SwiftPM checks every declared target's folder exists.
+COPY Package.swift ./
+COPY Sources ./Sources
+COPY Tests ./Tests
+RUN swift build -c release --product candor \
+    && install -D -m 0755 "$(swift build -c release --show-bin-path)/candor" /out/candor
+
+# ---------------------------------------------------------------------------- run
+# The slim image carries the Swift runtime libraries (libswiftCore, Foundation, Dispatch)
+# the binary links against; OpenBLAS's runtime is the only addition.
+FROM swift:6.2-bookworm-slim
+
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libopenblas0 \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --home-dir /app --shell /usr/sbin/nologin candor
+
+WORKDIR /app
+COPY --from=build /out/candor /usr/local/bin/candor
+COPY config ./config
+COPY models ./models
+# Model uploads (POST /v1/models) are written into /app/models.
+RUN chown -R candor:candor /app/models
+
+USER candor
+EXPOSE 8080
+ENTRYPOINT ["candor"]
+CMD ["serve", "--host", "0.0.0.0", "--config", "/app/config/candor.yaml"]

@@ -1,0 +1,134 @@
+import CandorServer
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+
+@Suite struct ExplainRouteTests {
+    let iris = "/v1/models/iris_mlp/explain"
+
+    @Test func predictReturnsEveryOutputPerInstance() async throws {
+        try await TestApplication().test { client in
+            let response = try await client.post("/v1/models/iris_mlp/predict", json: #"{"inputs":[[5.1,3.5,1.4,0.2],[6.7,3.0,5.2,2.3]]}"#)
+            #expect(response.status == .ok)
+            let outputs = try #require(response.json["outputs"] as? [String: [[Double]]])
+            #expect(outputs["logits"]?.count == 2)
+            let probabilities = try #require(outputs["probabilities"])
+            #expect(probabilities.allSatisfy { abs($0.reduce(0, +) - 1) < 1e-5 })
+            #expect(probabilities[0].firstIndex(of: probabilities[0].max()!) == 0)  // setosa
+            #expect(probabilities[1].firstIndex(of: probabilities[1].max()!) == 2)  // virginica
+        }
+    }
+
+    @Test(arguments: ["saliency", "input_x_gradient", "integrated_gradients"])
+    func everyMethodExplainsTheDemoModels(_ method: String) async throws {
+        try await TestApplication().test { client in
+            for (model, width) in [("iris_mlp", 4), ("breast_cancer_mlp", 30)] {
+                let instance = "[" + (0..<width).map { _ in "1.5" }.joined(separator: ",") + "]"
+                let response = try await client.post("/v1/models/\(model)/explain", json: #"{"method":"\#(method)","inputs":[\#(instance)]}"#)
+                #expect(response.status == .ok, "\(model): \(response.text)")
+                let explanation = try #require((response.json["explanations"] as? [[String: Any]])?.first)
+                #expect((explanation["attributions"] as? [Double])?.count == width)
+                #expect(explanation["target_name"] is String)
+                #expect((response.json["model"] as? [String: Any])?["sha256"] is String)
+            }
+        }
+    }
+
+    @Test func integratedGradientsReportParametersAndConvergenceDelta() async throws {
+        try await TestApplication().test { client in
+            let response = try await client.post(
+                iris, json: #"{"method":"integrated_gradients","inputs":[[5.1,3.5,1.4,0.2]],"target":"setosa","params":{"n_steps":64}}"#)
+            #expect(response.status == .ok)
+            let params = try #require(response.json["params"] as? [String: Any])
+            #expect(params["n_steps"] as? Int == 64)
+            #expect(params["integration"] as? String == "gausslegendre")
+            let explanation = try #require((response.json["explanations"] as? [[String: Any]])?.first)
+            #expect(explanation["target"] as? Int == 0)
+            // convergence_delta = Σ attributions − (f(x) − f(baseline)) for the target.
+            let atBaseline = try await client.post("/v1/models/iris_mlp/predict", json: #"{"inputs":[[0,0,0,0]]}"#)
+            let baselineLogit = try #require((atBaseline.json["outputs"] as? [String: [[Double]]])?["logits"]?[0][0])
+            let logit = try #require((explanation["output"] as? [Double])?[0])
+            let total = try #require(explanation["attributions"] as? [Double]).reduce(0, +)
+            let delta = try #require(explanation["convergence_delta"] as? Double)
+            #expect(abs(delta - (total - (logit - baselineLogit))) < 1e-3)
+        }
+    }
+
+    @Test func instancesMayBeKeyedByFeatureName() async throws {
+        try await TestApplication().test { client in
+            let named = try await client.post(
+                iris, json: #"{"method":"saliency","inputs":[{"sepal length (cm)":5.1,"sepal width (cm)":3.5,"petal length (cm)":1.4,"petal width (cm)":0.2}]}"#)
+            let plain = try await client.post(iris, json: #"{"method":"saliency","inputs":[[5.1,3.5,1.4,0.2]]}"#)
+            #expect(named.status == .ok)
+            let a = (named.json["explanations"] as? [[String: Any]])?.first?["attributions"] as? [Double]
+            let b = (plain.json["explanations"] as? [[String: Any]])?.first?["attributions"] as? [Double]
+            #expect(a != nil && a == b)
+        }
+    }
+
+    @Test func repeatedRequestsHitTheCacheUnlessNoCacheIsAsked() async throws {
+        try await TestApplication().test { client in
+            let body = #"{"method":"integrated_gradients","inputs":[[5.1,3.5,1.4,0.2]]}"#
+            let cacheHeader = HTTPField.Name("X-Cache")!
+            let first = try await client.post(iris, json: body)
+            let second = try await client.post(iris, json: body)
+            let bypass = try await client.post(iris, json: body, headers: [.cacheControl: "no-cache"])
+            #expect(first.headers[cacheHeader] == "miss")
+            #expect(second.headers[cacheHeader] == "hit")
+            #expect(bypass.headers[cacheHeader] == "miss")
+            #expect(first.text == second.text && second.text == bypass.text)
+        }
+    }
+
+    /// Every client mistake is a 4xx problem+json whose detail names what was wrong.
+    @Test(arguments: [
+        (#"{"method":"saliency","inputs":[[1,2,3,4]"#, 400, "malformed-json", "not valid JSON"),
+        (#"[1,2]"#, 400, "malformed-json", "must be a JSON object"),
+        (#"{"method":"shapley_magic","inputs":[[1,2,3,4]]}"#, 400, "unknown-method", "integrated_gradients"),
+        (#"{"method":"saliency","inputs":[[1,2,3,4]],"params":{"absolute":true}}"#, 400, "invalid-parameter", "'absolute'"),
+        (#"{"method":"integrated_gradients","inputs":[[1,2,3,4]],"params":{"n_steps":-3}}"#, 400, "invalid-parameter", "at least 1"),
+        (#"{"method":"saliency","inputs":[[1,2,3]]}"#, 400, "invalid-input", "[4]"),
+        (#"{"method":"saliency","inputs":[[1,2,3,"x"]]}"#, 400, "invalid-input", "only numbers"),
+        (#"{"method":"saliency","inputs":[[1,2,3,1e39]]}"#, 400, "invalid-input", "finite"),
+        (#"{"method":"saliency","inputs":[]}"#, 400, "invalid-input", "empty"),
+        (#"{"method":"saliency","inputs":[[1,2,3,4]],"target":3}"#, 400, "invalid-target", "out of range"),
+        (#"{"method":"saliency","inputs":[[1,2,3,4]],"target":"daisy"}"#, 400, "invalid-target", "setosa"),
+        (#"{"method":"saliency","inputs":[[1,2,3,4]],"output":"hidden"}"#, 400, "unknown-output", "logits"),
+        (#"{"method":"saliency","inputs":[[1,2,3,4]],"parmas":{}}"#, 400, "unknown-field", "'parmas'"),
+    ])
+    func badRequestsAreExplainedProblems(body: String, status: Int, code: String, detail: String) async throws {
+        try await TestApplication().test { client in
+            let response = try await client.post(iris, json: body)
+            #expect(response.status.code == status, "\(response.text)")
+            #expect(response.isProblem)
+            #expect(response.problemCode == code)
+            #expect((response.json["detail"] as? String)?.contains(detail) == true, "detail: \(response.json["detail"] ?? "none")")
+        }
+    }
+
+    @Test func anUnknownModelIs404() async throws {
+        try await TestApplication().test { client in
+            let response = try await client.post("/v1/models/nope/explain", json: #"{"method":"saliency","inputs":[[1]]}"#)
+            #expect(response.status == .notFound)
+            #expect(response.problemCode == "unknown-model")
+        }
+    }
+
+    @Test func anOversizedBodyIs413() async throws {
+        try await TestApplication { $0.server.maxBodyBytes = 4096 }.test { client in
+            let huge = #"{"method":"saliency","inputs":["# + Array(repeating: "[1,2,3,4]", count: 1000).joined(separator: ",") + "]}"
+            let response = try await client.post(iris, json: huge)
+            #expect(response.status == .contentTooLarge)
+            #expect(response.isProblem)
+        }
+    }
+
+    @Test func tooManyInstancesAre413() async throws {
+        try await TestApplication { $0.limits.maxBatchSize = 2 }.test { client in
+            let response = try await client.post(iris, json: #"{"method":"saliency","inputs":[[1,2,3,4],[1,2,3,4],[1,2,3,4]]}"#)
+            #expect(response.status == .contentTooLarge)
+            #expect(response.problemCode == "batch-too-large")
+        }
+    }
+}

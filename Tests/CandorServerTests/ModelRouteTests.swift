@@ -1,0 +1,162 @@
+import CandorServer
+import CandorTestSupport
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@Suite struct ModelRouteTests {
+    let bearer = HTTPFields([HTTPField(name: .authorization, value: "Bearer s3cret")])
+
+    @Test func modelsAreListedAndDescribedWithTheirLayers() async throws {
+        try await TestApplication().test { client in
+            let list = try await client.get("/v1/models")
+            let names = (list.json["models"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
+            #expect(names == ["breast_cancer_mlp", "iris_mlp"])
+
+            let iris = try await client.get("/v1/models/iris_mlp").json
+            #expect(iris["feature_names"] as? [String] == ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"])
+            #expect((iris["sha256"] as? String)?.count == 64)
+            #expect((iris["layers"] as? [[String: Any]])?.isEmpty == false)
+            #expect(iris["methods"] as? [String] == ["saliency", "input_x_gradient", "integrated_gradients"])
+            let input = try #require((iris["inputs"] as? [[String: Any]])?.first)
+            #expect(input["shape"] as? [AnyHashable] == ["batch", 4])
+        }
+    }
+
+    @Test func administrationIsForbiddenWithoutAConfiguredToken() async throws {
+        try await TestApplication().test { client in
+            let response = try await client.execute(uri: "/v1/models/iris_mlp", method: .delete)
+            #expect(response.status == .forbidden)
+            #expect(response.problemCode == "admin-disabled")
+            #expect((response.json["detail"] as? String)?.contains("admin.token") == true)
+        }
+    }
+
+    @Test func aWrongTokenIsUnauthorized() async throws {
+        try await TestApplication { $0.admin.token = "s3cret" }.test { client in
+            let response = try await client.execute(
+                uri: "/v1/models/iris_mlp", method: .delete, headers: [.authorization: "Bearer guess"])
+            #expect(response.status == .unauthorized)
+            #expect(response.headers[.wwwAuthenticate] == "Bearer")
+        }
+    }
+
+    @Test func aModelCanBeUploadedUsedAndRemoved() async throws {
+        let application = try TestApplication { $0.admin.token = "s3cret" }
+        let onnx = try Data(contentsOf: Fixtures.url("models/mlp_torchscript.onnx"))
+        try await application.test { client in
+            let added = try await client.execute(
+                uri: "/v1/models?name=uploaded", method: .post, headers: bearer, body: ByteBuffer(bytes: onnx))
+            #expect(added.status == .created, "\(added.text)")
+            #expect(FileManager.default.fileExists(atPath: application.modelsDirectory.appendingPathComponent("uploaded.onnx").path))
+
+            let again = try await client.execute(uri: "/v1/models?name=uploaded", method: .post, headers: bearer, body: ByteBuffer(bytes: onnx))
+            #expect(again.status == .conflict)
+
+            let explained = try await client.post(
+                "/v1/models/uploaded/explain", json: #"{"method":"saliency","inputs":[[1,2,3,4,5,6]]}"#)
+            #expect(explained.status == .ok)
+
+            let removed = try await client.execute(uri: "/v1/models/uploaded", method: .delete, headers: bearer)
+            #expect(removed.status == .noContent)
+            #expect(!FileManager.default.fileExists(atPath: application.modelsDirectory.appendingPathComponent("uploaded.onnx").path))
+            #expect(try await client.get("/v1/models/uploaded").status == .notFound)
+        }
+    }
+
+    @Test func aMultipartUploadCarriesExternalData() async throws {
+        let application = try TestApplication { $0.admin.token = "s3cret" }
+        let onnx = try Data(contentsOf: Fixtures.url("models/mlp_dynamo.onnx"))
+        let weights = try Data(contentsOf: Fixtures.url("models/mlp_dynamo.onnx.data"))
+        var body = ByteBuffer()
+        func part(_ disposition: String, _ data: Data) {
+            body.writeString("--XyZ\r\nContent-Disposition: form-data; \(disposition)\r\n\r\n")
+            body.writeBytes(data)
+            body.writeString("\r\n")
+        }
+        part(#"name="name""#, Data("dynamo".utf8))
+        part(#"name="model"; filename="mlp_dynamo.onnx""#, onnx)
+        part(#"name="external_data"; filename="mlp_dynamo.onnx.data""#, weights)
+        body.writeString("--XyZ--\r\n")
+        var multipartHeaders = bearer
+        multipartHeaders[.contentType] = "multipart/form-data; boundary=XyZ"
+        let headers = multipartHeaders
+        let payload = body
+        try await application.test { client in
+            let response = try await client.execute(uri: "/v1/models", method: .post, headers: headers, body: payload)
+            #expect(response.status == .created, "\(response.text)")
+            #expect(FileManager.default.fileExists(atPath: application.modelsDirectory.appendingPathComponent("mlp_dynamo.onnx.data").path))
+            let prediction = try await client.post("/v1/models/dynamo/predict", json: #"{"inputs":[[1,2,3,4,5]]}"#)
+            #expect(prediction.status == .ok)
+        }
+    }
+
+    @Test func aHostileOrTruncatedUploadIsRefusedAndNothingIsWritten() async throws {
+        let application = try TestApplication { $0.admin.token = "s3cret" }
+        let onnx = try Data(contentsOf: Fixtures.url("models/mlp_torchscript.onnx"))
+        try await application.test { client in
+            for payload in [onnx.prefix(onnx.count / 2), Data("not a model".utf8)] {
+                let response = try await client.execute(
+                    uri: "/v1/models?name=broken", method: .post, headers: bearer, body: ByteBuffer(bytes: payload))
+                #expect(response.status == .unprocessableContent, "\(response.text)")
+                #expect(response.isProblem)
+            }
+            let badName = try await client.execute(uri: "/v1/models?name=../etc", method: .post, headers: bearer, body: ByteBuffer(bytes: onnx))
+            #expect(badName.status == .badRequest)
+            let files = try FileManager.default.contentsOfDirectory(atPath: application.modelsDirectory.path)
+            #expect(!files.contains { $0.hasPrefix("broken") || $0.hasPrefix(".upload") })
+        }
+    }
+
+    @Test func aBrokenFileInTheModelsFolderIsReportedNotFatal() async throws {
+        let application = try TestApplication()
+        try Data("garbage".utf8).write(to: application.modelsDirectory.appendingPathComponent("broken.onnx"))
+        try await application.test { client in
+            let list = try await client.get("/v1/models").json
+            #expect((list["models"] as? [Any])?.count == 2)
+            let refused = try #require((list["refused"] as? [[String: Any]])?.first)
+            #expect(refused["name"] as? String == "broken")
+            #expect(try await client.get("/readyz").status == .ok)
+        }
+    }
+}
+
+@Suite struct ModelUploadSafetyTests {
+    let bearer = HTTPFields([HTTPField(name: .authorization, value: "Bearer s3cret"), HTTPField(name: .contentType, value: "multipart/form-data; boundary=B")])
+
+    func multipart(_ parts: [(String, Data)]) -> ByteBuffer {
+        var body = ByteBuffer()
+        for (disposition, data) in parts {
+            body.writeString("--B\r\nContent-Disposition: form-data; \(disposition)\r\n\r\n")
+            body.writeBytes(data)
+            body.writeString("\r\n")
+        }
+        body.writeString("--B--\r\n")
+        return body
+    }
+
+    /// Parts the model does not read — whatever their names, `../` included — are refused, so
+    /// an upload can neither escape the models folder nor replace another model's weights.
+    @Test func unusedOrEscapingExternalPartsAreRefusedAndNothingIsWritten() async throws {
+        let application = try TestApplication { $0.admin.token = "s3cret" }
+        let onnx = try Data(contentsOf: Fixtures.url("models/mlp_torchscript.onnx"))
+        let before = try Data(contentsOf: application.modelsDirectory.appendingPathComponent("breast_cancer_mlp.onnx.data"))
+        let headers = bearer
+        try await application.test { client in
+            for file in ["../escape.bin", "breast_cancer_mlp.onnx.data", "iris_mlp.onnx"] {
+                let body = multipart([
+                    (#"name="name""#, Data("sneaky".utf8)), (#"name="model"; filename="m.onnx""#, onnx),
+                    (#"name="external_data"; filename="\#(file)""#, Data("evil".utf8)),
+                ])
+                let response = try await client.execute(uri: "/v1/models", method: .post, headers: headers, body: body)
+                #expect(response.status == .badRequest, "\(file): \(response.text)")
+            }
+            let after = try Data(contentsOf: application.modelsDirectory.appendingPathComponent("breast_cancer_mlp.onnx.data"))
+            #expect(before == after)
+            let escaped = application.modelsDirectory.deletingLastPathComponent().appendingPathComponent("escape.bin")
+            #expect(!FileManager.default.fileExists(atPath: escaped.path))
+        }
+    }
+}

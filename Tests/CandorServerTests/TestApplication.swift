@@ -1,0 +1,66 @@
+import CandorServer
+import CandorTestSupport
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+
+/// A service over a private copy of the demo models, with settings a test may change.
+struct TestApplication {
+    let service: CandorService
+    let modelsDirectory: URL
+
+    init(_ configure: (inout CandorConfiguration) -> Void = { _ in }) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("candor-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let demo = Fixtures.repository.appendingPathComponent("models")
+        for file in try FileManager.default.contentsOfDirectory(atPath: demo.path) where !file.hasPrefix(".") {
+            try FileManager.default.copyItem(at: demo.appendingPathComponent(file), to: directory.appendingPathComponent(file))
+        }
+        var configuration = CandorConfiguration()
+        configuration.models.directory = directory.path
+        configuration.workers.threads = 2
+        configure(&configuration)
+        var logger = Logger(label: "candor-tests")
+        logger.logLevel = .warning
+        service = CandorService(configuration: configuration, logger: logger)
+        modelsDirectory = directory
+    }
+
+    /// Runs `body` against the application in process, through Hummingbird's router tester.
+    func test<Value>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
+        defer { try? FileManager.default.removeItem(at: modelsDirectory) }
+        return try await buildApplication(service).test(.router, body)
+    }
+}
+
+extension TestClientProtocol {
+    /// POSTs a JSON body (given as text, so tests can send malformed JSON too).
+    func post(_ uri: String, json: String, headers: HTTPFields = [:]) async throws -> TestResponse {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return try await execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: json))
+    }
+
+    func get(_ uri: String) async throws -> TestResponse {
+        try await execute(uri: uri, method: .get)
+    }
+}
+
+extension TestResponse {
+    /// The body parsed as a JSON object.
+    var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
+    }
+
+    var text: String { String(buffer: body) }
+
+    /// The problem `type` code after `urn:candor:error:`.
+    var problemCode: String? {
+        (json["type"] as? String).map { String($0.dropFirst("urn:candor:error:".count)) }
+    }
+
+    var isProblem: Bool { headers[.contentType] == "application/problem+json" && json["detail"] is String }
+}

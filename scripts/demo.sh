@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# A walk through Candor's API with curl, against a running `candor serve` with the demo
+# models (start one with scripts/serve-demo.sh). Each step prints the request, then the
+# answer. Exits non-zero as soon as a call that should succeed fails, or an error example
+# does not answer 400.
+#
+#   scripts/demo.sh                                  # http://127.0.0.1:8080
+#   CANDOR_URL=http://127.0.0.1:9000 scripts/demo.sh
+set -euo pipefail
+
+BASE="${CANDOR_URL:-http://127.0.0.1:8080}"
+BASE="${BASE%/}"
+MODEL=iris_mlp
+
+if command -v python3 >/dev/null 2>&1; then
+    pretty() { python3 -m json.tool; }
+else
+    pretty() { cat; echo; }
+fi
+
+if [ -t 1 ]; then
+    step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+else
+    step() { printf '\n==> %s\n' "$*"; }
+fi
+note() { printf '    %s\n' "$*"; }
+
+# GET a path; fails on any non-2xx answer.
+get() {
+    note "curl $BASE$1"
+    curl -fsS "$BASE$1" | pretty
+}
+
+# POST a JSON body to a path; fails on any non-2xx answer. Extra curl arguments follow.
+# The command is echoed (without the -D/-o bookkeeping) on stderr, so that stdout is only
+# the answer, piped to `pretty`.
+post() {
+    local path="$1" body="$2" shown="" skip=0 argument
+    shift 2
+    for argument in "$@"; do
+        if [ "$skip" = 1 ]; then skip=0; continue; fi
+        case "$argument" in
+            -D | -o) skip=1 ;;
+            -*) shown+=" $argument" ;;
+            *) shown+=" '$argument'" ;;
+        esac
+    done
+    note "curl -X POST $BASE$path$shown -H 'Content-Type: application/json' -d '$body'" >&2
+    curl -fsS -X POST "$BASE$path" -H 'Content-Type: application/json' -d "$body" "$@"
+}
+
+# POST a JSON body that must be refused with `expected` status; prints the problem document.
+post_expecting() {
+    local expected="$1" path="$2" body="$3" status
+    note "curl -X POST $BASE$path -H 'Content-Type: application/json' -d '$body'"
+    status=$(curl -sS -o "$scratch/body" -w '%{http_code}' -X POST "$BASE$path" \
+        -H 'Content-Type: application/json' -d "$body")
+    note "HTTP $status"
+    pretty < "$scratch/body"
+    if [ "$status" != "$expected" ]; then
+        echo "demo: expected HTTP $expected, got $status" >&2
+        exit 1
+    fi
+}
+
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+if ! curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then
+    echo "demo: no Candor server answers at $BASE; start one with scripts/serve-demo.sh (or set CANDOR_URL)" >&2
+    exit 1
+fi
+
+step "Liveness: the process answers"
+get /healthz
+
+step "Readiness: models loaded, workers accepting work (503 otherwise)"
+get /readyz
+
+step "The explanation methods, with their parameters, defaults and limits"
+get /v1/methods
+
+step "The loaded models (and any model file that was refused)"
+get /v1/models
+
+step "One model in full: inputs, outputs, layers, feature and class names, methods"
+get "/v1/models/$MODEL"
+
+step "Predict two flowers (a setosa and a virginica); inputs are raw centimetres"
+post "/v1/models/$MODEL/predict" \
+    '{"inputs": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}' | pretty
+
+step "Explain with saliency: |d logit / d feature| for each flower's predicted class"
+post "/v1/models/$MODEL/explain" \
+    '{"method": "saliency", "inputs": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}' | pretty
+
+step "Explain with input_x_gradient: x * gradient, of the 'probabilities' output, class 'virginica'"
+post "/v1/models/$MODEL/explain" \
+    '{"method": "input_x_gradient", "inputs": [[6.7, 3.0, 5.2, 2.3]], "output": "probabilities", "target": "virginica"}' | pretty
+
+# A versicolor flower given by feature name, explained against the training mean
+# (models/iris_mlp.yaml, training_statistics.mean) rather than the all-zero flower.
+IG_REQUEST='{"method": "integrated_gradients",
+  "inputs": [{"sepal length (cm)": 5.9, "sepal width (cm)": 3.0, "petal length (cm)": 4.2, "petal width (cm)": 1.5}],
+  "target": "versicolor",
+  "params": {"baselines": [5.86, 3.05, 3.76, 1.21], "n_steps": 64, "integration": "gausslegendre"}}'
+
+step "Explain with integrated_gradients: named features, a class-name target, a mean baseline"
+note "convergence_delta = sum(attributions) - (f(x) - f(baseline)): the quadrature error"
+post "/v1/models/$MODEL/explain" "$IG_REQUEST" -D "$scratch/headers" | pretty
+grep -i '^x-cache:' "$scratch/headers" | sed 's/^/    /'
+
+step "The cache: the same request with Cache-Control: no-cache is computed afresh (miss) ..."
+post "/v1/models/$MODEL/explain" "$IG_REQUEST" -H 'Cache-Control: no-cache' -D "$scratch/headers" -o /dev/null
+first=$(grep -i '^x-cache:' "$scratch/headers" | tr -d '\r' | awk '{print $2}')
+note "X-Cache: $first"
+
+step "... and asked again without it, it comes from the cache (hit)"
+post "/v1/models/$MODEL/explain" "$IG_REQUEST" -D "$scratch/headers" -o /dev/null
+second=$(grep -i '^x-cache:' "$scratch/headers" | tr -d '\r' | awk '{print $2}')
+note "X-Cache: $second"
+if [ "$second" != "hit" ]; then
+    note "(not a hit: is the cache disabled, cache.max_bytes: 0?)"
+fi
+
+step "Error: an instance of the wrong shape (3 features instead of 4) is a 400 problem document"
+post_expecting 400 "/v1/models/$MODEL/predict" '{"inputs": [[5.1, 3.5, 1.4]]}'
+
+step "Error: an unknown method is a 400 that lists the available ones"
+post_expecting 400 "/v1/models/$MODEL/explain" '{"method": "no_such_method", "inputs": [[5.1, 3.5, 1.4, 0.2]]}'
+
+step "Metrics (Prometheus text format), a few lines"
+note "curl $BASE/metrics"
+metrics=$(curl -fsS "$BASE/metrics")
+grep -E '^candor_(models_loaded|cache_hits_total|cache_misses_total)' <<<"$metrics" | sed 's/^/    /' || true
+
+printf '\nDone: every call answered as expected.\n'

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the system packages Candor builds against, if any is missing:
+#   libopenblas-dev  OpenBLAS, for every matrix product (Package.swift's COpenBLAS target)
+#   pkg-config       how SwiftPM finds OpenBLAS (`pkg-config openblas`)
+# Debian/Ubuntu only (apt-get). Uses sudo only when not running as root. Does nothing when
+# both are already installed, so it is cheap to call before every build or test run.
+set -euo pipefail
+
+packages=(libopenblas-dev pkg-config)
+missing=()
+for package in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$package")
+    fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-deps: missing ${missing[*]}, and apt-get is not available: install them (OpenBLAS and pkg-config) with your system's package manager" >&2
+    exit 1
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+else
+    echo "install-deps: missing ${missing[*]}; run as root or install sudo" >&2
+    exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
