@@ -43,6 +43,7 @@ enum Baselines {
         }
         throw ExplanationError(
             .invalidParameter,
-            "\(name) must be a number, an array shaped like one instance \(instanceShape), or one per instance \(batch.shape); got shape \(baseline.shape)")
+            "\(name) must be a number, an array shaped like one instance \(instanceShape), or one per instance \(batch.shape); got shape \(baseline.shape)"
+        )
     }
 }

@@ -29,7 +29,8 @@ public enum ExplanationRunner {
         let attributions = try plan.run(resolved, context: context)
         for attribution in attributions {
             guard attribution.attributions.allSatisfy(\.isFinite) else {
-                throw ExplanationError(.nonFiniteResult, "the attributions contain NaN or infinity (the model's output or gradient overflowed for this input)")
+                throw ExplanationError(
+                    .nonFiniteResult, "the attributions contain NaN or infinity (the model's output or gradient overflowed for this input)")
             }
         }
         return zip(zip(targets, perInstance), attributions).map { InstanceExplanation(target: $0.0, output: $0.1, attribution: $1) }
@@ -46,7 +47,9 @@ public enum ExplanationRunner {
             throw ExplanationError(.invalidTarget, "\(targets.count) targets were given for \(outputs.count) instances")
         }
         for (index, (target, output)) in zip(targets, outputs).enumerated() where !(0..<output.count).contains(target) {
-            throw ExplanationError(.invalidTarget, "target \(target) of instance \(index) is out of range: the output has \(output.count) values (0…\(output.count - 1))")
+            throw ExplanationError(
+                .invalidTarget,
+                "target \(target) of instance \(index) is out of range: the output has \(output.count) values (0…\(output.count - 1))")
         }
         return targets
     }

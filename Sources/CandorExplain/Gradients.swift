@@ -14,8 +14,7 @@ enum TargetGradients {
         context: ExplanationContext, rowsPerChunk: Int? = nil
     ) throws(ExplanationError) -> (outputs: Tensor, gradients: [Tensor]) {
         let rows = inputs.first?.shape.first ?? 0
-        let elementsPerRow = max(1, inputs.reduce(0) { $0 + $1.count } / max(rows, 1))
-        let chunk = max(1, min(rowsPerChunk ?? rows, context.maxBatchElements / elementsPerRow, rows))
+        let chunk = max(1, min(rowsPerChunk ?? rows, context.maxBatchElements / model.elementsPerInstance, rows))
         var outputParts: [Tensor] = []
         var gradientParts: [[Tensor]] = []
         for start in stride(from: 0, to: rows, by: chunk) {
@@ -25,7 +24,9 @@ enum TargetGradients {
             let result: (outputs: [Tensor], inputGradients: [Tensor])
             do {
                 result = try model.gradient(part, output: output) { value, chunkRows throws(ModelError) in
-                    try oneHot(like: value, targets: Array(targets[(range.lowerBound + chunkRows.lowerBound)..<(range.lowerBound + chunkRows.upperBound)]))
+                    try oneHot(
+                        like: value,
+                        targets: Array(targets[(range.lowerBound + chunkRows.lowerBound)..<(range.lowerBound + chunkRows.upperBound)]))
                 }
             } catch {
                 throw ExplanationError(error)
@@ -35,7 +36,9 @@ enum TargetGradients {
         }
         do {
             let outputs = try Tensor.concatenatingRows(outputParts)
-            let gradients = try inputs.indices.map { index throws(TensorError) in try Tensor.concatenatingRows(gradientParts.map { $0[index] }) }
+            let gradients = try inputs.indices.map { index throws(TensorError) in
+                try Tensor.concatenatingRows(gradientParts.map { $0[index] })
+            }
             return (outputs, gradients)
         } catch {
             throw ExplanationError(.modelFailure, "\(error)")

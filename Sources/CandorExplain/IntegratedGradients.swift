@@ -15,7 +15,8 @@ public struct IntegratedGradients: Explainer {
         summary: "(x − x′) ⊙ the path integral of ∂f/∂x from the baseline x′ to x; returns convergence_delta",
         reference: "Captum IntegratedGradients", requirement: .differentiable,
         parameters: [
-            ParameterSpec("baselines", .baselines, default: 0.0, summary: "the reference input x′: a number, one instance, or one per instance"),
+            ParameterSpec(
+                "baselines", .baselines, default: 0.0, summary: "the reference input x′: a number, one instance, or one per instance"),
             ParameterSpec("n_steps", .integer, default: 50, minimum: 1, maximum: 10_000, summary: "number of points on the path"),
             ParameterSpec(
                 "integration", .choice(IntegrationScheme.allCases.map(\.rawValue)), default: "gausslegendre",
@@ -27,7 +28,8 @@ public struct IntegratedGradients: Explainer {
 
     public init() {}
 
-    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan {
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
+    {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let baselines = try Baselines.resolve(reader.json("baselines"), for: problem)
         let steps = try reader.int("n_steps")
@@ -35,7 +37,8 @@ public struct IntegratedGradients: Explainer {
             throw ExplanationError(.invalidParameter, "unknown integration scheme")
         }
         if scheme == .riemannTrapezoid && steps < 2 {
-            throw ExplanationError(.invalidParameter, "parameter 'n_steps' of integrated_gradients must be at least 2 for riemann_trapezoid")
+            throw ExplanationError(
+                .invalidParameter, "parameter 'n_steps' of integrated_gradients must be at least 2 for riemann_trapezoid")
         }
         return Plan(
             model: try differentiable(problem.model), effectiveParameters: reader.effective, baselines: baselines,

@@ -81,8 +81,12 @@ public struct ParameterReader: Sendable {
     }
 
     private func checkRange(_ spec: ParameterSpec, _ number: Double) throws(ExplanationError) {
-        if let minimum = spec.minimum, number < minimum { throw invalid(spec, "must be at least \(Self.format(minimum)), got \(Self.format(number))") }
-        if let maximum = spec.maximum, number > maximum { throw invalid(spec, "must be at most \(Self.format(maximum)), got \(Self.format(number))") }
+        if let minimum = spec.minimum, number < minimum {
+            throw invalid(spec, "must be at least \(Self.format(minimum)), got \(Self.format(number))")
+        }
+        if let maximum = spec.maximum, number > maximum {
+            throw invalid(spec, "must be at most \(Self.format(maximum)), got \(Self.format(number))")
+        }
     }
 
     static func format(_ number: Double) -> String {

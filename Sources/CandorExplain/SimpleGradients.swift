@@ -12,7 +12,8 @@ public struct Saliency: Explainer {
 
     public init() {}
 
-    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan {
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
+    {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let takesAbsoluteValue = try reader.bool("abs")
         return GradientPlan(model: try differentiable(problem.model), effectiveParameters: reader.effective) { input, gradient in
@@ -31,7 +32,8 @@ public struct InputXGradient: Explainer {
 
     public init() {}
 
-    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan {
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
+    {
         let reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         return GradientPlan(model: try differentiable(problem.model), effectiveParameters: reader.effective) { input, gradient in
             (try? input.zipMap(gradient, *)) ?? gradient

@@ -21,7 +21,9 @@ public enum TensorJSON {
         }
     }
 
-    private static func flatten(_ value: JSONValue, depth: Int, shape: [Int], into scalars: inout [Float], name: String) throws(ExplanationError) {
+    private static func flatten(_ value: JSONValue, depth: Int, shape: [Int], into scalars: inout [Float], name: String)
+        throws(ExplanationError)
+    {
         switch value {
         case .array(let items):
             guard depth < shape.count, items.count == shape[depth] else {
@@ -54,7 +56,8 @@ public enum TensorJSON {
         guard fits else {
             throw ExplanationError(
                 .invalidInput,
-                "\(name): each instance must have shape [\(expected.map(\.description).joined(separator: ", "))], got [\(actual.map(String.init).joined(separator: ", "))]")
+                "\(name): each instance must have shape [\(expected.map(\.description).joined(separator: ", "))], got [\(actual.map(String.init).joined(separator: ", "))]"
+            )
         }
     }
 }

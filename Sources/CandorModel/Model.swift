@@ -14,6 +14,11 @@ public protocol PredictiveModel: Sendable {
 
 /// A model with reverse-mode gradients with respect to its inputs.
 public protocol DifferentiableModel: PredictiveModel {
+    /// About how many tensor elements one instance occupies across a forward and backward pass
+    /// (inputs, every activation, and their gradients), so callers can size batches to a
+    /// memory budget.
+    var elementsPerInstance: Int { get }
+
     /// Evaluates the model and back-propagates ∂L/∂(output `output`) = `seed(outputValue, rows)`
     /// to every input. `rows` says which rows of the caller's batch `outputValue` holds (a model
     /// with a fixed batch size is evaluated in chunks).

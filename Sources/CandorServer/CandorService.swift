@@ -1,5 +1,5 @@
-import CoreMetrics
 import CandorExplain
+import CoreMetrics
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,5 +1,5 @@
-import CandorModel
 import CandorExplain
+import CandorModel
 import Foundation
 
 /// `candor inspect`: what the service would say of a model file, without a server.

@@ -15,11 +15,14 @@ import Testing
         model = try ONNXModelLoader.load(try GraphFactory.linearModel(weights: weights, bias: [0.25, -1]))
     }
 
-    func explain(_ method: String, _ parameters: [String: JSONValue], inputs: [[Float]], target: Int) throws -> [InstanceExplanation] {
+    func explain(
+        _ method: String, _ parameters: [String: JSONValue], inputs: [[Float]], target: Int,
+        context: ExplanationContext = ExplanationContext()
+    ) throws -> [InstanceExplanation] {
         let batch = try Tensor(shape: [inputs.count, 4], scalars: inputs.flatMap { $0 })
         let problem = ExplanationProblem(model: model, inputs: [batch], output: 0, targets: Array(repeating: target, count: inputs.count))
         let plan = try #require(MethodCatalog.standard.explainer(named: method)).prepare(parameters, for: problem)
-        return try ExplanationRunner.run(plan, problem: problem, context: ExplanationContext())
+        return try ExplanationRunner.run(plan, problem: problem, context: context)
     }
 
     /// (Captum's trapezoid weights sum to (n − 1)/n, so that rule is checked against the golden
@@ -29,7 +32,8 @@ import Testing
         let x: [Float] = [2, -1, 7, 0.5]
         let baseline: [Float] = [1, 1, 1, 1]
         let result = try explain(
-            "integrated_gradients", ["integration": .string(scheme), "n_steps": 9, "baselines": .array(baseline.map { .number(Double($0)) })],
+            "integrated_gradients",
+            ["integration": .string(scheme), "n_steps": 9, "baselines": .array(baseline.map { .number(Double($0)) })],
             inputs: [x], target: 1)
         let expected = (0..<4).map { weights[$0][1] * (x[$0] - baseline[$0]) }
         #expect(isClose(result[0].attribution.attributions[0].scalars, expected, absolute: 1e-5))
@@ -73,7 +77,14 @@ import Testing
         let inputs: [[Float]] = [[0.3, -2, 5, 1], [1, 2, 3, 4], [-1, 0, 1, 0]]
         let whole = try explain("integrated_gradients", ["n_steps": 20], inputs: inputs, target: 1)
         let chunked = try explain("integrated_gradients", ["n_steps": 20, "internal_batch_size": 7], inputs: inputs, target: 1)
+        // A memory budget of a few rows per pass chunks the same way.
+        let budgeted = try explain(
+            "integrated_gradients", ["n_steps": 20], inputs: inputs, target: 1,
+            context: ExplanationContext(maxBatchElements: 3 * model.elementsPerInstance))
         for (a, b) in zip(whole, chunked) {
+            #expect(isClose(a.attribution.attributions[0].scalars, b.attribution.attributions[0].scalars, absolute: 1e-6))
+        }
+        for (a, b) in zip(whole, budgeted) {
             #expect(isClose(a.attribution.attributions[0].scalars, b.attribution.attributions[0].scalars, absolute: 1e-6))
         }
     }

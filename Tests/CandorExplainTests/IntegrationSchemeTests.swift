@@ -1,5 +1,6 @@
-@testable import CandorExplain
 import Testing
+
+@testable import CandorExplain
 
 @Suite struct IntegrationSchemeTests {
     @Test func gaussLegendreMatchesTheClosedFormForThreePoints() {

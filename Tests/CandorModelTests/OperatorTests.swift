@@ -59,10 +59,12 @@ struct OperatorCase: CustomTestStringConvertible, Sendable {
         var inputs = model.inputs.compactMap { testCase.inputs[$0.name] }
         let output = try model.predict(inputs)[0]
         var state: UInt64 = 42
-        let seed = try Tensor(shape: output.shape, scalars: (0..<output.count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(state >> 40) / Float(1 << 23) - 1
-        })
+        let seed = try Tensor(
+            shape: output.shape,
+            scalars: (0..<output.count).map { _ in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return Float(state >> 40) / Float(1 << 23) - 1
+            })
         let (_, gradients) = try model.gradient(inputs, output: 0) { _, _ in seed }
 
         func loss(_ inputs: [Tensor]) throws -> Double {

@@ -21,7 +21,9 @@ import Yams
         }
         let service = CandorService(configuration: CandorConfiguration(), logger: Logger(label: "test"))
         let served = Set(buildRouter(service).routes.map { "\($0.method) \($0.path)" })
-        #expect(documented == served, "only in openapi.yaml: \(documented.subtracting(served)); only in the server: \(served.subtracting(documented))")
+        #expect(
+            documented == served,
+            "only in openapi.yaml: \(documented.subtracting(served)); only in the server: \(served.subtracting(documented))")
     }
 
     @Test func theDocumentedConfigurationIsTheBuiltInDefault() throws {
@@ -40,7 +42,9 @@ import Yams
     @Test func unknownSettingsAndBadValuesAreErrors() {
         #expect(throws: CandorConfiguration.LoadError.self) { try CandorConfiguration.fromYAML("server:\n  prot: 1\n", source: "test") }
         #expect(throws: CandorConfiguration.LoadError.self) { try CandorConfiguration.fromYAML("server:\n  port: lots\n", source: "test") }
-        #expect(throws: CandorConfiguration.LoadError.self) { try CandorConfiguration.fromYAML("cache:\n  max_bytes: -1\n", source: "test") }
+        #expect(throws: CandorConfiguration.LoadError.self) {
+            try CandorConfiguration.fromYAML("cache:\n  max_bytes: -1\n", source: "test")
+        }
     }
 }
 

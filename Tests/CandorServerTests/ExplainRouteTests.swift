@@ -25,7 +25,8 @@ import Testing
         try await TestApplication().test { client in
             for (model, width) in [("iris_mlp", 4), ("breast_cancer_mlp", 30)] {
                 let instance = "[" + (0..<width).map { _ in "1.5" }.joined(separator: ",") + "]"
-                let response = try await client.post("/v1/models/\(model)/explain", json: #"{"method":"\#(method)","inputs":[\#(instance)]}"#)
+                let response = try await client.post(
+                    "/v1/models/\(model)/explain", json: #"{"method":"\#(method)","inputs":[\#(instance)]}"#)
                 #expect(response.status == .ok, "\(model): \(response.text)")
                 let explanation = try #require((response.json["explanations"] as? [[String: Any]])?.first)
                 #expect((explanation["attributions"] as? [Double])?.count == width)
@@ -58,7 +59,10 @@ import Testing
     @Test func instancesMayBeKeyedByFeatureName() async throws {
         try await TestApplication().test { client in
             let named = try await client.post(
-                iris, json: #"{"method":"saliency","inputs":[{"sepal length (cm)":5.1,"sepal width (cm)":3.5,"petal length (cm)":1.4,"petal width (cm)":0.2}]}"#)
+                iris,
+                json:
+                    #"{"method":"saliency","inputs":[{"sepal length (cm)":5.1,"sepal width (cm)":3.5,"petal length (cm)":1.4,"petal width (cm)":0.2}]}"#
+            )
             let plain = try await client.post(iris, json: #"{"method":"saliency","inputs":[[5.1,3.5,1.4,0.2]]}"#)
             #expect(named.status == .ok)
             let a = (named.json["explanations"] as? [[String: Any]])?.first?["attributions"] as? [Double]

@@ -16,7 +16,8 @@ import Testing
             #expect(names == ["breast_cancer_mlp", "iris_mlp"])
 
             let iris = try await client.get("/v1/models/iris_mlp").json
-            #expect(iris["feature_names"] as? [String] == ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"])
+            #expect(
+                iris["feature_names"] as? [String] == ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"])
             #expect((iris["sha256"] as? String)?.count == 64)
             #expect((iris["layers"] as? [[String: Any]])?.isEmpty == false)
             #expect(iris["methods"] as? [String] == ["saliency", "input_x_gradient", "integrated_gradients"])
@@ -52,7 +53,8 @@ import Testing
             #expect(added.status == .created, "\(added.text)")
             #expect(FileManager.default.fileExists(atPath: application.modelsDirectory.appendingPathComponent("uploaded.onnx").path))
 
-            let again = try await client.execute(uri: "/v1/models?name=uploaded", method: .post, headers: bearer, body: ByteBuffer(bytes: onnx))
+            let again = try await client.execute(
+                uri: "/v1/models?name=uploaded", method: .post, headers: bearer, body: ByteBuffer(bytes: onnx))
             #expect(again.status == .conflict)
 
             let explained = try await client.post(
@@ -103,7 +105,8 @@ import Testing
                 #expect(response.status == .unprocessableContent, "\(response.text)")
                 #expect(response.isProblem)
             }
-            let badName = try await client.execute(uri: "/v1/models?name=../etc", method: .post, headers: bearer, body: ByteBuffer(bytes: onnx))
+            let badName = try await client.execute(
+                uri: "/v1/models?name=../etc", method: .post, headers: bearer, body: ByteBuffer(bytes: onnx))
             #expect(badName.status == .badRequest)
             let files = try FileManager.default.contentsOfDirectory(atPath: application.modelsDirectory.path)
             #expect(!files.contains { $0.hasPrefix("broken") || $0.hasPrefix(".upload") })
@@ -124,7 +127,9 @@ import Testing
 }
 
 @Suite struct ModelUploadSafetyTests {
-    let bearer = HTTPFields([HTTPField(name: .authorization, value: "Bearer s3cret"), HTTPField(name: .contentType, value: "multipart/form-data; boundary=B")])
+    let bearer = HTTPFields([
+        HTTPField(name: .authorization, value: "Bearer s3cret"), HTTPField(name: .contentType, value: "multipart/form-data; boundary=B"),
+    ])
 
     func multipart(_ parts: [(String, Data)]) -> ByteBuffer {
         var body = ByteBuffer()

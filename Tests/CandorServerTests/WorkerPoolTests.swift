@@ -1,9 +1,10 @@
 import CandorExplain
-@testable import CandorServer
 import Foundation
 import HTTPTypes
 import Logging
 import Testing
+
+@testable import CandorServer
 
 @Suite struct WorkerPoolTests {
     func makeService(threads: Int, queue: Int) -> CandorService {

@@ -1,7 +1,7 @@
-import SwiftProtobuf
 import CandorModel
 import CandorTensor
 import Foundation
+import SwiftProtobuf
 
 /// Builds small ONNX files in memory — the hostile, unsupported and analytic models the tests
 /// need beyond the generated fixtures.

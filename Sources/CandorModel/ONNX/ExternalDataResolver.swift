@@ -49,12 +49,14 @@ public struct ExternalDataResolver: Sendable {
         }
         let components = location.split(separator: "/", omittingEmptySubsequences: true)
         guard !location.hasPrefix("/"), !location.contains("\\"), !components.contains(".."), !components.isEmpty else {
-            throw ModelError(.externalData, "tensor \(tensor): external data location '\(location)' must be a relative path inside the model's folder")
+            throw ModelError(
+                .externalData, "tensor \(tensor): external data location '\(location)' must be a relative path inside the model's folder")
         }
         let file = try contents(of: components.joined(separator: "/"), tensor: tensor)
         let end = length.map { offset + $0 } ?? file.count
         guard offset <= end, end <= file.count else {
-            throw ModelError(.externalData, "tensor \(tensor): bytes \(offset)..<\(end) lie beyond the end of '\(location)' (\(file.count) bytes)")
+            throw ModelError(
+                .externalData, "tensor \(tensor): bytes \(offset)..<\(end) lie beyond the end of '\(location)' (\(file.count) bytes)")
         }
         return file.subdata(in: offset..<end)
     }

@@ -17,6 +17,7 @@ public final class ONNXModel: DifferentiableModel {
     /// The batch size the graph was exported with when its batch axis is fixed: batches are
     /// then evaluated in chunks of this size.
     public let fixedBatchSize: Int?
+    public let elementsPerInstance: Int
 
     init(graph: ComputationGraph, inputs: [TensorInfo], outputNames: [String], opset: Int, producer: String) throws(ModelError) {
         self.graph = graph
@@ -60,6 +61,11 @@ public final class ONNXModel: DifferentiableModel {
         }
         self.outputs = outputs
         self.layers = graph.steps.flatMap { $0.outputs.compactMap { $0 } }.compactMap(info)
+        // Every tensor of a batch-1 pass is kept for the backward pass and gets a gradient.
+        let perInstance = trials[0].enumerated().reduce(0) { total, entry in
+            graph.constants[entry.offset] == nil ? total + (entry.element?.shape.reduce(1, *) ?? 0) : total
+        }
+        self.elementsPerInstance = max(1, 2 * perInstance / (fixedBatchSize ?? 1))
     }
 
     public func predict(_ inputs: [Tensor]) throws(ModelError) -> [Tensor] {
@@ -77,11 +83,16 @@ public final class ONNXModel: DifferentiableModel {
         }
         let combined = try inChunks(inputs) { chunk, rows throws(ModelError) in
             let values = try graph.forward(chunk.map(GraphValue.float), retainingAll: true)
-            let outputs = try graph.outputSlots.map { slot throws(ModelError) in try Self.floatOutput(values[slot], name: graph.slotNames[slot]) }
+            let outputs = try graph.outputSlots.map { slot throws(ModelError) in
+                try Self.floatOutput(values[slot], name: graph.slotNames[slot])
+            }
             let outputSlot = graph.outputSlots[output]
             let seedGradient = try seed(outputs[output], rows)
             guard seedGradient.shape == outputs[output].shape else {
-                throw ModelError(.inconsistentShapes, "the gradient seed has shape \(seedGradient.shape) but output '\(graph.slotNames[outputSlot])' has \(outputs[output].shape)")
+                throw ModelError(
+                    .inconsistentShapes,
+                    "the gradient seed has shape \(seedGradient.shape) but output '\(graph.slotNames[outputSlot])' has \(outputs[output].shape)"
+                )
             }
             let gradients = try graph.backward(values: values, seeds: [(outputSlot, seedGradient)], targets: graph.inputSlots)
             return outputs + gradients

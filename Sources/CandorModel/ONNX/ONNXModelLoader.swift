@@ -9,7 +9,8 @@ import SwiftProtobuf
 /// at load time and named, never at request time.
 public enum ONNXModelLoader {
     /// Loads a model from the bytes of an `.onnx` file.
-    public static func load(_ bytes: Data, externalData: ExternalDataResolver = ExternalDataResolver(.none)) throws(ModelError) -> ONNXModel {
+    public static func load(_ bytes: Data, externalData: ExternalDataResolver = ExternalDataResolver(.none)) throws(ModelError) -> ONNXModel
+    {
         let proto: Onnx_ModelProto
         do {
             var options = BinaryDecodingOptions()
@@ -29,7 +30,8 @@ public enum ONNXModelLoader {
         }
         var builder = GraphBuilder(graph: proto.graph, opset: opsetVersion, decoder: TensorDecoder(externalData: externalData))
         let graph = try builder.build()
-        return try ONNXModel(graph: graph.graph, inputs: graph.inputs, outputNames: graph.outputNames, opset: opsetVersion, producer: proto.producerName)
+        return try ONNXModel(
+            graph: graph.graph, inputs: graph.inputs, outputNames: graph.outputNames, opset: opsetVersion, producer: proto.producerName)
     }
 
     /// Loads `NAME.onnx` from disk, resolving external data beside it.
@@ -94,10 +96,16 @@ private struct GraphBuilder {
         for (index, node) in graph.node.enumerated() {
             let identity = NodeIdentity(name: node.name.isEmpty ? "#\(index)" : node.name, operatorType: node.opType)
             guard node.domain.isEmpty || node.domain == "ai.onnx" else {
-                throw ModelError(.unsupportedOperator, "\(identity) is from operator domain '\(node.domain)', which Candor does not implement; supported operators: \(OperatorRegistry.supportedOperators.joined(separator: ", "))")
+                throw ModelError(
+                    .unsupportedOperator,
+                    "\(identity) is from operator domain '\(node.domain)', which Candor does not implement; supported operators: \(OperatorRegistry.supportedOperators.joined(separator: ", "))"
+                )
             }
             guard let factory = OperatorRegistry.factories[node.opType] else {
-                throw ModelError(.unsupportedOperator, "\(identity) uses operator \(node.opType), which Candor does not implement; supported operators: \(OperatorRegistry.supportedOperators.joined(separator: ", "))")
+                throw ModelError(
+                    .unsupportedOperator,
+                    "\(identity) uses operator \(node.opType), which Candor does not implement; supported operators: \(OperatorRegistry.supportedOperators.joined(separator: ", "))"
+                )
             }
             var inputSlots: [Int?] = []
             for name in node.input {
@@ -115,7 +123,8 @@ private struct GraphBuilder {
                 inputCount: inputSlots.count)
             let op = try factory(&attributes, context, decoder)
             if let unread = attributes.unreadNames.first {
-                throw ModelError(.unsupportedAttribute, "\(identity) has attribute '\(unread)', which Candor's \(node.opType) does not implement")
+                throw ModelError(
+                    .unsupportedAttribute, "\(identity) has attribute '\(unread)', which Candor's \(node.opType) does not implement")
             }
 
             // A node whose inputs are all known now is evaluated once, here (constant folding).
@@ -164,7 +173,8 @@ private struct GraphBuilder {
             throw ModelError(.unsupportedFeature, "input '\(input.name)' has element type \(type); Candor's inputs must be float32")
         }
         guard tensorType.hasShape else {
-            throw ModelError(.unsupportedFeature, "input '\(input.name)' declares no shape; Candor needs at least its rank, with a batch axis first")
+            throw ModelError(
+                .unsupportedFeature, "input '\(input.name)' declares no shape; Candor needs at least its rank, with a batch axis first")
         }
         var shape: [Dimension] = []
         for (axis, dim) in tensorType.shape.dim.enumerated() {

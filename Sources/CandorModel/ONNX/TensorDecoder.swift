@@ -35,19 +35,30 @@ struct TensorDecoder: Sendable {
 
         switch type {
         case .float:
-            let scalars = try raw.map { raw throws(ModelError) in try Self.littleEndian(raw, count: count, tensor: name, as: Float.self) } ?? proto.floatData
+            let scalars =
+                try raw.map { raw throws(ModelError) in try Self.littleEndian(raw, count: count, tensor: name, as: Float.self) }
+                ?? proto.floatData
             return try make { () throws(TensorError) in .float(try Tensor(shape: shape, scalars: scalars)) }
         case .double:
-            let values = try raw.map { raw throws(ModelError) in try Self.littleEndian(raw, count: count, tensor: name, as: Double.self) } ?? proto.doubleData
+            let values =
+                try raw.map { raw throws(ModelError) in try Self.littleEndian(raw, count: count, tensor: name, as: Double.self) }
+                ?? proto.doubleData
             return try make { () throws(TensorError) in .float(try Tensor(shape: shape, scalars: values.map { Float($0) })) }
         case .int64:
-            let values = try raw.map { raw throws(ModelError) in try Self.littleEndian(raw, count: count, tensor: name, as: Int64.self) } ?? proto.int64Data
+            let values =
+                try raw.map { raw throws(ModelError) in try Self.littleEndian(raw, count: count, tensor: name, as: Int64.self) }
+                ?? proto.int64Data
             return try make { () throws(TensorError) in .integer(try IntegerTensor(shape: shape, values: values)) }
         case .int32:
-            let values = try raw.map { raw throws(ModelError) in try Self.littleEndian(raw, count: count, tensor: name, as: Int32.self).map(Int64.init) } ?? proto.int32Data.map(Int64.init)
+            let values =
+                try raw.map { raw throws(ModelError) in
+                    try Self.littleEndian(raw, count: count, tensor: name, as: Int32.self).map(Int64.init)
+                } ?? proto.int32Data.map(Int64.init)
             return try make { () throws(TensorError) in .integer(try IntegerTensor(shape: shape, values: values)) }
         default:
-            throw ModelError(.unsupportedFeature, "tensor \(name) has element type \(type), but Candor reads only float, double, int32 and int64 tensors")
+            throw ModelError(
+                .unsupportedFeature, "tensor \(name) has element type \(type), but Candor reads only float, double, int32 and int64 tensors"
+            )
         }
     }
 
@@ -59,11 +70,15 @@ struct TensorDecoder: Sendable {
         }
     }
 
-    private static func littleEndian<T: BinaryFloatingPoint & BitPatternConvertible>(_ data: Data, count: Int, tensor: String, as: T.Type) throws(ModelError) -> [T] {
+    private static func littleEndian<T: BinaryFloatingPoint & BitPatternConvertible>(_ data: Data, count: Int, tensor: String, as: T.Type)
+        throws(ModelError) -> [T]
+    {
         try checkLength(data, count: count, size: MemoryLayout<T>.size, tensor: tensor)
         return data.withUnsafeBytes { bytes in
             (0..<count).map {
-                T(bitPattern: T.BitPattern(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.BitPattern.self)))
+                T(
+                    bitPattern: T.BitPattern(
+                        littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.BitPattern.self)))
             }
         }
     }

@@ -13,7 +13,8 @@ struct CastOperator: Operator {
         case .int64?, .int32?: target = .int64
         default:
             let name = Onnx_TensorProto.DataType(rawValue: to).map { "\($0)" } ?? String(to)
-            throw ModelError(.unsupportedAttribute, "\(context.node): Cast to \(name) is not supported; Candor casts to float, double, int32 and int64")
+            throw ModelError(
+                .unsupportedAttribute, "\(context.node): Cast to \(name) is not supported; Candor casts to float, double, int32 and int64")
         }
         // `saturate` only concerns float8 targets, which are refused above.
         _ = try attributes.int("saturate", default: 1)

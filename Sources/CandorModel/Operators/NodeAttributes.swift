@@ -14,7 +14,9 @@ public struct NodeAttributes: Sendable {
                 throw ModelError(.invalidModel, "\(node) has attribute '\(attribute.name)' twice")
             }
             guard !attribute.hasRefAttrName else {
-                throw ModelError(.unsupportedAttribute, "\(node): attribute '\(attribute.name)' refers to a function attribute, which Candor does not support")
+                throw ModelError(
+                    .unsupportedAttribute,
+                    "\(node): attribute '\(attribute.name)' refers to a function attribute, which Candor does not support")
             }
             attributes[attribute.name] = attribute
         }

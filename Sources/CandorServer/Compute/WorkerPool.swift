@@ -1,5 +1,5 @@
-import CoreMetrics
 import CandorExplain
+import CoreMetrics
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -59,7 +59,8 @@ public final class WorkerPool: Service, Sendable {
             metrics.rejectedJobs.increment()
             var problem = Problem(
                 .tooManyRequests, code: "overloaded",
-                detail: "all \(threads) workers are busy and \(queueLimit) requests are already waiting; retry after \(retryAfterSeconds) s")
+                detail: "all \(threads) workers are busy and \(queueLimit) requests are already waiting; retry after \(retryAfterSeconds) s"
+            )
             problem.headers[.retryAfter] = String(retryAfterSeconds)
             throw problem
         }
@@ -70,7 +71,9 @@ public final class WorkerPool: Service, Sendable {
             try await Task.sleep(for: timeout)
             let problem = Problem(
                 .gatewayTimeout, code: "deadline-exceeded",
-                detail: "the computation did not finish within \(timeout.seconds) s and was stopped; use fewer instances or steps, or a smaller internal batch")
+                detail:
+                    "the computation did not finish within \(timeout.seconds) s and was stopped; use fewer instances or steps, or a smaller internal batch"
+            )
             if outcome.finish(.failure(problem)) { cancellation.cancel() }
         }
         defer { deadline.cancel() }
@@ -86,7 +89,8 @@ public final class WorkerPool: Service, Sendable {
                         publishLoad()
                     }
                     guard poolState == .active else {
-                        outcome.finish(.failure(Problem(.serviceUnavailable, code: "shutting-down", detail: "the service is shutting down")))
+                        outcome.finish(
+                            .failure(Problem(.serviceUnavailable, code: "shutting-down", detail: "the service is shutting down")))
                         return
                     }
                     state.withLock { $0.running += 1 }

@@ -1,7 +1,7 @@
-import HTTPTypes
 import CandorExplain
 import CandorModel
 import CandorTensor
+import HTTPTypes
 
 /// Turns a request's `inputs` into one batched tensor per model input, checking everything a
 /// client can get wrong: the batch form, instance shapes, non-numbers, NaN or infinity, an
@@ -26,10 +26,14 @@ struct InstanceDecoding {
         } else {
             guard case .object(let byName) = inputs else {
                 throw Problem.badRequest(
-                    "invalid-input", "this model has inputs \(declared.map(\.name).joined(separator: ", ")): send 'inputs' as an object of instance arrays by input name")
+                    "invalid-input",
+                    "this model has inputs \(declared.map(\.name).joined(separator: ", ")): send 'inputs' as an object of instance arrays by input name"
+                )
             }
             for info in declared {
-                guard let batch = byName[info.name] else { throw Problem.badRequest("invalid-input", "'inputs' lacks model input '\(info.name)'") }
+                guard let batch = byName[info.name] else {
+                    throw Problem.badRequest("invalid-input", "'inputs' lacks model input '\(info.name)'")
+                }
                 batches.append(batch)
             }
             if let extra = byName.keys.sorted().first(where: { name in !declared.contains { $0.name == name } }) {
@@ -45,13 +49,17 @@ struct InstanceDecoding {
             }
             guard !instances.isEmpty else { throw Problem.badRequest("invalid-input", "the batch is empty: send at least one instance") }
             guard instances.count <= limits.maxBatchSize else {
-                throw Problem(.contentTooLarge, code: "batch-too-large", detail: "\(instances.count) instances exceed the limit of \(limits.maxBatchSize) per request")
+                throw Problem(
+                    .contentTooLarge, code: "batch-too-large",
+                    detail: "\(instances.count) instances exceed the limit of \(limits.maxBatchSize) per request")
             }
             let rows = try instances.map { try namedFeaturesToArray($0, info: info) }
             let tensor = try Self.batchTensor(rows, info: info)
             totalElements += tensor.count
             guard totalElements <= limits.maxInputElements else {
-                throw Problem(.contentTooLarge, code: "input-too-large", detail: "the inputs hold more than \(limits.maxInputElements) elements, the configured limit")
+                throw Problem(
+                    .contentTooLarge, code: "input-too-large",
+                    detail: "the inputs hold more than \(limits.maxInputElements) elements, the configured limit")
             }
             tensors.append(tensor)
         }
@@ -75,14 +83,16 @@ struct InstanceDecoding {
     private func namedFeaturesToArray(_ instance: JSONValue, info: TensorInfo) throws -> JSONValue {
         guard case .object(let byName) = instance else { return instance }
         guard let names = model.metadata.featureNames, model.model.inputs.count == 1, info.instanceShape.count == 1 else {
-            throw Problem.badRequest("invalid-input", "instances may be objects keyed by feature name only for a tabular model whose sidecar names its features")
+            throw Problem.badRequest(
+                "invalid-input", "instances may be objects keyed by feature name only for a tabular model whose sidecar names its features")
         }
         if let unknown = byName.keys.sorted().first(where: { !names.contains($0) }) {
             throw Problem.badRequest("invalid-input", "unknown feature '\(unknown)'; the features are: \(names.joined(separator: ", "))")
         }
-        return .array(try names.map { name in
-            guard let value = byName[name] else { throw Problem.badRequest("invalid-input", "an instance lacks feature '\(name)'") }
-            return value
-        })
+        return .array(
+            try names.map { name in
+                guard let value = byName[name] else { throw Problem.badRequest("invalid-input", "an instance lacks feature '\(name)'") }
+                return value
+            })
     }
 }

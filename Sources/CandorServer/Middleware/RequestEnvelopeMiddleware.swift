@@ -32,7 +32,8 @@ struct RequestEnvelopeMiddleware: RouterMiddleware {
         response.headers[.requestId] = requestId
         // Hummingbird names the endpoint of an unmatched request "NotFound".
         let route = context.endpointPath ?? "NotFound"
-        metrics.recordRequest(route: route, method: request.method.rawValue, status: response.status.code, duration: ContinuousClock.now - start)
+        metrics.recordRequest(
+            route: route, method: request.method.rawValue, status: response.status.code, duration: ContinuousClock.now - start)
         context.logger.debug("\(request.method) \(request.uri.path) → \(response.status.code)")
         return response
     }
@@ -40,7 +41,9 @@ struct RequestEnvelopeMiddleware: RouterMiddleware {
     /// Accepts a client's id if it is short and plain; otherwise makes one.
     static func requestId(from request: Request) -> String {
         if let given = request.headers[.requestId], (1...128).contains(given.count),
-            given.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.:".unicodeScalars.contains($0)) })
+            given.unicodeScalars.allSatisfy({
+                $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.:".unicodeScalars.contains($0))
+            })
         {
             return given
         }
@@ -58,7 +61,9 @@ struct RequestEnvelopeMiddleware: RouterMiddleware {
         case let error as any HTTPResponseError where error.status.code < 500:
             return Problem(error.status, code: "bad-request", detail: (error as? HTTPError)?.body ?? error.status.reasonPhrase)
         default:
-            return Problem(.internalServerError, code: "internal-error", detail: "an internal error occurred; the request id identifies it in the logs")
+            return Problem(
+                .internalServerError, code: "internal-error", detail: "an internal error occurred; the request id identifies it in the logs"
+            )
         }
     }
 }

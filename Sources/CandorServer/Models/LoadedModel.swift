@@ -43,6 +43,8 @@ public struct LoadedModel: Sendable {
         guard (1...64).contains(name.count), let first = name.unicodeScalars.first,
             CharacterSet.alphanumerics.contains(first), first.isASCII
         else { return false }
-        return name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) }
+        return name.unicodeScalars.allSatisfy {
+            $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0))
+        }
     }
 }

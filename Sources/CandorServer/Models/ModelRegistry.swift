@@ -46,7 +46,9 @@ public final class ModelRegistry: Sendable {
                 loaded[name] = model
                 logger.info(
                     "loaded model",
-                    metadata: ["model": "\(name)", "sha256": "\(model.sha256)", "operators": "\(model.model.operatorTypes.joined(separator: ","))"])
+                    metadata: [
+                        "model": "\(name)", "sha256": "\(model.sha256)", "operators": "\(model.model.operatorTypes.joined(separator: ","))",
+                    ])
             } catch {
                 failures[name] = "\(error)"
                 logger.error("refused model", metadata: ["model": "\(name)", "reason": "\(error)"])

@@ -34,7 +34,8 @@ struct InferenceRoutes {
             throw Problem(.unprocessableContent, code: "non-finite-result", detail: "the model produced NaN or infinity for this input")
         }
         struct Body: Encodable { let outputs: [String: [NestedTensor]] }
-        let named = Dictionary(uniqueKeysWithValues: zip(model.model.outputs.map(\.name), outputs.map { $0.unstacked().map(NestedTensor.init) }))
+        let named = Dictionary(
+            uniqueKeysWithValues: zip(model.model.outputs.map(\.name), outputs.map { $0.unstacked().map(NestedTensor.init) }))
         return try JSONResponse.make(Body(outputs: named))
     }
 
@@ -44,10 +45,13 @@ struct InferenceRoutes {
         let body = try await RequestBody.jsonObject(
             request, limit: service.configuration.server.maxBodyBytes, allowedKeys: ["method", "inputs", "target", "output", "params"])
         guard case .string(let methodName)? = body["method"] else {
-            throw Problem.badRequest("invalid-parameter", "'method' must be given as a string; GET /v1/methods lists them: \(service.catalog.names.joined(separator: ", "))")
+            throw Problem.badRequest(
+                "invalid-parameter",
+                "'method' must be given as a string; GET /v1/methods lists them: \(service.catalog.names.joined(separator: ", "))")
         }
         guard let explainer = service.catalog.explainer(named: methodName) else {
-            throw Problem.badRequest("unknown-method", "unknown method '\(methodName)'; available: \(service.catalog.names.joined(separator: ", "))")
+            throw Problem.badRequest(
+                "unknown-method", "unknown method '\(methodName)'; available: \(service.catalog.names.joined(separator: ", "))")
         }
         let inputs = try InstanceDecoding(model: model, limits: service.configuration.limits).decode(body["inputs"])
         let output = try outputIndex(body["output"], model: model)
@@ -93,11 +97,13 @@ struct InferenceRoutes {
         case nil, .null?: return 0
         case .string(let name)?:
             guard let index = names.firstIndex(of: name) else {
-                throw Problem.badRequest("unknown-output", "the model has no output '\(name)'; its outputs: \(names.joined(separator: ", "))")
+                throw Problem.badRequest(
+                    "unknown-output", "the model has no output '\(name)'; its outputs: \(names.joined(separator: ", "))")
             }
             return index
         case let other?:
-            throw Problem.badRequest("unknown-output", "'output' must be an output name (\(names.joined(separator: ", "))), got \(other.typeName)")
+            throw Problem.badRequest(
+                "unknown-output", "'output' must be an output name (\(names.joined(separator: ", "))), got \(other.typeName)")
         }
     }
 
@@ -110,12 +116,15 @@ struct InferenceRoutes {
                 return Int(number)
             case .string(let name):
                 guard let classes = model.metadata.classNames, let index = classes.firstIndex(of: name) else {
-                    let known = model.metadata.classNames.map { "; classes: \($0.joined(separator: ", "))" } ?? " (the model's sidecar names no classes)"
+                    let known =
+                        model.metadata.classNames.map { "; classes: \($0.joined(separator: ", "))" }
+                        ?? " (the model's sidecar names no classes)"
                     throw Problem.badRequest("invalid-target", "unknown class '\(name)'\(known)")
                 }
                 return index
             default:
-                throw Problem.badRequest("invalid-target", "'target' must be a class index, a class name or an array of them, got \(value.typeName)")
+                throw Problem.badRequest(
+                    "invalid-target", "'target' must be a class index, a class name or an array of them, got \(value.typeName)")
             }
         }
         switch value {
@@ -131,7 +140,9 @@ struct InferenceRoutes {
     }
 
     /// SHA-256 of everything that determines the answer.
-    private func cacheKey(model: LoadedModel, method: String, plan: any ExplanationPlan, output: Int, targets: [Int]?, inputs: [Tensor]) -> String {
+    private func cacheKey(model: LoadedModel, method: String, plan: any ExplanationPlan, output: Int, targets: [Int]?, inputs: [Tensor])
+        -> String
+    {
         var hash = SHA256()
         hash.update(data: Data(model.sha256.utf8))
         hash.update(data: Data(method.utf8))

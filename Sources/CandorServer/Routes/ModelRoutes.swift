@@ -2,9 +2,9 @@ import CandorExplain
 import CandorModel
 import Crypto
 import Foundation
-import Logging
 import HTTPTypes
 import Hummingbird
+import Logging
 import MultipartKit
 import NIOCore
 
@@ -29,9 +29,10 @@ struct ModelRoutes {
             let models: [ModelDescription]
             let refused: [Refused]
         }
-        return try JSONResponse.make(Body(
-            models: service.registry.models.map { ModelDescription($0, catalog: nil) },
-            refused: service.registry.failures.sorted { $0.key < $1.key }.map { Refused(name: $0.key, reason: $0.value) }))
+        return try JSONResponse.make(
+            Body(
+                models: service.registry.models.map { ModelDescription($0, catalog: nil) },
+                refused: service.registry.failures.sorted { $0.key < $1.key }.map { Refused(name: $0.key, reason: $0.value) }))
     }
 
     func describe(_ context: CandorRequestContext) throws -> Response {
@@ -47,12 +48,15 @@ struct ModelRoutes {
     private func authorize(_ request: Request) throws {
         let token = service.configuration.admin.token
         guard !token.isEmpty else {
-            throw Problem(.forbidden, code: "admin-disabled", detail: "model administration is disabled: set admin.token in the configuration (or CANDOR_ADMIN_TOKEN) to enable it")
+            throw Problem(
+                .forbidden, code: "admin-disabled",
+                detail: "model administration is disabled: set admin.token in the configuration (or CANDOR_ADMIN_TOKEN) to enable it")
         }
         let given = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
         // Compare digests, so the comparison takes the same time wherever the strings differ.
         guard SHA256.hash(data: Data(given.utf8)) == SHA256.hash(data: Data(token.utf8)) else {
-            var problem = Problem(.unauthorized, code: "unauthorized", detail: "this route needs the admin bearer token: Authorization: Bearer <token>")
+            var problem = Problem(
+                .unauthorized, code: "unauthorized", detail: "this route needs the admin bearer token: Authorization: Bearer <token>")
             problem.headers[.wwwAuthenticate] = "Bearer"
             throw problem
         }
@@ -64,16 +68,20 @@ struct ModelRoutes {
         let buffer = try await request.collectBody(upTo: service.configuration.models.maxModelBytes)
         let upload = try ModelUpload.parse(buffer, request: request)
         guard LoadedModel.isValidName(upload.name) else {
-            throw Problem.badRequest("invalid-name", "model name '\(upload.name)' is not allowed: use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+            throw Problem.badRequest(
+                "invalid-name",
+                "model name '\(upload.name)' is not allowed: use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit")
         }
         let replacing = request.uri.queryParameters.get("replace") == "true"
         if !replacing, service.registry.model(named: upload.name) != nil {
-            throw Problem(.conflict, code: "model-exists", detail: "a model named '\(upload.name)' already exists; add ?replace=true to replace it")
+            throw Problem(
+                .conflict, code: "model-exists", detail: "a model named '\(upload.name)' already exists; add ?replace=true to replace it")
         }
         let registry = service.registry
         let model = try await service.compute { _ in
             do {
-                return try LoadedModel.load(name: upload.name, onnx: upload.onnx, externalData: .files(upload.externalFiles), sidecar: upload.sidecar)
+                return try LoadedModel.load(
+                    name: upload.name, onnx: upload.onnx, externalData: .files(upload.externalFiles), sidecar: upload.sidecar)
             } catch let error as ModelError {
                 throw Problem(error)
             } catch {
@@ -88,15 +96,19 @@ struct ModelRoutes {
         do {
             try registry.add(model, onnx: upload.onnx, externalFiles: upload.externalFiles, sidecar: upload.sidecar, replacing: replacing)
         } catch .exists(let name) {
-            throw Problem(.conflict, code: "model-exists", detail: "a model named '\(name)' already exists; add ?replace=true to replace it")
+            throw Problem(
+                .conflict, code: "model-exists", detail: "a model named '\(name)' already exists; add ?replace=true to replace it")
         } catch .fileConflict(let file) {
-            throw Problem(.conflict, code: "file-conflict", detail: "the model's file '\(file)' would overwrite a file of another model or a model file; rename the external data")
+            throw Problem(
+                .conflict, code: "file-conflict",
+                detail: "the model's file '\(file)' would overwrite a file of another model or a model file; rename the external data")
         } catch {
             context.logger.error("cannot store model", metadata: ["error": "\(error)"])
             throw Problem(.internalServerError, code: "storage-failed", detail: "the model could not be written to the models folder")
         }
         service.modelsChanged()
-        return try JSONResponse.make(ModelDescription(model, catalog: service.catalog), status: .created, headers: [.location: "/v1/models/\(model.name)"])
+        return try JSONResponse.make(
+            ModelDescription(model, catalog: service.catalog), status: .created, headers: [.location: "/v1/models/\(model.name)"])
     }
 
     func remove(_ request: Request, _ context: CandorRequestContext) async throws -> Response {
@@ -125,14 +137,16 @@ struct ModelUpload {
         let queryName = request.uri.queryParameters.get("name")
         guard contentType.lowercased().hasPrefix("multipart/form-data") else {
             guard let queryName else {
-                throw Problem.badRequest("invalid-upload", "name the model with ?name=NAME (or upload multipart/form-data with a 'name' part)")
+                throw Problem.badRequest(
+                    "invalid-upload", "name the model with ?name=NAME (or upload multipart/form-data with a 'name' part)")
             }
             guard buffer.readableBytes > 0 else { throw Problem.badRequest("invalid-upload", "the body is empty; send the ONNX file") }
             return ModelUpload(name: queryName, onnx: Data(buffer.readableBytesView))
         }
-        guard let boundary = contentType.split(separator: ";").lazy.map({ $0.trimmingCharacters(in: .whitespaces) })
-            .first(where: { $0.lowercased().hasPrefix("boundary=") })
-            .map({ String($0.dropFirst("boundary=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) })
+        guard
+            let boundary = contentType.split(separator: ";").lazy.map({ $0.trimmingCharacters(in: .whitespaces) })
+                .first(where: { $0.lowercased().hasPrefix("boundary=") })
+                .map({ String($0.dropFirst("boundary=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) })
         else {
             throw Problem.badRequest("invalid-upload", "multipart/form-data without a boundary")
         }
@@ -147,15 +161,20 @@ struct ModelUpload {
             case "sidecar": upload.sidecar = part.body
             case "external_data":
                 guard let file = part.filename, !file.isEmpty else {
-                    throw Problem.badRequest("invalid-upload", "each 'external_data' part needs a filename: the location the model refers to")
+                    throw Problem.badRequest(
+                        "invalid-upload", "each 'external_data' part needs a filename: the location the model refers to")
                 }
                 upload.externalFiles[file] = part.body
             default:
                 throw Problem.badRequest("invalid-upload", "unknown part '\(part.field)'; expected name, model, sidecar, external_data")
             }
         }
-        guard let onnx, !onnx.isEmpty else { throw Problem.badRequest("invalid-upload", "the upload has no 'model' part with the ONNX file") }
-        guard let name, !name.isEmpty else { throw Problem.badRequest("invalid-upload", "the upload names no model: add a 'name' part or ?name=") }
+        guard let onnx, !onnx.isEmpty else {
+            throw Problem.badRequest("invalid-upload", "the upload has no 'model' part with the ONNX file")
+        }
+        guard let name, !name.isEmpty else {
+            throw Problem.badRequest("invalid-upload", "the upload names no model: add a 'name' part or ?name=")
+        }
         upload.name = name
         upload.onnx = onnx
         return upload

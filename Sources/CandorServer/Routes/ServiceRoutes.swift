@@ -29,10 +29,9 @@ struct ServiceRoutes {
         }
         let registry = service.registry
         let reason: String? =
-            if !registry.hasScanned { "models are still loading" }
-            else if registry.count == 0 { "no model is loaded; add one to the models folder or with POST /v1/models" }
-            else if !service.pool.isAccepting { "the worker pool is shutting down" }
-            else { nil }
+            if !registry.hasScanned { "models are still loading" } else if registry.count == 0 {
+                "no model is loaded; add one to the models folder or with POST /v1/models"
+            } else if !service.pool.isAccepting { "the worker pool is shutting down" } else { nil }
         return try JSONResponse.make(
             Body(status: reason == nil ? "ready" : "unavailable", models: registry.count, workers: service.pool.threads, reason: reason),
             status: reason == nil ? .ok : .serviceUnavailable)
