@@ -7,6 +7,7 @@ import CandorTensor
 ///
 /// All points of all instances form one batch (split only to respect `internal_batch_size`
 /// and the memory budget), so 50 steps cost one batched forward and backward pass, not 50.
+/// Like Captum's, `internal_batch_size` counts rows of a pass: path points times instances.
 /// The completeness axiom gives the error estimate returned as `convergence_delta`:
 /// Σ attributions − (f(x) − f(x′)).
 public struct IntegratedGradients: Explainer {
@@ -58,39 +59,53 @@ public struct IntegratedGradients: Explainer {
             let batch = problem.problem.batchSize
             let (alphas, weights) = scheme.pointsAndWeights(steps: steps)
 
-            // Path points, laid out as Captum does: step-major, [α₀: every instance, α₁: …].
-            var scaled: [Tensor] = []
-            for (input, baseline) in zip(inputs, baselines) {
-                var scalars: [Float] = []
-                scalars.reserveCapacity(input.count * steps)
-                for alpha in alphas {
-                    let a = Float(alpha)
-                    for index in 0..<input.count {
-                        scalars.append(baseline.scalars[index] + a * (input.scalars[index] - baseline.scalars[index]))
+            // Path points are laid out as Captum lays them out, step-major ([α₀: every
+            // instance, α₁: …]), and built a slice of steps at a time, so memory stays within
+            // the budget however many steps are asked for.
+            let rowBudget = min(internalBatchSize ?? Int.max, max(1, context.maxBatchElements / model.elementsPerInstance))
+            let stepsPerPass = max(1, rowBudget / max(batch, 1))
+            var totals = inputs.map { [Float](repeating: 0, count: $0.count) }
+            for firstStep in stride(from: 0, to: steps, by: stepsPerPass) {
+                let passSteps = firstStep..<min(firstStep + stepsPerPass, steps)
+                var scaled: [Tensor] = []
+                for (input, baseline) in zip(inputs, baselines) {
+                    var scalars = [Float](repeating: 0, count: input.count * passSteps.count)
+                    for (position, step) in passSteps.enumerated() {
+                        let alpha = Float(alphas[step])
+                        let offset = position * input.count
+                        for index in 0..<input.count {
+                            scalars[offset + index] = baseline.scalars[index] + alpha * (input.scalars[index] - baseline.scalars[index])
+                        }
+                    }
+                    do { scaled.append(try Tensor(shape: [batch * passSteps.count] + input.shape.dropFirst(), scalars: scalars)) } catch {
+                        throw ExplanationError(.invalidInput, "the path is too large: \(error)")
                     }
                 }
-                do { scaled.append(try Tensor(shape: [batch * steps] + input.shape.dropFirst(), scalars: scalars)) } catch {
-                    throw ExplanationError(.invalidInput, "the \(steps)-step path is too large: \(error)")
+                let targets = Array(passSteps.map { _ in problem.targets }.joined())
+                let (_, gradients) = try TargetGradients.compute(
+                    model: model, inputs: scaled, output: problem.problem.output, targets: targets, context: context,
+                    rowsPerChunk: rowBudget)
+
+                // Σ_k w_k ∂f(x′ + α_k(x − x′))/∂x over this slice of steps.
+                for inputIndex in inputs.indices {
+                    let size = inputs[inputIndex].count
+                    gradients[inputIndex].scalars.withUnsafeBufferPointer { gradient in
+                        totals[inputIndex].withUnsafeMutableBufferPointer { total in
+                            for (position, step) in passSteps.enumerated() {
+                                let weight = Float(weights[step])
+                                for index in 0..<size { total[index] += weight * gradient[position * size + index] }
+                            }
+                        }
+                    }
                 }
             }
-            let targets = Array((0..<steps).map { _ in problem.targets }.joined())
-            let (_, gradients) = try TargetGradients.compute(
-                model: model, inputs: scaled, output: problem.problem.output, targets: targets, context: context,
-                rowsPerChunk: internalBatchSize)
 
-            // Σ_k w_k ∂f(x′ + α_k(x − x′))/∂x, then ⊙ (x − x′).
+            // ⊙ (x − x′), then split into instances.
             var attributions: [[Tensor]] = []
             for (inputIndex, input) in inputs.enumerated() {
-                let size = input.count
-                var total = [Float](repeating: 0, count: size)
-                gradients[inputIndex].scalars.withUnsafeBufferPointer { gradient in
-                    for (step, weight) in weights.enumerated() {
-                        let w = Float(weight)
-                        for index in 0..<size { total[index] += w * gradient[step * size + index] }
-                    }
-                }
                 let baseline = baselines[inputIndex]
-                for index in 0..<size { total[index] *= input.scalars[index] - baseline.scalars[index] }
+                var total = totals[inputIndex]
+                for index in 0..<total.count { total[index] *= input.scalars[index] - baseline.scalars[index] }
                 attributions.append((try? Tensor(shape: input.shape, scalars: total))?.unstacked() ?? [])
             }
 

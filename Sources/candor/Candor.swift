@@ -9,7 +9,7 @@ struct Candor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "candor",
         abstract: "Serve machine-learning models and explain their predictions.",
-        subcommands: [Serve.self, Inspect.self],
+        subcommands: [Serve.self, Inspect.self, Explain.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -69,7 +69,26 @@ struct Inspect: AsyncParsableCommand {
     var file: String
 
     func run() async throws {
-        let description = try ModelInspection.describe(file: URL(fileURLWithPath: file))
-        print(description)
+        print(try OfflineCommands.describe(file: URL(fileURLWithPath: file)))
+    }
+}
+
+struct Explain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Explain with a model file, offline: reads an explain request (JSON, as POST …/explain takes) and prints the response.")
+
+    @Argument(help: "An .onnx file (its external data and NAME.yaml sidecar beside it).")
+    var file: String
+
+    @Argument(help: "A file holding the explain request; '-' or nothing reads standard input.")
+    var request: String = "-"
+
+    func run() async throws {
+        let body = request == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: request))
+        do {
+            print(try OfflineCommands.explain(file: URL(fileURLWithPath: file), request: body))
+        } catch let problem as Problem {
+            throw ValidationError(problem.detail)
+        }
     }
 }

@@ -96,6 +96,8 @@ import Testing
         (#"{"method":"saliency","inputs":[[1,2,3,"x"]]}"#, 400, "invalid-input", "only numbers"),
         (#"{"method":"saliency","inputs":[[1,2,3,1e39]]}"#, 400, "invalid-input", "finite"),
         (#"{"method":"saliency","inputs":[]}"#, 400, "invalid-input", "empty"),
+        (#"{"method":"saliency","inputs":[5.1,3.5,1.4,0.2]}"#, 400, "invalid-input", "must be a batch"),
+        (#"{"method":"saliency","inputs":[[[1,2,3,4]]]}"#, 400, "invalid-input", "[4]"),
         (#"{"method":"saliency","inputs":[[1,2,3,4]],"target":3}"#, 400, "invalid-target", "out of range"),
         (#"{"method":"saliency","inputs":[[1,2,3,4]],"target":"daisy"}"#, 400, "invalid-target", "setosa"),
         (#"{"method":"saliency","inputs":[[1,2,3,4]],"output":"hidden"}"#, 400, "unknown-output", "logits"),

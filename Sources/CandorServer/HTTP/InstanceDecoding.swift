@@ -72,6 +72,10 @@ struct InstanceDecoding {
     private static func batchTensor(_ rows: [JSONValue], info: TensorInfo) throws(Problem) -> Tensor {
         do throws(ExplanationError) {
             let tensor = try TensorJSON.tensor(from: .array(rows), name: "inputs for '\(info.name)'")
+            if tensor.rank == info.shape.count - 1 && info.shape.count > 1 {
+                throw ExplanationError(
+                    .invalidInput, "inputs for '\(info.name)' must be a batch, an array of instances: wrap a single instance in [ ]")
+            }
             try TensorJSON.checkBatch(tensor, matches: info, name: "inputs for '\(info.name)'")
             return tensor
         } catch {

@@ -13,12 +13,17 @@ enum RequestBody {
     ) async throws -> [String: JSONValue] {
         var request = request
         let buffer = try await request.collectBody(upTo: limit)
-        guard buffer.readableBytes > 0 else {
+        return try jsonObject(Data(buffer.readableBytesView), allowedKeys: allowedKeys)
+    }
+
+    /// The same checks on bytes already read (a file, for `candor explain`).
+    static func jsonObject(_ data: Data, allowedKeys: Set<String>) throws -> [String: JSONValue] {
+        guard !data.isEmpty else {
             throw Problem.badRequest("malformed-json", "the request body is empty; send a JSON object")
         }
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView))
+            value = try JSONDecoder().decode(JSONValue.self, from: data)
         } catch let DecodingError.dataCorrupted(context) {
             let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
             throw Problem.badRequest("malformed-json", "the request body is not valid JSON: \(underlying ?? context.debugDescription)")

@@ -1,0 +1,119 @@
+import CandorExplain
+import CandorModel
+import CandorTensor
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// An explain request body checked against a model and the method catalog: everything is
+/// validated and the method's plan prepared before any computation, so every client mistake
+/// is a 400 found on the event loop. Used by the HTTP route and by `candor explain`.
+struct ExplainRequest: Sendable {
+    static let fields: Set<String> = ["method", "inputs", "target", "output", "params"]
+
+    let method: String
+    let model: LoadedModel
+    let problem: ExplanationProblem
+    let plan: any ExplanationPlan
+
+    init(_ body: [String: JSONValue], model: LoadedModel, catalog: MethodCatalog, limits: CandorConfiguration.Limits) throws {
+        guard case .string(let method)? = body["method"] else {
+            throw Problem.badRequest(
+                "invalid-parameter",
+                "'method' must be given as a string; GET /v1/methods lists them: \(catalog.names.joined(separator: ", "))")
+        }
+        guard let explainer = catalog.explainer(named: method) else {
+            throw Problem.badRequest("unknown-method", "unknown method '\(method)'; available: \(catalog.names.joined(separator: ", "))")
+        }
+        let inputs = try InstanceDecoding(model: model, limits: limits).decode(body["inputs"])
+        let output = try Self.outputIndex(body["output"], model: model)
+        let targets = try Self.targets(body["target"], model: model, batch: inputs[0].shape[0])
+        let parameters: [String: JSONValue]
+        switch body["params"] {
+        case nil, .null?: parameters = [:]
+        case .object(let object)?: parameters = object
+        case let other?: throw Problem.badRequest("invalid-parameter", "'params' must be an object, got \(other.typeName)")
+        }
+        let problem = ExplanationProblem(model: model.model, inputs: inputs, output: output, targets: targets)
+        do { plan = try explainer.prepare(parameters, for: problem) } catch { throw Problem(error) }
+        self.method = method
+        self.model = model
+        self.problem = problem
+    }
+
+    /// Computes the explanation (on the calling thread: the route calls it on a worker).
+    func run(_ context: ExplanationContext) throws -> [InstanceExplanation] {
+        do { return try ExplanationRunner.run(plan, problem: problem, context: context) } catch { throw Problem(error) }
+    }
+
+    /// The response body for computed explanations.
+    func responseBody(_ explanations: [InstanceExplanation]) throws -> [UInt8] {
+        let response = ExplainResponse(
+            model: .init(name: model.name, sha256: model.sha256), method: method, params: plan.effectiveParameters,
+            explanations: explanations.map { ExplanationBody($0, model: model) })
+        return try Array(JSONEncoder.candor.encode(response))
+    }
+
+    private static func outputIndex(_ value: JSONValue?, model: LoadedModel) throws -> Int {
+        let names = model.model.outputs.map(\.name)
+        switch value {
+        case nil, .null?: return 0
+        case .string(let name)?:
+            guard let index = names.firstIndex(of: name) else {
+                throw Problem.badRequest(
+                    "unknown-output", "the model has no output '\(name)'; its outputs: \(names.joined(separator: ", "))")
+            }
+            return index
+        case let other?:
+            throw Problem.badRequest(
+                "unknown-output", "'output' must be an output name (\(names.joined(separator: ", "))), got \(other.typeName)")
+        }
+    }
+
+    /// `target`: omitted (each instance's argmax), one index or class name for every instance,
+    /// or an array with one per instance.
+    private static func targets(_ value: JSONValue?, model: LoadedModel, batch: Int) throws -> [Int]? {
+        func index(_ value: JSONValue) throws -> Int {
+            switch value {
+            case .number(let number) where number == number.rounded() && abs(number) < 1e9:
+                return Int(number)
+            case .string(let name):
+                guard let classes = model.metadata.classNames, let index = classes.firstIndex(of: name) else {
+                    let known =
+                        model.metadata.classNames.map { "; classes: \($0.joined(separator: ", "))" }
+                        ?? " (the model's sidecar names no classes)"
+                    throw Problem.badRequest("invalid-target", "unknown class '\(name)'\(known)")
+                }
+                return index
+            default:
+                throw Problem.badRequest(
+                    "invalid-target", "'target' must be a class index, a class name or an array of them, got \(value.typeName)")
+            }
+        }
+        switch value {
+        case nil, .null?: return nil
+        case .array(let items)?:
+            guard items.count == batch else {
+                throw Problem.badRequest("invalid-target", "'target' has \(items.count) entries for \(batch) instances")
+            }
+            return try items.map(index)
+        case let single?:
+            return Array(repeating: try index(single), count: batch)
+        }
+    }
+
+    /// The response-cache key: SHA-256 of everything that determines the answer.
+    var cacheKey: String {
+        var hash = SHA256()
+        hash.update(data: Data(model.sha256.utf8))
+        hash.update(data: Data(method.utf8))
+        hash.update(data: (try? JSONEncoder.candor.encode(plan.effectiveParameters)) ?? Data())
+        hash.update(data: Data("output \(problem.output) targets \(problem.targets.map { "\($0)" } ?? "argmax")".utf8))
+        for input in problem.inputs {
+            hash.update(data: Data("\(input.shape)".utf8))
+            input.scalars.withUnsafeBytes { hash.update(bufferPointer: $0) }
+        }
+        return hash.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}

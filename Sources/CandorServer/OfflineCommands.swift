@@ -1,0 +1,32 @@
+import CandorExplain
+import CandorModel
+import Foundation
+
+/// What `candor inspect` and `candor explain` do: the service's answers for a model file,
+/// without a server, for scripts and notebooks.
+public enum OfflineCommands {
+    /// Loads `file` (with its external data and `NAME.yaml` beside it).
+    static func load(_ file: URL) throws -> LoadedModel {
+        let sidecar = try? Data(contentsOf: file.deletingPathExtension().appendingPathExtension("yaml"))
+        return try LoadedModel.load(
+            name: file.deletingPathExtension().lastPathComponent, onnx: try Data(contentsOf: file),
+            externalData: .directory(file.deletingLastPathComponent()), sidecar: sidecar)
+    }
+
+    /// The model's description, as `GET /v1/models/{name}` gives it.
+    public static func describe(file: URL) throws -> String {
+        let encoder = JSONEncoder.candor
+        encoder.outputFormatting.insert(.prettyPrinted)
+        return String(decoding: try encoder.encode(ModelDescription(try load(file), catalog: .standard)), as: UTF8.self)
+    }
+
+    /// The explanation of an explain request body (the JSON `POST …/explain` takes), as the
+    /// service would answer it; a client mistake throws the same problem the service returns.
+    public static func explain(file: URL, request: Data, configuration: CandorConfiguration = CandorConfiguration()) throws -> String {
+        let model = try load(file)
+        let body = try RequestBody.jsonObject(request, allowedKeys: ExplainRequest.fields)
+        let parsed = try ExplainRequest(body, model: model, catalog: .standard, limits: configuration.limits)
+        let explanations = try parsed.run(ExplanationContext(maxBatchElements: configuration.limits.maxBatchElements))
+        return String(decoding: try parsed.responseBody(explanations), as: UTF8.self)
+    }
+}
