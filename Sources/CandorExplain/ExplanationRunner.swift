@@ -23,6 +23,9 @@ public enum ExplanationRunner {
             throw ExplanationError(.unknownOutput, "the model has no output number \(problem.output)")
         }
         let outputValues = outputs[problem.output]
+        guard outputValues.isFinite else {
+            throw ExplanationError(.nonFiniteResult, "the model's output is NaN or infinite for this input, so there is nothing to explain")
+        }
         let perInstance = outputValues.unstacked()
         let targets = try resolveTargets(problem.targets, outputs: perInstance)
         let resolved = ResolvedProblem(problem: problem, outputValues: outputValues, targets: targets)

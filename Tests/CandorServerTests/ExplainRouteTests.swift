@@ -113,6 +113,17 @@ import Testing
         }
     }
 
+    /// Inputs at the edge of float32 overflow inside the model: the answer is a 422 that says
+    /// so, never a 500 from encoding NaN.
+    @Test(arguments: ["saliency", "input_x_gradient", "integrated_gradients"])
+    func anOverflowingModelIsA422(_ method: String) async throws {
+        try await TestApplication().test { client in
+            let response = try await client.post(iris, json: #"{"method":"\#(method)","inputs":[[3e38,3e38,3e38,3e38]]}"#)
+            #expect(response.status == .unprocessableContent, "\(response.text)")
+            #expect(response.problemCode == "non-finite-result")
+        }
+    }
+
     @Test func anUnknownModelIs404() async throws {
         try await TestApplication().test { client in
             let response = try await client.post("/v1/models/nope/explain", json: #"{"method":"saliency","inputs":[[1]]}"#)

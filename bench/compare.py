@@ -1,0 +1,787 @@
+#!/usr/bin/env python3
+"""Candor vs Captum: explain latency, throughput and agreement on the demo models.
+
+For every model in models/ (iris_mlp, breast_cancer_mlp) and every case
+
+    saliency               1 instance    (abs=true, Captum's default too)
+    input_x_gradient       1 instance
+    integrated_gradients   1 instance    n_steps=50, gausslegendre, baseline 0
+    integrated_gradients  32 instances   same parameters
+
+this script
+
+1. rebuilds the ONNX model as a torch.nn.Sequential from its initializers (Sub/Div
+   standardisation, Gemm, activations) and checks it against onnxruntime;
+2. measures Candor over HTTP: sequential latency (warm-ups, then N timed requests on one
+   fresh persistent connection, `Cache-Control: no-cache`), the server's own mean time for
+   those requests (from /metrics), and throughput with K concurrent client threads;
+3. measures Captum in-process on the same module and input (`attribute` only), with
+   torch.set_num_threads(1) and with torch's default thread count;
+4. checks that Candor's attributions equal Captum's (max abs diff), so both sides compute
+   the same numbers;
+5. prints a table and writes bench/results/latest.json and bench/results/latest.md.
+
+Candor's times include HTTP, JSON encoding/decoding and the client; Captum's do not.
+Usually started by bench/run.sh, which starts and stops the server; run by hand with
+`--url http://127.0.0.1:PORT` against a server started with CANDOR_CACHE_MAX_BYTES=0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import http.client
+import json
+import os
+import platform
+import re
+import sys
+import threading
+import time
+import urllib.parse
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from captum.attr import InputXGradient, IntegratedGradients, Saliency
+from onnx import numpy_helper
+from torch import nn
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = 0
+IG_PARAMS = {"n_steps": 50, "integration": "gausslegendre", "baselines": 0.0}
+# (case id, method, batch size, Candor params)
+CASES = [
+    ("saliency", "saliency", 1, {"abs": True}),
+    ("input_x_gradient", "input_x_gradient", 1, {}),
+    ("integrated_gradients", "integrated_gradients", 1, IG_PARAMS),
+    ("integrated_gradients_b32", "integrated_gradients", 32, IG_PARAMS),
+]
+# Captum warns on every call that it set requires_grad on the input; that is expected.
+warnings.filterwarnings("ignore", message=r"Input Tensor \d+ did not already require gradients")
+# Agreement tolerance (float32): max |Candor − Captum| ≤ ATOL + RTOL · max |Captum|.
+ATOL, RTOL = 1e-5, 1e-4
+# A case is flagged as noisy when other processes kept more than this many cores busy.
+NOISY_CORES = 0.25
+
+
+# ---------------------------------------------------------------------------------------
+# ONNX → torch
+# ---------------------------------------------------------------------------------------
+
+class ConstBinary(nn.Module):
+    """x ∘ c or c ∘ x for a constant tensor c (Sub, Add, Mul, Div with an initializer)."""
+
+    OPS = {"Sub": torch.sub, "Add": torch.add, "Mul": torch.mul, "Div": torch.div}
+
+    def __init__(self, op: str, const: np.ndarray, const_first: bool):
+        super().__init__()
+        self.op = op
+        self.const_first = const_first
+        self.register_buffer("c", torch.tensor(np.asarray(const, dtype=np.float32)))
+
+    def forward(self, x):
+        f = self.OPS[self.op]
+        return f(self.c, x) if self.const_first else f(x, self.c)
+
+    def extra_repr(self):
+        return f"{self.op}, const {tuple(self.c.shape)}, const_first={self.const_first}"
+
+
+def _attrs(node) -> dict:
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def onnx_to_torch(path: Path, output: str | None = None):
+    """An nn.Sequential equivalent to the chain of nodes from the model's only input to
+    `output` (default: the first output). Supports the operators the demo models use plus
+    a few neighbours; anything else raises with the node named."""
+    proto = onnx.load(str(path))  # loads external data from beside the file
+    consts = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
+    for node in proto.graph.node:
+        if node.op_type == "Constant":
+            consts[node.output[0]] = numpy_helper.to_array(_attrs(node)["value"])
+    inputs = [i.name for i in proto.graph.input if i.name not in consts]
+    if len(inputs) != 1:
+        raise ValueError(f"{path.name}: expected one graph input, got {inputs}")
+    target = output or proto.graph.output[0].name
+    opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 17)
+    current, layers = inputs[0], []
+    for node in proto.graph.node:
+        if current == target:
+            break
+        if node.op_type == "Constant":
+            continue
+        dynamic = [i for i in node.input if i and i not in consts]
+        if current not in node.input:
+            continue
+        if dynamic != [current]:
+            raise ValueError(f"{path.name}: node {node.name or node.op_type} is not a simple chain step")
+        a, op = _attrs(node), node.op_type
+        if op in ConstBinary.OPS:
+            const_name = next(i for i in node.input if i in consts)
+            layers.append(ConstBinary(op, consts[const_name], const_first=node.input[0] == const_name))
+        elif op == "Gemm":
+            if a.get("transA", 0):
+                raise ValueError(f"{path.name}: Gemm with transA is not supported")
+            w = consts[node.input[1]].astype(np.float32)
+            w = w if a.get("transB", 0) else w.T  # Linear stores [out, in]
+            lin = nn.Linear(w.shape[1], w.shape[0], bias=len(node.input) > 2 and bool(node.input[2]))
+            with torch.no_grad():
+                lin.weight.copy_(torch.tensor(w * a.get("alpha", 1.0)))
+                if lin.bias is not None:
+                    c = consts[node.input[2]].astype(np.float32).reshape(-1)
+                    lin.bias.copy_(torch.tensor(np.broadcast_to(c * a.get("beta", 1.0), (w.shape[0],)).copy()))
+            layers.append(lin)
+        elif op == "MatMul":
+            w = consts[node.input[1]].astype(np.float32)
+            lin = nn.Linear(w.shape[0], w.shape[1], bias=False)
+            with torch.no_grad():
+                lin.weight.copy_(torch.tensor(w.T))
+            layers.append(lin)
+        elif op == "Relu":
+            layers.append(nn.ReLU())
+        elif op == "Tanh":
+            layers.append(nn.Tanh())
+        elif op == "Sigmoid":
+            layers.append(nn.Sigmoid())
+        elif op == "Softmax":
+            layers.append(nn.Softmax(dim=a.get("axis", -1 if opset >= 13 else 1)))
+        elif op == "Identity":
+            layers.append(nn.Identity())
+        else:
+            raise ValueError(f"{path.name}: operator {op} (node {node.name}) is not supported by the bench converter")
+        current = node.output[0]
+    if current != target:
+        raise ValueError(f"{path.name}: output {target} is not reached by a chain from {inputs[0]}")
+    module = nn.Sequential(*layers).eval()
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module, inputs[0], target
+
+
+def standardisation(module: nn.Sequential, n_features: int):
+    """(mean, std) from a leading Sub-const / Div-const pair, else (0, 1)."""
+    mean, std = np.zeros(n_features, np.float32), np.ones(n_features, np.float32)
+    if len(module) >= 2 and all(isinstance(m, ConstBinary) for m in module[:2]):
+        if module[0].op == "Sub" and module[1].op == "Div":
+            mean, std = module[0].c.numpy(), module[1].c.numpy()
+    return mean, std
+
+
+def n_features_of(path: Path, input_name: str) -> int:
+    proto = onnx.load(str(path), load_external_data=False)
+    vi = next(i for i in proto.graph.input if i.name == input_name)
+    dims = vi.type.tensor_type.shape.dim
+    if len(dims) != 2 or not dims[1].dim_value:
+        raise ValueError(f"{path.name}: the bench expects a [batch, features] input, got {dims}")
+    return dims[1].dim_value
+
+
+# ---------------------------------------------------------------------------------------
+# Statistics
+# ---------------------------------------------------------------------------------------
+
+def summarise(seconds: list[float]) -> dict:
+    a = np.asarray(seconds, dtype=np.float64)
+    if a.size == 0:
+        return {"n": 0}
+    return {
+        "n": int(a.size),
+        "median_ms": float(np.median(a) * 1e3),
+        "p99_ms": float(np.percentile(a, 99) * 1e3),
+        "mean_ms": float(a.mean() * 1e3),
+        "min_ms": float(a.min() * 1e3),
+        "max_ms": float(a.max() * 1e3),
+        "sequential_per_s": float(a.size / a.sum()),
+    }
+
+
+def timed_loop(fn, warmup: int, n: int, max_seconds: float) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    times = []
+    deadline = time.perf_counter() + max_seconds
+    for _ in range(n):
+        t0 = time.perf_counter_ns()
+        fn()
+        times.append((time.perf_counter_ns() - t0) * 1e-9)
+        if time.perf_counter() > deadline:
+            break
+    return times
+
+
+# ---------------------------------------------------------------------------------------
+# HTTP client (standard library, one persistent connection per client)
+# ---------------------------------------------------------------------------------------
+
+HEADERS = {"Content-Type": "application/json", "Accept": "application/json", "Cache-Control": "no-cache"}
+
+
+class Client:
+    def __init__(self, host: str, port: int, timeout: float = 120.0):
+        self.conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        self.connects = 0
+        self._sock = None
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+        for attempt in (0, 1):
+            try:
+                self.conn.request(method, path, body=body, headers=headers or {})
+                if self.conn.sock is not self._sock:  # http.client (re)opened the connection
+                    self.connects += 1
+                    self._sock = self.conn.sock
+                resp = self.conn.getresponse()
+                return resp.status, resp.headers, resp.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # The server closed a kept-alive connection: reopen once (counted in `connects`).
+                self.conn.close()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self):
+        self.conn.close()
+
+
+METRIC_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$")
+
+
+def scrape(host: str, port: int) -> dict:
+    """{(name, frozenset(labels)): value} from /metrics."""
+    c = Client(host, port)
+    try:
+        status, _, data = c.request("GET", "/metrics")
+    finally:
+        c.close()
+    out = {}
+    if status != 200:
+        return out
+    for line in data.decode("utf-8", "replace").splitlines():
+        m = METRIC_LINE.match(line)
+        if not m or line.startswith("#"):
+            continue
+        labels = frozenset(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        try:
+            out[(m.group(1), labels)] = float(m.group(3))
+        except ValueError:
+            pass
+    return out
+
+
+def metric_mean_ms(before: dict, after: dict, name: str, labels: dict) -> float | None:
+    key_s = (name + "_sum", frozenset(labels.items()))
+    key_c = (name + "_count", frozenset(labels.items()))
+    dc = after.get(key_c, 0.0) - before.get(key_c, 0.0)
+    ds = after.get(key_s, 0.0) - before.get(key_s, 0.0)
+    return ds / dc * 1e3 if dc > 0 else None
+
+
+def system_busy_seconds() -> float | None:
+    """CPU seconds spent not idle, summed over all CPUs, from /proc/stat (Linux), or None."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class OtherLoad:
+    """Cores used by other processes (neither this one nor the server) over a stretch of time."""
+
+    def __init__(self, server_pid: int | None):
+        self.pid = server_pid
+        self.t, self.sys, self.me, self.srv = (time.perf_counter(), system_busy_seconds(), time.process_time(),
+                                               process_cpu_seconds(server_pid))
+
+    def cores(self) -> float | None:
+        t, sys_, me, srv = time.perf_counter(), system_busy_seconds(), time.process_time(), process_cpu_seconds(self.pid)
+        if None in (self.sys, sys_, self.srv, srv) or t <= self.t:
+            return None
+        return max(0.0, ((sys_ - self.sys) - (me - self.me) - (srv - self.srv)) / (t - self.t))
+
+
+def process_cpu_seconds(pid: int | None) -> float | None:
+    """utime + stime of a process from /proc (Linux), or None."""
+    if not pid:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def throughput(host: str, port: int, path: str, body: bytes, threads: int, seconds: float,
+               server_pid: int | None = None) -> dict:
+    ok = [0] * threads
+    statuses: list[Counter] = [Counter() for _ in range(threads)]
+    failures: list[str] = []
+    barrier = threading.Barrier(threads + 1)
+    window = {}
+
+    def worker(i: int):
+        c = Client(host, port)
+        try:
+            c.request("POST", path, body, HEADERS)  # open the connection before the clock starts
+        except Exception as e:  # noqa: BLE001
+            failures.append(repr(e))
+        barrier.wait()
+        try:
+            while time.perf_counter() < window["stop"]:  # re-read: set just after the barrier
+                status, headers, _ = c.request("POST", path, body, HEADERS)
+                statuses[i][status] += 1
+                if status == 200 and headers.get("X-Cache") != "hit":
+                    ok[i] += 1
+        except Exception as e:  # noqa: BLE001
+            failures.append(repr(e))
+        finally:
+            window.setdefault("ends", []).append(time.perf_counter())
+            c.close()
+
+    ts = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
+    for t in ts:
+        t.start()
+    window["stop"] = time.perf_counter() + 3600  # placeholder until all are connected
+    barrier.wait()
+    start = time.perf_counter()
+    window["stop"] = start + seconds
+    client_cpu0, server_cpu0 = time.process_time(), process_cpu_seconds(server_pid)
+    for t in ts:
+        t.join(timeout=seconds + 300)
+    elapsed = max(window.get("ends", [time.perf_counter()])) - start
+    client_cpu, server_cpu = time.process_time() - client_cpu0, process_cpu_seconds(server_pid)
+    total = sum(statuses, Counter())
+    return {
+        "threads": threads,
+        "seconds": elapsed,
+        "ok": sum(ok),
+        "requests_per_s": sum(ok) / elapsed if elapsed > 0 else 0.0,
+        "statuses": {str(k): v for k, v in sorted(total.items())},
+        "client_errors": failures[:5],
+        # CPU used during the window, in cores (1.0 = one core busy all the time).
+        "client_cpu_cores": client_cpu / elapsed if elapsed > 0 else None,
+        "server_cpu_cores": (server_cpu - server_cpu0) / elapsed
+        if server_cpu is not None and server_cpu0 is not None and elapsed > 0 else None,
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Captum
+# ---------------------------------------------------------------------------------------
+
+def captum_call(module: nn.Module, method: str, x: torch.Tensor, target):
+    if method == "saliency":
+        explainer = Saliency(module)
+        return lambda: explainer.attribute(x, target=target, abs=True)
+    if method == "input_x_gradient":
+        explainer = InputXGradient(module)
+        return lambda: explainer.attribute(x, target=target)
+    if method == "integrated_gradients":
+        explainer = IntegratedGradients(module)
+        # Candor always returns convergence_delta, so Captum computes it too.
+        return lambda: explainer.attribute(
+            x, baselines=torch.zeros_like(x), target=target, n_steps=IG_PARAMS["n_steps"],
+            method=IG_PARAMS["integration"], return_convergence_delta=True)
+    raise ValueError(method)
+
+
+def f32_json(a: np.ndarray):
+    """Nested lists of the shortest decimals that read back as the same float32 values."""
+    return [[float(str(np.float32(v))) for v in row] for row in np.asarray(a, dtype=np.float32)]
+
+
+# ---------------------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------------------
+
+def fmt(v, digits=3, unit=""):
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        if v != 0 and (abs(v) >= 1e5 or abs(v) < 10 ** -digits):
+            return f"{v:.2e}{unit}"
+        return f"{v:.{digits}f}{unit}"
+    return f"{v}{unit}"
+
+
+def ratio(a, b):
+    return a / b if a is not None and b not in (None, 0) else None
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--url", required=True, help="Candor base URL, e.g. http://127.0.0.1:8080 (loopback)")
+    p.add_argument("--models-dir", default=str(ROOT / "models"))
+    p.add_argument("--models", default="iris_mlp,breast_cancer_mlp")
+    p.add_argument("--cases", default=",".join(c[0] for c in CASES))
+    p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--requests", type=int, default=200, help="timed sequential requests / calls per case")
+    p.add_argument("--max-case-seconds", type=float, default=20.0,
+                   help="stop a timed loop early after this long (bounds the run with slow builds)")
+    p.add_argument("--throughput-seconds", type=float, default=5.0)
+    p.add_argument("--throughput-threads", type=int, default=4)
+    p.add_argument("--label", default="", help="build label, e.g. release or debug")
+    p.add_argument("--candor-bin", default="")
+    p.add_argument("--server-pid", type=int, default=0, help="Candor's pid, to report its CPU use (optional)")
+    p.add_argument("--out-dir", default=str(ROOT / "bench" / "results"))
+    args = p.parse_args()
+
+    url = urllib.parse.urlsplit(args.url)
+    host, port = url.hostname, url.port or 80
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"refusing non-loopback host {host}", file=sys.stderr)
+        return 2
+    wanted_cases = [c for c in CASES if c[0] in args.cases.split(",")]
+    default_threads = torch.get_num_threads()
+    thread_settings = [1] if default_threads == 1 else [1, default_threads]
+    torch.manual_seed(SEED)
+    rng = np.random.default_rng(SEED)
+    run_started = time.perf_counter()
+
+    meta = {
+        "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "label": args.label,
+        "candor_bin": args.candor_bin,
+        "candor_bin_mtime": _mtime(args.candor_bin),
+        "candor_url": args.url,
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "captum": _version("captum"),
+        "onnxruntime": ort.__version__,
+        "torch_default_threads": default_threads,
+        "warmup": args.warmup,
+        "requests": args.requests,
+        "max_case_seconds": args.max_case_seconds,
+        "throughput_seconds": args.throughput_seconds,
+        "throughput_threads": args.throughput_threads,
+        "agreement_tolerance": {"atol": ATOL, "rtol_of_max_abs": RTOL},
+        "server_env": {k: v for k, v in os.environ.items() if k.startswith("CANDOR_")},
+        "load_average_start": _loadavg(),
+    }
+    print(f"Candor vs Captum — build: {args.label or '?'}  binary: {args.candor_bin or '?'}  url: {args.url}")
+    print(f"torch {torch.__version__} (default threads {default_threads}), captum {meta['captum']}, "
+          f"cpus {meta['cpus']}, {meta['cpu']}")
+
+    models_out, cases_out, problems = {}, [], []
+
+    # The HTTP floor: GET /healthz on one persistent connection (no JSON body, no compute).
+    c = Client(host, port)
+    floor = summarise(timed_loop(lambda: c.request("GET", "/healthz"), args.warmup, args.requests, args.max_case_seconds))
+    c.close()
+    meta["healthz_latency"] = floor
+    print(f"HTTP floor (GET /healthz, persistent connection): median {fmt(floor['median_ms'])} ms, "
+          f"p99 {fmt(floor['p99_ms'])} ms")
+    for name in args.models.split(","):
+        path = Path(args.models_dir) / f"{name}.onnx"
+        module, input_name, output_name = onnx_to_torch(path)
+        nfeat = n_features_of(path, input_name)
+        mean, std = standardisation(module, nfeat)
+        # Deterministic inputs in the model's own units: mean + std · N(0, 1), float32.
+        x_all = (mean + std * rng.standard_normal((32, nfeat))).astype(np.float32)
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        ort_out = sess.run([output_name], {input_name: x_all})[0]
+        with torch.no_grad():
+            torch_out = module(torch.tensor(x_all)).numpy()
+        onnx_diff = float(np.abs(ort_out - torch_out).max())
+        c = Client(host, port)
+        status, _, data = c.request("GET", f"/v1/models/{name}")
+        c.close()
+        if status != 200:
+            raise SystemExit(f"Candor does not serve {name}: GET /v1/models/{name} → {status} {data[:200]!r}")
+        desc = json.loads(data)
+        models_out[name] = {
+            "path": str(path), "input": input_name, "output": output_name, "features": nfeat,
+            "torch_module": repr(module), "torch_vs_onnxruntime_max_abs_diff": onnx_diff,
+            "candor_sha256": desc.get("sha256"),
+        }
+        print(f"\n== {name}: torch rebuild vs onnxruntime max |diff| = {onnx_diff:.2e} "
+              f"({len(module)} layers, output '{output_name}')")
+        if onnx_diff > 1e-4:
+            problems.append(f"{name}: rebuilt torch module differs from onnxruntime by {onnx_diff:.2e}")
+
+        for case_id, method, batch, params in wanted_cases:
+            x = x_all[:batch]
+            targets = [int(t) for t in torch_out[:batch].argmax(axis=1)]
+            body = {"method": method, "inputs": f32_json(x), "output": output_name,
+                    "target": targets[0] if batch == 1 else targets, "params": params}
+            body_bytes = json.dumps(body, separators=(",", ":")).encode()
+            route = f"/v1/models/{name}/explain"
+            row = {"model": name, "case": case_id, "method": method, "batch": batch, "params": params,
+                   "request_bytes": len(body_bytes)}
+            print(f"-- {name} / {case_id} (batch {batch}, request {len(body_bytes)} B)", flush=True)
+            other_load = OtherLoad(args.server_pid or None)
+
+            # Candor: one fresh persistent connection, warm-ups then timed requests.
+            client = Client(host, port)
+            first = client.request("POST", route, body_bytes, HEADERS)
+            if first[0] != 200:
+                msg = f"{name}/{case_id}: Candor answered {first[0]}: {first[2][:300]!r}"
+                print("   " + msg)
+                problems.append(msg)
+                row["candor_error"] = msg
+                cases_out.append(row)
+                client.close()
+                continue
+            response = json.loads(first[2])
+            row["response_bytes"] = len(first[2])
+            bad = Counter()
+
+            def send():
+                status, headers, _ = client.request("POST", route, body_bytes, HEADERS)
+                if status != 200:
+                    bad[status] += 1
+                elif headers.get("X-Cache") == "hit":
+                    bad["cache-hit"] += 1
+
+            for _ in range(max(0, args.warmup - 1)):
+                send()
+            before = scrape(host, port)
+            lat = timed_loop(send, 0, args.requests, args.max_case_seconds)
+            after = scrape(host, port)
+            client.close()
+            row["candor"] = {
+                "latency": summarise(lat),
+                "server_explain_mean_ms": metric_mean_ms(before, after, "candor_explain_duration_seconds", {"method": method}),
+                "server_http_mean_ms": metric_mean_ms(before, after, "candor_http_request_duration_seconds",
+                                                      {"route": "/v1/models/{name}/explain", "method": "POST", "status": "200"}),
+                "connections_opened": client.connects,
+                "bad_responses": {str(k): v for k, v in bad.items()},
+            }
+            if bad:
+                problems.append(f"{name}/{case_id}: unexpected responses during latency loop: {dict(bad)}")
+            if client.connects != 1:
+                problems.append(f"{name}/{case_id}: the connection was reopened {client.connects - 1} time(s)")
+            row["candor"]["throughput"] = throughput(host, port, route, body_bytes, args.throughput_threads,
+                                                     args.throughput_seconds, args.server_pid or None)
+            tp = row["candor"]["throughput"]
+            if set(tp["statuses"]) - {"200"} or tp["client_errors"]:
+                problems.append(f"{name}/{case_id}: throughput run saw statuses {tp['statuses']} errors {tp['client_errors']}")
+
+            # Captum: reference values (default threads), then timings per thread setting.
+            torch.set_num_threads(default_threads)
+            xt = torch.tensor(x)
+            target_arg = targets[0] if batch == 1 else torch.tensor(targets)
+            fn = captum_call(module, method, xt, target_arg)
+            ref = fn()
+            ref_delta = None
+            if isinstance(ref, tuple):
+                ref, ref_delta = ref
+            ref = ref.detach().numpy()
+            got = np.array([e["attributions"] for e in response["explanations"]], dtype=np.float64)
+            got_out = np.array([e["output"] for e in response["explanations"]], dtype=np.float64)
+            got_targets = [e["target"] for e in response["explanations"]]
+            diff = float(np.abs(got - ref).max()) if got.shape == ref.shape else None
+            scale = float(np.abs(ref).max())
+            agree = {
+                "max_abs_diff": diff,
+                "max_abs_reference": scale,
+                "relative_to_max": diff / scale if diff is not None and scale > 0 else None,
+                "ok": diff is not None and diff <= ATOL + RTOL * scale,
+                "output_max_abs_diff": float(np.abs(got_out - torch_out[:batch]).max()),
+                "targets_equal": got_targets == targets,
+            }
+            if ref_delta is not None:
+                cand_delta = np.array([e.get("convergence_delta", np.nan) for e in response["explanations"]])
+                agree["candor_convergence_delta_max_abs"] = float(np.nanmax(np.abs(cand_delta)))
+                agree["captum_convergence_delta_max_abs"] = float(ref_delta.abs().max())
+            row["agreement"] = agree
+            if not agree["ok"] or not agree["targets_equal"]:
+                problems.append(f"{name}/{case_id}: Candor vs Captum attributions differ: {agree}")
+
+            row["captum"] = {}
+            for nt in thread_settings:
+                torch.set_num_threads(nt)
+                fn = captum_call(module, method, xt, target_arg)
+                row["captum"][f"threads_{nt}"] = summarise(timed_loop(fn, args.warmup, args.requests, args.max_case_seconds))
+            torch.set_num_threads(default_threads)
+
+            row["other_cpu_cores"] = other_load.cores()
+            cl = row["candor"]["latency"]
+            row["ratios"] = {}
+            for nt in thread_settings:
+                cp = row["captum"][f"threads_{nt}"]
+                row["ratios"][f"median_threads_{nt}"] = ratio(cp["median_ms"], cl["median_ms"])
+                row["ratios"][f"p99_threads_{nt}"] = ratio(cp["p99_ms"], cl["p99_ms"])
+            cases_out.append(row)
+            print(f"   Candor median {fmt(cl['median_ms'])} ms p99 {fmt(cl['p99_ms'])} ms (n={cl['n']}), "
+                  f"server mean {fmt(row['candor']['server_explain_mean_ms'])} ms, "
+                  f"{fmt(tp['requests_per_s'], 1)} req/s x{tp['threads']} "
+                  f"(CPU cores: server {fmt(tp['server_cpu_cores'], 2)}, client {fmt(tp['client_cpu_cores'], 2)}); "
+                  + "; ".join(f"Captum {nt}t median {fmt(row['captum'][f'threads_{nt}']['median_ms'])} ms"
+                              for nt in thread_settings)
+                  + f"; max|diff| {fmt(diff)}"
+                  + (f"; other processes {row['other_cpu_cores']:.2f} cores" if row["other_cpu_cores"] else ""),
+                  flush=True)
+
+    meta["wall_seconds"] = time.perf_counter() - run_started
+    meta["load_average_end"] = _loadavg()
+    noisy = [f"{r['model']}/{r['case']} {r['other_cpu_cores']:.2f}" for r in cases_out
+             if r.get("other_cpu_cores") is not None and r["other_cpu_cores"] > NOISY_CORES]
+    if noisy:
+        problems.append("other processes used CPU during the run (cores busy outside the bench and the server: "
+                        + ", ".join(noisy) + "): timings are noisy; rerun on an idle machine")
+    result = {"meta": meta, "models": models_out, "cases": cases_out, "problems": problems}
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
+    md = markdown(result, thread_settings)
+    (out_dir / "latest.md").write_text(md)
+    print()
+    print(table(cases_out, thread_settings))
+    if problems:
+        print("\nProblems:")
+        for pr in problems:
+            print("  - " + pr)
+    print(f"\nwrote {out_dir / 'latest.json'} and {out_dir / 'latest.md'} ({meta['wall_seconds']:.0f} s)")
+    return 1 if any("differ" in pr or "answered" in pr for pr in problems) else 0
+
+
+def table(cases, thread_settings) -> str:
+    head = ["model", "case", "batch", "Candor med ms", "Candor p99 ms", "server ms"]
+    for nt in thread_settings:
+        head += [f"Captum{nt}t med ms", f"Captum{nt}t p99 ms", f"ratio{nt}t med", f"ratio{nt}t p99"]
+    head += ["Candor req/s", "max|diff|"]
+    rows = []
+    for r in cases:
+        if "candor" not in r:
+            rows.append([r["model"], r["case"], str(r["batch"]), "ERROR"] + [""] * (len(head) - 4))
+            continue
+        cl = r["candor"]["latency"]
+        line = [r["model"], r["case"], str(r["batch"]), fmt(cl["median_ms"]), fmt(cl["p99_ms"]),
+                fmt(r["candor"]["server_explain_mean_ms"])]
+        for nt in thread_settings:
+            cp = r["captum"][f"threads_{nt}"]
+            line += [fmt(cp["median_ms"]), fmt(cp["p99_ms"]),
+                     fmt(r["ratios"][f"median_threads_{nt}"], 2), fmt(r["ratios"][f"p99_threads_{nt}"], 2)]
+        line += [fmt(r["candor"]["throughput"]["requests_per_s"], 1), fmt(r["agreement"]["max_abs_diff"])]
+        rows.append(line)
+    return _grid(head, rows, markdown=False)
+
+
+def _grid(head, rows, markdown: bool) -> str:
+    if markdown:
+        out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+        out += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(out)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]
+    line = lambda cells: "  ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+    return "\n".join([line(head), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def markdown(result, thread_settings) -> str:
+    m = result["meta"]
+    debug = "debug" in (m["label"] or "") or "/debug/" in (m["candor_bin"] or "")
+    lines = [
+        "# Candor vs Captum — explain benchmark",
+        "",
+        f"- Run: {m['timestamp']}, build **{m['label'] or 'unknown'}** (`{m['candor_bin']}`), "
+        f"{m['cpus']} CPUs ({m['cpu']}), {m['platform']}",
+        f"- torch {m['torch']} (default threads {m['torch_default_threads']}), captum {m['captum']}, "
+        f"onnxruntime {m['onnxruntime']}, Python {m['python']}",
+        f"- Latency: {m['warmup']} warm-ups, then up to {m['requests']} sequential requests/calls "
+        f"(each loop capped at {m['max_case_seconds']:g} s); Candor over one fresh persistent HTTP/1.1 "
+        f"connection on loopback with `Cache-Control: no-cache`, cache disabled "
+        f"(`CANDOR_CACHE_MAX_BYTES=0`). Throughput: {m['throughput_threads']} client threads, "
+        f"{m['throughput_seconds']:g} s per case.",
+        "- **Ratio = Captum time / Candor time; > 1 means Candor is faster.**",
+        "- **Candor's time is end to end over HTTP: JSON encoding of the request, loopback TCP, "
+        "parsing, validation, the computation, JSON encoding of the response and the Python "
+        "client. Captum's time is the in-process `attribute(...)` call only** (tensor already "
+        "built, no serialisation). \"server ms\" is the server's own mean time per explain "
+        "(`candor_explain_duration_seconds` in /metrics: body decoding, computation, encoding).",
+        f"- HTTP floor: `GET /healthz` on a persistent connection takes median "
+        f"{fmt(m['healthz_latency'].get('median_ms'))} ms (p99 {fmt(m['healthz_latency'].get('p99_ms'))} ms) "
+        "with this client; every Candor latency below includes at least that much.",
+        "- Captum IG is timed with `return_convergence_delta=True` because Candor always returns "
+        "`convergence_delta` (one extra forward pass on each side).",
+        "",
+    ]
+    if debug:
+        lines += ["> **DEBUG BUILD — these Candor numbers are not representative.** "
+                  "Run `swift build -c release` and `bench/run.sh` for real numbers.", ""]
+    head = ["model", "case", "batch", "Candor median ms", "Candor p99 ms", "server mean ms"]
+    for nt in thread_settings:
+        head += [f"Captum {nt}t median ms", f"Captum {nt}t p99 ms", f"ratio {nt}t (median)", f"ratio {nt}t (p99)"]
+    head += [f"Candor req/s ({m['throughput_threads']} clients)", "CPU cores server / client",
+             "Captum 1t calls/s (sequential)", "max abs diff vs Captum", "other load (cores)"]
+    rows = []
+    for r in result["cases"]:
+        if "candor" not in r:
+            rows.append([r["model"], r["case"], str(r["batch"]), "error: " + r.get("candor_error", "")] + [""] * (len(head) - 4))
+            continue
+        cl = r["candor"]["latency"]
+        line = [r["model"], r["case"], str(r["batch"]), fmt(cl["median_ms"]), fmt(cl["p99_ms"]),
+                fmt(r["candor"]["server_explain_mean_ms"])]
+        for nt in thread_settings:
+            cp = r["captum"][f"threads_{nt}"]
+            line += [fmt(cp["median_ms"]), fmt(cp["p99_ms"]),
+                     fmt(r["ratios"][f"median_threads_{nt}"], 2), fmt(r["ratios"][f"p99_threads_{nt}"], 2)]
+        ag = r["agreement"]
+        tp = r["candor"]["throughput"]
+        line += [fmt(tp["requests_per_s"], 1),
+                 f"{fmt(tp['server_cpu_cores'], 2)} / {fmt(tp['client_cpu_cores'], 2)}",
+                 fmt(r["captum"]["threads_1"]["sequential_per_s"], 1),
+                 f"{fmt(ag['max_abs_diff'])} ({'ok' if ag['ok'] else 'MISMATCH'})",
+                 fmt(r.get("other_cpu_cores"), 2)]
+        rows.append(line)
+    lines += [_grid(head, rows, markdown=True), ""]
+    lines += ["Agreement: max |Candor − Captum| over all attributions of the case, in the "
+              f"attribution's units; ok when ≤ {ATOL:g} + {RTOL:g} · max |Captum attribution|. "
+              "Timed-loop sample counts (n) and convergence deltas are in latest.json. "
+              "\"other load\" is the CPU (in cores) used during the case by processes other than the "
+              "bench and the server, from /proc/stat; above "
+              f"{NOISY_CORES:g} the case's timings are disturbed.", ""]
+    lines += ["Models (rebuilt in torch from the ONNX initializers, compared with onnxruntime):", ""]
+    for name, info in result["models"].items():
+        lines.append(f"- {name}: {info['features']} features, output `{info['output']}`, "
+                     f"torch vs onnxruntime max |diff| {fmt(info['torch_vs_onnxruntime_max_abs_diff'])}")
+    lines.append("")
+    if result["problems"]:
+        lines += ["Problems seen during the run:", ""] + [f"- {p}" for p in result["problems"]] + [""]
+    else:
+        lines += ["No errors, cache hits, reconnections or mismatches were seen during the run.", ""]
+    return "\n".join(lines)
+
+
+def _mtime(path: str):
+    try:
+        return _dt.datetime.fromtimestamp(os.path.getmtime(path), _dt.timezone.utc).isoformat(timespec="seconds")
+    except OSError:
+        return None
+
+
+def _loadavg():
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _version(mod: str) -> str:
+    try:
+        return __import__(mod).__version__
+    except Exception:  # noqa: BLE001
+        return "?"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
