@@ -37,6 +37,8 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // glibc's mallopt, for the server's allocator tuning.
+        .systemLibrary(name: "CGlibcMalloc"),
         .target(
             name: "CandorTensor",
             dependencies: ["COpenBLAS"],
@@ -79,6 +81,7 @@ let package = Package(
         .executableTarget(
             name: "candor",
             dependencies: [
+                "CGlibcMalloc",
                 "CandorServer",
                 "CandorExplain",
                 "CandorModel",

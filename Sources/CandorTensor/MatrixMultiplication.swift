@@ -2,6 +2,10 @@ import COpenBLAS
 
 /// Matrix products, all through BLAS `sgemm` (OpenBLAS).
 public enum MatrixMultiplication {
+    /// OpenBLAS runs each product on one thread: Candor's parallelism is its worker pool, one
+    /// request per core, and BLAS threads of their own would only contend with it.
+    private static let singleThreaded: Void = openblas_set_num_threads(1)
+
     /// C ← α·op(A)·op(B) + β·C on raw row-major buffers, `op` optionally transposing.
     /// A is m×k after `op`, B is k×n after `op`, C is m×n.
     @inlinable
@@ -36,6 +40,7 @@ public enum MatrixMultiplication {
         guard a.rank >= 2, b.rank >= 2 else {
             throw .invalidShape("batched matrix product needs rank ≥ 2, got \(a.shape) and \(b.shape)")
         }
+        _ = singleThreaded
         let (rowsA, colsA) = (a.shape[a.rank - 2], a.shape[a.rank - 1])
         let (rowsB, colsB) = (b.shape[b.rank - 2], b.shape[b.rank - 1])
         let (m, k) = transposeA ? (colsA, rowsA) : (rowsA, colsA)
@@ -104,20 +109,28 @@ public enum MatrixMultiplication {
         return product
     }
 
-    /// The vector-Jacobian product of ``matmul(_:_:)``: given ∂L/∂Y, returns (∂L/∂A, ∂L/∂B),
-    /// summed over broadcast axes and shaped like `a` and `b`.
-    public static func matmulGradients(
-        _ a: Tensor, _ b: Tensor, outputGradient: Tensor
-    ) throws(TensorError) -> (Tensor, Tensor) {
+    /// The vector-Jacobian product of ``matmul(_:_:)`` for its left operand: ∂L/∂A = G·Bᵀ,
+    /// summed over broadcast axes and shaped like `a`.
+    public static func matmulGradientA(_ a: Tensor, _ b: Tensor, outputGradient: Tensor) throws(TensorError) -> Tensor {
+        let (left, right, gradient) = try promoted(a, b, outputGradient)
+        return try Broadcasting.reduce(try batched(gradient, right, transposeB: true), toShape: left.shape).reshaped(to: a.shape)
+    }
+
+    /// The vector-Jacobian product of ``matmul(_:_:)`` for its right operand: ∂L/∂B = Aᵀ·G,
+    /// summed over broadcast axes and shaped like `b`.
+    public static func matmulGradientB(_ a: Tensor, _ b: Tensor, outputGradient: Tensor) throws(TensorError) -> Tensor {
+        let (left, right, gradient) = try promoted(a, b, outputGradient)
+        return try Broadcasting.reduce(try batched(left, gradient, transposeA: true), toShape: right.shape).reshaped(to: b.shape)
+    }
+
+    /// The operands with 1-D ones promoted as `matmul` promotes them, and the output gradient
+    /// with the axes `matmul` removed put back, so it is a stack of m×n matrices.
+    private static func promoted(_ a: Tensor, _ b: Tensor, _ gradient: Tensor) throws(TensorError) -> (Tensor, Tensor, Tensor) {
         let left = a.rank == 1 ? try a.reshaped(to: [1, a.shape[0]]) : a
         let right = b.rank == 1 ? try b.reshaped(to: [b.shape[0], 1]) : b
-        // Re-insert the axes matmul removed so the gradient is a stack of m×n matrices.
+        guard left.rank >= 2, right.rank >= 2 else { throw .invalidShape("matmul operands must have rank ≥ 1") }
         let batch = try Broadcasting.shape(Array(left.shape.dropLast(2)), Array(right.shape.dropLast(2)))
-        let gradient = try outputGradient.reshaped(to: batch + [left.shape[left.rank - 2], right.shape[right.rank - 1]])
-        let gradA = try batched(gradient, right, transposeB: true)  // dY·Bᵀ
-        let gradB = try batched(left, gradient, transposeA: true)  // Aᵀ·dY
-        let reducedA = try Broadcasting.reduce(gradA, toShape: left.shape).reshaped(to: a.shape)
-        let reducedB = try Broadcasting.reduce(gradB, toShape: right.shape).reshaped(to: b.shape)
-        return (reducedA, reducedB)
+        let matrices = try gradient.reshaped(to: batch + [left.shape[left.rank - 2], right.shape[right.rank - 1]])
+        return (left, right, matrices)
     }
 }

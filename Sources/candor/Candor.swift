@@ -4,6 +4,10 @@ import Foundation
 import Hummingbird
 import Logging
 
+#if canImport(Glibc)
+    import CGlibcMalloc
+#endif
+
 @main
 struct Candor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,6 +56,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.resolve(host: host, port: port)
+        keepFreedMemoryForReuse()
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var logger = Logger(label: "candor")
         logger.logLevel = Logger.Level(rawValue: configuration.logging.level) ?? .info
@@ -60,6 +65,17 @@ struct Serve: AsyncParsableCommand {
         // SIGTERM and SIGINT stop accepting connections and let in-flight requests finish.
         try await application.runService()
     }
+}
+
+/// Explanations allocate and free activations of a few hundred kilobytes to tens of megabytes
+/// per batch. glibc would hand each back to the kernel (mmap/munmap, heap trimming) and fault
+/// fresh zeroed pages in on the next request; keeping them in the heap measured 15–20 % off
+/// integrated-gradient latency and 45 % more throughput (bench/run.sh, 32 instances).
+private func keepFreedMemoryForReuse() {
+    #if canImport(Glibc)
+        _ = mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024)
+        _ = mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024)
+    #endif
 }
 
 struct Inspect: AsyncParsableCommand {

@@ -60,7 +60,8 @@ import Testing
         var b = try Tensor(shape: shapeB, scalars: Self.values(shapeB.reduce(1, *), seed: 7))
         let output = try MatrixMultiplication.matmul(a, b)
         let seed = try Tensor(shape: output.shape, scalars: Self.values(output.count, seed: 8))
-        let (gradA, gradB) = try MatrixMultiplication.matmulGradients(a, b, outputGradient: seed)
+        let gradA = try MatrixMultiplication.matmulGradientA(a, b, outputGradient: seed)
+        let gradB = try MatrixMultiplication.matmulGradientB(a, b, outputGradient: seed)
         #expect(gradA.shape == a.shape && gradB.shape == b.shape)
 
         func loss(_ a: Tensor, _ b: Tensor) throws -> Double {

@@ -86,7 +86,9 @@ public final class ComputationGraph: Sendable {
             let outputs = step.outputs.compactMap { $0.flatMap { values[$0] } }
             let inputGradients: [Tensor?]
             do {
-                inputGradients = try step.op.backward(arguments, outputs: outputs, outputGradients: outputGradients)
+                inputGradients = try step.op.backward(
+                    arguments, outputs: outputs, outputGradients: outputGradients,
+                    wanted: step.inputs.map { $0.map { needsGradient[$0] } ?? false })
             } catch {
                 throw ModelError.atNode(step.node, error)
             }

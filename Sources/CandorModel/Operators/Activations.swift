@@ -35,7 +35,7 @@ struct ElementwiseActivation: Operator {
     }
 
     func backward(
-        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?]
+        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?], wanted: [Bool]
     ) throws(TensorError) -> [Tensor?] {
         let x = try inputs.float(0, "X")
         let y = try outputs.firstFloat()

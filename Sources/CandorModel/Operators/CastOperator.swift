@@ -36,7 +36,7 @@ struct CastOperator: Operator {
     }
 
     func backward(
-        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?]
+        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?], wanted: [Bool]
     ) throws(TensorError) -> [Tensor?] {
         guard case .float? = inputs.first ?? nil, target == .float32 else { return [nil] }
         return [outputGradients.first ?? nil]

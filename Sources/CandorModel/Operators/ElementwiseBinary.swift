@@ -20,28 +20,36 @@ struct ElementwiseBinary: Operator {
     }
 
     func backward(
-        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?]
+        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?], wanted: [Bool]
     ) throws(TensorError) -> [Tensor?] {
         let a = try inputs.float(0, "A")
         let b = try inputs.float(1, "B")
         let g = outputGradients.firstGradient(like: try outputs.firstFloat())
-        let (gradA, gradB): (Tensor, Tensor)
+        let wantsA = wanted.first ?? true
+        let wantsB = wanted.count > 1 ? wanted[1] : true
+        var gradA: Tensor?
+        var gradB: Tensor?
         switch kind {
         case .add:
-            (gradA, gradB) = (g, g)
+            gradA = wantsA ? g : nil
+            gradB = wantsB ? g : nil
         case .sub:
-            (gradA, gradB) = (g, g.map { -$0 })
+            gradA = wantsA ? g : nil
+            gradB = wantsB ? g.map { -$0 } : nil
         case .mul:
-            (gradA, gradB) = (try Broadcasting.apply(g, b, *), try Broadcasting.apply(g, a, *))
+            if wantsA { gradA = try Broadcasting.apply(g, b, *) }
+            if wantsB { gradB = try Broadcasting.apply(g, a, *) }
         case .div:
             // ∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b²
-            gradA = try Broadcasting.apply(g, b, /)
-            let quotient = try Broadcasting.apply(a, b, /)
-            gradB = try Broadcasting.apply(try Broadcasting.apply(g, quotient, *), b) { -$0 / $1 }
+            if wantsA { gradA = try Broadcasting.apply(g, b, /) }
+            if wantsB {
+                let quotient = try Broadcasting.apply(a, b, /)
+                gradB = try Broadcasting.apply(try Broadcasting.apply(g, quotient, *), b) { -$0 / $1 }
+            }
         }
         return [
-            try Broadcasting.reduce(gradA, toShape: a.shape),
-            try Broadcasting.reduce(gradB, toShape: b.shape),
+            try gradA.map { gradient throws(TensorError) in try Broadcasting.reduce(gradient, toShape: a.shape) },
+            try gradB.map { gradient throws(TensorError) in try Broadcasting.reduce(gradient, toShape: b.shape) },
         ]
     }
 }

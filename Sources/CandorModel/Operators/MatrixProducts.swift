@@ -7,12 +7,15 @@ struct MatMulOperator: Operator {
     }
 
     func backward(
-        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?]
+        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?], wanted: [Bool]
     ) throws(TensorError) -> [Tensor?] {
         let g = outputGradients.firstGradient(like: try outputs.firstFloat())
-        let (gradA, gradB) = try MatrixMultiplication.matmulGradients(
-            try inputs.float(0, "A"), try inputs.float(1, "B"), outputGradient: g)
-        return [gradA, gradB]
+        let a = try inputs.float(0, "A")
+        let b = try inputs.float(1, "B")
+        return [
+            wanted.first ?? true ? try MatrixMultiplication.matmulGradientA(a, b, outputGradient: g) : nil,
+            wanted.count > 1 && wanted[1] ? try MatrixMultiplication.matmulGradientB(a, b, outputGradient: g) : nil,
+        ]
     }
 }
 
@@ -58,26 +61,33 @@ struct GemmOperator: Operator {
     }
 
     func backward(
-        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?]
+        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?], wanted: [Bool]
     ) throws(TensorError) -> [Tensor?] {
         let (a, b, c) = try operands(inputs)
         let g = outputGradients.firstGradient(like: try outputs.firstFloat())
         // Derived from Y = α·A'·B': ∂A' = α·G·B'ᵀ and ∂B' = α·A'ᵀ·G, transposed back when the
         // operand itself was transposed.
-        var gradA =
-            transposeA
-            ? try MatrixMultiplication.batched(b, g, transposeA: transposeB, transposeB: true)
-            : try MatrixMultiplication.batched(g, b, transposeB: !transposeB)
-        var gradB =
-            transposeB
-            ? try MatrixMultiplication.batched(g, a, transposeA: true, transposeB: transposeA)
-            : try MatrixMultiplication.batched(a, g, transposeA: !transposeA)
+        let wantsA = wanted.first ?? true
+        let wantsB = wanted.count > 1 && wanted[1]
+        let wantsC = wanted.count > 2 && wanted[2]
+        var gradA: Tensor? =
+            !wantsA
+            ? nil
+            : transposeA
+                ? try MatrixMultiplication.batched(b, g, transposeA: transposeB, transposeB: true)
+                : try MatrixMultiplication.batched(g, b, transposeB: !transposeB)
+        var gradB: Tensor? =
+            !wantsB
+            ? nil
+            : transposeB
+                ? try MatrixMultiplication.batched(g, a, transposeA: true, transposeB: transposeA)
+                : try MatrixMultiplication.batched(a, g, transposeA: !transposeA)
         if alpha != 1 {
-            gradA = gradA.map { alpha * $0 }
-            gradB = gradB.map { alpha * $0 }
+            gradA = gradA?.map { alpha * $0 }
+            gradB = gradB?.map { alpha * $0 }
         }
         let beta = beta
-        let gradC = try c.map { c throws(TensorError) in try Broadcasting.reduce(g, toShape: c.shape).map { beta * $0 } }
+        let gradC = wantsC ? try c.map { c throws(TensorError) in try Broadcasting.reduce(g, toShape: c.shape).map { beta * $0 } } : nil
         return [gradA, gradB, gradC]
     }
 }

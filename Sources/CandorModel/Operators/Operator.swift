@@ -11,9 +11,11 @@ public protocol Operator: Sendable {
 
     /// The vector-Jacobian product: given ∂L/∂output for each output (nil where no gradient
     /// reaches it), returns ∂L/∂input for each input (nil for integer or non-differentiable
-    /// inputs). `outputs` are the values `forward` produced for these inputs.
+    /// inputs). `outputs` are the values `forward` produced for these inputs. `wanted[i]` says
+    /// whether input i's gradient is needed at all: weights and other constants never need
+    /// theirs, and skipping them roughly halves the cost of a backward pass.
     func backward(
-        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?]
+        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?], wanted: [Bool]
     ) throws(TensorError) -> [Tensor?]
 }
 

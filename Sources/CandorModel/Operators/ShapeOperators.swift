@@ -8,7 +8,7 @@ struct IdentityOperator: Operator {
     }
 
     func backward(
-        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?]
+        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?], wanted: [Bool]
     ) throws(TensorError) -> [Tensor?] {
         [outputGradients.first ?? nil]
     }
@@ -31,7 +31,7 @@ extension ReshapingOperator {
     }
 
     func backward(
-        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?]
+        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?], wanted: [Bool]
     ) throws(TensorError) -> [Tensor?] {
         let x = try inputs.float(0, "data")
         guard let g = outputGradients.first ?? nil else { return [nil] }
@@ -150,6 +150,6 @@ struct ConstantOperator: Operator {
     func forward(_ inputs: [GraphValue?]) throws(TensorError) -> [GraphValue] { [value] }
 
     func backward(
-        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?]
+        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?], wanted: [Bool]
     ) throws(TensorError) -> [Tensor?] { [] }
 }

@@ -35,7 +35,7 @@ struct SoftmaxOperator: Operator {
     }
 
     func backward(
-        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?]
+        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?], wanted: [Bool]
     ) throws(TensorError) -> [Tensor?] {
         let y = try outputs.firstFloat()
         let g = outputGradients.firstGradient(like: y)
