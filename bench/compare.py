@@ -655,16 +655,23 @@ def table(cases, thread_settings) -> str:
         if "candor" not in r:
             rows.append([r["model"], r["case"], str(r["batch"]), "ERROR"] + [""] * (len(head) - 4))
             continue
-        cl = r["candor"]["latency"]
-        line = [r["model"], r["case"], str(r["batch"]), fmt(cl["median_ms"]), fmt(cl["p99_ms"]),
-                fmt(r["candor"]["server_explain_mean_ms"])]
-        for nt in thread_settings:
-            cp = r["captum"][f"threads_{nt}"]
-            line += [fmt(cp["median_ms"]), fmt(cp["p99_ms"]),
-                     fmt(r["ratios"][f"median_threads_{nt}"], 2), fmt(r["ratios"][f"p99_threads_{nt}"], 2)]
+        line = _timing_cells(r, thread_settings)
         line += [fmt(r["candor"]["throughput"]["requests_per_s"], 1), fmt(r["agreement"]["max_abs_diff"])]
         rows.append(line)
     return _grid(head, rows, markdown=False)
+
+
+def _timing_cells(r, thread_settings) -> list:
+    """The cells both tables share: the case, Candor's latency, Captum's at each thread count
+    and the ratios."""
+    cl = r["candor"]["latency"]
+    line = [r["model"], r["case"], str(r["batch"]), fmt(cl["median_ms"]), fmt(cl["p99_ms"]),
+            fmt(r["candor"]["server_explain_mean_ms"])]
+    for nt in thread_settings:
+        cp = r["captum"][f"threads_{nt}"]
+        line += [fmt(cp["median_ms"]), fmt(cp["p99_ms"]),
+                 fmt(r["ratios"][f"median_threads_{nt}"], 2), fmt(r["ratios"][f"p99_threads_{nt}"], 2)]
+    return line
 
 
 def _grid(head, rows, markdown: bool) -> str:
@@ -718,13 +725,7 @@ def markdown(result, thread_settings) -> str:
         if "candor" not in r:
             rows.append([r["model"], r["case"], str(r["batch"]), "error: " + r.get("candor_error", "")] + [""] * (len(head) - 4))
             continue
-        cl = r["candor"]["latency"]
-        line = [r["model"], r["case"], str(r["batch"]), fmt(cl["median_ms"]), fmt(cl["p99_ms"]),
-                fmt(r["candor"]["server_explain_mean_ms"])]
-        for nt in thread_settings:
-            cp = r["captum"][f"threads_{nt}"]
-            line += [fmt(cp["median_ms"]), fmt(cp["p99_ms"]),
-                     fmt(r["ratios"][f"median_threads_{nt}"], 2), fmt(r["ratios"][f"p99_threads_{nt}"], 2)]
+        line = _timing_cells(r, thread_settings)
         ag = r["agreement"]
         tp = r["candor"]["throughput"]
         line += [fmt(tp["requests_per_s"], 1),

@@ -1,45 +1,38 @@
 import CandorTensor
 
+extension ErrorCode {
+    /// The file is not a parsable model (truncated, not protobuf, not ONNX).
+    public static let invalidModel = ErrorCode("invalid-model")
+    /// The graph uses an operator Candor does not implement.
+    public static let unsupportedOperator = ErrorCode("unsupported-operator")
+    /// A node has an attribute (or attribute value) Candor does not implement.
+    public static let unsupportedAttribute = ErrorCode("unsupported-attribute")
+    /// A node reads a tensor that nothing defines, or a weight is missing.
+    public static let missingValue = ErrorCode("missing-value")
+    /// Shapes or element types in the graph (or of an input) do not fit together.
+    public static let inconsistentShapes = ErrorCode("inconsistent-shapes")
+    /// An element type or other feature of the file Candor does not handle.
+    public static let unsupportedFeature = ErrorCode("unsupported-feature")
+    /// An external data file is missing, outside the model's folder, or too short.
+    public static let externalData = ErrorCode("external-data")
+    /// A computation exceeded a size limit.
+    public static let tooLarge = ErrorCode("too-large")
+}
+
 /// Why a model could not be loaded or evaluated. Every case carries a message meant for the
 /// person who supplied the model or the input: it names the node, operator or tensor at fault.
-public struct ModelError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// A stable code for the kind of failure, used as the problem `type` over HTTP.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        public let rawValue: String
-        public init(_ rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
-
-        /// The file is not a parsable model (truncated, not protobuf, not ONNX).
-        public static let invalidModel = Code("invalid-model")
-        /// The graph uses an operator Candor does not implement.
-        public static let unsupportedOperator = Code("unsupported-operator")
-        /// A node has an attribute (or attribute value) Candor does not implement.
-        public static let unsupportedAttribute = Code("unsupported-attribute")
-        /// A node reads a tensor that nothing defines, or a weight is missing.
-        public static let missingValue = Code("missing-value")
-        /// Shapes or element types in the graph (or of an input) do not fit together.
-        public static let inconsistentShapes = Code("inconsistent-shapes")
-        /// An element type or other feature of the file Candor does not handle.
-        public static let unsupportedFeature = Code("unsupported-feature")
-        /// An external data file is missing, outside the model's folder, or too short.
-        public static let externalData = Code("external-data")
-        /// A computation exceeded a size limit.
-        public static let tooLarge = Code("too-large")
-    }
-
-    public let code: Code
+public struct ModelError: CodedError, Equatable {
+    public let code: ErrorCode
     public let message: String
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: ErrorCode, _ message: String) {
         self.code = code
         self.message = message
     }
 
-    public var description: String { message }
-
     /// Wraps a kernel error raised while running `node`.
     static func atNode(_ node: NodeIdentity, _ error: TensorError) -> ModelError {
-        let code: Code = if case .tooLarge = error { .tooLarge } else { .inconsistentShapes }
+        let code: ErrorCode = if case .tooLarge = error { .tooLarge } else { .inconsistentShapes }
         return ModelError(code, "\(node): \(error)")
     }
 }
