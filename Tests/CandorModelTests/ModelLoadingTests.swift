@@ -114,3 +114,45 @@ import Testing
         #expect(isClose(output.scalars, batch.scalars.map { tanhf($0) }, absolute: 1e-6))
     }
 }
+
+/// Hostile files: thousands of corrupted variants of real models must each load or be refused
+/// with a ModelError — never crash, hang or allocate without bound.
+@Suite struct CorruptedModelTests {
+    /// A small deterministic generator, so a failure can be replayed.
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test(arguments: ["models/mlp_torchscript.onnx", "models/mlp_handbuilt.onnx", "models/mlp_dynamo.onnx"])
+    func corruptedBytesLoadOrAreRefused(_ file: String) throws {
+        let original = try Data(contentsOf: Fixtures.url(file))
+        let external = ExternalDataResolver(.directory(Fixtures.url("models")))
+        var generator = SplitMix(state: 2026)
+        var refused = 0
+        for _ in 0..<600 {
+            var bytes = [UInt8](original)
+            for _ in 0..<Int.random(in: 1...8, using: &generator) {
+                let index = Int.random(in: 0..<bytes.count, using: &generator)
+                bytes[index] = UInt8.random(in: 0...255, using: &generator)
+            }
+            do {
+                let model = try ONNXModelLoader.load(Data(bytes), externalData: external)
+                // Whatever loaded must also evaluate (or refuse) a batch without crashing.
+                if let input = model.inputs.first {
+                    let shape = input.shape.map { $0.fixedValue ?? 2 }
+                    if let batch = try? Tensor(repeating: 0.5, shape: shape) { _ = try? model.predict([batch]) }
+                }
+            } catch {
+                refused += 1
+            }
+        }
+        #expect(refused > 0)
+    }
+}
