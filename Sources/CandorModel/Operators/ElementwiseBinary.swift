@@ -11,10 +11,11 @@ struct ElementwiseBinary: Operator {
         let b = try inputs.float(1, "B")
         let result: Tensor =
             switch kind {
-            case .add: try Broadcasting.apply(a, b, +)
-            case .sub: try Broadcasting.apply(a, b, -)
-            case .mul: try Broadcasting.apply(a, b, *)
-            case .div: try Broadcasting.apply(a, b, /)
+            // Closures written out (not `+` itself) so the kernel is specialised and inlined.
+            case .add: try Broadcasting.apply(a, b) { $0 + $1 }
+            case .sub: try Broadcasting.apply(a, b) { $0 - $1 }
+            case .mul: try Broadcasting.apply(a, b) { $0 * $1 }
+            case .div: try Broadcasting.apply(a, b) { $0 / $1 }
             }
         return [.float(result)]
     }
@@ -37,14 +38,14 @@ struct ElementwiseBinary: Operator {
             gradA = wantsA ? g : nil
             gradB = wantsB ? g.map { -$0 } : nil
         case .mul:
-            if wantsA { gradA = try Broadcasting.apply(g, b, *) }
-            if wantsB { gradB = try Broadcasting.apply(g, a, *) }
+            if wantsA { gradA = try Broadcasting.apply(g, b) { $0 * $1 } }
+            if wantsB { gradB = try Broadcasting.apply(g, a) { $0 * $1 } }
         case .div:
             // ∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b²
-            if wantsA { gradA = try Broadcasting.apply(g, b, /) }
+            if wantsA { gradA = try Broadcasting.apply(g, b) { $0 / $1 } }
             if wantsB {
-                let quotient = try Broadcasting.apply(a, b, /)
-                gradB = try Broadcasting.apply(try Broadcasting.apply(g, quotient, *), b) { -$0 / $1 }
+                let quotient = try Broadcasting.apply(a, b) { $0 / $1 }
+                gradB = try Broadcasting.apply(try Broadcasting.apply(g, quotient) { $0 * $1 }, b) { -$0 / $1 }
             }
         }
         return [

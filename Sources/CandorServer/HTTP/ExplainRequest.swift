@@ -114,6 +114,6 @@ struct ExplainRequest: Sendable {
             hash.update(data: Data("\(input.shape)".utf8))
             input.scalars.withUnsafeBytes { hash.update(bufferPointer: $0) }
         }
-        return hash.finalize().map { String(format: "%02x", $0) }.joined()
+        return hash.finalize().hexString
     }
 }

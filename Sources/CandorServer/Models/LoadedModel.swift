@@ -33,7 +33,7 @@ public struct LoadedModel: Sendable {
             hash.update(data: Data(location.utf8))
             hash.update(data: data)
         }
-        let sha256 = hash.finalize().map { String(format: "%02x", $0) }.joined()
+        let sha256 = hash.finalize().hexString
         let files = ["\(name).onnx"] + resolver.filesRead.keys.sorted() + (sidecar == nil ? [] : ["\(name).yaml"])
         return LoadedModel(name: name, sha256: sha256, model: model, metadata: metadata, files: files)
     }
