@@ -12,6 +12,8 @@ public struct MethodCatalog: Sendable {
         Saliency(),
         InputXGradient(),
         IntegratedGradients(),
+        FeatureAblation(),
+        Occlusion(),
     ])
 
     public func explainer(named name: String) -> (any Explainer)? {

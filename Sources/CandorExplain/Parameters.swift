@@ -11,6 +11,11 @@ public struct ParameterSpec: Sendable, Equatable {
         /// A number for every element, an array shaped like one instance, or (multi-input
         /// models) an object of those by input name.
         case baselines
+        /// A group id (integer ≥ 0) per element, shaped like one instance (or, for a model with
+        /// several inputs, an object of those by input name).
+        case featureMask
+        /// One integer, or one per axis of an instance.
+        case integers
     }
 
     public let name: String
@@ -42,6 +47,8 @@ public struct ParameterSpec: Sendable, Equatable {
         case .number: "number"
         case .choice: "string"
         case .baselines: "baselines"
+        case .featureMask: "feature_mask"
+        case .integers: "integers"
         }
     }
 }
@@ -124,6 +131,31 @@ public struct ParameterReader: Sendable {
             throw invalid(spec, "must be one of \(choices)")
         }
         return string
+    }
+
+    /// Integers for each of `count` axes: one integer applies to every axis. Nil when the
+    /// parameter is omitted and has no default.
+    public mutating func integers(_ name: String, count: Int) throws(ExplanationError) -> [Int]? {
+        let (spec, value) = value(name)
+        func integer(_ value: JSONValue) throws(ExplanationError) -> Int {
+            guard case .number(let number) = value, number == number.rounded(), abs(number) < 1e9 else {
+                throw invalid(spec, "must hold integers, got \(value.typeName)")
+            }
+            try checkRange(spec, number)
+            return Int(number)
+        }
+        switch value {
+        case nil: return nil
+        case .array(let items)?:
+            guard items.count == count else {
+                throw invalid(spec, "must have one entry per instance axis (\(count)), got \(items.count)")
+            }
+            var result: [Int] = []
+            for item in items { result.append(try integer(item)) }
+            return result
+        case let single?:
+            return Array(repeating: try integer(single), count: count)
+        }
     }
 
     /// The raw JSON of a parameter whose shape only the method can check (baselines).

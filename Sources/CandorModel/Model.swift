@@ -7,6 +7,11 @@ public protocol PredictiveModel: Sendable {
     /// The declared outputs, batch axis first.
     var outputs: [TensorInfo] { get }
 
+    /// About how many tensor elements one instance occupies across a forward and backward pass
+    /// (inputs, every activation, and their gradients), so callers can size batches to a
+    /// memory budget.
+    var elementsPerInstance: Int { get }
+
     /// Evaluates every output for a batch. `inputs[i]` is shaped [batch] + the instance shape of
     /// input i; each result is shaped [batch, ...].
     func predict(_ inputs: [Tensor]) throws(ModelError) -> [Tensor]
@@ -14,11 +19,6 @@ public protocol PredictiveModel: Sendable {
 
 /// A model with reverse-mode gradients with respect to its inputs.
 public protocol DifferentiableModel: PredictiveModel {
-    /// About how many tensor elements one instance occupies across a forward and backward pass
-    /// (inputs, every activation, and their gradients), so callers can size batches to a
-    /// memory budget.
-    var elementsPerInstance: Int { get }
-
     /// Evaluates the model and back-propagates ∂L/∂(output `output`) = `seed(outputValue, rows)`
     /// to every input. `rows` says which rows of the caller's batch `outputValue` holds (a model
     /// with a fixed batch size is evaluated in chunks).

@@ -50,12 +50,56 @@ import Testing
         }
     }
 
-    @Test(arguments: ["saliency", "input_x_gradient", "integrated_gradients"])
+    @Test(arguments: ["saliency", "input_x_gradient", "integrated_gradients", "feature_ablation", "occlusion"])
     func aDummyFeatureGetsZeroAndSymmetricFeaturesGetEqualCredit(_ method: String) throws {
-        let result = try explain(method, [:], inputs: [[2, 0.5, 9, 2]], target: 0)
+        let parameters: [String: JSONValue] = method == "occlusion" ? ["sliding_window_shapes": [1]] : [:]
+        let result = try explain(method, parameters, inputs: [[2, 0.5, 9, 2]], target: 0)
         let attributions = result[0].attribution.attributions[0].scalars
         #expect(attributions[2] == 0)
         #expect(abs(attributions[0] - attributions[3]) < 1e-6)
+    }
+
+    /// For a linear model, removing feature i changes the output by exactly wᵢ(xᵢ − x′ᵢ):
+    /// ablation and one-element occlusion are exact there.
+    @Test(arguments: ["feature_ablation", "occlusion"])
+    func perturbationOfALinearModelIsWeightTimesDifference(_ method: String) throws {
+        let x: [Float] = [2, -1, 7, 0.5]
+        var withBaseline: [String: JSONValue] = ["baselines": [1, 1, 1, 1]]
+        if method == "occlusion" { withBaseline["sliding_window_shapes"] = [1] }
+        let result = try explain(method, withBaseline, inputs: [x], target: 1)
+        let expected = (0..<4).map { weights[$0][1] * (x[$0] - 1) }
+        #expect(isClose(result[0].attribution.attributions[0].scalars, expected, absolute: 1e-5))
+    }
+
+    /// A group's drop is shared by its members; for a linear model it is the sum of their terms.
+    @Test func aFeatureMaskAblatesGroupsTogether() throws {
+        let x: [Float] = [2, -1, 7, 0.5]
+        let result = try explain("feature_ablation", ["feature_mask": [0, 0, 1, 1]], inputs: [x], target: 0)
+        let first = weights[0][0] * x[0] + weights[1][0] * x[1]
+        let second = weights[2][0] * x[2] + weights[3][0] * x[3]
+        #expect(isClose(result[0].attribution.attributions[0].scalars, [first, first, second, second], absolute: 1e-5))
+    }
+
+    /// Each element's occlusion attribution averages the windows that cover it: with windows of
+    /// two on a linear model, an inner element gets (its term + half of each neighbour's) …
+    /// checked here against the definition computed by hand.
+    @Test func occlusionAveragesTheWindowsCoveringEachElement() throws {
+        let x: [Float] = [1, 2, 3, 4]
+        let terms = (0..<4).map { weights[$0][0] * x[$0] }
+        let result = try explain("occlusion", ["sliding_window_shapes": [2]], inputs: [x], target: 0)
+        // Windows [0,1], [1,2], [2,3]; element 0 is in one, 1 and 2 in two, 3 in one.
+        let windows = [terms[0] + terms[1], terms[1] + terms[2], terms[2] + terms[3]]
+        let expected = [windows[0], (windows[0] + windows[1]) / 2, (windows[1] + windows[2]) / 2, windows[2]]
+        #expect(isClose(result[0].attribution.attributions[0].scalars, expected, absolute: 1e-5))
+    }
+
+    @Test func chunkingPerturbationsDoesNotChangeTheResult() throws {
+        let inputs: [[Float]] = [[0.3, -2, 5, 1], [1, 2, 3, 4]]
+        let whole = try explain("feature_ablation", [:], inputs: inputs, target: 1)
+        let chunked = try explain("feature_ablation", ["perturbations_per_eval": 1], inputs: inputs, target: 1)
+        for (a, b) in zip(whole, chunked) {
+            #expect(a.attribution.attributions[0].scalars == b.attribution.attributions[0].scalars)
+        }
     }
 
     @Test func saliencyIsTheAbsoluteGradientUnlessAbsIsFalse() throws {

@@ -20,7 +20,10 @@ struct GoldenCase: CustomTestStringConvertible, Sendable {
 
     var testDescription: String { "\(file): \(method) on \(output) \(parameters)" }
 
-    static let files = ["mlp_torchscript", "mlp_dynamo", "mlp_handbuilt"]
+    static let models = ["mlp_torchscript", "mlp_dynamo", "mlp_handbuilt"]
+    /// Gradient methods (`make_gradient_fixtures.py`) and perturbation methods
+    /// (`make_perturbation_fixtures.py`) on each model.
+    static let files = models + models.map { "perturbation_\($0)" }
 
     static func all() throws -> [GoldenCase] {
         try files.flatMap { file -> [GoldenCase] in
@@ -45,11 +48,11 @@ struct GoldenCase: CustomTestStringConvertible, Sendable {
     static let cases = (try? GoldenCase.all()) ?? []
 
     @Test func everyGoldenFileHasItsCases() {
-        #expect(Self.cases.count >= 30)
+        #expect(Self.cases.count >= 60)
         #expect(Set(Self.cases.map(\.file)) == Set(GoldenCase.files))
     }
 
-    @Test(arguments: GoldenCase.files)
+    @Test(arguments: GoldenCase.models)
     func predictionsEqualOnnxRuntime(_ file: String) throws {
         let golden = try #require(try Fixtures.json("golden/\(file).json") as? [String: Any])
         let model = try Fixtures.model(golden["model"] as? String ?? "")

@@ -43,6 +43,17 @@ import Testing
         #expect(error("integrated_gradients", ["baselines": [1, 2]]) == nil)
     }
 
+    @Test func perturbationParametersAreChecked() throws {
+        #expect(error("occlusion", [:])?.message.contains("required") == true)
+        #expect(error("occlusion", ["sliding_window_shapes": [3]])?.message.contains("larger than the instance") == true)
+        #expect(error("occlusion", ["sliding_window_shapes": [1, 1]])?.message.contains("one entry per instance axis") == true)
+        #expect(error("occlusion", ["sliding_window_shapes": [0]])?.message.contains("at least 1") == true)
+        #expect(error("occlusion", ["sliding_window_shapes": [1], "strides": [2]])?.message.contains("longer than the window") == true)
+        #expect(error("feature_ablation", ["feature_mask": [0]])?.message.contains("shaped like one instance") == true)
+        #expect(error("feature_ablation", ["feature_mask": [0, -1]])?.message.contains("integers ≥ 0") == true)
+        #expect(error("feature_ablation", ["feature_mask": [0, 0]]) == nil)
+    }
+
     @Test func defaultsAreReportedAsEffectiveParameters() throws {
         let plan = try IntegratedGradients().prepare([:], for: problem)
         #expect(plan.effectiveParameters == ["n_steps": 50, "integration": "gausslegendre", "baselines": 0.0])

@@ -20,13 +20,16 @@ import Testing
         }
     }
 
-    @Test(arguments: ["saliency", "input_x_gradient", "integrated_gradients"])
-    func everyMethodExplainsTheDemoModels(_ method: String) async throws {
+    @Test(arguments: [
+        ("saliency", "{}"), ("input_x_gradient", "{}"), ("integrated_gradients", "{}"), ("feature_ablation", "{}"),
+        ("occlusion", #"{"sliding_window_shapes":[2]}"#),
+    ])
+    func everyMethodExplainsTheDemoModels(_ method: String, params: String) async throws {
         try await TestApplication().test { client in
             for (model, width) in [("iris_mlp", 4), ("breast_cancer_mlp", 30)] {
                 let instance = "[" + (0..<width).map { _ in "1.5" }.joined(separator: ",") + "]"
                 let response = try await client.post(
-                    "/v1/models/\(model)/explain", json: #"{"method":"\#(method)","inputs":[\#(instance)]}"#)
+                    "/v1/models/\(model)/explain", json: #"{"method":"\#(method)","inputs":[\#(instance)],"params":\#(params)}"#)
                 #expect(response.status == .ok, "\(model): \(response.text)")
                 let explanation = try #require((response.json["explanations"] as? [[String: Any]])?.first)
                 #expect((explanation["attributions"] as? [Double])?.count == width)

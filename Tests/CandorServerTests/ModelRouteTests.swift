@@ -20,7 +20,9 @@ import Testing
                 iris["feature_names"] as? [String] == ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"])
             #expect((iris["sha256"] as? String)?.count == 64)
             #expect((iris["layers"] as? [[String: Any]])?.isEmpty == false)
-            #expect(iris["methods"] as? [String] == ["saliency", "input_x_gradient", "integrated_gradients"])
+            #expect(
+                iris["methods"] as? [String]
+                    == ["saliency", "input_x_gradient", "integrated_gradients", "feature_ablation", "occlusion"])
             let input = try #require((iris["inputs"] as? [[String: Any]])?.first)
             #expect(input["shape"] as? [AnyHashable] == ["batch", 4])
         }

@@ -20,7 +20,9 @@ import Testing
         try await TestApplication().test { client in
             let response = try await client.get("/v1/methods")
             let methods = try #require(response.json["methods"] as? [[String: Any]])
-            #expect(methods.compactMap { $0["name"] as? String } == ["saliency", "input_x_gradient", "integrated_gradients"])
+            #expect(
+                methods.compactMap { $0["name"] as? String }
+                    == ["saliency", "input_x_gradient", "integrated_gradients", "feature_ablation", "occlusion"])
             let ig = try #require(methods.first { $0["name"] as? String == "integrated_gradients" })
             let parameters = try #require(ig["parameters"] as? [[String: Any]])
             let steps = try #require(parameters.first { $0["name"] as? String == "n_steps" })

@@ -119,8 +119,7 @@ private struct GraphBuilder {
             }
             var attributes = try NodeAttributes(node.attribute, node: identity)
             let context = OperatorContext(
-                node: identity, opset: opset, constantInputs: inputSlots.map { $0.flatMap { constants[$0] } },
-                inputCount: inputSlots.count)
+                node: identity, opset: opset, constantInputs: inputSlots.map { $0.flatMap { constants[$0] } })
             let op = try factory(&attributes, context, decoder)
             if let unread = attributes.unreadNames.first {
                 throw ModelError(

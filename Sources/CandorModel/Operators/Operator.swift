@@ -28,8 +28,6 @@ public struct OperatorContext: Sendable {
     /// The node's inputs whose values are known at load time (initializers, constants), by
     /// input position; nil where the input is computed at run time or omitted.
     public let constantInputs: [GraphValue?]
-    /// How many inputs the node lists (including omitted optional ones).
-    public let inputCount: Int
 }
 
 extension Array where Element == GraphValue? {

@@ -1,0 +1,171 @@
+import CandorModel
+import CandorTensor
+
+/// Feature ablation: each feature group's attribution is f(x) − f(x with the group set to its
+/// baseline), for the target output. Captum `FeatureAblation`.
+public struct FeatureAblation: Explainer {
+    public let descriptor = MethodDescriptor(
+        name: "feature_ablation", family: "perturbation",
+        summary: "f(x) − f(x with a feature group replaced by its baseline), for every group",
+        reference: "Captum FeatureAblation", requirement: .any,
+        parameters: [
+            ParameterSpec(
+                "baselines", .baselines, default: 0.0, summary: "the replacement values: a number, one instance, or one per instance"),
+            ParameterSpec(
+                "feature_mask", .featureMask,
+                summary:
+                    "a group id per element, shaped like one instance; elements sharing an id are ablated together (default: each element alone)"
+            ),
+            ParameterSpec(
+                "perturbations_per_eval", .integer, minimum: 1, maximum: 1_000_000,
+                summary: "most feature groups evaluated in one pass (default: as many as the memory budget allows)"),
+        ])
+
+    public init() {}
+
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
+    {
+        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
+        let baselines = try Baselines.resolve(reader.json("baselines"), for: problem)
+        let groups =
+            try reader.json("feature_mask").map { mask throws(ExplanationError) in try FeatureGroups.fromMask(mask, problem: problem) }
+            ?? FeatureGroups.singletons(instanceSizes: problem.instanceSizes)
+        return AblationPlan(
+            model: problem.model, effectiveParameters: reader.effective, baselines: baselines, groups: groups,
+            groupsPerPass: try reader.optionalInt("perturbations_per_eval"))
+    }
+}
+
+/// Occlusion: a window slides over the instance; each element's attribution is the mean, over
+/// the windows covering it, of f(x) − f(x with the window set to the baseline). Zeiler &
+/// Fergus, "Visualizing and Understanding Convolutional Networks", 2014; Captum `Occlusion`.
+public struct Occlusion: Explainer {
+    public let descriptor = MethodDescriptor(
+        name: "occlusion", family: "perturbation",
+        summary: "mean over the sliding windows covering an element of f(x) − f(x occluded)",
+        reference: "Captum Occlusion", requirement: .any,
+        parameters: [
+            ParameterSpec(
+                "sliding_window_shapes", .integers, minimum: 1, maximum: 1_000_000,
+                summary: "the window's extent on each instance axis (required)"),
+            ParameterSpec("strides", .integers, default: 1, minimum: 1, maximum: 1_000_000, summary: "the window's step on each axis"),
+            ParameterSpec("baselines", .baselines, default: 0.0, summary: "the values an occluded element takes"),
+            ParameterSpec(
+                "perturbations_per_eval", .integer, minimum: 1, maximum: 1_000_000,
+                summary: "most window positions evaluated in one pass (default: as many as the memory budget allows)"),
+        ])
+
+    public init() {}
+
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
+    {
+        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
+        guard problem.inputs.count == 1, let input = problem.inputs.first else {
+            throw ExplanationError(
+                .methodNotApplicable, "occlusion slides one window over one input; this model has \(problem.inputs.count)")
+        }
+        let shape = Array(input.shape.dropFirst())
+        guard let window = try reader.integers("sliding_window_shapes", count: shape.count) else {
+            throw ExplanationError(
+                .invalidParameter,
+                "parameter 'sliding_window_shapes' of occlusion is required: the window's extent on each of the instance's \(shape.count) axes"
+            )
+        }
+        if let axis = shape.indices.first(where: { window[$0] > shape[$0] }) {
+            throw ExplanationError(
+                .invalidParameter,
+                "parameter 'sliding_window_shapes' is larger than the instance on axis \(axis) (\(window[axis]) > \(shape[axis]))")
+        }
+        let strides = try reader.integers("strides", count: shape.count) ?? Array(repeating: 1, count: shape.count)
+        // A step longer than the window would leave elements no window covers (Captum refuses it too).
+        if let axis = shape.indices.first(where: { strides[$0] > window[$0] && window[$0] < shape[$0] }) {
+            throw ExplanationError(
+                .invalidParameter,
+                "parameter 'strides' is longer than the window on axis \(axis) (\(strides[axis]) > \(window[axis])), which would leave elements unexplained"
+            )
+        }
+        let groups = FeatureGroups.slidingWindows(shape: shape, window: window, strides: strides, input: 0)
+        return AblationPlan(
+            model: problem.model, effectiveParameters: reader.effective,
+            baselines: try Baselines.resolve(reader.json("baselines"), for: problem),
+            groups: groups, groupsPerPass: try reader.optionalInt("perturbations_per_eval"))
+    }
+}
+
+extension ExplanationProblem {
+    /// Elements in one instance of each input.
+    var instanceSizes: [Int] { inputs.map { batchSize > 0 ? $0.count / batchSize : 0 } }
+}
+
+/// The perturbation pass shared by ablation and occlusion: every (group, instance) pair is one
+/// row of a batched forward pass, rows chunked to the memory budget (or to
+/// `perturbations_per_eval` groups per pass), cancellation checked between passes. An element's
+/// attribution is the sum of its groups' output drops divided by the number of groups that
+/// contain it (1 for ablation's disjoint groups; the window count for occlusion).
+struct AblationPlan: ExplanationPlan {
+    let model: any PredictiveModel
+    let effectiveParameters: [String: JSONValue]
+    let baselines: [Tensor]
+    let groups: FeatureGroups
+    let groupsPerPass: Int?
+
+    func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
+        let inputs = problem.problem.inputs
+        let batch = problem.problem.batchSize
+        let sizes = problem.problem.instanceSizes
+        let perRow = batch > 0 ? problem.outputValues.count / batch : 0
+        let reference = (0..<batch).map { problem.outputValues.scalars[$0 * perRow + problem.targets[$0]] }
+
+        var totals = sizes.map { [Float](repeating: 0, count: $0 * batch) }
+        var counts = sizes.map { [Int](repeating: 0, count: $0) }
+        for group in groups.groups {
+            for element in group { counts[element.input][element.index] += 1 }
+        }
+
+        let rowBudget = max(1, context.maxBatchElements / model.elementsPerInstance)
+        let passGroups = max(1, min(groupsPerPass ?? Int.max, rowBudget / max(batch, 1)))
+        for first in stride(from: 0, to: groups.groups.count, by: passGroups) {
+            try context.checkCancellation()
+            let passRange = first..<min(first + passGroups, groups.groups.count)
+            // Rows group-major: [group g₀: every instance, g₁: …].
+            var perturbed: [Tensor] = []
+            for (inputIndex, input) in inputs.enumerated() {
+                let size = sizes[inputIndex]
+                var scalars = [Float](repeating: 0, count: size * batch * passRange.count)
+                for (position, groupIndex) in passRange.enumerated() {
+                    let offset = position * batch * size
+                    scalars.replaceSubrange(offset..<offset + batch * size, with: input.scalars)
+                    for element in groups.groups[groupIndex] where element.input == inputIndex {
+                        for row in 0..<batch {
+                            scalars[offset + row * size + element.index] = baselines[inputIndex].scalars[row * size + element.index]
+                        }
+                    }
+                }
+                do { perturbed.append(try Tensor(shape: [batch * passRange.count] + input.shape.dropFirst(), scalars: scalars)) } catch {
+                    throw ExplanationError(.invalidInput, "the perturbed batch is too large: \(error)")
+                }
+            }
+            let outputs: Tensor
+            do { outputs = try model.predict(perturbed)[problem.problem.output] } catch { throw ExplanationError(error) }
+            for (position, groupIndex) in passRange.enumerated() {
+                for row in 0..<batch {
+                    let drop = reference[row] - outputs.scalars[(position * batch + row) * perRow + problem.targets[row]]
+                    for element in groups.groups[groupIndex] {
+                        totals[element.input][row * sizes[element.input] + element.index] += drop
+                    }
+                }
+            }
+        }
+
+        return (0..<batch).map { row in
+            InstanceAttribution(
+                attributions: inputs.indices.map { inputIndex in
+                    let size = sizes[inputIndex]
+                    let values = (0..<size).map { index in
+                        counts[inputIndex][index] > 0 ? totals[inputIndex][row * size + index] / Float(counts[inputIndex][index]) : 0
+                    }
+                    return (try? Tensor(shape: Array(inputs[inputIndex].shape.dropFirst()), scalars: values)) ?? Tensor(scalar: 0)
+                })
+        }
+    }
+}
