@@ -119,6 +119,7 @@ let package = Package(
             dependencies: [
                 "CandorServer",
                 "CandorExplain",
+                "CandorTensor",
                 "CandorTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),

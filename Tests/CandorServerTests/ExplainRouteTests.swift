@@ -1,4 +1,6 @@
 import CandorServer
+import CandorTensor
+import CandorTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -149,6 +151,59 @@ import Testing
             let response = try await client.post(iris, json: #"{"method":"saliency","inputs":[[1,2,3,4],[1,2,3,4],[1,2,3,4]]}"#)
             #expect(response.status == .contentTooLarge)
             #expect(response.problemCode == "batch-too-large")
+        }
+    }
+}
+
+/// A model with two inputs takes `inputs` as an object by input name and answers with
+/// attributions by input name.
+@Suite struct MultiInputTests {
+    /// y = x·W₁ + z·W₂, saved as `two_inputs.onnx` in the test's models folder.
+    func application() throws -> TestApplication {
+        let application = try TestApplication()
+        let bytes = try GraphFactory.model(
+            nodes: [
+                GraphFactory.node("MatMul", ["x", "W1"], ["a"]), GraphFactory.node("MatMul", ["z", "W2"], ["b"]),
+                GraphFactory.node("Add", ["a", "b"], ["y"]),
+            ],
+            inputs: [GraphFactory.value("x", [nil, 2]), GraphFactory.value("z", [nil, 3])],
+            outputs: [GraphFactory.value("y", [nil, 2])],
+            initializers: [
+                GraphFactory.initializer("W1", try Tensor(shape: [2, 2], scalars: [1, 2, 3, 4])),
+                GraphFactory.initializer("W2", try Tensor(shape: [3, 2], scalars: [-1, 0, 0, 1, 2, 2])),
+            ])
+        try bytes.write(to: application.modelsDirectory.appendingPathComponent("two_inputs.onnx"))
+        return application
+    }
+
+    @Test func predictionsAndAttributionsAreByInputName() async throws {
+        try await application().test { client in
+            let body = #"{"method":"input_x_gradient","inputs":{"x":[[1,1]],"z":[[1,2,3]]},"target":1}"#
+            let response = try await client.post("/v1/models/two_inputs/explain", json: body)
+            #expect(response.status == .ok, "\(response.text)")
+            let explanation = try #require((response.json["explanations"] as? [[String: Any]])?.first)
+            let attributions = try #require(explanation["attributions"] as? [String: [Double]])
+            // ∂y₁/∂x = W₁[:,1] = [2, 4]; ∂y₁/∂z = W₂[:,1] = [0, 1, 2]; times the inputs.
+            #expect(attributions["x"] == [2, 4])
+            #expect(attributions["z"] == [0, 2, 6])
+            #expect(explanation["output"] as? [Double] == [9, 14])
+
+            let ablation = try await client.post(
+                "/v1/models/two_inputs/explain", json: #"{"method":"feature_ablation","inputs":{"x":[[1,1]],"z":[[1,2,3]]},"target":1}"#)
+            let ablated = try #require((ablation.json["explanations"] as? [[String: Any]])?.first?["attributions"] as? [String: [Double]])
+            #expect(ablated == attributions)  // linear model: ablation equals input × gradient
+        }
+    }
+
+    @Test func aMissingOrUnknownInputIsNamed() async throws {
+        try await application().test { client in
+            let missing = try await client.post("/v1/models/two_inputs/predict", json: #"{"inputs":{"x":[[1,1]]}}"#)
+            #expect(missing.status == .badRequest)
+            #expect((missing.json["detail"] as? String)?.contains("'z'") == true)
+            let unbatched = try await client.post("/v1/models/two_inputs/predict", json: #"{"inputs":[[1,1]]}"#)
+            #expect((unbatched.json["detail"] as? String)?.contains("object of instance arrays") == true)
+            let uneven = try await client.post("/v1/models/two_inputs/predict", json: #"{"inputs":{"x":[[1,1]],"z":[[1,2,3],[4,5,6]]}}"#)
+            #expect((uneven.json["detail"] as? String)?.contains("same number of instances") == true)
         }
     }
 }
