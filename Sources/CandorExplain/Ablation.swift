@@ -97,11 +97,9 @@ extension ExplanationProblem {
     var instanceSizes: [Int] { inputs.map { batchSize > 0 ? $0.count / batchSize : 0 } }
 }
 
-/// The perturbation pass shared by ablation and occlusion: every (group, instance) pair is one
-/// row of a batched forward pass, rows chunked to the memory budget (or to
-/// `perturbations_per_eval` groups per pass), cancellation checked between passes. An element's
-/// attribution is the sum of its groups' output drops divided by the number of groups that
-/// contain it (1 for ablation's disjoint groups; the window count for occlusion).
+/// Ablation and occlusion: an element's attribution is the sum of its groups' output drops
+/// divided by the number of groups that contain it (1 for ablation's disjoint groups; the
+/// window count for occlusion).
 struct AblationPlan: ExplanationPlan {
     let model: any PredictiveModel
     let effectiveParameters: [String: JSONValue]
@@ -110,62 +108,101 @@ struct AblationPlan: ExplanationPlan {
     let groupsPerPass: Int?
 
     func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
+        let batch = problem.problem.batchSize
+        let sizes = problem.problem.instanceSizes
+        let perturbed = try PerturbedEvaluation(model: model, problem: problem, baselines: baselines, groups: groups)
+            .targetOutputs(count: groups.groups.count, perPass: groupsPerPass, context: context) { [$0] }
+        var totals = sizes.map { [Float](repeating: 0, count: $0 * batch) }
+        var counts = sizes.map { [Int](repeating: 0, count: $0) }
+        for (groupIndex, group) in groups.groups.enumerated() {
+            for element in group {
+                counts[element.input][element.index] += 1
+                for row in 0..<batch {
+                    totals[element.input][row * sizes[element.input] + element.index] +=
+                        problem.targetOutput(row) - perturbed[groupIndex * batch + row]
+                }
+            }
+        }
+        return (0..<batch).map { row in
+            InstanceAttribution(
+                attributions: sizes.indices.map { input in
+                    let values = (0..<sizes[input]).map { index in
+                        counts[input][index] > 0 ? totals[input][row * sizes[input] + index] / Float(counts[input][index]) : 0
+                    }
+                    return problem.problem.instanceTensor(values, input: input)
+                })
+        }
+    }
+}
+
+/// The forward passes every perturbation method is made of: the target output of every
+/// instance with chosen feature groups replaced by their baseline values. Each (perturbation,
+/// instance) pair is one row; rows are batched to the memory budget (or `perPass`
+/// perturbations per pass), and cancellation is checked between passes.
+struct PerturbedEvaluation {
+    let model: any PredictiveModel
+    let problem: ResolvedProblem
+    let baselines: [Tensor]
+    let groups: FeatureGroups
+
+    /// The target outputs, perturbation-major: entry `p · batch + row` is instance `row` with
+    /// the groups `replaced(p)` set to the baseline.
+    func targetOutputs(
+        count: Int, perPass: Int?, context: ExplanationContext, replaced: (Int) -> [Int]
+    ) throws(ExplanationError) -> [Float] {
         let inputs = problem.problem.inputs
         let batch = problem.problem.batchSize
         let sizes = problem.problem.instanceSizes
         let perRow = batch > 0 ? problem.outputValues.count / batch : 0
-        let reference = (0..<batch).map { problem.outputValues.scalars[$0 * perRow + problem.targets[$0]] }
-
-        var totals = sizes.map { [Float](repeating: 0, count: $0 * batch) }
-        var counts = sizes.map { [Int](repeating: 0, count: $0) }
-        for group in groups.groups {
-            for element in group { counts[element.input][element.index] += 1 }
-        }
-
         let rowBudget = max(1, context.maxBatchElements / model.elementsPerInstance)
-        let passGroups = max(1, min(groupsPerPass ?? Int.max, rowBudget / max(batch, 1)))
-        for first in stride(from: 0, to: groups.groups.count, by: passGroups) {
+        let passSize = max(1, min(perPass ?? Int.max, rowBudget / max(batch, 1)))
+        var results: [Float] = []
+        results.reserveCapacity(count * batch)
+        for first in stride(from: 0, to: count, by: passSize) {
             try context.checkCancellation()
-            let passRange = first..<min(first + passGroups, groups.groups.count)
-            // Rows group-major: [group g₀: every instance, g₁: …].
+            let pass = first..<min(first + passSize, count)
             var perturbed: [Tensor] = []
             for (inputIndex, input) in inputs.enumerated() {
                 let size = sizes[inputIndex]
-                var scalars = [Float](repeating: 0, count: size * batch * passRange.count)
-                for (position, groupIndex) in passRange.enumerated() {
+                var scalars = [Float](repeating: 0, count: size * batch * pass.count)
+                for (position, perturbation) in pass.enumerated() {
                     let offset = position * batch * size
                     scalars.replaceSubrange(offset..<offset + batch * size, with: input.scalars)
-                    for element in groups.groups[groupIndex] where element.input == inputIndex {
-                        for row in 0..<batch {
-                            scalars[offset + row * size + element.index] = baselines[inputIndex].scalars[row * size + element.index]
+                    for groupIndex in replaced(perturbation) {
+                        for element in groups.groups[groupIndex] where element.input == inputIndex {
+                            for row in 0..<batch {
+                                scalars[offset + row * size + element.index] = baselines[inputIndex].scalars[row * size + element.index]
+                            }
                         }
                     }
                 }
-                do { perturbed.append(try Tensor(shape: [batch * passRange.count] + input.shape.dropFirst(), scalars: scalars)) } catch {
+                do { perturbed.append(try Tensor(shape: [batch * pass.count] + input.shape.dropFirst(), scalars: scalars)) } catch {
                     throw ExplanationError(.invalidInput, "the perturbed batch is too large: \(error)")
                 }
             }
             let outputs: Tensor
             do { outputs = try model.predict(perturbed)[problem.problem.output] } catch { throw ExplanationError(error) }
-            for (position, groupIndex) in passRange.enumerated() {
+            for position in 0..<pass.count {
                 for row in 0..<batch {
-                    let drop = reference[row] - outputs.scalars[(position * batch + row) * perRow + problem.targets[row]]
-                    for element in groups.groups[groupIndex] {
-                        totals[element.input][row * sizes[element.input] + element.index] += drop
-                    }
+                    results.append(outputs.scalars[(position * batch + row) * perRow + problem.targets[row]])
                 }
             }
         }
+        return results
+    }
+}
 
-        return (0..<batch).map { row in
-            InstanceAttribution(
-                attributions: inputs.indices.map { inputIndex in
-                    let size = sizes[inputIndex]
-                    let values = (0..<size).map { index in
-                        counts[inputIndex][index] > 0 ? totals[inputIndex][row * size + index] / Float(counts[inputIndex][index]) : 0
-                    }
-                    return (try? Tensor(shape: Array(inputs[inputIndex].shape.dropFirst()), scalars: values)) ?? Tensor(scalar: 0)
-                })
-        }
+extension ResolvedProblem {
+    /// f(x) at the target, for instance `row`.
+    func targetOutput(_ row: Int) -> Float {
+        let perRow = problem.batchSize > 0 ? outputValues.count / problem.batchSize : 0
+        return outputValues.scalars[row * perRow + targets[row]]
+    }
+}
+
+extension ExplanationProblem {
+    /// Per-instance values of input `input` as a tensor of the instance's shape.
+    func instanceTensor(_ values: [Float], input: Int) -> Tensor {
+        (try? Tensor(shape: Array(inputs[input].shape.dropFirst()), scalars: values)) ?? Tensor(scalar: 0)
     }
 }

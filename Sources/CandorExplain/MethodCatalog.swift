@@ -14,6 +14,7 @@ public struct MethodCatalog: Sendable {
         IntegratedGradients(),
         FeatureAblation(),
         Occlusion(),
+        ExactShapley(),
     ])
 
     public func explainer(named name: String) -> (any Explainer)? {

@@ -50,7 +50,7 @@ import Testing
         }
     }
 
-    @Test(arguments: ["saliency", "input_x_gradient", "integrated_gradients", "feature_ablation", "occlusion"])
+    @Test(arguments: ["saliency", "input_x_gradient", "integrated_gradients", "feature_ablation", "occlusion", "exact_shapley"])
     func aDummyFeatureGetsZeroAndSymmetricFeaturesGetEqualCredit(_ method: String) throws {
         let parameters: [String: JSONValue] = method == "occlusion" ? ["sliding_window_shapes": [1]] : [:]
         let result = try explain(method, parameters, inputs: [[2, 0.5, 9, 2]], target: 0)
@@ -61,7 +61,7 @@ import Testing
 
     /// For a linear model, removing feature i changes the output by exactly wᵢ(xᵢ − x′ᵢ):
     /// ablation and one-element occlusion are exact there.
-    @Test(arguments: ["feature_ablation", "occlusion"])
+    @Test(arguments: ["feature_ablation", "occlusion", "exact_shapley"])
     func perturbationOfALinearModelIsWeightTimesDifference(_ method: String) throws {
         let x: [Float] = [2, -1, 7, 0.5]
         var withBaseline: [String: JSONValue] = ["baselines": [1, 1, 1, 1]]

@@ -24,14 +24,17 @@ import Testing
 
     @Test(arguments: [
         ("saliency", "{}"), ("input_x_gradient", "{}"), ("integrated_gradients", "{}"), ("feature_ablation", "{}"),
-        ("occlusion", #"{"sliding_window_shapes":[2]}"#),
+        ("occlusion", #"{"sliding_window_shapes":[2]}"#), ("exact_shapley", #"{"feature_mask":MASK}"#),
     ])
     func everyMethodExplainsTheDemoModels(_ method: String, params: String) async throws {
         try await TestApplication().test { client in
             for (model, width) in [("iris_mlp", 4), ("breast_cancer_mlp", 30)] {
                 let instance = "[" + (0..<width).map { _ in "1.5" }.joined(separator: ",") + "]"
+                // Feature groups of three neighbouring features (30 features would be 2³⁰ coalitions).
+                let mask = "[" + (0..<width).map { String($0 / 3) }.joined(separator: ",") + "]"
+                let parameters = params.replacingOccurrences(of: "MASK", with: mask)
                 let response = try await client.post(
-                    "/v1/models/\(model)/explain", json: #"{"method":"\#(method)","inputs":[\#(instance)],"params":\#(params)}"#)
+                    "/v1/models/\(model)/explain", json: #"{"method":"\#(method)","inputs":[\#(instance)],"params":\#(parameters)}"#)
                 #expect(response.status == .ok, "\(model): \(response.text)")
                 let explanation = try #require((response.json["explanations"] as? [[String: Any]])?.first)
                 #expect((explanation["attributions"] as? [Double])?.count == width)

@@ -1,0 +1,103 @@
+import CandorModel
+import CandorTensor
+
+/// Exact Shapley values over feature groups (Shapley, 1953): the value of a coalition S is the
+/// target output with the groups outside S set to their baseline, and group i's attribution is
+///
+///     φᵢ = Σ_{S ⊆ N∖{i}} |S|! (n − |S| − 1)! / n! · (v(S ∪ {i}) − v(S)),
+///
+/// computed by evaluating all 2ⁿ coalitions in batched passes (Captum's `ShapleyValues` sums
+/// the same marginals over all n! orderings). Every element of a group gets the group's value.
+/// Efficiency holds by construction: Σφᵢ = f(x) − f(x′).
+public struct ExactShapley: Explainer {
+    /// The most feature groups: 2²⁰ coalitions per instance is about a million evaluations.
+    public static let maximumGroups = 20
+    /// The most coalition evaluations in one request, over all instances.
+    public static let maximumEvaluations = 1 << 22
+
+    public let descriptor = MethodDescriptor(
+        name: "exact_shapley", family: "shapley",
+        summary: "Shapley values by enumerating every coalition of feature groups; absent groups take the baseline",
+        reference: "Captum ShapleyValues; brute-force enumeration", requirement: .any,
+        parameters: [
+            ParameterSpec("baselines", .baselines, default: 0.0, summary: "the values an absent feature takes"),
+            ParameterSpec(
+                "feature_mask", .featureMask,
+                summary: "a group id per element, shaped like one instance (default: each element alone); at most 20 groups"),
+            ParameterSpec(
+                "perturbations_per_eval", .integer, minimum: 1, maximum: 1_000_000,
+                summary: "most coalitions evaluated in one pass (default: as many as the memory budget allows)"),
+        ])
+
+    public init() {}
+
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
+    {
+        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
+        let baselines = try Baselines.resolve(reader.json("baselines"), for: problem)
+        let groups =
+            try reader.json("feature_mask").map { mask throws(ExplanationError) in try FeatureGroups.fromMask(mask, problem: problem) }
+            ?? FeatureGroups.singletons(instanceSizes: problem.instanceSizes)
+        guard groups.groups.count <= Self.maximumGroups else {
+            throw ExplanationError(
+                .invalidParameter,
+                "exact_shapley enumerates all 2ⁿ coalitions and accepts at most \(Self.maximumGroups) feature groups; this input has \(groups.groups.count): group features with 'feature_mask'"
+            )
+        }
+        let evaluations = (1 << groups.groups.count) * problem.batchSize
+        guard evaluations <= Self.maximumEvaluations else {
+            throw ExplanationError(
+                .invalidParameter,
+                "exact_shapley would evaluate \(evaluations) coalitions (2^\(groups.groups.count) for each of \(problem.batchSize) instances), more than the \(Self.maximumEvaluations) allowed per request: send fewer instances or fewer groups"
+            )
+        }
+        return Plan(
+            model: problem.model, effectiveParameters: reader.effective, baselines: baselines, groups: groups,
+            coalitionsPerPass: try reader.optionalInt("perturbations_per_eval"))
+    }
+
+    struct Plan: ExplanationPlan {
+        let model: any PredictiveModel
+        let effectiveParameters: [String: JSONValue]
+        let baselines: [Tensor]
+        let groups: FeatureGroups
+        let coalitionsPerPass: Int?
+
+        func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
+            let batch = problem.problem.batchSize
+            let n = groups.groups.count
+            let coalitions = 1 << n
+            // Coalition c has group i present when bit i is set; absent groups are replaced.
+            let values = try PerturbedEvaluation(model: model, problem: problem, baselines: baselines, groups: groups)
+                .targetOutputs(count: coalitions, perPass: coalitionsPerPass, context: context) { coalition in
+                    (0..<n).filter { coalition & (1 << $0) == 0 }
+                }
+            // w(s) = s! (n − s − 1)! / n! = 1 / (n · C(n − 1, s)).
+            var weights = [Double](repeating: 0, count: max(n, 1))
+            var binomial = 1.0
+            for size in 0..<n {
+                weights[size] = 1 / (Double(n) * binomial)
+                binomial = binomial * Double(n - 1 - size) / Double(size + 1)
+            }
+            var shapley = [Double](repeating: 0, count: n * batch)
+            for coalition in 0..<coalitions {
+                let size = coalition.nonzeroBitCount
+                for group in 0..<n where coalition & (1 << group) == 0 {
+                    let weight = weights[size]
+                    let with = (coalition | (1 << group)) * batch
+                    for row in 0..<batch {
+                        shapley[group * batch + row] += weight * Double(values[with + row] - values[coalition * batch + row])
+                    }
+                }
+            }
+            let sizes = problem.problem.instanceSizes
+            return (0..<batch).map { row in
+                var perInput = sizes.map { [Float](repeating: 0, count: $0) }
+                for (group, elements) in groups.groups.enumerated() {
+                    for element in elements { perInput[element.input][element.index] = Float(shapley[group * batch + row]) }
+                }
+                return InstanceAttribution(attributions: perInput.indices.map { problem.problem.instanceTensor(perInput[$0], input: $0) })
+            }
+        }
+    }
+}

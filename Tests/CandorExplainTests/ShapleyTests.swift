@@ -1,0 +1,50 @@
+import CandorExplain
+import CandorModel
+import CandorTensor
+import CandorTestSupport
+import Testing
+
+@Suite struct ShapleyTests {
+    func explain(
+        _ model: any PredictiveModel, _ parameters: [String: JSONValue], inputs: Tensor, targets: [Int]
+    ) throws -> [InstanceExplanation] {
+        let problem = ExplanationProblem(model: model, inputs: [inputs], output: 0, targets: targets)
+        let plan = try ExactShapley().prepare(parameters, for: problem)
+        return try ExplanationRunner.run(plan, problem: problem, context: ExplanationContext())
+    }
+
+    /// Efficiency: the values sum to f(x) − f(x′), here on a nonlinear network.
+    @Test(arguments: [[String: JSONValue](), ["baselines": 0.5], ["feature_mask": [0, 1, 1, 2, 0, 2]]])
+    func valuesSumToTheOutputChange(_ parameters: [String: JSONValue]) throws {
+        let model = try Fixtures.model("models/mlp_torchscript.onnx")
+        let inputs = try Tensor(shape: [2, 6], scalars: [0.3, -1, 2, 0.5, 1, -0.7, 1, 1, -2, 0, 0.25, 3])
+        let result = try explain(model, parameters, inputs: inputs, targets: [2, 0])
+        let baselineValue: Float = if case .number(let value)? = parameters["baselines"] { Float(value) } else { 0 }
+        let baseline = try model.predict([try Tensor(repeating: baselineValue, shape: [2, 6])])[0]
+        for (row, explanation) in result.enumerated() {
+            var scalars = explanation.attribution.attributions[0].scalars
+            if case .array(let mask)? = parameters["feature_mask"] {
+                // Each group's value is repeated on its elements: count it once.
+                var seen: Set<JSONValue> = []
+                scalars = zip(mask, scalars).compactMap { seen.insert($0).inserted ? $1 : nil }
+            }
+            let target = explanation.target
+            let change = explanation.output.scalars[target] - baseline.scalars[row * 4 + target]
+            #expect(abs(scalars.reduce(0, +) - change) < 1e-4, "Σφ = \(scalars.reduce(0, +)), f(x) − f(x′) = \(change)")
+        }
+    }
+
+    @Test func moreThanTwentyGroupsAreRefusedWithAClearMessage() throws {
+        let weights = (0..<21).map { [Float($0)] }
+        let model = try ONNXModelLoader.load(try GraphFactory.linearModel(weights: weights, bias: [0]))
+        let problem = ExplanationProblem(model: model, inputs: [try Tensor(repeating: 1, shape: [1, 21])], output: 0, targets: nil)
+        #expect {
+            _ = try ExactShapley().prepare([:], for: problem)
+        } throws: { error in
+            (error as? ExplanationError)?.message.contains("at most 20 feature groups") == true
+        }
+        // Grouped into 3, the same input is accepted.
+        let mask: [JSONValue] = (0..<21).map { .number(Double($0 % 3)) }
+        #expect(throws: Never.self) { _ = try ExactShapley().prepare(["feature_mask": .array(mask)], for: problem) }
+    }
+}
