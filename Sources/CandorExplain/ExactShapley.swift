@@ -90,13 +90,8 @@ public struct ExactShapley: Explainer {
                     }
                 }
             }
-            let sizes = problem.problem.instanceSizes
             return (0..<batch).map { row in
-                var perInput = sizes.map { [Float](repeating: 0, count: $0) }
-                for (group, elements) in groups.groups.enumerated() {
-                    for element in elements { perInput[element.input][element.index] = Float(shapley[group * batch + row]) }
-                }
-                return InstanceAttribution(attributions: perInput.indices.map { problem.problem.instanceTensor(perInput[$0], input: $0) })
+                groups.spread({ Float(shapley[$0 * batch + row]) }, over: problem.problem)
             }
         }
     }

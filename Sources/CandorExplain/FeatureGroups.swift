@@ -12,6 +12,16 @@ struct FeatureGroups: Sendable {
     /// The groups, in the order they are evaluated.
     let groups: [[Element]]
 
+    /// One instance's attributions when every element of group g gets `value(g)`.
+    func spread(_ value: (Int) -> Float, over problem: ExplanationProblem) -> InstanceAttribution {
+        var perInput = problem.instanceSizes.map { [Float](repeating: 0, count: $0) }
+        for (group, elements) in groups.enumerated() {
+            let groupValue = value(group)
+            for element in elements { perInput[element.input][element.index] = groupValue }
+        }
+        return InstanceAttribution(attributions: perInput.indices.map { problem.instanceTensor(perInput[$0], input: $0) })
+    }
+
     /// Every element of every input its own group (Captum's default).
     static func singletons(instanceSizes: [Int]) -> FeatureGroups {
         FeatureGroups(

@@ -15,6 +15,7 @@ public struct MethodCatalog: Sendable {
         FeatureAblation(),
         Occlusion(),
         ExactShapley(),
+        ShapleyValueSampling(),
     ])
 
     public func explainer(named name: String) -> (any Explainer)? {

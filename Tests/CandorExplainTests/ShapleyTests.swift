@@ -48,3 +48,52 @@ import Testing
         #expect(throws: Never.self) { _ = try ExactShapley().prepare(["feature_mask": .array(mask)], for: problem) }
     }
 }
+
+@Suite struct ShapleyValueSamplingTests {
+    let model: ONNXModel
+    let inputs: Tensor
+
+    init() throws {
+        model = try Fixtures.model("models/mlp_torchscript.onnx")
+        inputs = try Tensor(shape: [2, 6], scalars: [0.3, -1, 2, 0.5, 1, -0.7, 1, 1, -2, 0, 0.25, 3])
+    }
+
+    func attributions(_ method: any Explainer, _ parameters: [String: JSONValue]) throws -> [Float] {
+        let problem = ExplanationProblem(model: model, inputs: [inputs], output: 0, targets: [2, 0])
+        let plan = try method.prepare(parameters, for: problem)
+        return try ExplanationRunner.run(plan, problem: problem, context: ExplanationContext()).flatMap {
+            $0.attribution.attributions[0].scalars
+        }
+    }
+
+    @Test func aFixedSeedReproducesAndAnotherSeedDiffers() throws {
+        let first = try attributions(ShapleyValueSampling(), ["n_samples": 10, "seed": 3])
+        #expect(first == (try attributions(ShapleyValueSampling(), ["n_samples": 10, "seed": 3])))
+        #expect(first != (try attributions(ShapleyValueSampling(), ["n_samples": 10, "seed": 4])))
+    }
+
+    /// Every ordering's credits telescope to f(x) − f(x′): efficiency is exact at any n_samples.
+    @Test func eachEstimateIsEfficient() throws {
+        let sampled = try attributions(ShapleyValueSampling(), ["n_samples": 3])
+        let exact = try attributions(ExactShapley(), [:])
+        for row in 0..<2 {
+            let sampledTotal = sampled[row * 6..<(row + 1) * 6].reduce(0, +)
+            let exactTotal = exact[row * 6..<(row + 1) * 6].reduce(0, +)
+            #expect(abs(sampledTotal - exactTotal) < 1e-4)
+        }
+    }
+
+    /// The estimate converges to the exact values: its error shrinks as samples grow.
+    @Test func theEstimateConvergesToExactShapleyValues() throws {
+        let exact = try attributions(ExactShapley(), [:])
+        func error(_ samples: Int) throws -> Float {
+            let estimate = try attributions(ShapleyValueSampling(), ["n_samples": .number(Double(samples)), "seed": 11])
+            return maxAbsoluteDifference(estimate, exact)
+        }
+        let coarse = try error(4)
+        let fine = try error(4000)
+        let scale = exact.map(abs).max() ?? 1
+        #expect(fine < coarse / 4, "error with 4 samples \(coarse), with 4000 samples \(fine)")
+        #expect(fine < 0.02 * scale)
+    }
+}

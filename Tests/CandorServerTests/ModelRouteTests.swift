@@ -22,7 +22,10 @@ import Testing
             #expect((iris["layers"] as? [[String: Any]])?.isEmpty == false)
             #expect(
                 iris["methods"] as? [String]
-                    == ["saliency", "input_x_gradient", "integrated_gradients", "feature_ablation", "occlusion", "exact_shapley"])
+                    == [
+                        "saliency", "input_x_gradient", "integrated_gradients", "feature_ablation", "occlusion", "exact_shapley",
+                        "shapley_value_sampling",
+                    ])
             let input = try #require((iris["inputs"] as? [[String: Any]])?.first)
             #expect(input["shape"] as? [AnyHashable] == ["batch", 4])
         }

@@ -22,7 +22,10 @@ import Testing
             let methods = try #require(response.json["methods"] as? [[String: Any]])
             #expect(
                 methods.compactMap { $0["name"] as? String }
-                    == ["saliency", "input_x_gradient", "integrated_gradients", "feature_ablation", "occlusion", "exact_shapley"])
+                    == [
+                        "saliency", "input_x_gradient", "integrated_gradients", "feature_ablation", "occlusion", "exact_shapley",
+                        "shapley_value_sampling",
+                    ])
             let ig = try #require(methods.first { $0["name"] as? String == "integrated_gradients" })
             let parameters = try #require(ig["parameters"] as? [[String: Any]])
             let steps = try #require(parameters.first { $0["name"] as? String == "n_steps" })

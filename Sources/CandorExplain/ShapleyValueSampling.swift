@@ -1,0 +1,85 @@
+import CandorModel
+import CandorTensor
+
+/// Shapley values estimated by sampling orderings of the feature groups (Castro, Gómez &
+/// Tejada, "Polynomial calculation of the Shapley value based on sampling", 2009; Captum
+/// `ShapleyValueSampling`): for each of `n_samples` random orderings, groups are switched from
+/// their baseline to x one at a time and each is credited with the change it makes. The
+/// estimate is unbiased, its error shrinks as 1/√n_samples, and each ordering's credits sum to
+/// f(x) − f(x′), so efficiency holds exactly for any sample count. The orderings come from
+/// `seed`, so equal requests give equal answers.
+public struct ShapleyValueSampling: Explainer {
+    public let descriptor = MethodDescriptor(
+        name: "shapley_value_sampling", family: "shapley",
+        summary: "Shapley values estimated over n_samples random orderings of the feature groups",
+        reference: "Captum ShapleyValueSampling; converges to exact_shapley", requirement: .any,
+        parameters: [
+            ParameterSpec("n_samples", .integer, default: 25, minimum: 1, maximum: 100_000, summary: "number of random orderings"),
+            ParameterSpec("baselines", .baselines, default: 0.0, summary: "the values an absent feature takes"),
+            ParameterSpec(
+                "feature_mask", .featureMask, summary: "a group id per element, shaped like one instance (default: each element alone)"),
+            ParameterSpec("seed", .integer, default: 0, minimum: 0, maximum: 4_294_967_295, summary: "seed of the orderings"),
+            ParameterSpec(
+                "perturbations_per_eval", .integer, minimum: 1, maximum: 1_000_000,
+                summary: "most coalitions evaluated in one pass (default: as many as the memory budget allows)"),
+        ])
+
+    /// The most coalition evaluations in one request: n_samples × (groups + 1) × instances.
+    public static let maximumEvaluations = 1 << 22
+
+    public init() {}
+
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
+    {
+        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
+        let samples = try reader.int("n_samples")
+        let baselines = try Baselines.resolve(reader.json("baselines"), for: problem)
+        let groups =
+            try reader.json("feature_mask").map { mask throws(ExplanationError) in try FeatureGroups.fromMask(mask, problem: problem) }
+            ?? FeatureGroups.singletons(instanceSizes: problem.instanceSizes)
+        let seed = try reader.int("seed")
+        let evaluations = samples * (groups.groups.count + 1) * problem.batchSize
+        guard evaluations <= Self.maximumEvaluations else {
+            throw ExplanationError(
+                .invalidParameter,
+                "shapley_value_sampling would evaluate \(evaluations) coalitions (n_samples × (groups + 1) × instances), more than the \(Self.maximumEvaluations) allowed per request: lower n_samples, group features, or send fewer instances"
+            )
+        }
+        return Plan(
+            model: problem.model, effectiveParameters: reader.effective, baselines: baselines, groups: groups, samples: samples,
+            seed: UInt64(seed), coalitionsPerPass: try reader.optionalInt("perturbations_per_eval"))
+    }
+
+    struct Plan: ExplanationPlan {
+        let model: any PredictiveModel
+        let effectiveParameters: [String: JSONValue]
+        let baselines: [Tensor]
+        let groups: FeatureGroups
+        let samples: Int
+        let seed: UInt64
+        let coalitionsPerPass: Int?
+
+        func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
+            let batch = problem.problem.batchSize
+            let n = groups.groups.count
+            var random = SeededRandom(seed: seed)
+            let orderings = (0..<samples).map { _ in random.permutation(of: n) }
+            // Coalition k of ordering s holds the first k groups of that ordering (k = 0…n).
+            let values = try PerturbedEvaluation(model: model, problem: problem, baselines: baselines, groups: groups)
+                .targetOutputs(count: samples * (n + 1), perPass: coalitionsPerPass, context: context) { coalition in
+                    Array(orderings[coalition / (n + 1)].dropFirst(coalition % (n + 1)))
+                }
+            var shapley = [Double](repeating: 0, count: n * batch)
+            for (sample, ordering) in orderings.enumerated() {
+                for (position, group) in ordering.enumerated() {
+                    let before = (sample * (n + 1) + position) * batch
+                    let after = before + batch
+                    for row in 0..<batch { shapley[group * batch + row] += Double(values[after + row] - values[before + row]) }
+                }
+            }
+            return (0..<batch).map { row in
+                groups.spread({ Float(shapley[$0 * batch + row] / Double(samples)) }, over: problem.problem)
+            }
+        }
+    }
+}
