@@ -106,7 +106,9 @@ let package = Package(
         ),
         .testTarget(
             name: "CandorModelTests",
-            dependencies: ["CandorModel", "CandorTensor", "CandorTestSupport"],
+            dependencies: [
+                "CandorModel", "CandorTensor", "CandorTestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

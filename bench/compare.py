@@ -7,6 +7,16 @@ For every model in models/ (iris_mlp, breast_cancer_mlp) and every case
     input_x_gradient       1 instance
     integrated_gradients   1 instance    n_steps=50, gausslegendre, baseline 0
     integrated_gradients  32 instances   same parameters
+    feature_ablation       1 and 32      baseline 0 (Captum: perturbations_per_eval = #features,
+                                         and its default 1 timed too)
+    occlusion_w2           1 instance    window [2], stride 1, baseline 0 (Captum likewise)
+
+and, on one model each,
+
+    exact_shapley          iris, 1 and 32 instances, 4 singleton groups (Captum ShapleyValues)
+    exact_shapley_g6       breast_cancer, 1 instance, 6 groups of 5 contiguous features
+    shapley_value_sampling breast_cancer, 1 instance, n_samples 25 (sampled: the values are not
+                           compared with Captum's; efficiency is checked on both sides)
 
 this script
 
@@ -41,25 +51,99 @@ import time
 import urllib.parse
 import warnings
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
-from captum.attr import InputXGradient, IntegratedGradients, Saliency
+from captum.attr import (FeatureAblation, InputXGradient, IntegratedGradients, Occlusion, Saliency,
+                         ShapleyValues, ShapleyValueSampling)
 from onnx import numpy_helper
 from torch import nn
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 0
 IG_PARAMS = {"n_steps": 50, "integration": "gausslegendre", "baselines": 0.0}
-# (case id, method, batch size, Candor params)
+SVS_SAMPLES = 25
+# Orderings of the high-sample Captum estimate the sampled case is measured against.
+SVS_REFERENCE_SAMPLES = 1000
+
+
+def block_mask(n_features: int, width: int) -> list[int]:
+    """Contiguous groups of `width` features: 0,0,…,1,1,…"""
+    return [i // width for i in range(n_features)]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark case. `params(n_features)` gives Candor's params; `captum(n_features)`
+    the extra keyword arguments of Captum's `attribute` (perturbations_per_eval, masks, …);
+    `captum_alt` an optional second Captum setting timed as well (label, function giving the
+    keyword arguments that replace `captum`'s), reported under the main table. `captum_calls`/`captum_warmup` cap Captum's timed loop
+    for slow cases (None: --requests / --warmup)."""
+    id: str
+    method: str
+    batch: int
+    params: object = field(default_factory=dict)   # dict, or n_features -> dict
+    models: tuple | None = None                     # None: every model
+    captum: object = None                           # n_features -> dict
+    captum_alt: tuple | None = None                 # (label, n_features -> dict)
+    captum_calls: int | None = None
+    captum_warmup: int | None = None
+    sampled: bool = False                           # random: not compared value by value
+
+    def candor_params(self, nfeat: int) -> dict:
+        return self.params(nfeat) if callable(self.params) else self.params
+
+    def captum_kwargs(self, nfeat: int) -> dict:
+        return self.captum(nfeat) if self.captum else {}
+
+
+def _ppe_features(nfeat):  # one forward pass per call: every single-feature ablation at once
+    return {"perturbations_per_eval": nfeat}
+
+
+def _occlusion_w2(nfeat):  # window 2, stride 1: nfeat − 1 positions, all in one pass
+    return {"sliding_window_shapes": (2,), "strides": 1, "perturbations_per_eval": nfeat - 1}
+
+
+_CAPTUM_DEFAULT_PPE = ("perturbations_per_eval=1 (Captum's default)", lambda nfeat: {"perturbations_per_eval": 1})
+_BC_GROUPS = 6
+
+# Candor is always sent no perturbations_per_eval (its default: as many perturbations per pass as
+# its memory budget allows). Captum gets the setting named in `captum`.
 CASES = [
-    ("saliency", "saliency", 1, {"abs": True}),
-    ("input_x_gradient", "input_x_gradient", 1, {}),
-    ("integrated_gradients", "integrated_gradients", 1, IG_PARAMS),
-    ("integrated_gradients_b32", "integrated_gradients", 32, IG_PARAMS),
+    Case("saliency", "saliency", 1, {"abs": True}),
+    Case("input_x_gradient", "input_x_gradient", 1, {}),
+    Case("integrated_gradients", "integrated_gradients", 1, IG_PARAMS),
+    Case("integrated_gradients_b32", "integrated_gradients", 32, IG_PARAMS),
+    Case("feature_ablation", "feature_ablation", 1, {"baselines": 0.0},
+         captum=_ppe_features, captum_alt=_CAPTUM_DEFAULT_PPE),
+    Case("feature_ablation_b32", "feature_ablation", 32, {"baselines": 0.0},
+         captum=_ppe_features, captum_alt=_CAPTUM_DEFAULT_PPE),
+    Case("occlusion_w2", "occlusion", 1, {"sliding_window_shapes": [2], "strides": [1], "baselines": 0.0},
+         captum=_occlusion_w2, captum_alt=_CAPTUM_DEFAULT_PPE),
+    # iris: 4 singleton groups (24 orderings for Captum, 16 coalitions for Candor).
+    Case("exact_shapley", "exact_shapley", 1, {"baselines": 0.0}, models=("iris_mlp",),
+         captum=lambda nfeat: {"perturbations_per_eval": nfeat}),
+    Case("exact_shapley_b32", "exact_shapley", 32, {"baselines": 0.0}, models=("iris_mlp",),
+         captum=lambda nfeat: {"perturbations_per_eval": nfeat}),
+    # breast_cancer: 6 groups of 5 contiguous features (720 orderings / 64 coalitions). Captum's
+    # ShapleyValues takes ~0.15 s a call here, so its loop is capped.
+    Case("exact_shapley_g6", "exact_shapley", 1,
+         lambda nfeat: {"baselines": 0.0, "feature_mask": block_mask(nfeat, nfeat // _BC_GROUPS)},
+         models=("breast_cancer_mlp",),
+         captum=lambda nfeat: {"perturbations_per_eval": _BC_GROUPS,
+                               "feature_mask": torch.tensor([block_mask(nfeat, nfeat // _BC_GROUPS)], dtype=torch.long)},
+         captum_calls=60, captum_warmup=5),
+    # 30 singleton groups, 25 random orderings on each side (different generators).
+    Case("shapley_value_sampling", "shapley_value_sampling", 1,
+         {"n_samples": SVS_SAMPLES, "seed": 0, "baselines": 0.0}, models=("breast_cancer_mlp",),
+         captum=lambda nfeat: {"n_samples": SVS_SAMPLES, "perturbations_per_eval": nfeat},
+         captum_alt=_CAPTUM_DEFAULT_PPE,
+         captum_calls=100, captum_warmup=10, sampled=True),
 ]
 # Captum warns on every call that it set requires_grad on the input; that is expected.
 warnings.filterwarnings("ignore", message=r"Input Tensor \d+ did not already require gradients")
@@ -375,7 +459,8 @@ def throughput(host: str, port: int, path: str, body: bytes, threads: int, secon
 # Captum
 # ---------------------------------------------------------------------------------------
 
-def captum_call(module: nn.Module, method: str, x: torch.Tensor, target):
+def captum_call(module: nn.Module, method: str, x: torch.Tensor, target, kwargs: dict | None = None):
+    kwargs = kwargs or {}
     if method == "saliency":
         explainer = Saliency(module)
         return lambda: explainer.attribute(x, target=target, abs=True)
@@ -388,6 +473,18 @@ def captum_call(module: nn.Module, method: str, x: torch.Tensor, target):
         return lambda: explainer.attribute(
             x, baselines=torch.zeros_like(x), target=target, n_steps=IG_PARAMS["n_steps"],
             method=IG_PARAMS["integration"], return_convergence_delta=True)
+    if method == "feature_ablation":
+        explainer = FeatureAblation(module)
+        return lambda: explainer.attribute(x, baselines=0.0, target=target, **kwargs)
+    if method == "occlusion":
+        explainer = Occlusion(module)
+        return lambda: explainer.attribute(x, baselines=0.0, target=target, **kwargs)
+    if method == "exact_shapley":
+        explainer = ShapleyValues(module)
+        return lambda: explainer.attribute(x, baselines=0.0, target=target, **kwargs)
+    if method == "shapley_value_sampling":
+        explainer = ShapleyValueSampling(module)
+        return lambda: explainer.attribute(x, baselines=0.0, target=target, **kwargs)
     raise ValueError(method)
 
 
@@ -419,7 +516,8 @@ def main() -> int:
     p.add_argument("--url", required=True, help="Candor base URL, e.g. http://127.0.0.1:8080 (loopback)")
     p.add_argument("--models-dir", default=str(ROOT / "models"))
     p.add_argument("--models", default="iris_mlp,breast_cancer_mlp")
-    p.add_argument("--cases", default=",".join(c[0] for c in CASES))
+    p.add_argument("--cases", default=",".join(c.id for c in CASES),
+                   help="case ids (a case listed for one model only is skipped on the others)")
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--requests", type=int, default=200, help="timed sequential requests / calls per case")
     p.add_argument("--max-case-seconds", type=float, default=20.0,
@@ -437,7 +535,7 @@ def main() -> int:
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"refusing non-loopback host {host}", file=sys.stderr)
         return 2
-    wanted_cases = [c for c in CASES if c[0] in args.cases.split(",")]
+    wanted_cases = [c for c in CASES if c.id in args.cases.split(",")]
     default_threads = torch.get_num_threads()
     thread_settings = [1] if default_threads == 1 else [1, default_threads]
     torch.manual_seed(SEED)
@@ -508,7 +606,12 @@ def main() -> int:
         if onnx_diff > 1e-4:
             problems.append(f"{name}: rebuilt torch module differs from onnxruntime by {onnx_diff:.2e}")
 
-        for case_id, method, batch, params in wanted_cases:
+        for case in wanted_cases:
+            if case.models is not None and name not in case.models:
+                continue
+            case_id, method, batch = case.id, case.method, case.batch
+            params = case.candor_params(nfeat)
+            captum_kwargs = case.captum_kwargs(nfeat)
             x = x_all[:batch]
             targets = [int(t) for t in torch_out[:batch].argmax(axis=1)]
             body = {"method": method, "inputs": f32_json(x), "output": output_name,
@@ -516,6 +619,7 @@ def main() -> int:
             body_bytes = json.dumps(body, separators=(",", ":")).encode()
             route = f"/v1/models/{name}/explain"
             row = {"model": name, "case": case_id, "method": method, "batch": batch, "params": params,
+                   "captum_kwargs": _jsonable(captum_kwargs), "sampled": case.sampled,
                    "request_bytes": len(body_bytes)}
             print(f"-- {name} / {case_id} (batch {batch}, request {len(body_bytes)} B)", flush=True)
             other_load = OtherLoad(args.server_pid or None)
@@ -570,7 +674,8 @@ def main() -> int:
             torch.set_num_threads(default_threads)
             xt = torch.tensor(x)
             target_arg = targets[0] if batch == 1 else torch.tensor(targets)
-            fn = captum_call(module, method, xt, target_arg)
+            fn = captum_call(module, method, xt, target_arg, captum_kwargs)
+            torch.manual_seed(SEED)  # Captum's sampled orderings come from torch's generator
             ref = fn()
             ref_delta = None
             if isinstance(ref, tuple):
@@ -594,14 +699,59 @@ def main() -> int:
                 agree["candor_convergence_delta_max_abs"] = float(np.nanmax(np.abs(cand_delta)))
                 agree["captum_convergence_delta_max_abs"] = float(ref_delta.abs().max())
             row["agreement"] = agree
-            if not agree["ok"] or not agree["targets_equal"]:
+            if case.sampled:
+                # Different random orderings on each side (Candor's seeded generator, torch's
+                # randperm in Captum): the values are not compared one by one. Checked instead:
+                # efficiency on both sides (every ordering's credits sum to f(x) − f(x′)), and
+                # both sides' distance to a high-sample Captum estimate, for information.
+                with torch.no_grad():
+                    f_base = module(torch.zeros_like(xt)).numpy()
+                idx = np.arange(batch)
+                f_x, f_b = torch_out[:batch][idx, targets], f_base[idx, targets]
+                eff_tol = ATOL + RTOL * float(np.abs(f_x).max() + np.abs(f_b).max())
+                cand_eff = float(np.abs(got.sum(axis=1) - (f_x - f_b)).max())
+                capt_eff = float(np.abs(ref.sum(axis=1) - (f_x - f_b)).max())
+                torch.manual_seed(SEED + 1)
+                ref_hi = captum_call(module, method, xt, target_arg,
+                                     {**captum_kwargs, "n_samples": SVS_REFERENCE_SAMPLES})().detach().numpy()
+                agree.update({
+                    "compared": "sampled: not compared value by value (different random orderings)",
+                    "ok": cand_eff <= eff_tol and capt_eff <= eff_tol,
+                    "efficiency_tolerance": eff_tol,
+                    "candor_efficiency_max_abs_error": cand_eff,
+                    "captum_efficiency_max_abs_error": capt_eff,
+                    "reference_samples": SVS_REFERENCE_SAMPLES,
+                    "candor_vs_reference_max_abs": float(np.abs(got - ref_hi).max()),
+                    "captum_vs_reference_max_abs": float(np.abs(ref - ref_hi).max()),
+                })
+                if not agree["ok"] or not agree["targets_equal"]:
+                    problems.append(f"{name}/{case_id}: sampled attributions differ from f(x) − f(x′) "
+                                    f"(efficiency) or targets differ: {agree}")
+            elif not agree["ok"] or not agree["targets_equal"]:
                 problems.append(f"{name}/{case_id}: Candor vs Captum attributions differ: {agree}")
 
+            warm = case.captum_warmup if case.captum_warmup is not None else args.warmup
+            calls = min(args.requests, case.captum_calls) if case.captum_calls else args.requests
             row["captum"] = {}
             for nt in thread_settings:
                 torch.set_num_threads(nt)
-                fn = captum_call(module, method, xt, target_arg)
-                row["captum"][f"threads_{nt}"] = summarise(timed_loop(fn, args.warmup, args.requests, args.max_case_seconds))
+                fn = captum_call(module, method, xt, target_arg, captum_kwargs)
+                row["captum"][f"threads_{nt}"] = summarise(timed_loop(fn, warm, calls, args.max_case_seconds))
+            if case.captum_alt:
+                label, alt = case.captum_alt
+                alt_kwargs = {**captum_kwargs, **alt(nfeat)}
+                row["captum_alt"] = {"label": label, "kwargs": _jsonable(alt_kwargs)}
+                torch.set_num_threads(default_threads)
+                if not case.sampled:
+                    torch.manual_seed(SEED)
+                    alt_ref = captum_call(module, method, xt, target_arg, alt_kwargs)()
+                    row["captum_alt"]["max_abs_diff_vs_main_setting"] = float(np.abs(alt_ref.detach().numpy() - ref).max())
+                for nt in thread_settings:
+                    torch.set_num_threads(nt)
+                    fn = captum_call(module, method, xt, target_arg, alt_kwargs)
+                    alt_lat = summarise(timed_loop(fn, warm, calls, args.max_case_seconds))
+                    row["captum_alt"][f"threads_{nt}"] = alt_lat
+                    row["captum_alt"][f"ratio_median_threads_{nt}"] = ratio(alt_lat["median_ms"], row["candor"]["latency"]["median_ms"])
             torch.set_num_threads(default_threads)
 
             row["other_cpu_cores"] = other_load.cores()
@@ -618,7 +768,14 @@ def main() -> int:
                   f"(CPU cores: server {fmt(tp['server_cpu_cores'], 2)}, client {fmt(tp['client_cpu_cores'], 2)}); "
                   + "; ".join(f"Captum {nt}t median {fmt(row['captum'][f'threads_{nt}']['median_ms'])} ms"
                               for nt in thread_settings)
+                  + (f"; Captum {row['captum_alt']['label']}: "
+                     + ", ".join(f"{nt}t median {fmt(row['captum_alt'][f'threads_{nt}']['median_ms'])} ms"
+                                 for nt in thread_settings) if "captum_alt" in row else "")
                   + f"; max|diff| {fmt(diff)}"
+                  + (f" (sampled, not compared; efficiency error Candor {fmt(agree['candor_efficiency_max_abs_error'])}, "
+                     f"Captum {fmt(agree['captum_efficiency_max_abs_error'])}; vs {SVS_REFERENCE_SAMPLES}-sample "
+                     f"reference: Candor {fmt(agree['candor_vs_reference_max_abs'])}, "
+                     f"Captum {fmt(agree['captum_vs_reference_max_abs'])})" if case.sampled else "")
                   + (f"; other processes {row['other_cpu_cores']:.2f} cores" if row["other_cpu_cores"] else ""),
                   flush=True)
 
@@ -637,6 +794,10 @@ def main() -> int:
     (out_dir / "latest.md").write_text(md)
     print()
     print(table(cases_out, thread_settings))
+    alt = alt_table(cases_out, thread_settings, markdown=False)
+    if alt:
+        print("\nCaptum with perturbations_per_eval=1 (its default) instead of the batched setting above:")
+        print(alt)
     if problems:
         print("\nProblems:")
         for pr in problems:
@@ -656,9 +817,30 @@ def table(cases, thread_settings) -> str:
             rows.append([r["model"], r["case"], str(r["batch"]), "ERROR"] + [""] * (len(head) - 4))
             continue
         line = _timing_cells(r, thread_settings)
-        line += [fmt(r["candor"]["throughput"]["requests_per_s"], 1), fmt(r["agreement"]["max_abs_diff"])]
+        line += [fmt(r["candor"]["throughput"]["requests_per_s"], 1),
+                 fmt(r["agreement"]["max_abs_diff"]) + (" (sampled: not compared)" if r.get("sampled") else "")]
         rows.append(line)
     return _grid(head, rows, markdown=False)
+
+
+def alt_table(cases, thread_settings, markdown: bool) -> str | None:
+    """Captum's second setting (its default perturbations_per_eval=1) for the cases that time one."""
+    head = ["model", "case", "batch", "Captum setting", "Candor median ms"]
+    for nt in thread_settings:
+        head += [f"Captum {nt}t median ms", f"ratio {nt}t (median)"]
+    head += ["max abs diff vs main Captum setting"]
+    rows = []
+    for r in cases:
+        alt = r.get("captum_alt")
+        if not alt or "candor" not in r:
+            continue
+        line = [r["model"], r["case"], str(r["batch"]), alt["label"], fmt(r["candor"]["latency"]["median_ms"])]
+        for nt in thread_settings:
+            line += [fmt(alt[f"threads_{nt}"]["median_ms"]), fmt(alt[f"ratio_median_threads_{nt}"], 2)]
+        line += [fmt(alt.get("max_abs_diff_vs_main_setting")) if "max_abs_diff_vs_main_setting" in alt
+                 else "— (sampled)"]
+        rows.append(line)
+    return _grid(head, rows, markdown=markdown) if rows else None
 
 
 def _timing_cells(r, thread_settings) -> list:
@@ -710,6 +892,17 @@ def markdown(result, thread_settings) -> str:
         "with this client; every Candor latency below includes at least that much.",
         "- Captum IG is timed with `return_convergence_delta=True` because Candor always returns "
         "`convergence_delta` (one extra forward pass on each side).",
+        "- Perturbation methods: Candor is sent no `perturbations_per_eval` (its default: as many "
+        "perturbations per forward pass as its memory budget allows). Captum gets its fastest "
+        "setting: `FeatureAblation` `perturbations_per_eval` = number of features (all single-feature "
+        "ablations in one pass), `Occlusion` (window 2, stride 1) = number of window positions, "
+        "`ShapleyValues` = number of groups (Captum batches only within one ordering, so larger values "
+        "change nothing), `ShapleyValueSampling` = number of features. Captum's default (1) is timed "
+        "too for feature ablation, occlusion and Shapley value sampling (second table).",
+        "- `exact_shapley`: Candor evaluates the 2ⁿ coalitions and weights the marginals; Captum "
+        "`ShapleyValues` walks all n! orderings (24 for iris's 4 features, 720 for breast_cancer's 6 "
+        "groups of 5 contiguous features, `feature_mask` a [1, 30] long tensor). Same values, different "
+        "amount of work.",
         "",
     ]
     if debug:
@@ -728,13 +921,39 @@ def markdown(result, thread_settings) -> str:
         line = _timing_cells(r, thread_settings)
         ag = r["agreement"]
         tp = r["candor"]["throughput"]
+        if r.get("sampled"):
+            agreement = (f"{fmt(ag['max_abs_diff'])} (sampled: not compared; efficiency "
+                         f"{'ok' if ag['ok'] else 'FAILED'})")
+        else:
+            agreement = f"{fmt(ag['max_abs_diff'])} ({'ok' if ag['ok'] else 'MISMATCH'})"
         line += [fmt(tp["requests_per_s"], 1),
                  f"{fmt(tp['server_cpu_cores'], 2)} / {fmt(tp['client_cpu_cores'], 2)}",
                  fmt(r["captum"]["threads_1"]["sequential_per_s"], 1),
-                 f"{fmt(ag['max_abs_diff'])} ({'ok' if ag['ok'] else 'MISMATCH'})",
+                 agreement,
                  fmt(r.get("other_cpu_cores"), 2)]
         rows.append(line)
     lines += [_grid(head, rows, markdown=True), ""]
+    alt = alt_table(result["cases"], thread_settings, markdown=True)
+    if alt:
+        lines += ["Captum with its default `perturbations_per_eval=1` (one forward pass per perturbation) "
+                  "instead of the batched setting of the table above; same Candor numbers:", "", alt, ""]
+    capped = [f"{r['model']}/{r['case']} (n = {r['captum']['threads_1']['n']})" for r in result["cases"]
+              if "captum" in r and r["captum"]["threads_1"].get("n", 0) < m["requests"]]
+    if capped:
+        lines += ["Captum's timed loop was shortened (per-case cap or the time limit) for: "
+                  + ", ".join(capped) + "; its p99 there is close to the maximum.", ""]
+    for r in result["cases"]:
+        if r.get("sampled") and "agreement" in r:
+            ag = r["agreement"]
+            lines += [f"Sampled case {r['model']}/{r['case']}: Candor and Captum draw different random "
+                      "orderings, so their values are not compared one by one (max |Candor − Captum| "
+                      f"{fmt(ag['max_abs_diff'])} against max |Captum| {fmt(ag['max_abs_reference'])}, for "
+                      "information). Checked instead: efficiency, Σ attributions = f(x) − f(x′), on both "
+                      f"sides (max error Candor {fmt(ag['candor_efficiency_max_abs_error'])}, Captum "
+                      f"{fmt(ag['captum_efficiency_max_abs_error'])}, tolerance {fmt(ag['efficiency_tolerance'])}). "
+                      f"Distance to a {ag['reference_samples']}-ordering Captum estimate: Candor "
+                      f"{fmt(ag['candor_vs_reference_max_abs'])}, Captum {fmt(ag['captum_vs_reference_max_abs'])} "
+                      "(that estimate has sampling error of its own).", ""]
     lines += ["Agreement: max |Candor − Captum| over all attributions of the case, in the "
               f"attribution's units; ok when ≤ {ATOL:g} + {RTOL:g} · max |Captum attribution|. "
               "Timed-loop sample counts (n) and convergence deltas are in latest.json. "
@@ -751,6 +970,11 @@ def markdown(result, thread_settings) -> str:
     else:
         lines += ["No errors, cache hits, reconnections or mismatches were seen during the run.", ""]
     return "\n".join(lines)
+
+
+def _jsonable(kwargs: dict) -> dict:
+    return {k: (v.tolist() if isinstance(v, torch.Tensor) else list(v) if isinstance(v, tuple) else v)
+            for k, v in kwargs.items()}
 
 
 def _mtime(path: str):

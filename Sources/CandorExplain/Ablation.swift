@@ -27,9 +27,7 @@ public struct FeatureAblation: Explainer {
     {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let baselines = try Baselines.resolve(reader.json("baselines"), for: problem)
-        let groups =
-            try reader.json("feature_mask").map { mask throws(ExplanationError) in try FeatureGroups.fromMask(mask, problem: problem) }
-            ?? FeatureGroups.singletons(instanceSizes: problem.instanceSizes)
+        let groups = try FeatureGroups(featureMask: reader.json("feature_mask"), problem: problem)
         return AblationPlan(
             model: problem.model, effectiveParameters: reader.effective, baselines: baselines, groups: groups,
             groupsPerPass: try reader.optionalInt("perturbations_per_eval"))
@@ -54,6 +52,9 @@ public struct Occlusion: Explainer {
                 "perturbations_per_eval", .integer, minimum: 1, maximum: 1_000_000,
                 summary: "most window positions evaluated in one pass (default: as many as the memory budget allows)"),
         ])
+
+    /// The most (window position, element) pairs one request may occlude.
+    public static let maximumWindowElements = 1 << 24
 
     public init() {}
 
@@ -82,6 +83,15 @@ public struct Occlusion: Explainer {
             throw ExplanationError(
                 .invalidParameter,
                 "parameter 'strides' is longer than the window on axis \(axis) (\(strides[axis]) > \(window[axis])), which would leave elements unexplained"
+            )
+        }
+        // Window positions × window size elements are listed up front: bounded before building.
+        let positions = shape.indices.reduce(1) { $0 * ((shape[$1] - window[$1] + strides[$1] - 1) / strides[$1] + 1) }
+        let listed = positions.multipliedReportingOverflow(by: window.reduce(1, *))
+        guard !listed.overflow, listed.partialValue <= Self.maximumWindowElements else {
+            throw ExplanationError(
+                .invalidParameter,
+                "occlusion with these windows and strides would occlude \(positions) windows of \(window.reduce(1, *)) elements, more than the \(Self.maximumWindowElements) allowed: use larger strides or a smaller window"
             )
         }
         let groups = FeatureGroups.slidingWindows(shape: shape, window: window, strides: strides, input: 0)

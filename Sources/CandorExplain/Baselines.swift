@@ -12,15 +12,7 @@ enum Baselines {
         var result: [Tensor] = []
         for (index, input) in problem.inputs.enumerated() {
             let name = infos[index].name
-            let part: JSONValue
-            switch value ?? .number(0) {
-            case .object(let byName) where infos.count > 1:
-                part = byName[name] ?? .number(0)
-            case .object:
-                throw ExplanationError(.invalidParameter, "parameter 'baselines' is an object, but the model has a single input")
-            case let other:
-                part = other
-            }
+            let part = try problem.parameterPart(value ?? .number(0), input: index, name: "baselines") ?? .number(0)
             result.append(try expand(part, like: input, name: "baselines for input '\(name)'"))
         }
         return result
@@ -45,5 +37,24 @@ enum Baselines {
             .invalidParameter,
             "\(name) must be a number, an array shaped like one instance \(instanceShape), or one per instance \(batch.shape); got shape \(baseline.shape)"
         )
+    }
+}
+
+extension ExplanationProblem {
+    /// The part of a per-input parameter that concerns input `input`: for a model with several
+    /// inputs the parameter may be an object by input name (nil when it leaves this input out;
+    /// a name that is not an input is an error), otherwise the value itself.
+    func parameterPart(_ value: JSONValue, input: Int, name: String) throws(ExplanationError) -> JSONValue? {
+        let names = model.inputs.map(\.name)
+        guard case .object(let byName) = value else { return value }
+        guard names.count > 1 else {
+            throw ExplanationError(.invalidParameter, "parameter '\(name)' is an object, but the model has a single input")
+        }
+        if let unknown = byName.keys.sorted().first(where: { !names.contains($0) }) {
+            throw ExplanationError(
+                .invalidParameter,
+                "parameter '\(name)' names '\(unknown)', which is not an input; the inputs are \(names.joined(separator: ", "))")
+        }
+        return byName[names[input]]
     }
 }

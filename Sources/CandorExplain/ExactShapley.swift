@@ -35,9 +35,7 @@ public struct ExactShapley: Explainer {
     {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let baselines = try Baselines.resolve(reader.json("baselines"), for: problem)
-        let groups =
-            try reader.json("feature_mask").map { mask throws(ExplanationError) in try FeatureGroups.fromMask(mask, problem: problem) }
-            ?? FeatureGroups.singletons(instanceSizes: problem.instanceSizes)
+        let groups = try FeatureGroups(featureMask: reader.json("feature_mask"), problem: problem)
         guard groups.groups.count <= Self.maximumGroups else {
             throw ExplanationError(
                 .invalidParameter,

@@ -23,6 +23,9 @@ public enum ExplanationRunner {
             throw ExplanationError(.unknownOutput, "the model has no output number \(problem.output)")
         }
         let outputValues = outputs[problem.output]
+        guard outputValues.shape.first == problem.batchSize, outputValues.count >= problem.batchSize, problem.batchSize > 0 else {
+            throw ExplanationError(.modelFailure, "the model's output has shape \(outputValues.shape), not one row per instance")
+        }
         guard outputValues.isFinite else {
             throw ExplanationError(.nonFiniteResult, "the model's output is NaN or infinite for this input, so there is nothing to explain")
         }
@@ -31,7 +34,11 @@ public enum ExplanationRunner {
         let resolved = ResolvedProblem(problem: problem, outputValues: outputValues, targets: targets)
         let attributions = try plan.run(resolved, context: context)
         for attribution in attributions {
-            guard attribution.attributions.allSatisfy(\.isFinite) else {
+            let extrasAreFinite = attribution.extras.values.allSatisfy { value in
+                if case .number(let number) = value { return number.isFinite }
+                return true
+            }
+            guard attribution.attributions.allSatisfy(\.isFinite), extrasAreFinite else {
                 throw ExplanationError(
                     .nonFiniteResult, "the attributions contain NaN or infinity (the model's output or gradient overflowed for this input)")
             }

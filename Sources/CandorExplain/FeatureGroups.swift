@@ -37,17 +37,8 @@ struct FeatureGroups: Sendable {
         let infos = problem.model.inputs
         var byId: [Int: [Element]] = [:]
         for (input, batch) in problem.inputs.enumerated() {
-            let part: JSONValue
-            switch value {
-            case .object(let byName) where infos.count > 1:
-                guard let named = byName[infos[input].name] else {
-                    throw ExplanationError(.invalidParameter, "parameter 'feature_mask' lacks input '\(infos[input].name)'")
-                }
-                part = named
-            case .object:
-                throw ExplanationError(.invalidParameter, "parameter 'feature_mask' is an object, but the model has a single input")
-            default:
-                part = value
+            guard let part = try problem.parameterPart(value, input: input, name: "feature_mask") else {
+                throw ExplanationError(.invalidParameter, "parameter 'feature_mask' lacks input '\(infos[input].name)'")
             }
             let mask = try TensorJSON.tensor(from: part, name: "feature_mask")
             let instanceShape = Array(batch.shape.dropFirst())
@@ -102,5 +93,16 @@ struct FeatureGroups: Sendable {
             groups.append(elements)
         }
         return FeatureGroups(groups: groups)
+    }
+}
+
+extension FeatureGroups {
+    /// The groups a `feature_mask` parameter gives, or every element alone when it is omitted.
+    init(featureMask: JSONValue?, problem: ExplanationProblem) throws(ExplanationError) {
+        if let featureMask {
+            self = try Self.fromMask(featureMask, problem: problem)
+        } else {
+            self = Self.singletons(instanceSizes: problem.instanceSizes)
+        }
     }
 }

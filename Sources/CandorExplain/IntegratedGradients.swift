@@ -116,9 +116,10 @@ public struct IntegratedGradients: Explainer {
             return (0..<batch).map { row in
                 let target = problem.targets[row]
                 let attribution = attributions.map { $0[row] }
-                let sum = attribution.reduce(Float(0)) { $0 + $1.scalars.reduce(0, +) }
-                let difference = problem.outputValues.scalars[row * perRow + target] - baselineOutputs.scalars[row * perRow + target]
-                return InstanceAttribution(attributions: attribution, extras: ["convergence_delta": .number(Double(sum - difference))])
+                let sum = attribution.reduce(0.0) { $0 + $1.scalars.reduce(0.0) { $0 + Double($1) } }
+                let difference =
+                    Double(problem.outputValues.scalars[row * perRow + target]) - Double(baselineOutputs.scalars[row * perRow + target])
+                return InstanceAttribution(attributions: attribution, extras: ["convergence_delta": .number(sum - difference)])
             }
         }
     }

@@ -34,9 +34,7 @@ public struct ShapleyValueSampling: Explainer {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let samples = try reader.int("n_samples")
         let baselines = try Baselines.resolve(reader.json("baselines"), for: problem)
-        let groups =
-            try reader.json("feature_mask").map { mask throws(ExplanationError) in try FeatureGroups.fromMask(mask, problem: problem) }
-            ?? FeatureGroups.singletons(instanceSizes: problem.instanceSizes)
+        let groups = try FeatureGroups(featureMask: reader.json("feature_mask"), problem: problem)
         let seed = try reader.int("seed")
         let evaluations = samples * (groups.groups.count + 1) * problem.batchSize
         guard evaluations <= Self.maximumEvaluations else {

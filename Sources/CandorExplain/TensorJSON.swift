@@ -13,8 +13,12 @@ public enum TensorJSON {
             guard let first = items.first else { break }
             probe = first
         }
+        // The shape is read off the first element at each depth; a client can make it claim
+        // any size, so it is checked before anything is reserved.
+        let count: Int
+        do { count = try shape.checkedElementCount() } catch { throw ExplanationError(.invalidInput, "\(name): \(error)") }
         var scalars: [Float] = []
-        scalars.reserveCapacity(shape.reduce(1, *))
+        scalars.reserveCapacity(count)
         try flatten(value, depth: 0, shape: shape, into: &scalars, name: name)
         do { return try Tensor(shape: shape, scalars: scalars) } catch {
             throw ExplanationError(.invalidInput, "\(name): \(error)")

@@ -135,15 +135,19 @@ extension Tensor {
 extension Array where Element == Int {
     /// The product of the extents, refusing negative extents and sizes over
     /// ``Tensor/maximumElementCount``.
+    /// The non-zero extents must also multiply to at most the limit, so that code reshaping an
+    /// empty tensor (a product over some of its axes) cannot overflow either.
     public func checkedElementCount() throws(TensorError) -> Int {
         var count = 1
+        var nonZeroProduct = 1
         for extent in self {
             guard extent >= 0 else { throw .invalidShape("negative extent in shape \(self)") }
-            let (product, overflow) = count.multipliedReportingOverflow(by: extent)
+            let (product, overflow) = nonZeroProduct.multipliedReportingOverflow(by: Swift.max(extent, 1))
             guard !overflow, product <= Tensor.maximumElementCount else {
                 throw .tooLarge("shape \(self) exceeds the limit of \(Tensor.maximumElementCount) elements")
             }
-            count = product
+            nonZeroProduct = product
+            count = extent == 0 ? 0 : count * extent
         }
         return count
     }

@@ -2,6 +2,7 @@ import CandorModel
 import CandorTensor
 import CandorTestSupport
 import Foundation
+import SwiftProtobuf
 import Testing
 
 @Suite struct ModelLoadingTests {
@@ -154,5 +155,56 @@ import Testing
             }
         }
         #expect(refused > 0)
+    }
+}
+
+/// Hostile shapes and offsets found in review: each is refused, none traps.
+@Suite struct HostileModelTests {
+    @Test func aZeroExtentInitializerWithHugeOtherAxesIsRefused() throws {
+        var weight = GraphFactory.initializer("W", try Tensor(shape: [0], scalars: []))
+        weight.dims = [0, 1 << 62, 1 << 62]
+        let bytes = try GraphFactory.model(
+            nodes: [GraphFactory.node("Flatten", ["W"], ["f"]), GraphFactory.node("Identity", ["x"], ["y"])],
+            inputs: [GraphFactory.value("x", [nil, 2])], outputs: [GraphFactory.value("y", [nil, 2])], initializers: [weight])
+        #expect(throws: ModelError.self) { try ONNXModelLoader.load(bytes) }
+    }
+
+    @Test func anExternalDataOffsetNearIntMaxIsRefused() throws {
+        var weight = GraphFactory.initializer("W", try Tensor(repeating: 1, shape: [3, 2]))
+        weight.rawData = Data()
+        weight.dataLocation = .external
+        weight.externalData = [("location", "mlp_dynamo.onnx.data"), ("offset", "9223372036854775807"), ("length", "1")].map {
+            var entry = Onnx_StringStringEntryProto()
+            entry.key = $0.0
+            entry.value = $0.1
+            return entry
+        }
+        let bytes = try GraphFactory.model(
+            nodes: [GraphFactory.node("MatMul", ["x", "W"], ["y"])],
+            inputs: [GraphFactory.value("x", [nil, 3])], outputs: [GraphFactory.value("y", [nil, 2])], initializers: [weight])
+        #expect(throws: ModelError.self) {
+            try ONNXModelLoader.load(bytes, externalData: ExternalDataResolver(.directory(Fixtures.url("models"))))
+        }
+    }
+
+    @Test func duplicateOutputNamesAreRefused() throws {
+        let bytes = try GraphFactory.model(
+            nodes: [GraphFactory.node("Tanh", ["x"], ["y"])],
+            inputs: [GraphFactory.value("x", [nil, 2])], outputs: [GraphFactory.value("y", [nil, 2]), GraphFactory.value("y", [nil, 2])])
+        #expect(throws: ModelError.self) { try ONNXModelLoader.load(bytes) }
+    }
+
+    /// A model exported with batch 2, explained with 3 instances: the padded chunk gets no seed.
+    @Test func aFixedBatchModelHasGradientsForAnyBatch() throws {
+        let bytes = try GraphFactory.model(
+            nodes: [GraphFactory.node("Tanh", ["x"], ["y"])],
+            inputs: [GraphFactory.value("x", [2, 2])], outputs: [GraphFactory.value("y", [2, 2])])
+        let model = try ONNXModelLoader.load(bytes)
+        let batch = try Tensor(shape: [3, 2], scalars: [0, 1, 2, 3, -1, -2])
+        let (_, gradients) = try model.gradient([batch], output: 0) { value, _ in
+            value.map { _ in 1 }
+        }
+        #expect(gradients[0].shape == [3, 2])
+        #expect(isClose(gradients[0].scalars, batch.scalars.map { 1 - tanhf($0) * tanhf($0) }, absolute: 1e-6))
     }
 }

@@ -53,3 +53,12 @@ extension ContractTests {
         #expect(throws: CandorConfiguration.LoadError.self) { try CandorConfiguration.fromYAML("admin:\n  token:\n", source: "test") }
     }
 }
+
+extension ContractTests {
+    /// YAML would read `on` as true and `012` as 12; a token is kept exactly as written.
+    @Test func stringSettingsKeepTheirTextAsWritten() throws {
+        #expect(try CandorConfiguration.fromYAML("admin:\n  token: on\n", source: "test").admin.token == "on")
+        #expect(try CandorConfiguration.fromYAML("admin:\n  token: 0x1F\n", source: "test").admin.token == "0x1F")
+        #expect(try CandorConfiguration.fromYAML("admin:\n  token: \"\"\n", source: "test").admin.token == "")
+    }
+}

@@ -211,3 +211,43 @@ import Testing
         }
     }
 }
+
+/// Requests and models found in review to reach traps; each must be a clear 4xx.
+@Suite struct ReviewRegressionTests {
+    @Test func aDeeplyNestedRaggedInputIsRefused() async throws {
+        let nested = String(repeating: "[", count: 45) + "1" + String(repeating: ",0,0]", count: 45)
+        try await TestApplication().test { client in
+            let response = try await client.post("/v1/models/iris_mlp/explain", json: #"{"method":"saliency","inputs":\#(nested)}"#)
+            #expect(response.status == .badRequest, "\(response.text)")
+        }
+    }
+
+    @Test func anOutputWithoutTheBatchAxisIsRefusedAtLoad() async throws {
+        let application = try TestApplication()
+        let bytes = try GraphFactory.model(
+            nodes: [GraphFactory.node("Flatten", ["x"], ["y"], attributes: [GraphFactory.intAttribute("axis", 0)])],
+            inputs: [GraphFactory.value("x", [nil, 3])], outputs: [GraphFactory.value("y", [1, nil])])
+        try bytes.write(to: application.modelsDirectory.appendingPathComponent("flat.onnx"))
+        try await application.test { client in
+            let list = try await client.get("/v1/models").json
+            let refused = (list["refused"] as? [[String: Any]])?.first { $0["name"] as? String == "flat" }
+            #expect((refused?["reason"] as? String)?.contains("batch axis") == true)
+        }
+    }
+
+    /// Two names for the same bytes must not answer with each other's cached body.
+    @Test func theCacheKeepsModelsWithEqualBytesApart() async throws {
+        let application = try TestApplication()
+        let directory = application.modelsDirectory
+        try FileManager.default.copyItem(
+            at: directory.appendingPathComponent("iris_mlp.onnx"), to: directory.appendingPathComponent("twin.onnx"))
+        try await application.test { client in
+            let body = #"{"method":"saliency","inputs":[[5.1,3.5,1.4,0.2]]}"#
+            _ = try await client.post("/v1/models/iris_mlp/explain", json: body)
+            let twin = try await client.post("/v1/models/twin/explain", json: body)
+            #expect(twin.headers[HTTPField.Name("X-Cache")!] == "miss")
+            #expect((twin.json["model"] as? [String: Any])?["name"] as? String == "twin")
+            #expect((twin.json["explanations"] as? [[String: Any]])?.first?["target_name"] == nil)
+        }
+    }
+}

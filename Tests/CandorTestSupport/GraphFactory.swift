@@ -46,6 +46,14 @@ package enum GraphFactory {
         return node
     }
 
+    package static func intAttribute(_ name: String, _ value: Int) -> Onnx_AttributeProto {
+        var attribute = Onnx_AttributeProto()
+        attribute.name = name
+        attribute.type = .int
+        attribute.i = Int64(value)
+        return attribute
+    }
+
     package static func floatAttribute(_ name: String, _ value: Float) -> Onnx_AttributeProto {
         var attribute = Onnx_AttributeProto()
         attribute.name = name

@@ -48,17 +48,21 @@ public struct ExternalDataResolver: Sendable {
             throw ModelError(.externalData, "tensor \(tensor) is stored externally but names no location")
         }
         let components = location.split(separator: "/", omittingEmptySubsequences: true)
-        guard !location.hasPrefix("/"), !location.contains("\\"), !components.contains(".."), !components.isEmpty else {
+        guard !location.hasPrefix("/"), !location.contains("\\"), !components.contains(".."), !components.contains("."),
+            !components.isEmpty
+        else {
             throw ModelError(
                 .externalData, "tensor \(tensor): external data location '\(location)' must be a relative path inside the model's folder")
         }
         let file = try contents(of: components.joined(separator: "/"), tensor: tensor)
-        let end = length.map { offset + $0 } ?? file.count
-        guard offset <= end, end <= file.count else {
+        let available = file.count - min(offset, file.count)
+        guard offset <= file.count, (length ?? available) <= available else {
             throw ModelError(
-                .externalData, "tensor \(tensor): bytes \(offset)..<\(end) lie beyond the end of '\(location)' (\(file.count) bytes)")
+                .externalData,
+                "tensor \(tensor): \(length.map(String.init) ?? "the") bytes at offset \(offset) lie beyond the end of '\(location)' (\(file.count) bytes)"
+            )
         }
-        return file.subdata(in: offset..<end)
+        return file.subdata(in: offset..<(offset + (length ?? available)))
     }
 
     private func contents(of location: String, tensor: String) throws(ModelError) -> Data {
@@ -67,6 +71,11 @@ public struct ExternalDataResolver: Sendable {
         switch source {
         case .directory(let folder):
             let url = folder.appendingPathComponent(location)
+            // A symbolic link must not lead out of the folder either.
+            let root = folder.resolvingSymlinksInPath().standardizedFileURL.path
+            guard url.resolvingSymlinksInPath().standardizedFileURL.path.hasPrefix(root + "/") else {
+                throw ModelError(.externalData, "tensor \(tensor): external data file '\(location)' resolves outside the model's folder")
+            }
             guard let mapped = try? Data(contentsOf: url, options: .alwaysMapped) else {
                 throw ModelError(.externalData, "tensor \(tensor): external data file '\(location)' is missing beside the model")
             }

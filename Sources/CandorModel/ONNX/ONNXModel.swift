@@ -87,7 +87,16 @@ public final class ONNXModel: DifferentiableModel {
                 try Self.floatOutput(values[slot], name: graph.slotNames[slot])
             }
             let outputSlot = graph.outputSlots[output]
-            let seedGradient = try seed(outputs[output], rows)
+            // A padded chunk's extra rows get no gradient: the seed covers the real rows only.
+            let value = outputs[output]
+            var seedGradient = try seed(value.rank > 0 && value.shape[0] > rows.count ? value.rows(0..<rows.count) : value, rows)
+            if seedGradient.rank > 0, seedGradient.shape[0] < value.shape.first ?? 0 {
+                do {
+                    seedGradient = try Tensor.concatenatingRows([seedGradient, Tensor(zerosLike: value.rows(rows.count..<value.shape[0]))])
+                } catch {
+                    throw ModelError(.inconsistentShapes, "\(error)")
+                }
+            }
             guard seedGradient.shape == outputs[output].shape else {
                 throw ModelError(
                     .inconsistentShapes,

@@ -150,6 +150,9 @@ private struct GraphBuilder {
         }
 
         var outputSlots: [Int] = []
+        if let repeated = Dictionary(grouping: graph.output.map(\.name), by: { $0 }).first(where: { $1.count > 1 })?.key {
+            throw ModelError(.invalidModel, "graph output '\(repeated)' is listed more than once")
+        }
         for output in graph.output {
             guard let slot = slotIndex[output.name] else {
                 throw ModelError(.missingValue, "graph output '\(output.name)' is not produced by any node")

@@ -76,21 +76,24 @@ extension CandorConfiguration {
     /// unknown key is an error, so a typo never silently leaves a default in force.
     public static func fromYAML(_ text: String, source: String) throws -> CandorConfiguration {
         var configuration = CandorConfiguration()
-        guard let root = try Yams.load(yaml: text) else { return configuration }
-        guard let sections = root as? [String: Any] else {
+        guard let root = try Yams.compose(yaml: text) else { return configuration }
+        guard let sections = root.mapping else {
             throw LoadError(description: "\(source): the top level must be a mapping of sections")
         }
-        for (section, value) in sections {
-            guard let settings = value as? [String: Any] else {
+        for (sectionNode, value) in sections {
+            let section = sectionNode.scalar?.string ?? "?"
+            guard let settings = value.mapping else {
                 throw LoadError(description: "\(source): section '\(section)' must be a mapping")
             }
-            for (key, setting) in settings {
-                // Only scalars: a bare `key:` (null) or a nested value is a mistake to report,
-                // never text such as "<null>" to use.
-                guard setting is String || setting is Int || setting is Double || setting is Bool else {
+            for (keyNode, setting) in settings {
+                let key = keyNode.scalar?.string ?? "?"
+                // The scalar's text as written: a token such as `on` or `012` must stay that
+                // text, not become "true" or "12". A bare `key:` (null) or a nested value is a
+                // mistake to report.
+                guard let scalar = setting.scalar, setting.null == nil || scalar.style != .plain else {
                     throw LoadError(description: "\(source): \(section).\(key) needs a value (write \"\" for an empty string)")
                 }
-                try configuration.set(section: section, key: key, value: "\(setting)", source: source)
+                try configuration.set(section: section, key: key, value: scalar.string, source: source)
             }
         }
         return configuration

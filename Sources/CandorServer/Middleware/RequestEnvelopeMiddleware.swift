@@ -54,6 +54,9 @@ struct RequestEnvelopeMiddleware: RouterMiddleware {
         switch error {
         case let problem as Problem:
             return problem
+        case is CancellationError:
+            // The client went away; nobody reads this answer, and it is no server fault.
+            return Problem(.serviceUnavailable, code: "cancelled", detail: "the request was cancelled before it finished")
         case is NIOTooManyBytesError:
             return Problem(.contentTooLarge, code: "body-too-large", detail: "the request body exceeds the configured limit")
         case let error as HTTPError where error.status == .notFound:

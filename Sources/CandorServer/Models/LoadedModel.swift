@@ -18,8 +18,17 @@ public struct LoadedModel: Sendable {
     ) throws -> LoadedModel {
         let resolver = ExternalDataResolver(externalData)
         let model = try ONNXModelLoader.load(onnx, externalData: resolver)
-        guard let input = model.inputs.first, !input.shape.isEmpty else {
-            throw ModelError(.unsupportedFeature, "the model needs at least one input with a batch axis to be served")
+        guard let batchAxis = model.inputs.first?.shape.first, model.inputs.allSatisfy({ $0.shape.first == batchAxis }) else {
+            throw ModelError(.unsupportedFeature, "the model needs inputs that all share a batch axis, first, to be served")
+        }
+        // Explanations are per instance: every output keeps the batch axis first and holds a
+        // fixed number of values per instance.
+        for output in model.outputs
+        where output.shape.first != batchAxis || !output.shape.dropFirst().allSatisfy({ ($0.fixedValue ?? 0) > 0 }) {
+            throw ModelError(
+                .unsupportedFeature,
+                "output '\(output.name)' has shape [\(output.shape.map(\.description).joined(separator: ", "))]: Candor needs every output to keep the batch axis (\(batchAxis)) first and a fixed, non-empty shape per instance"
+            )
         }
         let metadata = try sidecar.map { try ModelMetadata.parse($0, file: "\(name).yaml") } ?? ModelMetadata()
         if let names = metadata.featureNames, let width = model.inputs.first?.instanceShape.first?.fixedValue,

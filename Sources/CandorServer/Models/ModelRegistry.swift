@@ -13,6 +13,9 @@ import Synchronization
 public final class ModelRegistry: Sendable {
     public let directory: URL
     private let state = Mutex(State())
+    /// Held across a whole add or remove (check, write, commit), so concurrent changes cannot
+    /// interleave on disk.
+    private let changes = NSLock()
     private let logger: Logger
 
     struct State {
@@ -83,6 +86,8 @@ public final class ModelRegistry: Sendable {
 
     /// Validates and stores a new model, replacing one of the same name only if asked.
     func add(_ model: LoadedModel, onnx: Data, externalFiles: [String: Data], sidecar: Data?, replacing: Bool) throws(ChangeError) {
+        changes.lock()
+        defer { changes.unlock() }
         let (exists, othersFiles) = state.withLock { state in
             (state.models[model.name] != nil, Set(state.models.values.filter { $0.name != model.name }.flatMap(\.files)))
         }
@@ -117,15 +122,28 @@ public final class ModelRegistry: Sendable {
         } catch {
             throw .storage("cannot write the model to the models folder: \(error.localizedDescription)")
         }
-        state.withLock {
-            $0.models[model.name] = model
-            $0.failures[model.name] = nil
+        let replaced = state.withLock { state in
+            defer {
+                state.models[model.name] = model
+                state.failures[model.name] = nil
+            }
+            return state.models[model.name]
+        }
+        // Files of the replaced version the new one no longer has (an old sidecar, old external
+        // data) would come back at the next start: remove those no other model uses.
+        if let replaced {
+            let kept = Set(model.files).union(othersFiles)
+            for file in replaced.files where !kept.contains(file) {
+                try? FileManager.default.removeItem(at: directory.appendingPathComponent(file))
+            }
         }
         logger.info("added model", metadata: ["model": "\(model.name)", "sha256": "\(model.sha256)"])
     }
 
     /// Stops serving a model and deletes its files.
     func remove(_ name: String) throws(ChangeError) {
+        changes.lock()
+        defer { changes.unlock() }
         guard let model = state.withLock({ $0.models.removeValue(forKey: name) }) else { throw .missing(name) }
         let stillUsed = Set(models.flatMap(\.files))
         for file in model.files where !stillUsed.contains(file) {
