@@ -107,9 +107,7 @@ struct ExplainRequest: Sendable {
     var cacheKey: String {
         var hash = SHA256()
         // The model's bytes, and its name and sidecar, which the response also carries.
-        hash.update(data: Data(model.sha256.utf8))
-        hash.update(data: Data(model.name.utf8))
-        hash.update(data: (try? JSONEncoder.candor.encode(model.metadata)) ?? Data())
+        hash.update(data: Data(model.identity.utf8))
         hash.update(data: Data(method.utf8))
         hash.update(data: (try? JSONEncoder.candor.encode(plan.effectiveParameters)) ?? Data())
         hash.update(data: Data("output \(problem.output) targets \(problem.targets.map { "\($0)" } ?? "argmax")".utf8))

@@ -9,6 +9,9 @@ public struct LoadedModel: Sendable {
     public let sha256: String
     public let model: ONNXModel
     public let metadata: ModelMetadata
+    /// SHA-256 of the name, the model's bytes and the sidecar: what a cached answer (which
+    /// carries the name and the class names) depends on, computed once here.
+    let identity: String
     /// Files in the models folder that make up this model (for removal).
     let files: [String]
 
@@ -44,7 +47,11 @@ public struct LoadedModel: Sendable {
         }
         let sha256 = hash.finalize().hexString
         let files = ["\(name).onnx"] + resolver.filesRead.keys.sorted() + (sidecar == nil ? [] : ["\(name).yaml"])
-        return LoadedModel(name: name, sha256: sha256, model: model, metadata: metadata, files: files)
+        var identity = SHA256()
+        identity.update(data: Data("\(name)\n\(sha256)\n".utf8))
+        identity.update(data: sidecar ?? Data())
+        return LoadedModel(
+            name: name, sha256: sha256, model: model, metadata: metadata, identity: identity.finalize().hexString, files: files)
     }
 
     /// Names addressable in URLs and safe as file names.
