@@ -9,16 +9,11 @@ public struct FeatureAblation: Explainer {
         summary: "f(x) − f(x with a feature group replaced by its baseline), for every group",
         reference: "Captum FeatureAblation", requirement: .any,
         parameters: [
-            ParameterSpec(
-                "baselines", .baselines, default: 0.0, summary: "the replacement values: a number, one instance, or one per instance"),
-            ParameterSpec(
-                "feature_mask", .featureMask,
-                summary:
-                    "a group id per element, shaped like one instance; elements sharing an id are ablated together (default: each element alone)"
+            ParameterSpec.baselines("the replacement values: a number, one instance, or one per instance"),
+            ParameterSpec.featureMask(
+                "a group id per element, shaped like one instance; elements sharing an id are ablated together (default: each element alone)"
             ),
-            ParameterSpec(
-                "perturbations_per_eval", .integer, minimum: 1, maximum: 1_000_000,
-                summary: "most feature groups evaluated in one pass (default: as many as the memory budget allows)"),
+            ParameterSpec.perturbationsPerEval(of: "feature groups"),
         ])
 
     public init() {}
@@ -47,10 +42,8 @@ public struct Occlusion: Explainer {
                 "sliding_window_shapes", .integers, minimum: 1, maximum: 1_000_000,
                 summary: "the window's extent on each instance axis (required)"),
             ParameterSpec("strides", .integers, default: 1, minimum: 1, maximum: 1_000_000, summary: "the window's step on each axis"),
-            ParameterSpec("baselines", .baselines, default: 0.0, summary: "the values an occluded element takes"),
-            ParameterSpec(
-                "perturbations_per_eval", .integer, minimum: 1, maximum: 1_000_000,
-                summary: "most window positions evaluated in one pass (default: as many as the memory budget allows)"),
+            ParameterSpec.baselines("the values an occluded element takes"),
+            ParameterSpec.perturbationsPerEval(of: "window positions"),
         ])
 
     /// The most (window position, element) pairs one request may occlude.

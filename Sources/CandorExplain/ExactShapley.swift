@@ -20,13 +20,9 @@ public struct ExactShapley: Explainer {
         summary: "Shapley values by enumerating every coalition of feature groups; absent groups take the baseline",
         reference: "Captum ShapleyValues; brute-force enumeration", requirement: .any,
         parameters: [
-            ParameterSpec("baselines", .baselines, default: 0.0, summary: "the values an absent feature takes"),
-            ParameterSpec(
-                "feature_mask", .featureMask,
-                summary: "a group id per element, shaped like one instance (default: each element alone); at most 20 groups"),
-            ParameterSpec(
-                "perturbations_per_eval", .integer, minimum: 1, maximum: 1_000_000,
-                summary: "most coalitions evaluated in one pass (default: as many as the memory budget allows)"),
+            ParameterSpec.baselines("the values an absent feature takes"),
+            ParameterSpec.featureMask("a group id per element, shaped like one instance (default: each element alone); at most 20 groups"),
+            ParameterSpec.perturbationsPerEval(of: "coalitions"),
         ])
 
     public init() {}

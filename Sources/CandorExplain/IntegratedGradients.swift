@@ -16,8 +16,7 @@ public struct IntegratedGradients: Explainer {
         summary: "(x − x′) ⊙ the path integral of ∂f/∂x from the baseline x′ to x; returns convergence_delta",
         reference: "Captum IntegratedGradients", requirement: .differentiable,
         parameters: [
-            ParameterSpec(
-                "baselines", .baselines, default: 0.0, summary: "the reference input x′: a number, one instance, or one per instance"),
+            ParameterSpec.baselines("the reference input x′: a number, one instance, or one per instance"),
             ParameterSpec("n_steps", .integer, default: 50, minimum: 1, maximum: 10_000, summary: "number of points on the path"),
             ParameterSpec(
                 "integration", .choice(IntegrationScheme.allCases.map(\.rawValue)), default: "gausslegendre",

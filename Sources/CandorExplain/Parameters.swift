@@ -53,6 +53,25 @@ public struct ParameterSpec: Sendable, Equatable {
     }
 }
 
+extension ParameterSpec {
+    /// `baselines`, the reference input (default 0), as every comparison method declares it.
+    static func baselines(_ summary: String) -> ParameterSpec {
+        ParameterSpec("baselines", .baselines, default: 0.0, summary: summary)
+    }
+
+    /// `feature_mask`, the feature groups of the perturbation methods.
+    static func featureMask(_ summary: String) -> ParameterSpec {
+        ParameterSpec("feature_mask", .featureMask, summary: summary)
+    }
+
+    /// `perturbations_per_eval`: how many perturbations of `what` share one forward pass.
+    static func perturbationsPerEval(of what: String) -> ParameterSpec {
+        ParameterSpec(
+            "perturbations_per_eval", .integer, minimum: 1, maximum: 1_000_000,
+            summary: "most \(what) evaluated in one pass (default: as many as the memory budget allows)")
+    }
+}
+
 /// Reads a request's `params` against a method's declarations: refuses unknown names, wrong
 /// types and values out of range (naming the parameter and what is accepted), fills in
 /// defaults, and records the effective value of every parameter for the response and the

@@ -15,13 +15,10 @@ public struct ShapleyValueSampling: Explainer {
         reference: "Captum ShapleyValueSampling; converges to exact_shapley", requirement: .any,
         parameters: [
             ParameterSpec("n_samples", .integer, default: 25, minimum: 1, maximum: 100_000, summary: "number of random orderings"),
-            ParameterSpec("baselines", .baselines, default: 0.0, summary: "the values an absent feature takes"),
-            ParameterSpec(
-                "feature_mask", .featureMask, summary: "a group id per element, shaped like one instance (default: each element alone)"),
+            ParameterSpec.baselines("the values an absent feature takes"),
+            ParameterSpec.featureMask("a group id per element, shaped like one instance (default: each element alone)"),
             ParameterSpec("seed", .integer, default: 0, minimum: 0, maximum: 4_294_967_295, summary: "seed of the orderings"),
-            ParameterSpec(
-                "perturbations_per_eval", .integer, minimum: 1, maximum: 1_000_000,
-                summary: "most coalitions evaluated in one pass (default: as many as the memory budget allows)"),
+            ParameterSpec.perturbationsPerEval(of: "coalitions"),
         ])
 
     /// The most coalition evaluations in one request: n_samples × (groups + 1) × instances.
