@@ -208,3 +208,36 @@ import Testing
         #expect(isClose(gradients[0].scalars, batch.scalars.map { 1 - tanhf($0) * tanhf($0) }, absolute: 1e-6))
     }
 }
+
+extension HostileModelTests {
+    /// A few bytes of graph asking for far more memory than its file: refused at load, within
+    /// the element budget, whether the memory would go to folded constants or activations.
+    @Test func loadingStaysWithinItsElementBudget() throws {
+        let column = GraphFactory.initializer("c", try Tensor(repeating: 1, shape: [64, 1]))
+        let row = GraphFactory.initializer("r", try Tensor(repeating: 1, shape: [1, 64]))
+        let folded = try GraphFactory.model(
+            nodes: (0..<4).map { GraphFactory.node("MatMul", ["c", "r"], ["p\($0)"]) } + [GraphFactory.node("Identity", ["x"], ["y"])],
+            inputs: [GraphFactory.value("x", [nil, 2])], outputs: [GraphFactory.value("y", [nil, 2])], initializers: [column, row])
+        #expect(throws: ModelError.self) { try ONNXModelLoader.load(folded, elementBudget: 10_000) }
+        #expect(throws: Never.self) { try ONNXModelLoader.load(folded, elementBudget: 20_000) }
+
+        // An outer product of the input with itself: 64 numbers in, 4,096 activations out.
+        func shape(_ name: String, _ values: [Int64]) throws -> Onnx_TensorProto {
+            var proto = Onnx_TensorProto()
+            proto.name = name
+            proto.dims = [Int64(values.count)]
+            proto.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue)
+            proto.int64Data = values
+            return proto
+        }
+        let widening = try GraphFactory.model(
+            nodes: [
+                GraphFactory.node("Reshape", ["x", "column"], ["xc"]), GraphFactory.node("Reshape", ["x", "row"], ["xr"]),
+                GraphFactory.node("Mul", ["xc", "xr"], ["outer"]), GraphFactory.node("Identity", ["x"], ["y"]),
+            ],
+            inputs: [GraphFactory.value("x", [nil, 64])], outputs: [GraphFactory.value("y", [nil, 64])],
+            initializers: [try shape("column", [0, 64, 1]), try shape("row", [0, 1, 64])])
+        let error = try #require(throws: ModelError.self) { try ONNXModelLoader.load(widening, elementBudget: 1_000) }
+        #expect(error.code == .tooLarge && error.message.contains("activations"))
+    }
+}

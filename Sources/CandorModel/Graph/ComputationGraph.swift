@@ -43,8 +43,12 @@ public final class ComputationGraph: Sendable {
 
     /// Runs every step. With `retainingAll` false, activations no later step needs are released
     /// as soon as possible (prediction); with it true every slot keeps its value (gradients).
-    func forward(_ inputs: [GraphValue], retainingAll: Bool) throws(ModelError) -> [GraphValue?] {
+    ///
+    /// With `elementBudget`, the run stops with `.tooLarge` once the activations it has
+    /// computed exceed that many elements (the validating trial run of a model at load).
+    func forward(_ inputs: [GraphValue], retainingAll: Bool, elementBudget: Int? = nil) throws(ModelError) -> [GraphValue?] {
         var values = constants
+        var computedElements = 0
         for (slot, value) in zip(inputSlots, inputs) { values[slot] = value }
         for (index, step) in steps.enumerated() {
             let arguments = step.inputs.map { $0.flatMap { values[$0] } }
@@ -55,6 +59,10 @@ public final class ComputationGraph: Sendable {
             }
             for (slot, value) in zip(step.outputs, results) {
                 if let slot { values[slot] = value }
+                computedElements += value.shape.reduce(1, *)
+            }
+            if let elementBudget, computedElements > elementBudget {
+                throw ModelError(.tooLarge, "\(step.node): the model's activations for one instance exceed \(elementBudget) elements")
             }
             if !retainingAll {
                 for case let slot? in step.inputs where lastUse[slot] == index && constants[slot] == nil {

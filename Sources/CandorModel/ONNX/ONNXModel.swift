@@ -19,7 +19,9 @@ public final class ONNXModel: DifferentiableModel {
     public let fixedBatchSize: Int?
     public let elementsPerInstance: Int
 
-    init(graph: ComputationGraph, inputs: [TensorInfo], outputNames: [String], opset: Int, producer: String) throws(ModelError) {
+    init(
+        graph: ComputationGraph, inputs: [TensorInfo], outputNames: [String], opset: Int, producer: String, elementBudget: Int
+    ) throws(ModelError) {
         self.graph = graph
         self.inputs = inputs
         self.opset = opset
@@ -40,7 +42,7 @@ public final class ONNXModel: DifferentiableModel {
                     throw ModelError(.tooLarge, "input '\(input.name)': \(error)")
                 }
             }
-            trials.append(try graph.forward(values, retainingAll: true))
+            trials.append(try graph.forward(values, retainingAll: true, elementBudget: elementBudget))
         }
         let batchName: String = if case .symbolic(let name)? = inputs.first?.shape.first { name } else { "N" }
         func info(_ slot: Int) -> TensorInfo? {

@@ -8,9 +8,15 @@ import SwiftProtobuf
 /// an unsupported operator or attribute, a missing weight, shapes that do not fit — is found
 /// at load time and named, never at request time.
 public enum ONNXModelLoader {
+    /// The most tensor elements loading may hold at once: the weights and folded constants,
+    /// and separately every activation of the validating trial run (1 GiB of floats each).
+    /// A few kilobytes of hostile graph could otherwise ask for any amount of memory.
+    public static let defaultElementBudget = 1 << 28
+
     /// Loads a model from the bytes of an `.onnx` file.
-    public static func load(_ bytes: Data, externalData: ExternalDataResolver = ExternalDataResolver(.none)) throws(ModelError) -> ONNXModel
-    {
+    public static func load(
+        _ bytes: Data, externalData: ExternalDataResolver = ExternalDataResolver(.none), elementBudget: Int = defaultElementBudget
+    ) throws(ModelError) -> ONNXModel {
         let proto: Onnx_ModelProto
         do {
             var options = BinaryDecodingOptions()
@@ -28,10 +34,12 @@ public enum ONNXModelLoader {
         guard let opsetVersion = Int(exactly: opset.version), opsetVersion >= 1 else {
             throw ModelError(.invalidModel, "the model imports invalid opset version \(opset.version)")
         }
-        var builder = GraphBuilder(graph: proto.graph, opset: opsetVersion, decoder: TensorDecoder(externalData: externalData))
+        var builder = GraphBuilder(
+            graph: proto.graph, opset: opsetVersion, decoder: TensorDecoder(externalData: externalData), elementBudget: elementBudget)
         let graph = try builder.build()
         return try ONNXModel(
-            graph: graph.graph, inputs: graph.inputs, outputNames: graph.outputNames, opset: opsetVersion, producer: proto.producerName)
+            graph: graph.graph, inputs: graph.inputs, outputNames: graph.outputNames, opset: opsetVersion, producer: proto.producerName,
+            elementBudget: elementBudget)
     }
 
     /// Loads `NAME.onnx` from disk, resolving external data beside it.
@@ -53,19 +61,29 @@ private struct GraphBuilder {
     let opset: Int
     let decoder: TensorDecoder
 
+    let elementBudget: Int
+
     var slotNames: [String] = []
     var slotIndex: [String: Int] = [:]
     var constants: [GraphValue?] = []
+    var constantElements = 0
 
-    init(graph: Onnx_GraphProto, opset: Int, decoder: TensorDecoder) {
+    init(graph: Onnx_GraphProto, opset: Int, decoder: TensorDecoder, elementBudget: Int) {
         self.graph = graph
         self.opset = opset
         self.decoder = decoder
+        self.elementBudget = elementBudget
     }
 
     mutating func slot(for name: String, value: GraphValue?) throws(ModelError) -> Int {
         guard slotIndex[name] == nil else {
             throw ModelError(.invalidModel, "tensor '\(name)' is defined more than once")
+        }
+        if let value {
+            constantElements += value.shape.reduce(1, *)
+            guard constantElements <= elementBudget else {
+                throw ModelError(.tooLarge, "the model's weights and constants exceed \(elementBudget) elements (at tensor '\(name)')")
+            }
         }
         slotIndex[name] = slotNames.count
         slotNames.append(name)
