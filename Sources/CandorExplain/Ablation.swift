@@ -147,6 +147,9 @@ struct PerturbedEvaluation {
     let problem: ResolvedProblem
     let baselines: [Tensor]
     let groups: FeatureGroups
+    /// Which row of `baselines` replaces instance `row` under perturbation `p`: the instance's
+    /// own baseline (the default), or another instance (feature permutation).
+    var baselineRow: (_ perturbation: Int, _ row: Int) -> Int = { _, row in row }
 
     /// The target outputs, perturbation-major: entry `p · batch + row` is instance `row` with
     /// the groups `replaced(p)` set to the baseline.
@@ -174,7 +177,8 @@ struct PerturbedEvaluation {
                     for groupIndex in replaced(perturbation) {
                         for element in groups.groups[groupIndex] where element.input == inputIndex {
                             for row in 0..<batch {
-                                scalars[offset + row * size + element.index] = baselines[inputIndex].scalars[row * size + element.index]
+                                let source = baselineRow(perturbation, row)
+                                scalars[offset + row * size + element.index] = baselines[inputIndex].scalars[source * size + element.index]
                             }
                         }
                     }

@@ -14,6 +14,7 @@ public struct MethodCatalog: Sendable {
         IntegratedGradients(),
         FeatureAblation(),
         Occlusion(),
+        FeaturePermutation(),
         ExactShapley(),
         ShapleyValueSampling(),
     ])

@@ -133,3 +133,39 @@ import Testing
         }
     }
 }
+
+/// Feature permutation on the linear model: instance i's attribution for feature j is
+/// wⱼ (xᵢⱼ − x_π(i)ⱼ) for the group's permutation π, which is never the identity.
+@Suite struct FeaturePermutationTests {
+    let weights: [Float] = [2, -1, 0, 3]
+
+    func explain(_ rows: [[Float]], _ parameters: [String: JSONValue]) throws -> [[Float]] {
+        let model = try ONNXModelLoader.load(try GraphFactory.linearModel(weights: weights.map { [$0] }, bias: [0.5]))
+        let batch = try Tensor(shape: [rows.count, 4], scalars: rows.flatMap { $0 })
+        let problem = ExplanationProblem(model: model, inputs: [batch], output: 0, targets: nil)
+        let plan = try FeaturePermutation().prepare(parameters, for: problem)
+        return try ExplanationRunner.run(plan, problem: problem, context: ExplanationContext()).map {
+            $0.attribution.attributions[0].scalars
+        }
+    }
+
+    @Test func eachAttributionIsTheWeightTimesTheDifferenceToAnotherInstance() throws {
+        let rows: [[Float]] = [[1, 2, 3, 4], [0, -1, 5, 2], [3, 3, 3, 3], [-2, 0, 1, 1]]
+        let attributions = try explain(rows, ["seed": 5])
+        for feature in 0..<4 {
+            let column = rows.map { $0[feature] }
+            // Over the batch the shuffled column has the same sum: the attributions cancel.
+            #expect(abs(attributions.map { $0[feature] }.reduce(0, +)) < 1e-4)
+            for (row, attribution) in attributions.enumerated() {
+                let candidates = column.map { weights[feature] * (column[row] - $0) }
+                #expect(candidates.contains { abs($0 - attribution[feature]) < 1e-5 })
+            }
+        }
+        #expect(attributions.allSatisfy { $0[2] == 0 })  // the dummy feature
+        #expect(try explain(rows, ["seed": 5]) == attributions)
+    }
+
+    @Test func aSingleInstanceIsRefused() throws {
+        #expect(throws: ExplanationError.self) { _ = try explain([[1, 2, 3, 4]], [:]) }
+    }
+}

@@ -251,3 +251,18 @@ import Testing
         }
     }
 }
+
+extension ExplainRouteTests {
+    @Test func featurePermutationNeedsABatch() async throws {
+        try await TestApplication().test { client in
+            let batch = #"{"method":"feature_permutation","inputs":[[5.1,3.5,1.4,0.2],[6.7,3.0,5.2,2.3],[5.9,3.0,4.2,1.5]]}"#
+            let response = try await client.post(iris, json: batch)
+            #expect(response.status == .ok, "\(response.text)")
+            #expect((response.json["explanations"] as? [[String: Any]])?.count == 3)
+            #expect((response.json["params"] as? [String: Any])?["seed"] as? Int == 0)
+            let single = try await client.post(iris, json: #"{"method":"feature_permutation","inputs":[[5.1,3.5,1.4,0.2]]}"#)
+            #expect(single.status == .badRequest)
+            #expect((single.json["detail"] as? String)?.contains("at least two instances") == true)
+        }
+    }
+}

@@ -23,7 +23,8 @@ import Testing
             #expect(
                 iris["methods"] as? [String]
                     == [
-                        "saliency", "input_x_gradient", "integrated_gradients", "feature_ablation", "occlusion", "exact_shapley",
+                        "saliency", "input_x_gradient", "integrated_gradients", "feature_ablation", "occlusion", "feature_permutation",
+                        "exact_shapley",
                         "shapley_value_sampling",
                     ])
             let input = try #require((iris["inputs"] as? [[String: Any]])?.first)

@@ -23,7 +23,8 @@ import Testing
             #expect(
                 methods.compactMap { $0["name"] as? String }
                     == [
-                        "saliency", "input_x_gradient", "integrated_gradients", "feature_ablation", "occlusion", "exact_shapley",
+                        "saliency", "input_x_gradient", "integrated_gradients", "feature_ablation", "occlusion", "feature_permutation",
+                        "exact_shapley",
                         "shapley_value_sampling",
                     ])
             let ig = try #require(methods.first { $0["name"] as? String == "integrated_gradients" })
