@@ -14,11 +14,12 @@ public final class CancellationFlag: Sendable {
 /// What a running explanation may use and must respect.
 public struct ExplanationContext: Sendable {
     public let cancellation: CancellationFlag
-    /// The most tensor elements one internal batch (all inputs of a forward and backward
-    /// pass) may hold; methods chunk their evaluations to stay under it.
+    /// The most tensor elements one internal pass (inputs, activations and their gradients)
+    /// may hold; methods chunk their evaluations to stay under it. The default is the
+    /// configuration's `limits.max_batch_elements`.
     public let maxBatchElements: Int
 
-    public init(cancellation: CancellationFlag = CancellationFlag(), maxBatchElements: Int = 1 << 22) {
+    public init(cancellation: CancellationFlag = CancellationFlag(), maxBatchElements: Int = 4_000_000) {
         self.cancellation = cancellation
         self.maxBatchElements = maxBatchElements
     }

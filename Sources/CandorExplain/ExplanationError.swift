@@ -31,7 +31,9 @@ public struct ExplanationError: CodedError, Equatable {
     }
 
     /// Wraps a model failure met while explaining.
+    /// Keeps the model's own code (`too-large`, `inconsistent-shapes`, …), so the client learns
+    /// what kind of failure it was.
     public init(_ error: ModelError) {
-        self.init(.modelFailure, error.message)
+        self.init(error.code, error.message)
     }
 }

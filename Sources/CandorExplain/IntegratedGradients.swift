@@ -105,7 +105,9 @@ public struct IntegratedGradients: Explainer {
                 let baseline = baselines[inputIndex]
                 var total = totals[inputIndex]
                 for index in 0..<total.count { total[index] *= input.scalars[index] - baseline.scalars[index] }
-                attributions.append((try? Tensor(shape: input.shape, scalars: total))?.unstacked() ?? [])
+                do { attributions.append(try Tensor(shape: input.shape, scalars: total).unstacked()) } catch {
+                    throw ExplanationError(.modelFailure, "\(error)")
+                }
             }
 
             // convergence_delta needs f(x′): one more forward pass, on the baselines.

@@ -35,8 +35,8 @@ public struct InputXGradient: Explainer {
     public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
     {
         let reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
-        return GradientPlan(model: try differentiable(problem.model), effectiveParameters: reader.effective) { input, gradient in
-            (try? input.zipMap(gradient, *)) ?? gradient
+        return GradientPlan(model: try differentiable(problem.model), effectiveParameters: reader.effective) {
+            input, gradient throws(TensorError) in try input.zipMap(gradient) { $0 * $1 }
         }
     }
 }
@@ -46,13 +46,18 @@ struct GradientPlan: ExplanationPlan {
     let model: any DifferentiableModel
     let effectiveParameters: [String: JSONValue]
     /// Maps (input, ∂f/∂input) to the attribution, both batched.
-    let transform: @Sendable (Tensor, Tensor) -> Tensor
+    let transform: @Sendable (Tensor, Tensor) throws(TensorError) -> Tensor
 
     func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
         let inputs = problem.problem.inputs
         let (_, gradients) = try TargetGradients.compute(
             model: model, inputs: inputs, output: problem.problem.output, targets: problem.targets, context: context)
-        let perInput = zip(inputs, gradients).map { transform($0, $1).unstacked() }
+        let perInput: [[Tensor]]
+        do {
+            perInput = try zip(inputs, gradients).map { input, gradient throws(TensorError) in try transform(input, gradient).unstacked() }
+        } catch {
+            throw ExplanationError(.modelFailure, "\(error)")
+        }
         return (0..<problem.problem.batchSize).map { row in
             InstanceAttribution(attributions: perInput.map { $0[row] })
         }

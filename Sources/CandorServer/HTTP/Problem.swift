@@ -45,14 +45,16 @@ extension Problem {
     static func badRequest(_ code: String, _ detail: String) -> Problem { Problem(.badRequest, code: code, detail: detail) }
     static func notFound(_ code: String, _ detail: String) -> Problem { Problem(.notFound, code: code, detail: detail) }
 
-    /// The HTTP form of an explanation error: client mistakes are 400s; a model that cannot
-    /// compute a finite answer for this input is a 422.
+    /// The HTTP form of an explanation error: mistakes in the request are 400s, a computation
+    /// past a size limit a 413, and a model that cannot compute an answer for this input
+    /// (non-finite values, a shape it cannot take) a 422.
     init(_ error: ExplanationError) {
         let status: HTTPResponse.Status =
             switch error.code {
-            case .nonFiniteResult, .modelFailure: .unprocessableContent
+            case .invalidParameter, .invalidInput, .invalidTarget, .unknownOutput, .methodNotApplicable: .badRequest
+            case .tooLarge: .contentTooLarge
             case .cancelled: .gatewayTimeout
-            default: .badRequest
+            default: .unprocessableContent
             }
         self.init(status, code: error.code.rawValue, detail: error.message)
     }
