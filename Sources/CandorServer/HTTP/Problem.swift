@@ -59,9 +59,10 @@ extension Problem {
         self.init(status, code: error.code.rawValue, detail: error.message)
     }
 
-    /// The HTTP form of a model that cannot be loaded (an upload): 422 naming the problem.
+    /// The HTTP form of a model failure (an upload, a prediction): 422 naming the problem, or
+    /// 413 when a size limit was hit.
     init(_ error: ModelError) {
-        self.init(.unprocessableContent, code: error.code.rawValue, detail: error.message)
+        self.init(error.code == .tooLarge ? .contentTooLarge : .unprocessableContent, code: error.code.rawValue, detail: error.message)
     }
 }
 
