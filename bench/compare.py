@@ -473,17 +473,10 @@ def captum_call(module: nn.Module, method: str, x: torch.Tensor, target, kwargs:
         return lambda: explainer.attribute(
             x, baselines=torch.zeros_like(x), target=target, n_steps=IG_PARAMS["n_steps"],
             method=IG_PARAMS["integration"], return_convergence_delta=True)
-    if method == "feature_ablation":
-        explainer = FeatureAblation(module)
-        return lambda: explainer.attribute(x, baselines=0.0, target=target, **kwargs)
-    if method == "occlusion":
-        explainer = Occlusion(module)
-        return lambda: explainer.attribute(x, baselines=0.0, target=target, **kwargs)
-    if method == "exact_shapley":
-        explainer = ShapleyValues(module)
-        return lambda: explainer.attribute(x, baselines=0.0, target=target, **kwargs)
-    if method == "shapley_value_sampling":
-        explainer = ShapleyValueSampling(module)
+    perturbation = {"feature_ablation": FeatureAblation, "occlusion": Occlusion,
+                    "exact_shapley": ShapleyValues, "shapley_value_sampling": ShapleyValueSampling}
+    if method in perturbation:
+        explainer = perturbation[method](module)
         return lambda: explainer.attribute(x, baselines=0.0, target=target, **kwargs)
     raise ValueError(method)
 

@@ -159,7 +159,7 @@ struct PerturbedEvaluation {
         let inputs = problem.problem.inputs
         let batch = problem.problem.batchSize
         let sizes = problem.problem.instanceSizes
-        let perRow = batch > 0 ? problem.outputValues.count / batch : 0
+        let perRow = problem.outputsPerInstance
         let rowBudget = max(1, context.maxBatchElements / model.elementsPerInstance)
         let passSize = max(1, min(perPass ?? Int.max, rowBudget / max(batch, 1)))
         var results: [Float] = []
@@ -202,9 +202,11 @@ struct PerturbedEvaluation {
 extension ResolvedProblem {
     /// f(x) at the target, for instance `row`.
     func targetOutput(_ row: Int) -> Float {
-        let perRow = problem.batchSize > 0 ? outputValues.count / problem.batchSize : 0
-        return outputValues.scalars[row * perRow + targets[row]]
+        outputValues.scalars[row * outputsPerInstance + targets[row]]
     }
+
+    /// Values the explained output has for one instance.
+    var outputsPerInstance: Int { problem.batchSize > 0 ? outputValues.count / problem.batchSize : 0 }
 }
 
 extension ExplanationProblem {

@@ -113,13 +113,13 @@ public struct IntegratedGradients: Explainer {
             // convergence_delta needs f(x′): one more forward pass, on the baselines.
             let baselineOutputs: Tensor
             do { baselineOutputs = try model.predict(baselines)[problem.problem.output] } catch { throw ExplanationError(error) }
-            let perRow = batch > 0 ? baselineOutputs.count / batch : 0
+            let perRow = problem.outputsPerInstance
             return (0..<batch).map { row in
                 let target = problem.targets[row]
                 let attribution = attributions.map { $0[row] }
                 let sum = attribution.reduce(0.0) { $0 + $1.scalars.reduce(0.0) { $0 + Double($1) } }
                 let difference =
-                    Double(problem.outputValues.scalars[row * perRow + target]) - Double(baselineOutputs.scalars[row * perRow + target])
+                    Double(problem.targetOutput(row)) - Double(baselineOutputs.scalars[row * perRow + target])
                 return InstanceAttribution(attributions: attribution, extras: ["convergence_delta": .number(sum - difference)])
             }
         }

@@ -59,17 +59,29 @@ public struct ShapleyValueSampling: Explainer {
             let n = groups.groups.count
             var random = SeededRandom(seed: seed)
             let orderings = (0..<samples).map { _ in random.permutation(of: n) }
-            // Coalition k of ordering s holds the first k groups of that ordering (k = 0…n).
+            // Every ordering starts at the empty coalition (all groups at the baseline) and ends
+            // at x, whose output the runner already has: only the n − 1 coalitions in between
+            // differ per ordering. Evaluation 0 is the shared empty coalition; evaluation
+            // 1 + s·(n − 1) + (k − 1) is ordering s's first k groups (k = 1…n − 1).
+            let inner = max(n - 1, 0)
             let values = try PerturbedEvaluation(model: model, problem: problem, baselines: baselines, groups: groups)
-                .targetOutputs(count: samples * (n + 1), perPass: coalitionsPerPass, context: context) { coalition in
-                    Array(orderings[coalition / (n + 1)].dropFirst(coalition % (n + 1)))
+                .targetOutputs(count: 1 + samples * inner, perPass: coalitionsPerPass, context: context) { evaluation in
+                    guard evaluation > 0 else { return Array(0..<n) }
+                    let (sample, size) = ((evaluation - 1) / inner, (evaluation - 1) % inner + 1)
+                    return Array(orderings[sample].dropFirst(size))
                 }
+            /// The target output of instance `row` with the first `size` groups of ordering `sample`.
+            func value(_ sample: Int, _ size: Int, _ row: Int) -> Float {
+                if size == 0 { return values[row] }
+                if size == n { return problem.targetOutput(row) }
+                return values[(1 + sample * inner + size - 1) * batch + row]
+            }
             var shapley = [Double](repeating: 0, count: n * batch)
             for (sample, ordering) in orderings.enumerated() {
                 for (position, group) in ordering.enumerated() {
-                    let before = (sample * (n + 1) + position) * batch
-                    let after = before + batch
-                    for row in 0..<batch { shapley[group * batch + row] += Double(values[after + row] - values[before + row]) }
+                    for row in 0..<batch {
+                        shapley[group * batch + row] += Double(value(sample, position + 1, row) - value(sample, position, row))
+                    }
                 }
             }
             return (0..<batch).map { row in
