@@ -42,12 +42,15 @@ public struct ExplanationProblem: Sendable {
     /// A class index per instance into the flattened per-instance output; nil means each
     /// instance's argmax.
     public let targets: [Int]?
+    /// What the model's sidecar says about its training data (background rows, statistics).
+    public let dataset: DatasetSummary
 
-    public init(model: any PredictiveModel, inputs: [Tensor], output: Int, targets: [Int]?) {
+    public init(model: any PredictiveModel, inputs: [Tensor], output: Int, targets: [Int]?, dataset: DatasetSummary = .none) {
         self.model = model
         self.inputs = inputs
         self.output = output
         self.targets = targets
+        self.dataset = dataset
     }
 
     public var batchSize: Int { inputs.first?.shape.first ?? 0 }

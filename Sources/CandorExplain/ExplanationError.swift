@@ -11,6 +11,9 @@ extension ErrorCode {
     public static let unknownOutput = ErrorCode("unknown-output")
     /// The method cannot be applied to this model (for example, it needs gradients).
     public static let methodNotApplicable = ErrorCode("method-not-applicable")
+    /// The method needs data about the training distribution (background rows, statistics)
+    /// that neither the request nor the model's sidecar provides.
+    public static let missingReferenceData = ErrorCode("missing-reference-data")
     /// The model or the method produced NaN or infinity.
     public static let nonFiniteResult = ErrorCode("non-finite-result")
     /// The computation was cancelled (its deadline passed).

@@ -17,6 +17,7 @@ public struct MethodCatalog: Sendable {
         FeaturePermutation(),
         ExactShapley(),
         ShapleyValueSampling(),
+        KernelShap(),
     ])
 
     public func explainer(named name: String) -> (any Explainer)? {

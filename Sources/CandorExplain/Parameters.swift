@@ -16,6 +16,9 @@ public struct ParameterSpec: Sendable, Equatable {
         case featureMask
         /// One integer, or one per axis of an instance.
         case integers
+        /// An array of instances (an object of those by input name for a model with several
+        /// inputs), or "model" for the reference rows the model's sidecar names.
+        case instances
     }
 
     public let name: String
@@ -49,6 +52,7 @@ public struct ParameterSpec: Sendable, Equatable {
         case .baselines: "baselines"
         case .featureMask: "feature_mask"
         case .integers: "integers"
+        case .instances: "instances"
         }
     }
 }
@@ -180,5 +184,20 @@ public struct ParameterReader: Sendable {
     /// The raw JSON of a parameter whose shape only the method can check (baselines).
     public mutating func json(_ name: String) -> JSONValue? {
         value(name).1
+    }
+
+    /// A number parameter, or nil when omitted and without default.
+    public mutating func optionalDouble(_ name: String) throws(ExplanationError) -> Double? {
+        let (spec, value) = value(name)
+        guard let value else { return nil }
+        guard case .number(let number) = value, number.isFinite else { throw invalid(spec, "must be a number, got \(value.typeName)") }
+        try checkRange(spec, number)
+        return number
+    }
+
+    /// Records the value a method chose for a parameter the request left out (a default that
+    /// depends on the model or the data), so the response and the cache key show it.
+    public mutating func record(_ name: String, _ value: JSONValue) {
+        effective[name] = value
     }
 }

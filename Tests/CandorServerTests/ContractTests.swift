@@ -1,3 +1,4 @@
+import CandorExplain
 import CandorServer
 import CandorTestSupport
 import Foundation
@@ -24,6 +25,37 @@ import Yams
         #expect(
             documented == served,
             "only in openapi.yaml: \(documented.subtracting(served)); only in the server: \(served.subtracting(documented))")
+    }
+
+    /// Every method of the catalog is a `MethodName` with a `…Params` schema that declares
+    /// exactly its parameters, each with the catalog's type and default.
+    @Test func openAPIDeclaresEveryMethodWithItsParameters() throws {
+        let text = try String(contentsOf: Fixtures.repository.appendingPathComponent("openapi.yaml"), encoding: .utf8)
+        let document = try #require(try Yams.load(yaml: text) as? [String: Any])
+        let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: Any])
+        let names = try #require((schemas["MethodName"] as? [String: Any])?["enum"] as? [String])
+        #expect(names == MethodCatalog.standard.names)
+        let types = try #require(
+            ((schemas["MethodParameterInfo"] as? [String: Any])?["properties"] as? [String: Any]).flatMap {
+                ($0["type"] as? [String: Any])?["enum"] as? [String]
+            })
+        for explainer in MethodCatalog.standard.explainers {
+            let descriptor = explainer.descriptor
+            let schemaName = descriptor.name.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined() + "Params"
+            let schema = try #require(schemas[schemaName] as? [String: Any], "openapi.yaml has no \(schemaName)")
+            let properties = schema["properties"] as? [String: Any] ?? [:]
+            #expect(Set(properties.keys) == Set(descriptor.parameters.map(\.name)), "\(schemaName)")
+            for parameter in descriptor.parameters {
+                #expect(types.contains(parameter.typeName), "MethodParameterInfo lacks type \(parameter.typeName)")
+                guard let property = properties[parameter.name] as? [String: Any], property["$ref"] == nil,
+                    let expected = parameter.defaultValue
+                else { continue }
+                let documented = (property["default"] as? NSNumber)?.doubleValue
+                if case .number(let number) = expected {
+                    #expect(documented == number, "\(schemaName).\(parameter.name) default")
+                }
+            }
+        }
     }
 
     @Test func theDocumentedConfigurationIsTheBuiltInDefault() throws {

@@ -1,3 +1,4 @@
+import CandorExplain
 import CandorServer
 import CandorTestSupport
 import Foundation
@@ -21,12 +22,7 @@ import Testing
             #expect((iris["sha256"] as? String)?.count == 64)
             #expect((iris["layers"] as? [[String: Any]])?.isEmpty == false)
             #expect(
-                iris["methods"] as? [String]
-                    == [
-                        "saliency", "input_x_gradient", "integrated_gradients", "feature_ablation", "occlusion", "feature_permutation",
-                        "exact_shapley",
-                        "shapley_value_sampling",
-                    ])
+                iris["methods"] as? [String] == MethodCatalog.standard.names)
             let input = try #require((iris["inputs"] as? [[String: Any]])?.first)
             #expect(input["shape"] as? [AnyHashable] == ["batch", 4])
         }
@@ -168,6 +164,35 @@ import Testing
             #expect(before == after)
             let escaped = application.modelsDirectory.deletingLastPathComponent().appendingPathComponent("escape.bin")
             #expect(!FileManager.default.fileExists(atPath: escaped.path))
+        }
+    }
+
+    /// A sidecar's background file travels as an `external_data` part; one the upload lacks
+    /// refuses the model, naming the file.
+    @Test func anUploadedSidecarBackgroundIsUsedAndAMissingOneRefused() async throws {
+        let application = try TestApplication { $0.admin.token = "s3cret" }
+        let onnx = try Data(contentsOf: Fixtures.url("models/mlp_torchscript.onnx"))
+        let sidecar = Data("background: rows.json\n".utf8)
+        let rows = Data("[[0,0,0,0,0,0],[1,1,1,1,1,1]]".utf8)
+        let headers = bearer
+        try await application.test { client in
+            let missing = multipart([
+                (#"name="name""#, Data("withrows".utf8)), (#"name="model"; filename="m.onnx""#, onnx),
+                (#"name="sidecar"; filename="m.yaml""#, sidecar),
+            ])
+            let refused = try await client.execute(uri: "/v1/models", method: .post, headers: headers, body: missing)
+            #expect(refused.status == .unprocessableContent, "\(refused.text)")
+            #expect(refused.text.contains("rows.json"))
+            let complete = multipart([
+                (#"name="name""#, Data("withrows".utf8)), (#"name="model"; filename="m.onnx""#, onnx),
+                (#"name="sidecar"; filename="m.yaml""#, sidecar), (#"name="external_data"; filename="rows.json""#, rows),
+            ])
+            let created = try await client.execute(uri: "/v1/models", method: .post, headers: headers, body: complete)
+            #expect(created.status == .created, "\(created.text)")
+            let explained = try await client.post(
+                "/v1/models/withrows/explain", json: #"{"method":"kernel_shap","inputs":[[1,2,3,4,5,6]],"target":0}"#)
+            #expect(explained.status == .ok, "\(explained.text)")
+            #expect((explained.json["params"] as? [String: Any])?["background"] as? String == "model")
         }
     }
 }

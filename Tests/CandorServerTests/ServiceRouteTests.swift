@@ -1,3 +1,4 @@
+import CandorExplain
 import CandorServer
 import Foundation
 import HTTPTypes
@@ -21,12 +22,7 @@ import Testing
             let response = try await client.get("/v1/methods")
             let methods = try #require(response.json["methods"] as? [[String: Any]])
             #expect(
-                methods.compactMap { $0["name"] as? String }
-                    == [
-                        "saliency", "input_x_gradient", "integrated_gradients", "feature_ablation", "occlusion", "feature_permutation",
-                        "exact_shapley",
-                        "shapley_value_sampling",
-                    ])
+                methods.compactMap { $0["name"] as? String } == MethodCatalog.standard.names)
             let ig = try #require(methods.first { $0["name"] as? String == "integrated_gradients" })
             let parameters = try #require(ig["parameters"] as? [[String: Any]])
             let steps = try #require(parameters.first { $0["name"] as? String == "n_steps" })

@@ -47,14 +47,7 @@ public struct ExternalDataResolver: Sendable {
         guard let location, !location.isEmpty else {
             throw ModelError(.externalData, "tensor \(tensor) is stored externally but names no location")
         }
-        let components = location.split(separator: "/", omittingEmptySubsequences: true)
-        guard !location.hasPrefix("/"), !location.contains("\\"), !components.contains(".."), !components.contains("."),
-            !components.isEmpty
-        else {
-            throw ModelError(
-                .externalData, "tensor \(tensor): external data location '\(location)' must be a relative path inside the model's folder")
-        }
-        let file = try contents(of: components.joined(separator: "/"), tensor: tensor)
+        let file = try file(location, for: "tensor \(tensor)")
         let available = file.count - min(offset, file.count)
         guard offset <= file.count, (length ?? available) <= available else {
             throw ModelError(
@@ -65,7 +58,19 @@ public struct ExternalDataResolver: Sendable {
         return file.subdata(in: offset..<(offset + (length ?? available)))
     }
 
-    private func contents(of location: String, tensor: String) throws(ModelError) -> Data {
+    /// The bytes of a file beside the model (external weights, or a file the model's sidecar
+    /// names), by its relative location; `user` names what refers to it, for messages.
+    public func file(_ location: String, for user: String) throws(ModelError) -> Data {
+        let components = location.split(separator: "/", omittingEmptySubsequences: true)
+        guard !location.hasPrefix("/"), !location.contains("\\"), !components.contains(".."), !components.contains("."),
+            !components.isEmpty
+        else {
+            throw ModelError(.externalData, "\(user): location '\(location)' must be a relative path inside the model's folder")
+        }
+        return try contents(of: components.joined(separator: "/"), user: user)
+    }
+
+    private func contents(of location: String, user: String) throws(ModelError) -> Data {
         if let cached = cache.data(for: location) { return cached }
         let data: Data
         switch source {
@@ -74,19 +79,19 @@ public struct ExternalDataResolver: Sendable {
             // A symbolic link must not lead out of the folder either.
             let root = folder.resolvingSymlinksInPath().standardizedFileURL.path
             guard url.resolvingSymlinksInPath().standardizedFileURL.path.hasPrefix(root + "/") else {
-                throw ModelError(.externalData, "tensor \(tensor): external data file '\(location)' resolves outside the model's folder")
+                throw ModelError(.externalData, "\(user): file '\(location)' resolves outside the model's folder")
             }
             guard let mapped = try? Data(contentsOf: url, options: .alwaysMapped) else {
-                throw ModelError(.externalData, "tensor \(tensor): external data file '\(location)' is missing beside the model")
+                throw ModelError(.externalData, "\(user): file '\(location)' is missing beside the model")
             }
             data = mapped
         case .files(let files):
             guard let file = files[location] else {
-                throw ModelError(.externalData, "tensor \(tensor): external data file '\(location)' was not provided")
+                throw ModelError(.externalData, "\(user): file '\(location)' was not provided")
             }
             data = file
         case .none:
-            throw ModelError(.externalData, "tensor \(tensor) is stored in external file '\(location)', which was not provided")
+            throw ModelError(.externalData, "\(user): file '\(location)' was not provided")
         }
         cache.store(data, for: location)
         return data

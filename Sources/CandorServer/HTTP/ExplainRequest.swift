@@ -35,7 +35,7 @@ struct ExplainRequest: Sendable {
         case .object(let object)?: parameters = object
         case let other?: throw Problem.badRequest("invalid-parameter", "'params' must be an object, got \(other.typeName)")
         }
-        let problem = ExplanationProblem(model: model.model, inputs: inputs, output: output, targets: targets)
+        let problem = ExplanationProblem(model: model.model, inputs: inputs, output: output, targets: targets, dataset: model.dataset)
         do { plan = try explainer.prepare(parameters, for: problem) } catch { throw Problem(error) }
         self.method = method
         self.model = model

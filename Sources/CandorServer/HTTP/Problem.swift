@@ -51,7 +51,8 @@ extension Problem {
     init(_ error: ExplanationError) {
         let status: HTTPResponse.Status =
             switch error.code {
-            case .invalidParameter, .invalidInput, .invalidTarget, .unknownOutput, .methodNotApplicable: .badRequest
+            case .invalidParameter, .invalidInput, .invalidTarget, .unknownOutput, .methodNotApplicable, .missingReferenceData:
+                .badRequest
             case .tooLarge: .contentTooLarge
             case .cancelled: .gatewayTimeout
             default: .unprocessableContent

@@ -1,3 +1,4 @@
+import CandorExplain
 import CandorModel
 import Crypto
 import Foundation
@@ -9,6 +10,8 @@ public struct LoadedModel: Sendable {
     public let sha256: String
     public let model: ONNXModel
     public let metadata: ModelMetadata
+    /// What the sidecar says about the training data, in the form the explainers use.
+    public let dataset: DatasetSummary
     /// SHA-256 of the name, the model's bytes and the sidecar: what a cached answer (which
     /// carries the name and the class names) depends on, computed once here.
     let identity: String
@@ -46,12 +49,79 @@ public struct LoadedModel: Sendable {
             hash.update(data: data)
         }
         let sha256 = hash.finalize().hexString
-        let files = ["\(name).onnx"] + resolver.filesRead.keys.sorted() + (sidecar == nil ? [] : ["\(name).yaml"])
         var identity = SHA256()
         identity.update(data: Data("\(name)\n\(sha256)\n".utf8))
         identity.update(data: sidecar ?? Data())
+        let dataset = try datasetSummary(metadata, model: model, resolver: resolver, name: name, identity: &identity)
+        let files = ["\(name).onnx"] + resolver.filesRead.keys.sorted() + (sidecar == nil ? [] : ["\(name).yaml"])
         return LoadedModel(
-            name: name, sha256: sha256, model: model, metadata: metadata, identity: identity.finalize().hexString, files: files)
+            name: name, sha256: sha256, model: model, metadata: metadata, dataset: dataset, identity: identity.finalize().hexString,
+            files: files)
+    }
+
+    /// The sidecar's statistics and background file, checked against the model: a sidecar
+    /// whose numbers do not fit the model refuses the model, naming what is wrong.
+    private static func datasetSummary(
+        _ metadata: ModelMetadata, model: ONNXModel, resolver: ExternalDataResolver, name: String, identity: inout SHA256
+    ) throws -> DatasetSummary {
+        let sidecar = "\(name).yaml"
+        var summary = DatasetSummary(featureNames: metadata.featureNames)
+        if let stats = metadata.trainingStatistics {
+            let width =
+                model.inputs.count == 1 && model.inputs[0].instanceShape.count == 1 ? model.inputs[0].instanceShape[0].fixedValue : nil
+            for (key, column) in [("mean", stats.mean), ("std", stats.std), ("min", stats.min), ("max", stats.max)] {
+                if let column, column.count != width {
+                    throw ModelMetadata.SidecarError(
+                        description:
+                            "\(sidecar): training_statistics.\(key) has \(column.count) entries, but the model's input has \(width.map(String.init) ?? "no flat feature axis")"
+                    )
+                }
+            }
+            var statistics = TrainingStatistics(mean: stats.mean, std: stats.std)
+            if let quartiles = stats.quartiles, let counts = stats.binCounts, let means = stats.binMeans, let stds = stats.binStds,
+                let minimum = stats.min, let maximum = stats.max
+            {
+                guard [quartiles.count, counts.count, means.count, stds.count].allSatisfy({ $0 == minimum.count }) else {
+                    throw ModelMetadata.SidecarError(
+                        description:
+                            "\(sidecar): training_statistics quartiles, bin_counts, bin_means and bin_stds need one entry per feature")
+                }
+                do {
+                    statistics.bins = try minimum.indices.map { feature throws(QuartileBins.Invalid) in
+                        try QuartileBins(
+                            quartiles: quartiles[feature], counts: counts[feature], means: means[feature], stds: stds[feature],
+                            minimum: minimum[feature], maximum: maximum[feature])
+                    }
+                } catch {
+                    throw ModelMetadata.SidecarError(description: "\(sidecar): training_statistics: \(error)")
+                }
+            }
+            summary.statistics = statistics
+        }
+        if let file = metadata.background {
+            let data = try resolver.file(file, for: "\(sidecar) background")
+            identity.update(data: data)
+            let value: JSONValue
+            do { value = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
+                throw ModelMetadata.SidecarError(description: "\(sidecar): background file \(file) is not valid JSON: \(error)")
+            }
+            var inputs: [(name: String, shape: [Int])] = []
+            for input in model.inputs {
+                let shape = input.instanceShape.compactMap(\.fixedValue)
+                guard shape.count == input.instanceShape.count else {
+                    throw ModelMetadata.SidecarError(
+                        description: "\(sidecar): a background file needs inputs of fixed instance shape; '\(input.name)' has a free axis")
+                }
+                inputs.append((input.name, shape))
+            }
+            do {
+                summary.background = try BackgroundRows.parse(value, inputs: inputs, what: "background file \(file)")
+            } catch {
+                throw ModelMetadata.SidecarError(description: "\(sidecar): \(error.message)")
+            }
+            summary.backgroundSource = file
+        }
+        return summary
     }
 
     /// Names addressable in URLs and safe as file names.

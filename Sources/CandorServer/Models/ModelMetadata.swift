@@ -2,8 +2,9 @@ import Foundation
 import Yams
 
 /// What a model's optional sidecar `NAME.yaml` says about it: a description for people, the
-/// names of its input features and output classes, and per-feature training statistics (which
-/// later methods such as LIME's discretizer use).
+/// names of its input features and output classes, per-feature training statistics (LIME's
+/// discretizer and scaler), and the file of background instances that KernelSHAP and LIME
+/// draw absent features from.
 public struct ModelMetadata: Sendable, Equatable, Codable {
     public struct FeatureStatistics: Sendable, Equatable, Codable {
         public var mean: [Double]?
@@ -11,12 +12,26 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
         public var min: [Double]?
         public var max: [Double]?
         public var quartiles: [[Double]]?
+        /// LIME's quartile bins per feature: training rows, mean and population deviation of
+        /// each bin between the distinct quartiles.
+        public var binCounts: [[Int]]?
+        public var binMeans: [[Double]]?
+        public var binStds: [[Double]]?
+
+        enum CodingKeys: String, CodingKey {
+            case mean, std, min, max, quartiles
+            case binCounts = "bin_counts"
+            case binMeans = "bin_means"
+            case binStds = "bin_stds"
+        }
     }
 
     public var description: String?
     public var featureNames: [String]?
     public var classNames: [String]?
     public var trainingStatistics: FeatureStatistics?
+    /// A JSON file beside the model holding reference instances (an array of them).
+    public var background: String?
 
     public init(description: String? = nil, featureNames: [String]? = nil, classNames: [String]? = nil) {
         self.description = description
@@ -29,6 +44,7 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
         case featureNames = "feature_names"
         case classNames = "class_names"
         case trainingStatistics = "training_statistics"
+        case background
     }
 
     /// Parses a sidecar; a malformed one is an error naming the file (the model is refused
@@ -42,7 +58,7 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
             if let keys = (try Yams.load(yaml: text) as? [String: Any])?.keys,
                 let unknown = keys.sorted().first(where: { CodingKeys(stringValue: $0) == nil })
             {
-                let known = ["description", "feature_names", "class_names", "training_statistics"]
+                let known = ["description", "feature_names", "class_names", "training_statistics", "background"]
                 throw SidecarError(description: "\(file) has unknown key '\(unknown)'; known keys: \(known.joined(separator: ", "))")
             }
             return try YAMLDecoder().decode(ModelMetadata.self, from: text)
