@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "CandorTestSupport",
             dependencies: [
-                "CandorModel", "CandorTensor", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "CandorExplain", "CandorModel", "CandorTensor", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Tests/CandorTestSupport",
             swiftSettings: swiftSettings

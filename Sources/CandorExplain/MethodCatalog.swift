@@ -18,6 +18,7 @@ public struct MethodCatalog: Sendable {
         ExactShapley(),
         ShapleyValueSampling(),
         KernelShap(),
+        Lime(),
     ])
 
     public func explainer(named name: String) -> (any Explainer)? {

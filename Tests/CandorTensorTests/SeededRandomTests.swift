@@ -33,3 +33,34 @@ import Testing
         #expect(firstPosition.allSatisfy { abs($0 - 10_000) < 400 })
     }
 }
+
+@Suite struct RandomDistributionTests {
+    /// Φ⁻¹(Φ(x)) = x across the range, the lower tail included (in the upper tail p itself
+    /// cannot resolve x: Φ(8) is 1 − 6·10⁻¹⁶, which is why truncated draws work in the lower one).
+    @Test(arguments: [-30.0, -8, -3, -1, -0.1, 0, 0.5, 2, 5])
+    func theQuantileInvertsTheCDF(_ x: Double) {
+        let p = NormalDistribution.cdf(x)
+        #expect(abs(NormalDistribution.quantile(p) - x) < 1e-9 * max(1, abs(x)))
+    }
+
+    /// Draws stay within their bounds, however far in a tail or however wide.
+    @Test(arguments: [(-1.0, 2.0), (0.0, .infinity), (10, 11), (-12, -11), (1e9, 2e9), (-2e9, -1e9), (3, 3), (-1e10, 1e10)])
+    func truncatedDrawsStayWithinTheirBounds(_ lower: Double, _ upper: Double) {
+        var random = SeededRandom(seed: 3)
+        for _ in 0..<2000 {
+            let value = random.truncatedStandardNormal(lower: lower, upper: upper)
+            #expect(value >= lower && value <= upper, "\(value) outside [\(lower), \(upper)]")
+        }
+    }
+
+    /// The half-normal's mean is √(2/π), its second moment 1; a standard normal's are 0 and 1.
+    @Test func truncatedAndPlainDrawsHaveTheirMoments() {
+        var random = SeededRandom(seed: 9)
+        let count = 200_000
+        let half = (0..<count).map { _ in random.truncatedStandardNormal(lower: 0, upper: .infinity) }
+        #expect(abs(half.reduce(0, +) / Double(count) - (2 / Double.pi).squareRoot()) < 0.01)
+        let plain = (0..<count).map { _ in random.standardNormal() }
+        #expect(abs(plain.reduce(0, +) / Double(count)) < 0.01)
+        #expect(abs(plain.reduce(0) { $0 + $1 * $1 } / Double(count) - 1) < 0.01)
+    }
+}

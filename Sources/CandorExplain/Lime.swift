@@ -1,0 +1,179 @@
+import CandorModel
+import CandorTensor
+import Foundation
+
+/// LIME (Ribeiro, Singh & Guestrin, "Why Should I Trust You?", 2016), as the `lime` package
+/// computes it: perturbed samples around the instance, each weighted by an exponential kernel
+/// of its distance to the instance, and a sparse ridge regression (`LocalSurrogate`) of the
+/// model's outputs on the samples' interpretable features. The coefficients are the
+/// attributions; `intercept`, `score` (weighted R²) and `local_prediction` come with them.
+///
+/// Tabular instances (one flat input) follow `LimeTabularExplainer`: with `discretize`, each
+/// feature is binned at its training quartiles, samples draw a bin by its training frequency
+/// and a value from the bin's truncated normal, the interpretable feature is "in the
+/// instance's bin", and each coefficient comes with its rule (`petal width (cm) <= 0.30`);
+/// without, samples are N(mean, std) per feature and the regression is on standardised values.
+/// The statistics come from the model's sidecar or from `background` instances.
+///
+/// With a `feature_mask` (superpixels for images) samples follow `LimeImageExplainer`: each
+/// group is kept or hidden with probability ½, hidden groups take their per-channel mean (or
+/// `baselines`), and distances are cosine distances of the keep/hide vectors.
+public struct Lime: Explainer {
+    /// The most interpretable features: the regression has one unknown per feature.
+    public static let maximumFeatures = 1024
+    /// The most samples evaluated in one request, over all instances.
+    public static let maximumEvaluations = 1 << 22
+
+    public let descriptor = MethodDescriptor(
+        name: "lime", family: "surrogate",
+        summary: "a sparse weighted linear surrogate fitted on perturbed samples; returns score (R²), intercept and, for tables, rules",
+        reference: "lime LimeTabularExplainer / LimeImageExplainer", requirement: .any,
+        parameters: [
+            ParameterSpec("n_samples", .integer, default: 5000, minimum: 2, maximum: 1_000_000, summary: "perturbed samples per instance"),
+            ParameterSpec(
+                "kernel_width", .number, minimum: 1e-6, maximum: 1e6,
+                summary: "width of the proximity kernel √exp(−d²/width²) (default: 0.75·√features for tables, 0.25 with a feature_mask)"),
+            ParameterSpec("num_features", .integer, default: 10, minimum: 1, maximum: 1024, summary: "most features in the explanation"),
+            ParameterSpec(
+                "feature_selection", .choice(LocalSurrogate.FeatureSelection.allCases.map(\.rawValue)), default: "auto",
+                summary: "how the features are chosen (auto: forward_selection up to 6 features, highest_weights above)"),
+            ParameterSpec(
+                "discretize", .boolean, default: true,
+                summary: "tables: bin features at their training quartiles and explain with rules (false: standardised values)"),
+            BackgroundRows.parameter("tables: training instances to take the statistics from, when the model's sidecar has none"),
+            ParameterSpec.featureMask("interpretable features as groups of elements, shaped like one instance (for images: superpixels)"),
+            ParameterSpec(
+                "baselines", .baselines,
+                summary: "with a feature_mask: the values a hidden group takes (default: the group's mean in each channel)"),
+            ParameterSpec("seed", .integer, default: 0, minimum: 0, maximum: 4_294_967_295, summary: "seed of the samples"),
+        ])
+
+    public init() {}
+
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
+    {
+        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
+        let samples = try reader.int("n_samples")
+        let features = try reader.int("num_features")
+        guard let selection = LocalSurrogate.FeatureSelection(rawValue: try reader.choice("feature_selection")) else {
+            throw ExplanationError(.invalidParameter, "unknown feature_selection")
+        }
+        let discretize = try reader.bool("discretize")
+        let seed = UInt64(try reader.int("seed"))
+        let evaluations = samples.multipliedReportingOverflow(by: problem.batchSize)
+        guard !evaluations.overflow, evaluations.partialValue <= Self.maximumEvaluations else {
+            throw ExplanationError(
+                .invalidParameter,
+                "lime would evaluate \(samples) samples × \(problem.batchSize) instances, more than the \(Self.maximumEvaluations) allowed per request: lower n_samples or send fewer instances"
+            )
+        }
+        let neighbourhood: LimeNeighbourhood
+        let defaultWidth: Double
+        if let mask = reader.json("feature_mask") {
+            if reader.json("background") != nil {
+                throw ExplanationError(
+                    .invalidParameter, "'background' gives tabular statistics; with a feature_mask, hidden groups take 'baselines'")
+            }
+            let groups = try FeatureGroups.fromMask(mask, problem: problem)
+            neighbourhood = .grouped(
+                groups,
+                hidden: try reader.json("baselines").map { value throws(ExplanationError) in try Baselines.resolve(value, for: problem) })
+            defaultWidth = 0.25
+        } else {
+            guard problem.inputs.count == 1, let input = problem.inputs.first, input.rank == 2 else {
+                throw ExplanationError(
+                    .invalidParameter,
+                    "lime explains a flat tabular input by its features; for other inputs give 'feature_mask' with the interpretable groups (for images, superpixels from the slic method)"
+                )
+            }
+            if reader.json("baselines") != nil {
+                throw ExplanationError(
+                    .invalidParameter, "'baselines' apply with a feature_mask; tabular lime samples from the training statistics")
+            }
+            let width = input.shape[1]
+            let names = problem.dataset.featureNames.flatMap { $0.count == width ? $0 : nil } ?? (0..<width).map { "feature \($0)" }
+            neighbourhood = try Self.tabular(discretize: discretize, width: width, names: names, reader: &reader, problem: problem)
+            defaultWidth = 0.75 * Double(width).squareRoot()
+        }
+        guard neighbourhood.featureCount <= Self.maximumFeatures else {
+            throw ExplanationError(
+                .invalidParameter,
+                "lime fits one coefficient per interpretable feature and accepts at most \(Self.maximumFeatures); this input has \(neighbourhood.featureCount): group elements with 'feature_mask'"
+            )
+        }
+        if selection == .forwardSelection && features > 20 {
+            throw ExplanationError(
+                .invalidParameter,
+                "forward_selection refits once per candidate and round: use it for at most 20 features (highest_weights above)")
+        }
+        let kernelWidth = try reader.optionalDouble("kernel_width") ?? defaultWidth
+        reader.record("kernel_width", .number(kernelWidth))
+        return Plan(
+            model: problem.model, effectiveParameters: reader.effective, neighbourhood: neighbourhood, samples: samples,
+            kernelWidth: kernelWidth, features: features, selection: selection, seed: seed)
+    }
+
+    /// The tabular sampling statistics: from `background` instances when the request gives
+    /// them, else the sidecar's statistics, else the sidecar's background rows.
+    private static func tabular(
+        discretize: Bool, width: Int, names: [String], reader: inout ParameterReader, problem: ExplanationProblem
+    ) throws(ExplanationError) -> LimeNeighbourhood {
+        var rows: Tensor?
+        switch reader.json("background") {
+        case .string("model")?, nil: rows = nil
+        case let value?:
+            rows = try BackgroundRows.parse(value, inputs: [(problem.model.inputs[0].name, [width])], what: "parameter 'background'")[0]
+        }
+        let statistics = problem.dataset.statistics
+        let columns: [[Double]]? = (rows ?? problem.dataset.background?.first).map { rows in
+            (0..<width).map { feature in (0..<(rows.shape[0])).map { Double(rows.scalars[$0 * width + feature]) } }
+        }
+        let missing = ExplanationError(
+            .missingReferenceData,
+            "lime samples around the instance from the training data's statistics, and this model's sidecar has neither training_statistics (\(discretize ? "quartile bins" : "mean and std")) nor a background file: send 'background' (a sample of training instances) in params"
+        )
+        if discretize {
+            if rows == nil, let bins = statistics?.bins, bins.count == width { return .discretized(bins, names: names) }
+            guard let columns else { throw missing }
+            return .discretized(columns.compactMap { QuartileBins(values: $0) }, names: names)
+        }
+        if rows == nil, let mean = statistics?.mean, let std = statistics?.std, mean.count == width, std.count == width {
+            return .continuous(mean: mean, scale: std.map { $0 > 0 ? $0 : 1 }, names: names)
+        }
+        guard let columns else { throw missing }
+        let mean = columns.map { $0.reduce(0, +) / Double($0.count) }
+        let std = zip(columns, mean).map { column, mean in
+            (column.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(column.count)).squareRoot()
+        }
+        return .continuous(mean: mean, scale: std.map { $0 > 0 ? $0 : 1 }, names: names)
+    }
+
+    struct Plan: ExplanationPlan {
+        let model: any PredictiveModel
+        let effectiveParameters: [String: JSONValue]
+        let neighbourhood: LimeNeighbourhood
+        let samples: Int
+        let kernelWidth: Double
+        let features: Int
+        let selection: LocalSurrogate.FeatureSelection
+        let seed: UInt64
+
+        func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
+            var results: [InstanceAttribution] = []
+            for row in 0..<problem.problem.batchSize {
+                var random = SeededRandom(seed: seed ^ (UInt64(row) &* 0x9E37_79B9_7F4A_7C15))
+                let drawn = neighbourhood.draw(samples, around: row, of: problem.problem, random: &random)
+                let labels = try SampleEvaluation(model: model, problem: problem, row: row)
+                    .targetOutputs(count: samples, context: context, fill: drawn.fill)
+                let weights = drawn.distances.map { exp(-$0 * $0 / (kernelWidth * kernelWidth)).squareRoot() }
+                let surrogate = LocalSurrogate(
+                    data: drawn.data, rows: samples, columns: neighbourhood.featureCount, labels: labels, weights: weights)
+                guard let fit = surrogate.explain(features: features, selection: selection) else {
+                    throw ExplanationError(.nonFiniteResult, "lime's regression could not be solved for instance \(row)")
+                }
+                results.append(neighbourhood.attribution(fit, row: row, problem: problem.problem))
+            }
+            return results
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import CandorTensor
+
+/// LIME's local surrogate (Ribeiro et al., 2016; the `lime` package's `LimeBase`): a ridge
+/// regression (α = 1, with intercept) of the model's outputs on the interpretable features of
+/// the perturbed samples, each sample weighted by its proximity to the instance, over at most
+/// `num_features` features chosen first.
+struct LocalSurrogate {
+    /// How the features entering the final regression are chosen, as `lime` names them.
+    enum FeatureSelection: String, CaseIterable {
+        /// `forward_selection` for at most 6 features, `highest_weights` above.
+        case auto
+        /// Greedily add the feature that most raises the weighted R² of an unregularised fit.
+        case forwardSelection = "forward_selection"
+        /// The largest |coefficient| of a ridge fit (α = 0.01) on every feature.
+        case highestWeights = "highest_weights"
+        /// Every feature.
+        case none
+    }
+
+    struct Fit {
+        /// (feature, coefficient) ordered by |coefficient|, largest first (ties keep feature order).
+        let coefficients: [(feature: Int, weight: Double)]
+        let intercept: Double
+        /// Weighted R² of the surrogate on the samples.
+        let score: Double
+        /// The surrogate's prediction for the instance (the first sample).
+        let localPrediction: Double
+    }
+
+    /// Samples, row-major [rows × columns]; the first row is the instance itself.
+    let data: [Double]
+    let rows: Int
+    let columns: Int
+    let labels: [Double]
+    let weights: [Double]
+
+    func explain(features: Int, selection: FeatureSelection) -> Fit? {
+        let used: [Int]
+        switch selection {
+        case .auto: used = features <= 6 ? forwardSelection(features) : highestWeights(features)
+        case .forwardSelection: used = forwardSelection(features)
+        case .highestWeights: used = highestWeights(features)
+        case .none: used = Array(0..<columns)
+        }
+        guard let (coefficients, intercept) = ridge(used, alpha: 1) else { return nil }
+        let prediction = intercept + zip(used, coefficients).reduce(0) { $0 + data[$1.0] * $1.1 }
+        let ordered = zip(used, coefficients).map { (feature: $0, weight: $1) }.enumerated()
+            .sorted {
+                abs($0.element.weight) != abs($1.element.weight) ? abs($0.element.weight) > abs($1.element.weight) : $0.offset < $1.offset
+            }
+            .map(\.element)
+        return Fit(coefficients: ordered, intercept: intercept, score: score(used, coefficients, intercept), localPrediction: prediction)
+    }
+
+    /// scikit-learn's `Ridge(alpha, fit_intercept=True).fit(X[:, used], y, sample_weight=w)`:
+    /// centre X and y at their weighted means, solve (XcᵀWXc + αI)β = XcᵀWyc, and put the
+    /// intercept where the means meet.
+    func ridge(_ used: [Int], alpha: Double) -> (coefficients: [Double], intercept: Double)? {
+        let totalWeight = weights.reduce(0, +)
+        guard totalWeight > 0 else { return nil }
+        let meanY = zip(labels, weights).reduce(0) { $0 + $1.0 * $1.1 } / totalWeight
+        let means = used.map { column in (0..<rows).reduce(0) { $0 + data[$1 * columns + column] * weights[$1] } / totalWeight }
+        var centred = [Double](repeating: 0, count: rows * used.count)
+        for row in 0..<rows {
+            for (position, column) in used.enumerated() {
+                centred[row * used.count + position] = data[row * columns + column] - means[position]
+            }
+        }
+        guard
+            let beta = LinearSolvers.weightedLeastSquares(
+                centred, rows: rows, columns: used.count, weights: weights, labels.map { $0 - meanY }, ridge: alpha)
+        else { return nil }
+        return (beta, meanY - zip(means, beta).reduce(0) { $0 + $1.0 * $1.1 })
+    }
+
+    /// scikit-learn's weighted R²: 1 − Σw(y − ŷ)² / Σw(y − ȳ)², with 1 for a perfect fit of
+    /// constant labels and 0 for an imperfect one.
+    func score(_ used: [Int], _ coefficients: [Double], _ intercept: Double) -> Double {
+        let totalWeight = weights.reduce(0, +)
+        let meanY = zip(labels, weights).reduce(0) { $0 + $1.0 * $1.1 } / totalWeight
+        var residual = 0.0
+        var spread = 0.0
+        for row in 0..<rows {
+            let predicted = intercept + zip(used, coefficients).reduce(0) { $0 + data[row * columns + $1.0] * $1.1 }
+            residual += weights[row] * (labels[row] - predicted) * (labels[row] - predicted)
+            spread += weights[row] * (labels[row] - meanY) * (labels[row] - meanY)
+        }
+        guard spread > 0 else { return residual == 0 ? 1 : 0 }
+        return 1 - residual / spread
+    }
+
+    /// lime's `forward_selection`: each round adds the unused feature whose unregularised fit
+    /// with the features so far scores highest (the first on ties).
+    private func forwardSelection(_ count: Int) -> [Int] {
+        var used: [Int] = []
+        for _ in 0..<min(count, columns) {
+            var best = 0
+            var bestScore = -100_000_000.0
+            for feature in 0..<columns where !used.contains(feature) {
+                let candidate = used + [feature]
+                guard let (coefficients, intercept) = ridge(candidate, alpha: 0) else { continue }
+                let score = score(candidate, coefficients, intercept)
+                if score > bestScore {
+                    best = feature
+                    bestScore = score
+                }
+            }
+            used.append(best)
+        }
+        return used
+    }
+
+    /// lime's `highest_weights`: a ridge fit (α = 0.01) on every feature, ranked by
+    /// |coefficient × the instance's value| (the instance's interpretable values are all 1 for
+    /// binary features), largest first.
+    private func highestWeights(_ count: Int) -> [Int] {
+        guard let (coefficients, _) = ridge(Array(0..<columns), alpha: 0.01) else { return Array(0..<min(count, columns)) }
+        let ranked = (0..<columns).map { (feature: $0, size: abs(coefficients[$0] * data[$0])) }.enumerated()
+            .sorted { $0.element.size != $1.element.size ? $0.element.size > $1.element.size : $0.offset < $1.offset }
+        return ranked.prefix(count).map(\.element.feature)
+    }
+}

@@ -1,0 +1,57 @@
+import CandorExplain
+import CandorModel
+import CandorTensor
+import CandorTestSupport
+import Foundation
+import Testing
+
+@testable import CandorServer
+
+/// A YAML flow list repeating `item` once per feature of the six-feature test model.
+private func six(_ item: String) -> String { "[" + Array(repeating: item, count: 6).joined(separator: ", ") + "]" }
+
+@Suite struct ModelSidecarTests {
+    func load(_ name: String) throws -> LoadedModel {
+        let folder = Fixtures.repository.appendingPathComponent("models")
+        return try LoadedModel.load(
+            name: name, onnx: try Data(contentsOf: folder.appendingPathComponent("\(name).onnx")), externalData: .directory(folder),
+            sidecar: try Data(contentsOf: folder.appendingPathComponent("\(name).yaml")))
+    }
+
+    /// The demo sidecars' statistics give the discretizer lime builds from the training split.
+    @Test(arguments: [("iris_mlp", "iris"), ("breast_cancer_mlp", "breast_cancer")])
+    func sidecarStatisticsAreLimesDiscretizer(_ model: String, _ entry: String) throws {
+        let golden = try #require(
+            (try Fixtures.json("golden/lime_tabular.json") as? [String: Any]).flatMap { ($0["discretizer"] as? [String: Any])?[entry] }
+                as? [String: Any])
+        let loaded = try load(model)
+        let bins = try #require(loaded.dataset.statistics?.bins)
+        let names = try #require(golden["feature_names"] as? [String])
+        let features = try #require(golden["features"] as? [[String: Any]])
+        #expect(bins.count == features.count)
+        for (feature, lime) in zip(bins.indices, features) {
+            let mismatches = limeDiscretizerMismatches(bins[feature], lime, name: names[feature])
+            #expect(mismatches.isEmpty, "\(names[feature]): \(mismatches)")
+        }
+        #expect(loaded.dataset.background?.first?.shape == [model == "iris_mlp" ? 30 : 50, names.count])
+    }
+
+    @Test(arguments: [
+        ("training_statistics: {min: [0]}", "training_statistics.min has 1 entries, but the model's input has 6"),
+        (
+            "training_statistics: {quartiles: \(six("[1, 2, 3]")), bin_counts: \(six("[1, 1]")), bin_means: \(six("[1, 2]")), bin_stds: \(six("[0, 0]")), min: \(six("0")), max: \(six("4"))}",
+            "there are 4 bins"
+        ),
+        ("background: missing.json", "missing.json"),
+        ("background: ../../etc/passwd", "inside the model's folder"),
+        ("unknown_key: 1", "unknown key"),
+    ])
+    func aSidecarThatDoesNotFitIsRefusedNamingWhy(_ sidecar: String, _ message: String) throws {
+        let onnx = try Data(contentsOf: Fixtures.url("models/mlp_torchscript.onnx"))
+        #expect {
+            _ = try LoadedModel.load(name: "m", onnx: onnx, externalData: .files([:]), sidecar: Data(sidecar.utf8))
+        } throws: { error in
+            "\(error)".contains(message)
+        }
+    }
+}
