@@ -19,6 +19,7 @@ public struct MethodCatalog: Sendable {
         ShapleyValueSampling(),
         KernelShap(),
         Lime(),
+        Rise(),
     ])
 
     public func explainer(named name: String) -> (any Explainer)? {
