@@ -25,33 +25,44 @@ public struct BackgroundRows: Sendable {
     static func resolve(
         _ reader: inout ParameterReader, problem: ExplanationProblem, method: String
     ) throws(ExplanationError) -> BackgroundRows {
-        let background = reader.json("background")
-        let baselines = reader.json("baselines")
-        switch (background, baselines) {
-        case (.some(let value), nil) where value != .string("model"):
-            return try fromInstances(value, problem: problem)
-        case (nil, .some(let value)):
-            return try fromBaseline(value, problem: problem)
-        case (.some, .some):
+        if let rows = try requested(&reader, problem: problem, method: method) { return rows }
+        if let baselines = reader.json("baselines") { return try fromBaseline(baselines, problem: problem) }
+        return try sidecar(&reader, problem: problem, method: method)
+    }
+
+    /// The background when the request names one (instances, or "model" for the sidecar's),
+    /// nil otherwise; giving `baselines` too is an error.
+    static func requested(
+        _ reader: inout ParameterReader, problem: ExplanationProblem, method: String
+    ) throws(ExplanationError) -> BackgroundRows? {
+        guard reader.isGiven("background"), let value = reader.json("background") else { return nil }
+        guard !reader.isGiven("baselines") else {
             throw ExplanationError(
                 .invalidParameter,
                 "give either 'background' (reference instances) or 'baselines' (one reference row) to \(method), not both")
-        default:
-            guard let rows = problem.dataset.background, let count = rows.first?.shape.first else {
-                throw ExplanationError(
-                    .missingReferenceData,
-                    "\(method) needs reference data for absent features, and this model's sidecar names no background file: send 'background' (an array of instances, e.g. a sample of the training data) or 'baselines' (one reference instance) in params"
-                )
-            }
-            for (row, input) in zip(rows, problem.inputs) where row.shape.dropFirst() != input.shape.dropFirst() {
-                throw ExplanationError(
-                    .invalidParameter,
-                    "the model's background (\(problem.dataset.backgroundSource ?? "sidecar")) holds instances of shape \(Array(row.shape.dropFirst())), but these inputs have \(Array(input.shape.dropFirst())): send 'background' in params"
-                )
-            }
-            reader.record("background", .string("model"))
-            return BackgroundRows(rows: rows, count: count)
         }
+        if value == .string("model") { return try sidecar(&reader, problem: problem, method: method) }
+        return try fromInstances(value, problem: problem)
+    }
+
+    /// The rows of the model's sidecar background file.
+    private static func sidecar(
+        _ reader: inout ParameterReader, problem: ExplanationProblem, method: String
+    ) throws(ExplanationError) -> BackgroundRows {
+        guard let rows = problem.dataset.background, let count = rows.first?.shape.first else {
+            throw ExplanationError(
+                .missingReferenceData,
+                "\(method) needs reference data for absent features, and this model's sidecar names no background file: send 'background' (an array of instances, e.g. a sample of the training data) or 'baselines' (one reference instance) in params"
+            )
+        }
+        for (row, input) in zip(rows, problem.inputs) where row.shape.dropFirst() != input.shape.dropFirst() {
+            throw ExplanationError(
+                .invalidParameter,
+                "the model's background (\(problem.dataset.backgroundSource ?? "sidecar")) holds instances of shape \(Array(row.shape.dropFirst())), but these inputs have \(Array(input.shape.dropFirst())): send 'background' in params"
+            )
+        }
+        reader.record("background", .string("model"))
+        return BackgroundRows(rows: rows, count: count)
     }
 
     /// `background` as given in a request, checked against the batch's instance shapes.

@@ -8,7 +8,9 @@ import CandorTensor
 ///
 /// computed by evaluating all 2ⁿ coalitions in batched passes (Captum's `ShapleyValues` sums
 /// the same marginals over all n! orderings). Every element of a group gets the group's value.
-/// Efficiency holds by construction: Σφᵢ = f(x) − f(x′).
+/// With `background` instances instead of a baseline, absent groups take each background row
+/// in turn and v(S) is the mean output (SHAP's value function, which `kernel_shap` estimates).
+/// Efficiency holds by construction: Σφᵢ = f(x) − v(∅), and v(∅) is reported as `base_value`.
 public struct ExactShapley: Explainer {
     /// The most feature groups: 2²⁰ coalitions per instance is about a million evaluations.
     public static let maximumGroups = 20
@@ -21,6 +23,9 @@ public struct ExactShapley: Explainer {
         reference: "Captum ShapleyValues; brute-force enumeration", requirement: .any,
         parameters: [
             ParameterSpec.baselines("the values an absent feature takes"),
+            BackgroundRows.parameter(
+                "instead of baselines: reference instances, each taken in turn by the absent features (the outputs averaged); \"model\" for the sidecar's"
+            ),
             ParameterSpec.featureMask("a group id per element, shaped like one instance (default: each element alone); at most 20 groups"),
             ParameterSpec.perturbationsPerEval(of: "coalitions"),
         ])
@@ -30,7 +35,8 @@ public struct ExactShapley: Explainer {
     public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
     {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
-        let baselines = try Baselines.resolve(reader.json("baselines"), for: problem)
+        let background = try BackgroundRows.requested(&reader, problem: problem, method: descriptor.name)
+        let baselines = background == nil ? try Baselines.resolve(reader.json("baselines"), for: problem) : []
         let groups = try FeatureGroups(featureMask: reader.json("feature_mask"), problem: problem)
         guard groups.groups.count <= Self.maximumGroups else {
             throw ExplanationError(
@@ -38,15 +44,15 @@ public struct ExactShapley: Explainer {
                 "exact_shapley enumerates all 2ⁿ coalitions and accepts at most \(Self.maximumGroups) feature groups; this input has \(groups.groups.count): group features with 'feature_mask'"
             )
         }
-        let evaluations = (1 << groups.groups.count) * problem.batchSize
+        let evaluations = (1 << groups.groups.count) * problem.batchSize * (background?.count ?? 1)
         guard evaluations <= Self.maximumEvaluations else {
             throw ExplanationError(
                 .invalidParameter,
-                "exact_shapley would evaluate \(evaluations) coalitions (2^\(groups.groups.count) for each of \(problem.batchSize) instances), more than the \(Self.maximumEvaluations) allowed per request: send fewer instances or fewer groups"
+                "exact_shapley would evaluate \(evaluations) inputs (2^\(groups.groups.count) coalitions × \(background?.count ?? 1) reference rows × \(problem.batchSize) instances), more than the \(Self.maximumEvaluations) allowed per request: send fewer instances, fewer groups or fewer background rows"
             )
         }
         return Plan(
-            model: problem.model, effectiveParameters: reader.effective, baselines: baselines, groups: groups,
+            model: problem.model, effectiveParameters: reader.effective, baselines: baselines, background: background, groups: groups,
             coalitionsPerPass: try reader.optionalInt("perturbations_per_eval"))
     }
 
@@ -54,6 +60,7 @@ public struct ExactShapley: Explainer {
         let model: any PredictiveModel
         let effectiveParameters: [String: JSONValue]
         let baselines: [Tensor]
+        let background: BackgroundRows?
         let groups: FeatureGroups
         let coalitionsPerPass: Int?
 
@@ -62,10 +69,21 @@ public struct ExactShapley: Explainer {
             let n = groups.groups.count
             let coalitions = 1 << n
             // Coalition c has group i present when bit i is set; absent groups are replaced.
-            let values = try PerturbedEvaluation(model: model, problem: problem, baselines: baselines, groups: groups)
-                .targetOutputs(count: coalitions, perPass: coalitionsPerPass, context: context) { coalition in
-                    (0..<n).filter { coalition & (1 << $0) == 0 }
+            // values[c · batch + row] = v(c) for instance `row`.
+            var values: [Double]
+            if let background {
+                values = [Double](repeating: 0, count: coalitions * batch)
+                for row in 0..<batch {
+                    let rowValues = try CoalitionValues(model: model, problem: problem, row: row, background: background, groups: groups)
+                        .values(count: coalitions, context: context) { coalition in (0..<n).filter { coalition & (1 << $0) != 0 } }
+                    for (coalition, value) in rowValues.enumerated() { values[coalition * batch + row] = value }
                 }
+            } else {
+                values = try PerturbedEvaluation(model: model, problem: problem, baselines: baselines, groups: groups)
+                    .targetOutputs(count: coalitions, perPass: coalitionsPerPass, context: context) { coalition in
+                        (0..<n).filter { coalition & (1 << $0) == 0 }
+                    }.map(Double.init)
+            }
             // w(s) = s! (n − s − 1)! / n! = 1 / (n · C(n − 1, s)).
             var weights = [Double](repeating: 0, count: max(n, 1))
             var binomial = 1.0
@@ -80,12 +98,14 @@ public struct ExactShapley: Explainer {
                     let weight = weights[size]
                     let with = (coalition | (1 << group)) * batch
                     for row in 0..<batch {
-                        shapley[group * batch + row] += weight * Double(values[with + row] - values[coalition * batch + row])
+                        shapley[group * batch + row] += weight * (values[with + row] - values[coalition * batch + row])
                     }
                 }
             }
             return (0..<batch).map { row in
-                groups.spread({ Float(shapley[$0 * batch + row]) }, over: problem.problem)
+                var attribution = groups.spread({ Float(shapley[$0 * batch + row]) }, over: problem.problem)
+                attribution.extras["base_value"] = .number(values[row])
+                return attribution
             }
         }
     }

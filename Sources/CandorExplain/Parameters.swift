@@ -186,6 +186,11 @@ public struct ParameterReader: Sendable {
         value(name).1
     }
 
+    /// Whether the request gives the parameter (not null), as opposed to its default applying.
+    public func isGiven(_ name: String) -> Bool {
+        raw[name].map { $0 != .null } ?? false
+    }
+
     /// A number parameter, or nil when omitted and without default.
     public mutating func optionalDouble(_ name: String) throws(ExplanationError) -> Double? {
         let (spec, value) = value(name)

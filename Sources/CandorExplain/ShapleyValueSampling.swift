@@ -85,7 +85,9 @@ public struct ShapleyValueSampling: Explainer {
                 }
             }
             return (0..<batch).map { row in
-                groups.spread({ Float(shapley[$0 * batch + row] / Double(samples)) }, over: problem.problem)
+                var attribution = groups.spread({ Float(shapley[$0 * batch + row] / Double(samples)) }, over: problem.problem)
+                attribution.extras["base_value"] = .number(Double(values[row]))
+                return attribution
             }
         }
     }

@@ -26,6 +26,12 @@ import Testing
         try explain(method, parameters).flatMap { $0.attribution.attributions[0].scalars }
     }
 
+    /// exact_shapley with a background plays the same game as kernel_shap.
+    @Test func exactShapleyWithABackgroundIsTheMeanOverItsRows() throws {
+        let direct = try attributions(ExactShapley(), ["background": background])
+        #expect(isClose(direct, try exactWithBackground(), absolute: 1e-5))
+    }
+
     /// The exact Shapley values of the background-averaged game: v(S) is the mean over the rows
     /// of the single-baseline game, so its Shapley values are the mean of exact_shapley's.
     func exactWithBackground() throws -> [Float] {
