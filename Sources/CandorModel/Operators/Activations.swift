@@ -1,5 +1,4 @@
 import CandorTensor
-import Foundation
 
 /// Element-wise activations (`Relu`, `LeakyRelu`, `Sigmoid`, `Tanh`), each defined by its
 /// function and its derivative, expressed through the input x and output y.
@@ -21,17 +20,10 @@ struct ElementwiseActivation: Operator {
         switch kind {
         case .relu: y = x.map { $0 > 0 ? $0 : 0 }
         case .leakyRelu(let alpha): y = x.map { $0 >= 0 ? $0 : alpha * $0 }
-        case .sigmoid: y = x.map(Self.sigmoid)
-        case .tanh: y = x.map { Foundation.tanhf($0) }
+        case .sigmoid: y = ElementaryFunctions.sigmoid(x)
+        case .tanh: y = ElementaryFunctions.tanh(x)
         }
         return [.float(y)]
-    }
-
-    /// The logistic function, evaluated without overflow for large |x|.
-    static func sigmoid(_ x: Float) -> Float {
-        if x >= 0 { return 1 / (1 + expf(-x)) }
-        let e = expf(x)
-        return e / (1 + e)
     }
 
     func backward(
