@@ -15,9 +15,11 @@ import Foundation
 /// without, samples are N(mean, std) per feature and the regression is on standardised values.
 /// The statistics come from the model's sidecar or from `background` instances.
 ///
-/// With a `feature_mask` (superpixels for images) samples follow `LimeImageExplainer`: each
-/// group is kept or hidden with probability ½, hidden groups take their per-channel mean (or
-/// `baselines`), and distances are cosine distances of the keep/hide vectors.
+/// Over groups — a `feature_mask`, or for an image without one its SLIC superpixels (scikit-image's
+/// defaults, 100 segments, compactness 10; the `slic` method returns them) — samples follow
+/// `LimeImageExplainer`: each group is kept or hidden with probability ½, hidden groups take
+/// their per-channel mean (or `baselines`), and distances are cosine distances of the keep/hide
+/// vectors.
 public struct Lime: Explainer {
     /// The most interpretable features: the regression has one unknown per feature.
     public static let maximumFeatures = 1024
@@ -79,11 +81,21 @@ public struct Lime: Explainer {
                 groups,
                 hidden: try reader.json("baselines").map { value throws(ExplanationError) in try Baselines.resolve(value, for: problem) })
             defaultWidth = 0.25
+        } else if problem.inputs.count == 1, let input = problem.inputs.first, (3...4).contains(input.rank) {
+            // An image: its SLIC superpixels (scikit-image's defaults) are the features.
+            if reader.json("background") != nil {
+                throw ExplanationError(.invalidParameter, "'background' gives tabular statistics; images hide superpixels with 'baselines'")
+            }
+            let segmenter = try Superpixels(segments: 100, compactness: 10, problem: problem, method: descriptor.name)
+            neighbourhood = .superpixels(
+                segmenter,
+                hidden: try reader.json("baselines").map { value throws(ExplanationError) in try Baselines.resolve(value, for: problem) })
+            defaultWidth = 0.25
         } else {
             guard problem.inputs.count == 1, let input = problem.inputs.first, input.rank == 2 else {
                 throw ExplanationError(
                     .invalidParameter,
-                    "lime explains a flat tabular input by its features; for other inputs give 'feature_mask' with the interpretable groups (for images, superpixels from the slic method)"
+                    "lime explains a flat tabular input by its features, or an image by its superpixels; for other inputs give 'feature_mask' with the interpretable groups"
                 )
             }
             if reader.json("baselines") != nil {
@@ -162,6 +174,7 @@ public struct Lime: Explainer {
             var results: [InstanceAttribution] = []
             for row in 0..<problem.problem.batchSize {
                 var random = SeededRandom(seed: seed ^ (UInt64(row) &* 0x9E37_79B9_7F4A_7C15))
+                let neighbourhood = self.neighbourhood.resolved(row: row, of: problem.problem)
                 let drawn = neighbourhood.draw(samples, around: row, of: problem.problem, random: &random)
                 let labels = try SampleEvaluation(model: model, problem: problem, row: row)
                     .targetOutputs(count: samples, context: context, fill: drawn.fill)

@@ -11,12 +11,21 @@ enum LimeNeighbourhood: Sendable {
     /// Groups of elements kept (1) or hidden (0); hidden ones take `hidden` (per instance, like
     /// the batch) or their per-channel mean.
     case grouped(FeatureGroups, hidden: [Tensor]?)
+    /// Each image's own SLIC superpixels as the groups.
+    case superpixels(Superpixels, hidden: [Tensor]?)
+
+    /// The neighbourhood of instance `row`: superpixels become that image's groups.
+    func resolved(row: Int, of problem: ExplanationProblem) -> LimeNeighbourhood {
+        guard case .superpixels(let segmenter, let hidden) = self else { return self }
+        return .grouped(segmenter.groups(row: row, of: problem), hidden: hidden)
+    }
 
     var featureCount: Int {
         switch self {
         case .discretized(let bins, _): bins.count
         case .continuous(let mean, _, _): mean.count
         case .grouped(let groups, _): groups.groups.count
+        case .superpixels(let segmenter, _): segmenter.segments
         }
     }
 
@@ -34,6 +43,7 @@ enum LimeNeighbourhood: Sendable {
         case .continuous(let mean, let scale, _): Self.continuous(mean, scale, count: count, row: row, problem: problem, random: &random)
         case .grouped(let groups, let hidden):
             Self.grouped(groups, hidden: hidden, count: count, row: row, problem: problem, random: &random)
+        case .superpixels: resolved(row: row, of: problem).draw(count, around: row, of: problem, random: &random)
         }
     }
 
@@ -163,9 +173,11 @@ enum LimeNeighbourhood: Sendable {
         var coefficient = [Double](repeating: 0, count: featureCount)
         for (feature, weight) in fit.coefficients { coefficient[feature] = weight }
         var attribution: InstanceAttribution
-        switch self {
+        switch resolved(row: row, of: problem) {
         case .grouped(let groups, _):
             attribution = groups.spread({ Float(coefficient[$0]) }, over: problem)
+        case .superpixels:
+            attribution = InstanceAttribution(attributions: [])
         case .discretized(let bins, let names):
             attribution = InstanceAttribution(attributions: [problem.instanceTensor(coefficient.map(Float.init), input: 0)])
             let instance = problem.inputs[0].scalars[(row * bins.count)..<((row + 1) * bins.count)].map(Double.init)

@@ -20,6 +20,7 @@ public struct MethodCatalog: Sendable {
         KernelShap(),
         Lime(),
         Rise(),
+        Slic(),
     ])
 
     public func explainer(named name: String) -> (any Explainer)? {

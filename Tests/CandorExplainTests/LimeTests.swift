@@ -114,4 +114,48 @@ import Testing
             return error.code == .missingReferenceData && error.message.contains("'background'")
         }
     }
+
+    /// Over the superpixels lime used (`lime_image.json`, from scikit-image's slic), our leading
+    /// superpixels and their signs are lime's, and every weight lies in lime's spread over
+    /// five random states, widened by that spread.
+    @Test(arguments: [0, 1])
+    func superpixelExplanationsAgreeWithLime(_ index: Int) throws {
+        let root = try #require(try Fixtures.json("golden/lime_image.json") as? [String: Any])
+        let image = try #require((root["images"] as? [[String: Any]])?[index])
+        let golden = try #require((root["explanation"] as? [[String: Any]])?.first { $0["image"] as? String == image["name"] as? String })
+        let pixels = try #require(image["pixels"] as? [[[Double]]])
+        let segments = try #require(image["segments"] as? [[Int]])
+        let (height, width) = (pixels.count, pixels[0].count)
+        // HWC → CHW, the model's layout; the mask repeats the segments on every channel.
+        let chw = (0..<3).flatMap { c in (0..<height).flatMap { y in (0..<width).map { x in Float(pixels[y][x][c]) } } }
+        let mask: JSONValue = .array(
+            (0..<3).map { _ in .array(segments.map { .array($0.map { .number(Double($0)) }) }) })
+        let model = try ONNXModelLoader.load(contentsOf: Fixtures.repository.appendingPathComponent("models/shapes_mlp.onnx"))
+        let output = try #require(model.outputs.firstIndex { $0.name == "probabilities" })
+        let target = try #require(golden["target"] as? Int)
+        let problem = ExplanationProblem(
+            model: model, inputs: [try Tensor(shape: [1, 3, height, width], scalars: chw)], output: output, targets: [target])
+        let plan = try Lime().prepare(["feature_mask": mask, "n_samples": 3000, "num_features": 1024], for: problem)
+        let attribution = try #require(try ExplanationRunner.run(plan, problem: problem, context: ExplanationContext()).first).attribution
+        let values = attribution.attributions[0].scalars
+        let plane = height * width
+        let count = (segments.flatMap { $0 }.max() ?? 0) + 1
+        var weights = [Double](repeating: 0, count: count)
+        for (position, segment) in segments.flatMap({ $0 }).enumerated() { weights[segment] = Double(values[position]) }
+        _ = plane
+        let top = try #require(golden["top_features"] as? [Int])
+        let signs = try #require(golden["signs"] as? [Int])
+        let ours = weights.indices.sorted { abs(weights[$0]) > abs(weights[$1]) }
+        #expect(Array(ours.prefix(top.count)) == top, "our leading superpixels \(ours.prefix(5)) vs lime's \(top)")
+        for (feature, sign) in zip(top, signs) { #expect((weights[feature] > 0 ? 1 : -1) == sign) }
+        let lower = try #require(golden["weights_min"] as? [Double])
+        let upper = try #require(golden["weights_max"] as? [Double])
+        let scale = upper.map(abs).max() ?? 1
+        for feature in 0..<count {
+            let width = upper[feature] - lower[feature] + 0.05 * scale
+            #expect(
+                lower[feature] - width <= weights[feature] && weights[feature] <= upper[feature] + width,
+                "superpixel \(feature): \(weights[feature]) outside lime's [\(lower[feature]), \(upper[feature])]")
+        }
+    }
 }

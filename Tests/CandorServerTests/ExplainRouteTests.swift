@@ -266,4 +266,36 @@ extension ExplainRouteTests {
             #expect((single.json["detail"] as? String)?.contains("at least two instances") == true)
         }
     }
+
+    /// On the image demo model: slic's segments go straight back as the feature_mask of
+    /// kernel_shap, and lime (over its own superpixels) and rise explain the same image.
+    @Test func imagesAreSegmentedAndExplainedOverTheirSuperpixels() async throws {
+        let background = try Data(contentsOf: Fixtures.repository.appendingPathComponent("models/shapes_mlp.background.json"))
+        let images = try #require(try JSONSerialization.jsonObject(with: background) as? [Any])
+        let image = String(decoding: try JSONSerialization.data(withJSONObject: images[0]), as: UTF8.self)
+        try await TestApplication().test { client in
+            let url = "/v1/models/shapes_mlp/explain"
+            let slic = try await client.post(url, json: #"{"method":"slic","inputs":[\#(image)],"params":{"n_segments":16}}"#)
+            #expect(slic.status == .ok, "\(slic.text)")
+            let segmented = try #require((slic.json["explanations"] as? [[String: Any]])?.first)
+            let mask = try #require(segmented["attributions"] as? [[[Double]]])
+            #expect(mask.count == 3 && mask[0].count == 32 && mask[0] == mask[2])
+            let count = try #require(segmented["n_segments"] as? Int)
+            #expect((4...32).contains(count))
+            let maskJSON = String(decoding: try JSONSerialization.data(withJSONObject: mask), as: UTF8.self)
+            let shap = try await client.post(
+                url, json: #"{"method":"kernel_shap","inputs":[\#(image)],"params":{"feature_mask":\#(maskJSON),"n_samples":200}}"#)
+            #expect(shap.status == .ok, "\(shap.text)")
+            for body in [
+                #"{"method":"lime","inputs":[\#(image)],"params":{"n_samples":300}}"#,
+                #"{"method":"rise","inputs":[\#(image)],"params":{"n_masks":50}}"#,
+            ] {
+                let response = try await client.post(url, json: body)
+                #expect(response.status == .ok, "\(response.text)")
+                #expect(((response.json["explanations"] as? [[String: Any]])?.first?["attributions"] as? [[[Double]]])?.count == 3)
+            }
+            let tabular = try await client.post("/v1/models/iris_mlp/explain", json: #"{"method":"slic","inputs":[[5.1,3.5,1.4,0.2]]}"#)
+            #expect(tabular.status == .badRequest)
+        }
+    }
 }

@@ -14,7 +14,8 @@ import Testing
         try await TestApplication().test { client in
             let list = try await client.get("/v1/models")
             let names = (list.json["models"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
-            #expect(names == ["breast_cancer_mlp", "iris_mlp"])
+            #expect(names == TestApplication.demoModels)
+            #expect(names?.contains("iris_mlp") == true)
 
             let iris = try await client.get("/v1/models/iris_mlp").json
             #expect(
@@ -120,7 +121,7 @@ import Testing
         try Data("garbage".utf8).write(to: application.modelsDirectory.appendingPathComponent("broken.onnx"))
         try await application.test { client in
             let list = try await client.get("/v1/models").json
-            #expect((list["models"] as? [Any])?.count == 2)
+            #expect((list["models"] as? [Any])?.count == TestApplication.demoModels.count)
             let refused = try #require((list["refused"] as? [[String: Any]])?.first)
             #expect(refused["name"] as? String == "broken")
             #expect(try await client.get("/readyz").status == .ok)

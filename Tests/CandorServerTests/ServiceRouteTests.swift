@@ -12,7 +12,7 @@ import Testing
             #expect(health.status == .ok)
             let ready = try await client.get("/readyz")
             #expect(ready.status == .ok)
-            #expect(ready.json["models"] as? Int == 2)
+            #expect(ready.json["models"] as? Int == TestApplication.demoModels.count)
             #expect(ready.headers[.init("X-Request-Id")!] != nil)
         }
     }
@@ -45,7 +45,7 @@ import Testing
                 #expect(metrics.contains(name), "\(name) missing from /metrics")
             }
             #expect(metrics.contains(#"route="/v1/models/{name}/explain""#))
-            #expect(metrics.contains("candor_models_loaded 2"))
+            #expect(metrics.contains("candor_models_loaded \(TestApplication.demoModels.count)"))
         }
     }
 

@@ -9,6 +9,13 @@ import NIOCore
 
 /// A service over a private copy of the demo models, with settings a test may change.
 struct TestApplication {
+    /// The demo models every test application serves, by name.
+    static let demoModels: [String] = {
+        let folder = Fixtures.repository.appendingPathComponent("models")
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return files.filter { $0.hasSuffix(".onnx") }.map { String($0.dropLast(5)) }.sorted()
+    }()
+
     let service: CandorService
     let modelsDirectory: URL
 
