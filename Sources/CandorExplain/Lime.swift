@@ -145,9 +145,8 @@ public struct Lime: Explainer {
             "lime samples around the instance from the training data's statistics, and this model's sidecar has neither training_statistics (\(discretize ? "quartile bins" : "mean and std")) nor a background file: send 'background' (a sample of training instances) in params"
         )
         if discretize {
-            if rows == nil, let bins = statistics?.bins, bins.count == width { return .discretized(bins, names: names) }
-            guard let columns else { throw missing }
-            return .discretized(columns.compactMap { QuartileBins(values: $0) }, names: names)
+            guard let bins = QuartileBins.forTable(width: width, requestRows: rows, dataset: problem.dataset) else { throw missing }
+            return .discretized(bins, names: names)
         }
         if rows == nil, let mean = statistics?.mean, let std = statistics?.std, mean.count == width, std.count == width {
             return .continuous(mean: mean, scale: std.map { $0 > 0 ? $0 : 1 }, names: names)

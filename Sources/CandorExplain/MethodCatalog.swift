@@ -19,6 +19,7 @@ public struct MethodCatalog: Sendable {
         ShapleyValueSampling(),
         KernelShap(),
         Lime(),
+        Anchors(),
         Rise(),
         Slic(),
     ])

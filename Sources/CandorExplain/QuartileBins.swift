@@ -1,3 +1,4 @@
+import CandorTensor
 import Foundation
 
 /// One feature's bins under LIME's quartile discretizer (Ribeiro et al., "Why Should I Trust
@@ -92,5 +93,19 @@ public struct QuartileBins: Sendable, Equatable {
         if bin == 0 { return "\(name) <= \(format(edges[0]))" }
         if bin == edges.count { return "\(name) > \(format(edges[edges.count - 1]))" }
         return "\(format(edges[bin - 1])) < \(name) <= \(format(edges[bin]))"
+    }
+}
+
+extension QuartileBins {
+    /// Each feature's bins for a table of `width` features: computed from `requestRows` when
+    /// the request sends reference rows, else the sidecar's statistics, else computed from the
+    /// sidecar's background rows; nil when there is none of these.
+    static func forTable(width: Int, requestRows: Tensor?, dataset: DatasetSummary) -> [QuartileBins]? {
+        if requestRows == nil, let bins = dataset.statistics?.bins, bins.count == width { return bins }
+        guard let rows = requestRows ?? dataset.background?.first, rows.rank == 2, rows.shape[1] == width else { return nil }
+        let count = rows.shape[0]
+        let bins = (0..<width).compactMap { feature in QuartileBins(values: (0..<count).map { Double(rows.scalars[$0 * width + feature]) })
+        }
+        return bins.count == width ? bins : nil
     }
 }

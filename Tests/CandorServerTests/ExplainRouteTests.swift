@@ -26,7 +26,7 @@ import Testing
         ("saliency", "{}"), ("input_x_gradient", "{}"), ("integrated_gradients", "{}"), ("feature_ablation", "{}"),
         ("occlusion", #"{"sliding_window_shapes":[2]}"#), ("exact_shapley", #"{"feature_mask":MASK}"#),
         ("shapley_value_sampling", #"{"n_samples":5}"#), ("kernel_shap", #"{"feature_mask":MASK}"#),
-        ("lime", #"{"n_samples":500}"#), ("rise", #"{"n_masks":100}"#),
+        ("lime", #"{"n_samples":500}"#), ("rise", #"{"n_masks":100}"#), ("anchors", "{}"),
     ])
     func everyMethodExplainsTheDemoModels(_ method: String, params: String) async throws {
         try await TestApplication().test { client in
