@@ -23,9 +23,9 @@ public struct FeatureAblation: Explainer {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let baselines = try Baselines.resolve(reader.json("baselines"), for: problem)
         let groups = try FeatureGroups(featureMask: reader.json("feature_mask"), problem: problem)
+        let groupsPerPass = try reader.optionalInt("perturbations_per_eval")
         return AblationPlan(
-            model: problem.model, effectiveParameters: reader.effective, baselines: baselines, groups: groups,
-            groupsPerPass: try reader.optionalInt("perturbations_per_eval"))
+            model: problem.model, effectiveParameters: reader.effective, baselines: baselines, groups: groups, groupsPerPass: groupsPerPass)
     }
 }
 
@@ -88,10 +88,10 @@ public struct Occlusion: Explainer {
             )
         }
         let groups = FeatureGroups.slidingWindows(shape: shape, window: window, strides: strides, input: 0)
+        let baselines = try Baselines.resolve(reader.json("baselines"), for: problem)
+        let groupsPerPass = try reader.optionalInt("perturbations_per_eval")
         return AblationPlan(
-            model: problem.model, effectiveParameters: reader.effective,
-            baselines: try Baselines.resolve(reader.json("baselines"), for: problem),
-            groups: groups, groupsPerPass: try reader.optionalInt("perturbations_per_eval"))
+            model: problem.model, effectiveParameters: reader.effective, baselines: baselines, groups: groups, groupsPerPass: groupsPerPass)
     }
 }
 

@@ -55,10 +55,14 @@ public struct Anchors: Explainer {
             throw ExplanationError(.missingReferenceData, "anchors could not bin the features: send more 'background' rows")
         }
         let names = problem.dataset.featureNames.flatMap { $0.count == width ? $0 : nil } ?? (0..<width).map { "feature \($0)" }
+        let threshold = try reader.optionalDouble("threshold") ?? 0.95
+        let delta = try reader.optionalDouble("delta") ?? 0.1
+        let tau = try reader.optionalDouble("tau") ?? 0.15
+        let batchSize = try reader.int("batch_size")
+        let seed = UInt64(try reader.int("seed"))
         return Plan(
             model: problem.model, effectiveParameters: reader.effective, rows: reference.rows[0], bins: bins, names: names,
-            threshold: try reader.optionalDouble("threshold") ?? 0.95, delta: try reader.optionalDouble("delta") ?? 0.1,
-            tau: try reader.optionalDouble("tau") ?? 0.15, batchSize: try reader.int("batch_size"), seed: UInt64(try reader.int("seed")))
+            threshold: threshold, delta: delta, tau: tau, batchSize: batchSize, seed: seed)
     }
 
     struct Plan: ExplanationPlan {

@@ -51,9 +51,10 @@ public struct ExactShapley: Explainer {
                 "exact_shapley would evaluate \(evaluations) inputs (2^\(groups.groups.count) coalitions × \(background?.count ?? 1) reference rows × \(problem.batchSize) instances), more than the \(Self.maximumEvaluations) allowed per request: send fewer instances, fewer groups or fewer background rows"
             )
         }
+        let coalitionsPerPass = try reader.optionalInt("perturbations_per_eval")
         return Plan(
             model: problem.model, effectiveParameters: reader.effective, baselines: baselines, background: background, groups: groups,
-            coalitionsPerPass: try reader.optionalInt("perturbations_per_eval"))
+            coalitionsPerPass: coalitionsPerPass)
     }
 
     struct Plan: ExplanationPlan {

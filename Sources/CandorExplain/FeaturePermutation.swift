@@ -35,9 +35,10 @@ public struct FeaturePermutation: Explainer {
             while permutation == identity { permutation = random.permutation(of: problem.batchSize) }
             return permutation
         }
+        let groupsPerPass = try reader.optionalInt("perturbations_per_eval")
         return Plan(
             model: problem.model, effectiveParameters: reader.effective, groups: groups, permutations: permutations,
-            groupsPerPass: try reader.optionalInt("perturbations_per_eval"))
+            groupsPerPass: groupsPerPass)
     }
 
     struct Plan: ExplanationPlan {

@@ -40,9 +40,10 @@ public struct IntegratedGradients: Explainer {
             throw ExplanationError(
                 .invalidParameter, "parameter 'n_steps' of integrated_gradients must be at least 2 for riemann_trapezoid")
         }
+        let internalBatchSize = try reader.optionalInt("internal_batch_size")
         return Plan(
             model: try differentiable(problem.model), effectiveParameters: reader.effective, baselines: baselines,
-            steps: steps, scheme: scheme, internalBatchSize: try reader.optionalInt("internal_batch_size"))
+            steps: steps, scheme: scheme, internalBatchSize: internalBatchSize)
     }
 
     struct Plan: ExplanationPlan {

@@ -34,7 +34,8 @@ public struct KernelShap: Explainer {
                 "baselines", .baselines,
                 summary: "a single reference row instead of a background: a number for every element or one instance"),
             ParameterSpec.featureMask(
-                "a group id per element, shaped like one instance (default: each element alone); at most 1024 groups"),
+                "a group id per element, shaped like one instance (default: each element alone; for an image, its SLIC superpixels); at most 1024 groups"
+            ),
             ParameterSpec("seed", .integer, default: 0, minimum: 0, maximum: 4_294_967_295, summary: "seed of the sampled coalitions"),
         ])
 
@@ -43,17 +44,23 @@ public struct KernelShap: Explainer {
     public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
     {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
-        let groups = try FeatureGroups(featureMask: reader.json("feature_mask"), problem: problem)
-        guard groups.groups.count <= Self.maximumGroups else {
+        // An image without a feature_mask is explained by its own SLIC superpixels.
+        let mask = reader.json("feature_mask")
+        let segmenter =
+            mask == nil && problem.holdsImages
+            ? try Superpixels(segments: 100, compactness: 10, problem: problem, method: descriptor.name) : nil
+        let groups = segmenter == nil ? try FeatureGroups(featureMask: mask, problem: problem) : FeatureGroups(groups: [])
+        let groupCount = segmenter?.segments ?? groups.groups.count
+        guard groupCount <= Self.maximumGroups else {
             throw ExplanationError(
                 .invalidParameter,
                 "kernel_shap solves for one value per feature group and accepts at most \(Self.maximumGroups) groups; this input has \(groups.groups.count): group features with 'feature_mask' (for images, superpixels from slic)"
             )
         }
-        let requested = try reader.optionalInt("n_samples") ?? (2 * groups.groups.count + 2048)
+        let requested = try reader.optionalInt("n_samples") ?? (2 * groupCount + 2048)
         reader.record("n_samples", .number(Double(requested)))
         let background = try BackgroundRows.resolve(&reader, problem: problem, method: descriptor.name)
-        let samples = ShapleyKernelDesign.sampleCount(groups: groups.groups.count, requested: requested)
+        let samples = ShapleyKernelDesign.sampleCount(groups: groupCount, requested: requested)
         let evaluations = (samples + 1).multipliedReportingOverflow(by: background.count * problem.batchSize)
         guard !evaluations.overflow, evaluations.partialValue <= Self.maximumEvaluations else {
             throw ExplanationError(
@@ -61,16 +68,19 @@ public struct KernelShap: Explainer {
                 "kernel_shap would evaluate \(samples) coalitions × \(background.count) background rows × \(problem.batchSize) instances, more than the \(Self.maximumEvaluations) rows allowed per request: lower n_samples, use fewer background rows, or send fewer instances"
             )
         }
+        let seed = UInt64(try reader.int("seed"))
         return Plan(
             model: problem.model, effectiveParameters: reader.effective, background: background, groups: groups,
-            samples: requested, seed: UInt64(try reader.int("seed")))
+            segmenter: segmenter, samples: requested, seed: seed)
     }
 
     struct Plan: ExplanationPlan {
         let model: any PredictiveModel
         let effectiveParameters: [String: JSONValue]
         let background: BackgroundRows
+        /// The feature groups, unless each image's superpixels are.
         let groups: FeatureGroups
+        let segmenter: Superpixels?
         let samples: Int
         let seed: UInt64
 
@@ -87,7 +97,8 @@ public struct KernelShap: Explainer {
                     (0..<background.count).reduce(0.0) { $0 + Double(backgroundOutputs.scalars[$1 * perRow + target]) }
                     / Double(background.count)
                 let value = Double(problem.targetOutput(row))
-                let varying = varyingGroups(row: row, problem: problem.problem)
+                let groups = segmenter?.groups(row: row, of: problem.problem) ?? self.groups
+                let varying = Self.varyingGroups(groups, row: row, problem: problem.problem, background: background)
                 var shapley = [Double](repeating: 0, count: groups.groups.count)
                 if varying.count == 1 {
                     shapley[varying[0]] = value - expected
@@ -108,7 +119,9 @@ public struct KernelShap: Explainer {
 
         /// The groups on which instance `row` differs from at least one background row, by
         /// SHAP's test (numpy's `allclose`: |x − b| > 1e-8 + 1e-5·|b|), so near-ties count as equal.
-        private func varyingGroups(row: Int, problem: ExplanationProblem) -> [Int] {
+        private static func varyingGroups(_ groups: FeatureGroups, row: Int, problem: ExplanationProblem, background: BackgroundRows)
+            -> [Int]
+        {
             let sizes = problem.instanceSizes
             return groups.groups.indices.filter { group in
                 groups.groups[group].contains { element in

@@ -81,7 +81,7 @@ public struct Lime: Explainer {
                 groups,
                 hidden: try reader.json("baselines").map { value throws(ExplanationError) in try Baselines.resolve(value, for: problem) })
             defaultWidth = 0.25
-        } else if problem.inputs.count == 1, let input = problem.inputs.first, (3...4).contains(input.rank) {
+        } else if problem.holdsImages {
             // An image: its SLIC superpixels (scikit-image's defaults) are the features.
             if reader.json("background") != nil {
                 throw ExplanationError(.invalidParameter, "'background' gives tabular statistics; images hide superpixels with 'baselines'")

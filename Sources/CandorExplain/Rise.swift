@@ -55,11 +55,12 @@ public struct Rise: Explainer {
                 .invalidParameter,
                 "parameter 'cell_size' is larger than the instance on spatial axis \(axis) (\(cells[axis]) > \(spatial[axis]))")
         }
+        let baselines = try Baselines.resolve(reader.json("baselines"), for: problem)
+        let keep = try reader.optionalDouble("p") ?? 0.5
+        let seed = UInt64(try reader.int("seed"))
         return Plan(
-            model: problem.model, effectiveParameters: reader.effective,
-            baselines: try Baselines.resolve(reader.json("baselines"), for: problem),
-            masks: masks, geometry: MaskGeometry(spatial: spatial, cells: cells), keep: try reader.optionalDouble("p") ?? 0.5,
-            seed: UInt64(try reader.int("seed")))
+            model: problem.model, effectiveParameters: reader.effective, baselines: baselines, masks: masks,
+            geometry: MaskGeometry(spatial: spatial, cells: cells), keep: keep, seed: seed)
     }
 
     /// Where masks live: the spatial extents and the cell size on each spatial axis.

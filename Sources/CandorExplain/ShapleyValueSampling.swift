@@ -40,9 +40,10 @@ public struct ShapleyValueSampling: Explainer {
                 "shapley_value_sampling would evaluate \(evaluations) coalitions (n_samples × (groups + 1) × instances), more than the \(Self.maximumEvaluations) allowed per request: lower n_samples, group features, or send fewer instances"
             )
         }
+        let coalitionsPerPass = try reader.optionalInt("perturbations_per_eval")
         return Plan(
             model: problem.model, effectiveParameters: reader.effective, baselines: baselines, groups: groups, samples: samples,
-            seed: UInt64(seed), coalitionsPerPass: try reader.optionalInt("perturbations_per_eval"))
+            seed: UInt64(seed), coalitionsPerPass: coalitionsPerPass)
     }
 
     struct Plan: ExplanationPlan {

@@ -108,3 +108,9 @@ struct Superpixels: Sendable {
         return FeatureGroups(groups: byLabel.keys.sorted().compactMap { byLabel[$0] })
     }
 }
+
+extension ExplanationProblem {
+    /// Whether the instances are images: one input of [channels, height, width] or
+    /// [height, width] instances.
+    var holdsImages: Bool { inputs.count == 1 && (3...4).contains(inputs[0].rank) }
+}

@@ -268,7 +268,8 @@ extension ExplainRouteTests {
     }
 
     /// On the image demo model: slic's segments go straight back as the feature_mask of
-    /// kernel_shap, and lime (over its own superpixels) and rise explain the same image.
+    /// kernel_shap, and lime and kernel_shap (over their own superpixels) and rise explain the
+    /// same image.
     @Test func imagesAreSegmentedAndExplainedOverTheirSuperpixels() async throws {
         let background = try Data(contentsOf: Fixtures.repository.appendingPathComponent("models/shapes_mlp.background.json"))
         let images = try #require(try JSONSerialization.jsonObject(with: background) as? [Any])
@@ -289,6 +290,7 @@ extension ExplainRouteTests {
             for body in [
                 #"{"method":"lime","inputs":[\#(image)],"params":{"n_samples":300}}"#,
                 #"{"method":"rise","inputs":[\#(image)],"params":{"n_masks":50}}"#,
+                #"{"method":"kernel_shap","inputs":[\#(image)],"params":{"n_samples":100}}"#,
             ] {
                 let response = try await client.post(url, json: body)
                 #expect(response.status == .ok, "\(response.text)")

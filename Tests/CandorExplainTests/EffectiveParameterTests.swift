@@ -1,0 +1,50 @@
+import CandorExplain
+import CandorModel
+import CandorTensor
+import CandorTestSupport
+import Foundation
+import Testing
+
+/// The effective parameters are echoed in responses and make up the cache key: a parameter
+/// missing from them would let two different requests share a cached answer.
+@Suite struct EffectiveParameterTests {
+    /// A problem each method applies to: two tabular instances with reference rows, or two
+    /// images for the image-only method.
+    static func problem(for method: String) throws -> ExplanationProblem {
+        if method == "slic" {
+            let model = try ONNXModelLoader.load(contentsOf: Fixtures.repository.appendingPathComponent("models/shapes_mlp.onnx"))
+            return ExplanationProblem(model: model, inputs: [try Tensor(repeating: 0.5, shape: [2, 3, 32, 32])], output: 0, targets: nil)
+        }
+        let model = try Fixtures.model("models/mlp_torchscript.onnx")
+        var random = SeededRandom(seed: 4)
+        let rows = try Tensor(shape: [40, 6], scalars: (0..<240).map { _ in Float(random.standardNormal()) })
+        return ExplanationProblem(
+            model: model, inputs: [try Tensor(shape: [2, 6], scalars: [0.3, -1, 2, 0.5, 1, -0.7, 1, 1, -2, 0, 0.25, 3])], output: 0,
+            targets: nil, dataset: DatasetSummary(background: [rows], backgroundSource: "test"))
+    }
+
+    /// The smallest request each method accepts.
+    static let required: [String: [String: JSONValue]] = ["occlusion": ["sliding_window_shapes": 1]]
+
+    @Test(arguments: MethodCatalog.standard.names)
+    func everyDefaultIsEchoed(_ method: String) throws {
+        let explainer = try #require(MethodCatalog.standard.explainer(named: method))
+        let plan = try explainer.prepare(Self.required[method] ?? [:], for: try Self.problem(for: method))
+        for spec in explainer.descriptor.parameters where spec.defaultValue != nil {
+            #expect(plan.effectiveParameters[spec.name] != nil, "\(method) does not echo '\(spec.name)'")
+        }
+    }
+
+    /// Every optional integer parameter, when given, is echoed (the ones read last were not).
+    @Test(arguments: MethodCatalog.standard.names)
+    func givenIntegersAreEchoed(_ method: String) throws {
+        let explainer = try #require(MethodCatalog.standard.explainer(named: method))
+        for spec in explainer.descriptor.parameters where spec.kind == .integer && spec.defaultValue == nil {
+            var parameters = Self.required[method] ?? [:]
+            let value = JSONValue.number(max(spec.minimum ?? 1, 2))
+            parameters[spec.name] = value
+            let plan = try explainer.prepare(parameters, for: try Self.problem(for: method))
+            #expect(plan.effectiveParameters[spec.name] == value, "\(method) does not echo '\(spec.name)'")
+        }
+    }
+}
