@@ -59,7 +59,7 @@ public enum ElementaryFunctions {
         apply(tensor, vector: sigmoid, scalar: sigmoid)
     }
 
-    @inlinable
+    @inline(__always)
     static func apply(_ tensor: Tensor, vector: (SIMD4<Float>) -> SIMD4<Float>, scalar: (Float) -> Float) -> Tensor {
         var result = [Float](repeating: 0, count: tensor.count)
         tensor.scalars.withUnsafeBufferPointer { input in
@@ -78,7 +78,7 @@ public enum ElementaryFunctions {
     }
 
     /// `exponential(ofNonPositive:)` on four lanes.
-    @inlinable
+    @inline(__always)
     static func exponential(ofNonPositive y: SIMD4<Double>) -> SIMD4<Double> {
         let clamped = y.replacing(with: -700, where: y .< -700)
         let shifter = SIMD4<Double>(repeating: 6_755_399_441_055_744.0)
@@ -99,7 +99,7 @@ public enum ElementaryFunctions {
         return p * unsafeBitCast((exponent &+ 1023) &<< 52, to: SIMD4<Double>.self)
     }
 
-    @inlinable
+    @inline(__always)
     static func tanh(_ x: SIMD4<Float>) -> SIMD4<Float> {
         let wide = SIMD4<Double>(x)
         let absolute = wide.replacing(with: -wide, where: wide .< 0)
@@ -111,7 +111,7 @@ public enum ElementaryFunctions {
         return SIMD4<Float>(value.replacing(with: -value, where: wide .< 0))
     }
 
-    @inlinable
+    @inline(__always)
     static func sigmoid(_ x: SIMD4<Float>) -> SIMD4<Float> {
         let wide = SIMD4<Double>(x)
         let absolute = wide.replacing(with: -wide, where: wide .< 0)
