@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Candor vs Captum: explain latency, throughput and agreement on the demo models.
+"""Candor vs Captum (and SHAP, LIME): explain latency, throughput and agreement on the demo models.
 
 For every model in models/ (iris_mlp, breast_cancer_mlp) and every case
 
@@ -18,6 +18,20 @@ and, on one model each,
     shapley_value_sampling breast_cancer, 1 instance, n_samples 25 (sampled: the values are not
                            compared with Captum's; efficiency is checked on both sides)
 
+and, against the `shap` and `lime` packages instead of Captum (bench/peers.py; their peer is
+timed on one thread only, model calls through onnxruntime included):
+
+    kernel_shap            iris, 1 instance, output `probabilities`, sidecar background (30 rows),
+                           every coalition enumerated: compared with shap.KernelExplainer
+    kernel_shap_g10        breast_cancer, 1 instance, 10 groups of 3 contiguous features,
+                           sidecar background (50 rows), all 2^10 − 2 coalitions: compared
+    kernel_shap_sampled    breast_cancer, 1 instance, 30 features, n_samples 2108 (sampled:
+                           max |diff| reported for information only)
+    lime                   iris (`probabilities`, classification, 4 features) and breast_cancer
+                           (`logits`, regression on the target logit, 10 features), 5000
+                           samples, vs lime.lime_tabular (sampled: whether the top-3 rules are
+                           the same set is reported for information only)
+
 this script
 
 1. rebuilds the ONNX model as a torch.nn.Sequential from its initializers (Sub/Div
@@ -28,7 +42,7 @@ this script
 3. measures Captum in-process on the same module and input (`attribute` only), with
    torch.set_num_threads(1) and with torch's default thread count;
 4. checks that Candor's attributions equal Captum's (max abs diff), so both sides compute
-   the same numbers;
+   the same numbers (SHAP's for the exact kernel_shap cases);
 5. prints a table and writes bench/results/latest.json and bench/results/latest.md.
 
 Candor's times include HTTP, JSON encoding/decoding and the client; Captum's do not.
@@ -63,6 +77,8 @@ from captum.attr import (FeatureAblation, InputXGradient, IntegratedGradients, O
 from onnx import numpy_helper
 from torch import nn
 
+import peers  # the shap / lime peers (bench/peers.py); shap and lime are imported on first use
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 0
 IG_PARAMS = {"n_steps": 50, "integration": "gausslegendre", "baselines": 0.0}
@@ -81,8 +97,13 @@ class Case:
     """One benchmark case. `params(n_features)` gives Candor's params; `captum(n_features)`
     the extra keyword arguments of Captum's `attribute` (perturbations_per_eval, masks, …);
     `captum_alt` an optional second Captum setting timed as well (label, function giving the
-    keyword arguments that replace `captum`'s), reported under the main table. `captum_calls`/`captum_warmup` cap Captum's timed loop
-    for slow cases (None: --requests / --warmup)."""
+    keyword arguments that replace `captum`'s), reported under the main table. `captum_calls`/`captum_warmup` cap the peer's timed
+    loop (Captum's, SHAP's or LIME's) for slow cases (None: --requests / --warmup).
+
+    `peer` is the reference implementation: "captum" (in-process on the torch rebuild, timed
+    with 1 and the default number of threads), or "shap" / "lime" (bench/peers.py: onnxruntime on
+    the .onnx file, one thread; `peer_args(n_features)` gives the peer's own arguments).
+    `output` maps a model to the output explained (default: the model's first output)."""
     id: str
     method: str
     batch: int
@@ -93,6 +114,12 @@ class Case:
     captum_calls: int | None = None
     captum_warmup: int | None = None
     sampled: bool = False                           # random: not compared value by value
+    peer: str = "captum"                            # "captum", "shap" or "lime"
+    peer_args: object = None                        # n_features -> dict (shap / lime peers)
+    output: dict | None = None                      # model name -> output explained
+
+    def output_of(self, model: str, default: str) -> str:
+        return (self.output or {}).get(model, default)
 
     def candor_params(self, nfeat: int) -> dict:
         return self.params(nfeat) if callable(self.params) else self.params
@@ -111,6 +138,8 @@ def _occlusion_w2(nfeat):  # window 2, stride 1: nfeat − 1 positions, all in o
 
 _CAPTUM_DEFAULT_PPE = ("perturbations_per_eval=1 (Captum's default)", lambda nfeat: {"perturbations_per_eval": 1})
 _BC_GROUPS = 6
+_BC_KSHAP_GROUPS = 10
+LIME_SAMPLES = 5000
 
 # Candor is always sent no perturbations_per_eval (its default: as many perturbations per pass as
 # its memory budget allows). Captum gets the setting named in `captum`.
@@ -144,6 +173,28 @@ CASES = [
          captum=lambda nfeat: {"n_samples": SVS_SAMPLES, "perturbations_per_eval": nfeat},
          captum_alt=_CAPTUM_DEFAULT_PPE,
          captum_calls=100, captum_warmup=10, sampled=True),
+    # ---- Against shap 0.51.0 / lime 0.2.0.1 (bench/peers.py), not Captum. Candor uses the sidecar
+    # background / statistics by default; the peers get the same rows / the training split.
+    # iris: 4 features, every one of the 2^4 − 2 coalitions on both sides: exact, compared.
+    Case("kernel_shap", "kernel_shap", 1, {}, models=("iris_mlp",), output={"iris_mlp": "probabilities"},
+         peer="shap", peer_args=lambda nfeat: {}),
+    # breast_cancer: 10 groups of 3 contiguous features, all 2^10 − 2 = 1022 coalitions (both sides'
+    # default n_samples 2·10 + 2048 is more than that): exact, compared.
+    Case("kernel_shap_g10", "kernel_shap", 1, lambda nfeat: {"feature_mask": block_mask(nfeat, nfeat // _BC_KSHAP_GROUPS)},
+         models=("breast_cancer_mlp",), peer="shap",
+         peer_args=lambda nfeat: {"mask": block_mask(nfeat, nfeat // _BC_KSHAP_GROUPS)},
+         captum_calls=100, captum_warmup=5),
+    # breast_cancer: 30 singleton groups, 2·30 + 2048 = 2108 sampled coalitions (Candor's default and
+    # SHAP's "auto", sent explicitly to both): different random coalitions, not compared.
+    Case("kernel_shap_sampled", "kernel_shap", 1, lambda nfeat: {"n_samples": 2 * nfeat + 2048},
+         models=("breast_cancer_mlp",), peer="shap", peer_args=lambda nfeat: {"nsamples": 2 * nfeat + 2048},
+         captum_calls=100, captum_warmup=5, sampled=True),
+    # Tabular LIME, quartile bins, 5000 samples: iris on `probabilities` (lime's classification mode,
+    # 4 features), breast_cancer on `logits` (regression on the target logit, 10 features). Sampled.
+    Case("lime", "lime", 1, lambda nfeat: {"num_features": min(nfeat, 10), "n_samples": LIME_SAMPLES},
+         models=("iris_mlp", "breast_cancer_mlp"), output={"iris_mlp": "probabilities"}, peer="lime",
+         peer_args=lambda nfeat: {"num_features": min(nfeat, 10), "num_samples": LIME_SAMPLES},
+         captum_calls=100, captum_warmup=5, sampled=True),
 ]
 # Captum warns on every call that it set requires_grad on the input; that is expected.
 warnings.filterwarnings("ignore", message=r"Input Tensor \d+ did not already require gradients")
@@ -487,6 +538,74 @@ def f32_json(a: np.ndarray):
 
 
 # ---------------------------------------------------------------------------------------
+# shap / lime peers
+# ---------------------------------------------------------------------------------------
+
+PEER_NAMES = {"captum": "Captum", "shap": "SHAP", "lime": "LIME"}
+
+
+def peer_times(row: dict) -> dict:
+    """The peer's timings of a case row: {"threads_N": summary} (Captum: 1 and the default
+    thread count; shap / lime: threads_1 only)."""
+    return row.get("captum") or row.get("peer_timing") or {}
+
+
+def peer_case(case: Case, name: str, path: Path, models_dir: Path, nfeat: int, x: np.ndarray, targets: list,
+              output: str, out_values: np.ndarray, response: dict, row: dict, problems: list, args) -> None:
+    """The shap / lime side of a case: agreement with Candor's first response (seeded reference
+    call), then the timed loop of the whole peer call on one thread (peers.one_thread(),
+    onnxruntime with 1 thread). Fills row["agreement"] and row["peer_timing"]."""
+    if case.batch != 1:
+        raise ValueError(f"{case.id}: the shap / lime peers explain one instance")
+    model = peers.OrtModel(path)
+    xi, target = x[0].astype(np.float64), targets[0]  # the float32 values Candor was sent
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if case.peer == "shap":
+            peer = peers.KernelShapPeer(model, output, target, xi, peers.sidecar_background(models_dir, name),
+                                        **case.peer_args(nfeat))
+            agree = peers.kernel_shap_agreement(peer, response, exact=not case.sampled)
+        elif case.peer == "lime":
+            peer = peers.LimePeer(model, name, output, target, xi, **case.peer_args(nfeat))
+            agree = peers.lime_agreement(peer, response)
+        else:
+            raise ValueError(case.peer)
+    e = response["explanations"][0]
+    agree["output_max_abs_diff"] = (float(np.abs(np.asarray(e["output"], dtype=np.float64) - out_values[0]).max())
+                                    if "output" in e else None)
+    agree["targets_equal"] = [ex.get("target") for ex in response["explanations"]] == targets
+    row["agreement"] = agree
+    if agree["ok"] is False or not agree["targets_equal"]:
+        keys = ("max_abs_diff", "max_abs_reference", "tolerance", "base_value_abs_diff", "shap_enumerated_all",
+                "targets_equal")
+        problems.append(f"{name}/{case.id}: Candor vs {PEER_NAMES[case.peer]} attributions differ: "
+                        + str({k: agree[k] for k in keys if k in agree}))
+    warm = case.captum_warmup if case.captum_warmup is not None else args.warmup
+    calls = min(args.requests, case.captum_calls) if case.captum_calls else args.requests
+    with peers.one_thread(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        row["peer_timing"] = {"threads_1": summarise(timed_loop(peer.explain, warm, calls, args.max_case_seconds))}
+
+
+def agreement_text(r: dict) -> str:
+    """The agreement cell of a case row."""
+    ag = r.get("agreement") or {}
+    if r.get("peer") == "lime":
+        same = ag.get("top_rules_same_set")
+        return (f"top-{peers.LIME_TOP} rules {'same set' if same else 'differ' if same is not None else '—'} "
+                "(sampled: not compared)")
+    diff = fmt(ag.get("max_abs_diff"))
+    if r.get("peer") == "shap":
+        if r.get("sampled"):
+            return (f"{diff} (sampled: not compared; SHAP seed 0 vs 1: "
+                    f"{fmt(ag.get('shap_seed0_vs_seed1_max_abs'))})")
+        return f"{diff} ({'ok' if ag.get('ok') else 'MISMATCH'}; base_value Δ {fmt(ag.get('base_value_abs_diff'))})"
+    if r.get("sampled"):
+        return f"{diff} (sampled: not compared; efficiency {'ok' if ag.get('ok') else 'FAILED'})"
+    return f"{diff} ({'ok' if ag.get('ok') else 'MISMATCH'})"
+
+
+# ---------------------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------------------
 
@@ -528,7 +647,31 @@ def main() -> int:
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"refusing non-loopback host {host}", file=sys.stderr)
         return 2
+    known = {c.id for c in CASES}
+    unknown = [c for c in args.cases.split(",") if c and c not in known]
+    if unknown:
+        print(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(c.id for c in CASES)}", file=sys.stderr)
+        return 2
     wanted_cases = [c for c in CASES if c.id in args.cases.split(",")]
+    model_names = [m for m in args.models.split(",") if m]
+    # The shap / lime peers: import them (and load the training splits lime needs, which
+    # imports scripts/train_demo_models.py) before anything is timed, so a missing package
+    # fails now, not minutes into the run.
+    peer_cases = [(c, m) for c in wanted_cases if c.peer != "captum" for m in model_names
+                  if c.models is None or m in c.models]
+    try:
+        if any(c.peer == "shap" for c, _ in peer_cases):
+            import shap  # noqa: F401
+        if any(c.peer == "lime" for c, _ in peer_cases):
+            import lime.lime_tabular  # noqa: F401
+            for m in {m for c, m in peer_cases if c.peer == "lime"}:
+                peers.training_split(peers.DATASETS[m])
+        if peer_cases:
+            import threadpoolctl  # noqa: F401
+    except ImportError as e:
+        print(f"the kernel_shap / lime cases need shap, lime, scikit-learn, PyYAML and threadpoolctl "
+              f"(bench/requirements.txt): {e}", file=sys.stderr)
+        return 2
     default_threads = torch.get_num_threads()
     thread_settings = [1] if default_threads == 1 else [1, default_threads]
     torch.manual_seed(SEED)
@@ -558,11 +701,19 @@ def main() -> int:
         "server_env": {k: v for k, v in os.environ.items() if k.startswith("CANDOR_")},
         "load_average_start": _loadavg(),
     }
-    print(f"Candor vs Captum — build: {args.label or '?'}  binary: {args.candor_bin or '?'}  url: {args.url}")
+    if peer_cases:
+        meta["peer_versions"] = peers.versions()
+        # What runs the shap / lime peers: every BLAS / OpenMP runtime and its thread count
+        # inside peers.one_thread() (all 1), plus onnxruntime sessions with 1 intra/inter-op thread.
+        meta["peer_threads"] = peers.thread_report()
+        meta["kernel_shap_tolerance"] = {"atol": peers.KSHAP_ATOL, "rtol_of_max_abs": peers.KSHAP_RTOL}
+    print(f"Candor vs Captum/SHAP/LIME — build: {args.label or '?'}  binary: {args.candor_bin or '?'}  url: {args.url}")
     print(f"torch {torch.__version__} (default threads {default_threads}), captum {meta['captum']}, "
           f"cpus {meta['cpus']}, {meta['cpu']}")
 
     models_out, cases_out, problems = {}, [], []
+    if peer_cases:
+        problems += peers.check_pins()
 
     # The HTTP floor: GET /healthz on one persistent connection (no JSON body, no compute).
     c = Client(host, port)
@@ -571,7 +722,7 @@ def main() -> int:
     meta["healthz_latency"] = floor
     print(f"HTTP floor (GET /healthz, persistent connection): median {fmt(floor['median_ms'])} ms, "
           f"p99 {fmt(floor['p99_ms'])} ms")
-    for name in args.models.split(","):
+    for name in model_names:
         path = Path(args.models_dir) / f"{name}.onnx"
         module, input_name, output_name = onnx_to_torch(path)
         nfeat = n_features_of(path, input_name)
@@ -606,14 +757,21 @@ def main() -> int:
             params = case.candor_params(nfeat)
             captum_kwargs = case.captum_kwargs(nfeat)
             x = x_all[:batch]
-            targets = [int(t) for t in torch_out[:batch].argmax(axis=1)]
-            body = {"method": method, "inputs": f32_json(x), "output": output_name,
+            case_output = case.output_of(name, output_name)
+            # The explained output's values (onnxruntime); the targets are their argmax.
+            case_out = torch_out if case_output == output_name else sess.run([case_output], {input_name: x_all})[0]
+            targets = [int(t) for t in case_out[:batch].argmax(axis=1)]
+            body = {"method": method, "inputs": f32_json(x), "output": case_output,
                     "target": targets[0] if batch == 1 else targets, "params": params}
             body_bytes = json.dumps(body, separators=(",", ":")).encode()
             route = f"/v1/models/{name}/explain"
             row = {"model": name, "case": case_id, "method": method, "batch": batch, "params": params,
-                   "captum_kwargs": _jsonable(captum_kwargs), "sampled": case.sampled,
+                   "peer": case.peer, "output": case_output, "sampled": case.sampled,
                    "request_bytes": len(body_bytes)}
+            if case.peer == "captum":
+                row["captum_kwargs"] = _jsonable(captum_kwargs)
+            else:
+                row["peer_args"] = case.peer_args(nfeat)
             print(f"-- {name} / {case_id} (batch {batch}, request {len(body_bytes)} B)", flush=True)
             other_load = OtherLoad(args.server_pid or None)
 
@@ -663,112 +821,122 @@ def main() -> int:
             if set(tp["statuses"]) - {"200"} or tp["client_errors"]:
                 problems.append(f"{name}/{case_id}: throughput run saw statuses {tp['statuses']} errors {tp['client_errors']}")
 
-            # Captum: reference values (default threads), then timings per thread setting.
-            torch.set_num_threads(default_threads)
-            xt = torch.tensor(x)
-            target_arg = targets[0] if batch == 1 else torch.tensor(targets)
-            fn = captum_call(module, method, xt, target_arg, captum_kwargs)
-            torch.manual_seed(SEED)  # Captum's sampled orderings come from torch's generator
-            ref = fn()
-            ref_delta = None
-            if isinstance(ref, tuple):
-                ref, ref_delta = ref
-            ref = ref.detach().numpy()
-            got = np.array([e["attributions"] for e in response["explanations"]], dtype=np.float64)
-            got_out = np.array([e["output"] for e in response["explanations"]], dtype=np.float64)
-            got_targets = [e["target"] for e in response["explanations"]]
-            diff = float(np.abs(got - ref).max()) if got.shape == ref.shape else None
-            scale = float(np.abs(ref).max())
-            agree = {
-                "max_abs_diff": diff,
-                "max_abs_reference": scale,
-                "relative_to_max": diff / scale if diff is not None and scale > 0 else None,
-                "ok": diff is not None and diff <= ATOL + RTOL * scale,
-                "output_max_abs_diff": float(np.abs(got_out - torch_out[:batch]).max()),
-                "targets_equal": got_targets == targets,
-            }
-            if ref_delta is not None:
-                cand_delta = np.array([e.get("convergence_delta", np.nan) for e in response["explanations"]])
-                agree["candor_convergence_delta_max_abs"] = float(np.nanmax(np.abs(cand_delta)))
-                agree["captum_convergence_delta_max_abs"] = float(ref_delta.abs().max())
-            row["agreement"] = agree
-            if case.sampled:
-                # Different random orderings on each side (Candor's seeded generator, torch's
-                # randperm in Captum): the values are not compared one by one. Checked instead:
-                # efficiency on both sides (every ordering's credits sum to f(x) − f(x′)), and
-                # both sides' distance to a high-sample Captum estimate, for information.
-                with torch.no_grad():
-                    f_base = module(torch.zeros_like(xt)).numpy()
-                idx = np.arange(batch)
-                f_x, f_b = torch_out[:batch][idx, targets], f_base[idx, targets]
-                eff_tol = ATOL + RTOL * float(np.abs(f_x).max() + np.abs(f_b).max())
-                cand_eff = float(np.abs(got.sum(axis=1) - (f_x - f_b)).max())
-                capt_eff = float(np.abs(ref.sum(axis=1) - (f_x - f_b)).max())
-                torch.manual_seed(SEED + 1)
-                ref_hi = captum_call(module, method, xt, target_arg,
-                                     {**captum_kwargs, "n_samples": SVS_REFERENCE_SAMPLES})().detach().numpy()
-                agree.update({
-                    "compared": "sampled: not compared value by value (different random orderings)",
-                    "ok": cand_eff <= eff_tol and capt_eff <= eff_tol,
-                    "efficiency_tolerance": eff_tol,
-                    "candor_efficiency_max_abs_error": cand_eff,
-                    "captum_efficiency_max_abs_error": capt_eff,
-                    "reference_samples": SVS_REFERENCE_SAMPLES,
-                    "candor_vs_reference_max_abs": float(np.abs(got - ref_hi).max()),
-                    "captum_vs_reference_max_abs": float(np.abs(ref - ref_hi).max()),
-                })
-                if not agree["ok"] or not agree["targets_equal"]:
-                    problems.append(f"{name}/{case_id}: sampled attributions differ from f(x) − f(x′) "
-                                    f"(efficiency) or targets differ: {agree}")
-            elif not agree["ok"] or not agree["targets_equal"]:
-                problems.append(f"{name}/{case_id}: Candor vs Captum attributions differ: {agree}")
-
-            warm = case.captum_warmup if case.captum_warmup is not None else args.warmup
-            calls = min(args.requests, case.captum_calls) if case.captum_calls else args.requests
-            row["captum"] = {}
-            for nt in thread_settings:
-                torch.set_num_threads(nt)
-                fn = captum_call(module, method, xt, target_arg, captum_kwargs)
-                row["captum"][f"threads_{nt}"] = summarise(timed_loop(fn, warm, calls, args.max_case_seconds))
-            if case.captum_alt:
-                label, alt = case.captum_alt
-                alt_kwargs = {**captum_kwargs, **alt(nfeat)}
-                row["captum_alt"] = {"label": label, "kwargs": _jsonable(alt_kwargs)}
+            if case.peer == "captum":
+                # Captum: reference values (default threads), then timings per thread setting.
                 torch.set_num_threads(default_threads)
-                if not case.sampled:
-                    torch.manual_seed(SEED)
-                    alt_ref = captum_call(module, method, xt, target_arg, alt_kwargs)()
-                    row["captum_alt"]["max_abs_diff_vs_main_setting"] = float(np.abs(alt_ref.detach().numpy() - ref).max())
+                xt = torch.tensor(x)
+                target_arg = targets[0] if batch == 1 else torch.tensor(targets)
+                fn = captum_call(module, method, xt, target_arg, captum_kwargs)
+                torch.manual_seed(SEED)  # Captum's sampled orderings come from torch's generator
+                ref = fn()
+                ref_delta = None
+                if isinstance(ref, tuple):
+                    ref, ref_delta = ref
+                ref = ref.detach().numpy()
+                got = np.array([e["attributions"] for e in response["explanations"]], dtype=np.float64)
+                got_out = np.array([e["output"] for e in response["explanations"]], dtype=np.float64)
+                got_targets = [e["target"] for e in response["explanations"]]
+                diff = float(np.abs(got - ref).max()) if got.shape == ref.shape else None
+                scale = float(np.abs(ref).max())
+                agree = {
+                    "max_abs_diff": diff,
+                    "max_abs_reference": scale,
+                    "relative_to_max": diff / scale if diff is not None and scale > 0 else None,
+                    "ok": diff is not None and diff <= ATOL + RTOL * scale,
+                    "output_max_abs_diff": float(np.abs(got_out - torch_out[:batch]).max()),
+                    "targets_equal": got_targets == targets,
+                }
+                if ref_delta is not None:
+                    cand_delta = np.array([e.get("convergence_delta", np.nan) for e in response["explanations"]])
+                    agree["candor_convergence_delta_max_abs"] = float(np.nanmax(np.abs(cand_delta)))
+                    agree["captum_convergence_delta_max_abs"] = float(ref_delta.abs().max())
+                row["agreement"] = agree
+                if case.sampled:
+                    # Different random orderings on each side (Candor's seeded generator, torch's
+                    # randperm in Captum): the values are not compared one by one. Checked instead:
+                    # efficiency on both sides (every ordering's credits sum to f(x) − f(x′)), and
+                    # both sides' distance to a high-sample Captum estimate, for information.
+                    with torch.no_grad():
+                        f_base = module(torch.zeros_like(xt)).numpy()
+                    idx = np.arange(batch)
+                    f_x, f_b = torch_out[:batch][idx, targets], f_base[idx, targets]
+                    eff_tol = ATOL + RTOL * float(np.abs(f_x).max() + np.abs(f_b).max())
+                    cand_eff = float(np.abs(got.sum(axis=1) - (f_x - f_b)).max())
+                    capt_eff = float(np.abs(ref.sum(axis=1) - (f_x - f_b)).max())
+                    torch.manual_seed(SEED + 1)
+                    ref_hi = captum_call(module, method, xt, target_arg,
+                                         {**captum_kwargs, "n_samples": SVS_REFERENCE_SAMPLES})().detach().numpy()
+                    agree.update({
+                        "compared": "sampled: not compared value by value (different random orderings)",
+                        "ok": cand_eff <= eff_tol and capt_eff <= eff_tol,
+                        "efficiency_tolerance": eff_tol,
+                        "candor_efficiency_max_abs_error": cand_eff,
+                        "captum_efficiency_max_abs_error": capt_eff,
+                        "reference_samples": SVS_REFERENCE_SAMPLES,
+                        "candor_vs_reference_max_abs": float(np.abs(got - ref_hi).max()),
+                        "captum_vs_reference_max_abs": float(np.abs(ref - ref_hi).max()),
+                    })
+                    if not agree["ok"] or not agree["targets_equal"]:
+                        problems.append(f"{name}/{case_id}: sampled attributions differ from f(x) − f(x′) "
+                                        f"(efficiency) or targets differ: {agree}")
+                elif not agree["ok"] or not agree["targets_equal"]:
+                    problems.append(f"{name}/{case_id}: Candor vs Captum attributions differ: {agree}")
+
+                warm = case.captum_warmup if case.captum_warmup is not None else args.warmup
+                calls = min(args.requests, case.captum_calls) if case.captum_calls else args.requests
+                row["captum"] = {}
                 for nt in thread_settings:
                     torch.set_num_threads(nt)
-                    fn = captum_call(module, method, xt, target_arg, alt_kwargs)
-                    alt_lat = summarise(timed_loop(fn, warm, calls, args.max_case_seconds))
-                    row["captum_alt"][f"threads_{nt}"] = alt_lat
-                    row["captum_alt"][f"ratio_median_threads_{nt}"] = ratio(alt_lat["median_ms"], row["candor"]["latency"]["median_ms"])
-            torch.set_num_threads(default_threads)
+                    fn = captum_call(module, method, xt, target_arg, captum_kwargs)
+                    row["captum"][f"threads_{nt}"] = summarise(timed_loop(fn, warm, calls, args.max_case_seconds))
+                if case.captum_alt:
+                    label, alt = case.captum_alt
+                    alt_kwargs = {**captum_kwargs, **alt(nfeat)}
+                    row["captum_alt"] = {"label": label, "kwargs": _jsonable(alt_kwargs)}
+                    torch.set_num_threads(default_threads)
+                    if not case.sampled:
+                        torch.manual_seed(SEED)
+                        alt_ref = captum_call(module, method, xt, target_arg, alt_kwargs)()
+                        row["captum_alt"]["max_abs_diff_vs_main_setting"] = float(np.abs(alt_ref.detach().numpy() - ref).max())
+                    for nt in thread_settings:
+                        torch.set_num_threads(nt)
+                        fn = captum_call(module, method, xt, target_arg, alt_kwargs)
+                        alt_lat = summarise(timed_loop(fn, warm, calls, args.max_case_seconds))
+                        row["captum_alt"][f"threads_{nt}"] = alt_lat
+                        row["captum_alt"][f"ratio_median_threads_{nt}"] = ratio(alt_lat["median_ms"], row["candor"]["latency"]["median_ms"])
+                torch.set_num_threads(default_threads)
+            else:
+                # shap / lime (bench/peers.py): reference values, then one-thread timings.
+                peer_case(case, name, path, Path(args.models_dir), nfeat, x, targets, case_output, case_out[:batch],
+                          response, row, problems, args)
 
             row["other_cpu_cores"] = other_load.cores()
             cl = row["candor"]["latency"]
             row["ratios"] = {}
+            peer_t = peer_times(row)
             for nt in thread_settings:
-                cp = row["captum"][f"threads_{nt}"]
+                if f"threads_{nt}" not in peer_t:  # shap / lime: one thread only
+                    continue
+                cp = peer_t[f"threads_{nt}"]
                 row["ratios"][f"median_threads_{nt}"] = ratio(cp["median_ms"], cl["median_ms"])
                 row["ratios"][f"p99_threads_{nt}"] = ratio(cp["p99_ms"], cl["p99_ms"])
             cases_out.append(row)
+            agree = row["agreement"]
+            pname = PEER_NAMES[case.peer]
             print(f"   Candor median {fmt(cl['median_ms'])} ms p99 {fmt(cl['p99_ms'])} ms (n={cl['n']}), "
                   f"server mean {fmt(row['candor']['server_explain_mean_ms'])} ms, "
                   f"{fmt(tp['requests_per_s'], 1)} req/s x{tp['threads']} "
                   f"(CPU cores: server {fmt(tp['server_cpu_cores'], 2)}, client {fmt(tp['client_cpu_cores'], 2)}); "
-                  + "; ".join(f"Captum {nt}t median {fmt(row['captum'][f'threads_{nt}']['median_ms'])} ms"
-                              for nt in thread_settings)
+                  + "; ".join(f"{pname} {nt}t median {fmt(peer_t[f'threads_{nt}']['median_ms'])} ms"
+                              for nt in thread_settings if f"threads_{nt}" in peer_t)
                   + (f"; Captum {row['captum_alt']['label']}: "
                      + ", ".join(f"{nt}t median {fmt(row['captum_alt'][f'threads_{nt}']['median_ms'])} ms"
                                  for nt in thread_settings) if "captum_alt" in row else "")
-                  + f"; max|diff| {fmt(diff)}"
-                  + (f" (sampled, not compared; efficiency error Candor {fmt(agree['candor_efficiency_max_abs_error'])}, "
+                  + f"; {agreement_text(row)}"
+                  + (f" (efficiency error Candor {fmt(agree['candor_efficiency_max_abs_error'])}, "
                      f"Captum {fmt(agree['captum_efficiency_max_abs_error'])}; vs {SVS_REFERENCE_SAMPLES}-sample "
                      f"reference: Candor {fmt(agree['candor_vs_reference_max_abs'])}, "
-                     f"Captum {fmt(agree['captum_vs_reference_max_abs'])})" if case.sampled else "")
+                     f"Captum {fmt(agree['captum_vs_reference_max_abs'])})" if case.sampled and case.peer == "captum" else "")
                   + (f"; other processes {row['other_cpu_cores']:.2f} cores" if row["other_cpu_cores"] else ""),
                   flush=True)
 
@@ -800,18 +968,18 @@ def main() -> int:
 
 
 def table(cases, thread_settings) -> str:
-    head = ["model", "case", "batch", "Candor med ms", "Candor p99 ms", "server ms"]
+    head = ["model", "case", "peer", "batch", "Candor med ms", "Candor p99 ms", "server ms"]
     for nt in thread_settings:
-        head += [f"Captum{nt}t med ms", f"Captum{nt}t p99 ms", f"ratio{nt}t med", f"ratio{nt}t p99"]
-    head += ["Candor req/s", "max|diff|"]
+        head += [f"peer{nt}t med ms", f"peer{nt}t p99 ms", f"ratio{nt}t med", f"ratio{nt}t p99"]
+    head += ["Candor req/s", "max|diff| / agreement"]
     rows = []
     for r in cases:
         if "candor" not in r:
-            rows.append([r["model"], r["case"], str(r["batch"]), "ERROR"] + [""] * (len(head) - 4))
+            rows.append([r["model"], r["case"], PEER_NAMES.get(r.get("peer"), "?"), str(r["batch"]), "ERROR"]
+                        + [""] * (len(head) - 5))
             continue
         line = _timing_cells(r, thread_settings)
-        line += [fmt(r["candor"]["throughput"]["requests_per_s"], 1),
-                 fmt(r["agreement"]["max_abs_diff"]) + (" (sampled: not compared)" if r.get("sampled") else "")]
+        line += [fmt(r["candor"]["throughput"]["requests_per_s"], 1), agreement_text(r)]
         rows.append(line)
     return _grid(head, rows, markdown=False)
 
@@ -837,15 +1005,17 @@ def alt_table(cases, thread_settings, markdown: bool) -> str | None:
 
 
 def _timing_cells(r, thread_settings) -> list:
-    """The cells both tables share: the case, Candor's latency, Captum's at each thread count
-    and the ratios."""
+    """The cells both tables share: the case, its peer, Candor's latency, the peer's at each
+    thread count and the ratios ("—" where the peer was not timed: shap / lime run on one
+    thread only)."""
     cl = r["candor"]["latency"]
-    line = [r["model"], r["case"], str(r["batch"]), fmt(cl["median_ms"]), fmt(cl["p99_ms"]),
-            fmt(r["candor"]["server_explain_mean_ms"])]
+    line = [r["model"], r["case"], PEER_NAMES.get(r.get("peer", "captum"), "?"), str(r["batch"]),
+            fmt(cl["median_ms"]), fmt(cl["p99_ms"]), fmt(r["candor"]["server_explain_mean_ms"])]
+    pt = peer_times(r)
     for nt in thread_settings:
-        cp = r["captum"][f"threads_{nt}"]
-        line += [fmt(cp["median_ms"]), fmt(cp["p99_ms"]),
-                 fmt(r["ratios"][f"median_threads_{nt}"], 2), fmt(r["ratios"][f"p99_threads_{nt}"], 2)]
+        cp = pt.get(f"threads_{nt}", {})
+        line += [fmt(cp.get("median_ms")), fmt(cp.get("p99_ms")),
+                 fmt(r["ratios"].get(f"median_threads_{nt}"), 2), fmt(r["ratios"].get(f"p99_threads_{nt}"), 2)]
     return line
 
 
@@ -855,7 +1025,7 @@ def _grid(head, rows, markdown: bool) -> str:
         out += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(out)
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]
-    line = lambda cells: "  ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+    line = lambda cells: "  ".join(c.rjust(w) if i > 2 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
     return "\n".join([line(head), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
@@ -863,7 +1033,7 @@ def markdown(result, thread_settings) -> str:
     m = result["meta"]
     debug = "debug" in (m["label"] or "") or "/debug/" in (m["candor_bin"] or "")
     lines = [
-        "# Candor vs Captum — explain benchmark",
+        "# Candor vs Captum (and SHAP, LIME) — explain benchmark",
         "",
         f"- Run: {m['timestamp']}, build **{m['label'] or 'unknown'}** (`{m['candor_bin']}`), "
         f"{m['cpus']} CPUs ({m['cpu']}), {m['platform']}",
@@ -874,11 +1044,12 @@ def markdown(result, thread_settings) -> str:
         f"connection on loopback with `Cache-Control: no-cache`, cache disabled "
         f"(`CANDOR_CACHE_MAX_BYTES=0`). Throughput: {m['throughput_threads']} client threads, "
         f"{m['throughput_seconds']:g} s per case.",
-        "- **Ratio = Captum time / Candor time; > 1 means Candor is faster.**",
+        "- **Ratio = peer time / Candor time (the peer: Captum, or SHAP / LIME for `kernel_shap*` / `lime`); "
+        "> 1 means Candor is faster.**",
         "- **Candor's time is end to end over HTTP: JSON encoding of the request, loopback TCP, "
         "parsing, validation, the computation, JSON encoding of the response and the Python "
         "client. Captum's time is the in-process `attribute(...)` call only** (tensor already "
-        "built, no serialisation). \"server ms\" is the server's own mean time per explain "
+        "built, no serialisation; SHAP's and LIME's: see below). \"server ms\" is the server's own mean time per explain "
         "(`candor_explain_duration_seconds` in /metrics: body decoding, computation, encoding).",
         f"- HTTP floor: `GET /healthz` on a persistent connection takes median "
         f"{fmt(m['healthz_latency'].get('median_ms'))} ms (p99 {fmt(m['healthz_latency'].get('p99_ms'))} ms) "
@@ -898,31 +1069,39 @@ def markdown(result, thread_settings) -> str:
         "amount of work.",
         "",
     ]
+    if m.get("peer_versions"):
+        pv = m["peer_versions"]
+        lines[-1:-1] = [
+            f"- `kernel_shap*` and `lime` cases are measured against shap {pv.get('shap')} and lime "
+            f"{pv.get('lime')} (scikit-learn {pv.get('scikit-learn')}, scipy {pv.get('scipy')}) instead of "
+            "Captum (column \"peer\"): the model is onnxruntime on the same .onnx file, one thread "
+            "(onnxruntime 1 intra/inter-op thread; BLAS/OpenMP limited to 1 by threadpoolctl), so only the "
+            "1-thread columns are filled. The timed peer call is the whole explanation with its model calls: "
+            "`shap.KernelExplainer(f, background).shap_values(x, nsamples, l1_reg=False)` (the explainer's "
+            "construction runs f on the background for E[f], as Candor does per request), and lime's "
+            "`explain_instance(x, fn, num_features, num_samples=5000)` on an explainer built once from the "
+            "training split (as Candor's statistics are loaded with the model).",
+        ]
     if debug:
         lines += ["> **DEBUG BUILD — these Candor numbers are not representative.** "
                   "Run `swift build -c release` and `bench/run.sh` for real numbers.", ""]
-    head = ["model", "case", "batch", "Candor median ms", "Candor p99 ms", "server mean ms"]
+    head = ["model", "case", "peer", "batch", "Candor median ms", "Candor p99 ms", "server mean ms"]
     for nt in thread_settings:
-        head += [f"Captum {nt}t median ms", f"Captum {nt}t p99 ms", f"ratio {nt}t (median)", f"ratio {nt}t (p99)"]
+        head += [f"peer {nt}t median ms", f"peer {nt}t p99 ms", f"ratio {nt}t (median)", f"ratio {nt}t (p99)"]
     head += [f"Candor req/s ({m['throughput_threads']} clients)", "CPU cores server / client",
-             "Captum 1t calls/s (sequential)", "max abs diff vs Captum", "other load (cores)"]
+             "peer 1t calls/s (sequential)", "max abs diff vs peer / agreement", "other load (cores)"]
     rows = []
     for r in result["cases"]:
         if "candor" not in r:
-            rows.append([r["model"], r["case"], str(r["batch"]), "error: " + r.get("candor_error", "")] + [""] * (len(head) - 4))
+            rows.append([r["model"], r["case"], PEER_NAMES.get(r.get("peer"), "?"), str(r["batch"]),
+                         "error: " + r.get("candor_error", "")] + [""] * (len(head) - 5))
             continue
         line = _timing_cells(r, thread_settings)
-        ag = r["agreement"]
         tp = r["candor"]["throughput"]
-        if r.get("sampled"):
-            agreement = (f"{fmt(ag['max_abs_diff'])} (sampled: not compared; efficiency "
-                         f"{'ok' if ag['ok'] else 'FAILED'})")
-        else:
-            agreement = f"{fmt(ag['max_abs_diff'])} ({'ok' if ag['ok'] else 'MISMATCH'})"
         line += [fmt(tp["requests_per_s"], 1),
                  f"{fmt(tp['server_cpu_cores'], 2)} / {fmt(tp['client_cpu_cores'], 2)}",
-                 fmt(r["captum"]["threads_1"]["sequential_per_s"], 1),
-                 agreement,
+                 fmt(peer_times(r).get("threads_1", {}).get("sequential_per_s"), 1),
+                 agreement_text(r),
                  fmt(r.get("other_cpu_cores"), 2)]
         rows.append(line)
     lines += [_grid(head, rows, markdown=True), ""]
@@ -930,13 +1109,14 @@ def markdown(result, thread_settings) -> str:
     if alt:
         lines += ["Captum with its default `perturbations_per_eval=1` (one forward pass per perturbation) "
                   "instead of the batched setting of the table above; same Candor numbers:", "", alt, ""]
-    capped = [f"{r['model']}/{r['case']} (n = {r['captum']['threads_1']['n']})" for r in result["cases"]
-              if "captum" in r and r["captum"]["threads_1"].get("n", 0) < m["requests"]]
+    capped = [f"{r['model']}/{r['case']} (n = {peer_times(r)['threads_1']['n']})" for r in result["cases"]
+              if "threads_1" in peer_times(r) and peer_times(r)["threads_1"].get("n", 0) < m["requests"]]
     if capped:
-        lines += ["Captum's timed loop was shortened (per-case cap or the time limit) for: "
+        lines += ["The peer's timed loop was shortened (per-case cap or the time limit) for: "
                   + ", ".join(capped) + "; its p99 there is close to the maximum.", ""]
+    lines += _peer_notes(result["cases"])
     for r in result["cases"]:
-        if r.get("sampled") and "agreement" in r:
+        if r.get("sampled") and "agreement" in r and r.get("peer", "captum") == "captum":
             ag = r["agreement"]
             lines += [f"Sampled case {r['model']}/{r['case']}: Candor and Captum draw different random "
                       "orderings, so their values are not compared one by one (max |Candor − Captum| "
@@ -949,6 +1129,9 @@ def markdown(result, thread_settings) -> str:
                       "(that estimate has sampling error of its own).", ""]
     lines += ["Agreement: max |Candor − Captum| over all attributions of the case, in the "
               f"attribution's units; ok when ≤ {ATOL:g} + {RTOL:g} · max |Captum attribution|. "
+              f"Exact `kernel_shap` cases: max |Candor − SHAP| over the per-feature attributions (a group's "
+              f"value on each of its features) and |Δ base_value|, ok when both ≤ {peers.KSHAP_ATOL:g} + "
+              f"{peers.KSHAP_RTOL:g} · max |SHAP attribution| and SHAP enumerated every coalition. "
               "Timed-loop sample counts (n) and convergence deltas are in latest.json. "
               "\"other load\" is the CPU (in cores) used during the case by processes other than the "
               "bench and the server, from /proc/stat; above "
@@ -963,6 +1146,41 @@ def markdown(result, thread_settings) -> str:
     else:
         lines += ["No errors, cache hits, reconnections or mismatches were seen during the run.", ""]
     return "\n".join(lines)
+
+
+def _peer_notes(cases) -> list[str]:
+    """Per-case details of the shap / lime cases for latest.md."""
+    out = []
+    for r in cases:
+        ag = r.get("agreement")
+        if not ag or r.get("peer") not in ("shap", "lime"):
+            continue
+        where = f"{r['model']}/{r['case']} (output `{r.get('output')}`)"
+        if r["peer"] == "shap":
+            common = (f"base_value Candor {fmt(ag.get('base_value_candor'))}, SHAP {fmt(ag.get('base_value_shap'))}; "
+                      f"nsamples {ag.get('nsamples')}, {ag.get('groups')} groups, SHAP evaluated "
+                      f"{ag.get('shap_coalitions')} coalitions; efficiency error Candor "
+                      f"{fmt(ag.get('candor_efficiency_abs_error'))}, SHAP {fmt(ag.get('shap_efficiency_abs_error'))}")
+            if r.get("sampled"):
+                out += [f"KernelSHAP {where}: sampled coalitions on both sides (Candor's seeded generator, SHAP's "
+                        "numpy global RNG), so not compared: max |Candor − SHAP| "
+                        f"{fmt(ag.get('max_abs_diff'))} against max |SHAP| {fmt(ag.get('max_abs_reference'))}, for "
+                        f"information; SHAP against itself (seed 0 vs seed 1): "
+                        f"{fmt(ag.get('shap_seed0_vs_seed1_max_abs'))}. {common}.", ""]
+            else:
+                out += [f"KernelSHAP {where}: every coalition enumerated on both sides (exact Shapley values "
+                        f"of the background-averaged game): max |Candor − SHAP| {fmt(ag.get('max_abs_diff'))} "
+                        f"(max |SHAP| {fmt(ag.get('max_abs_reference'))}, tolerance {fmt(ag.get('tolerance'))}) "
+                        f"— {'ok' if ag.get('ok') else 'MISMATCH'}; {common}.", ""]
+        else:
+            out += [f"LIME {where}, lime's {ag.get('mode')} mode: sampled on both sides, not compared. Top-"
+                    f"{peers.LIME_TOP} rules by |weight| — Candor {ag.get('top_rules_candor')}, lime "
+                    f"{ag.get('top_rules_lime')}: {'the same set' if ag.get('top_rules_same_set') else 'different sets'}; "
+                    f"{ag.get('rules_in_common')} rules in common (max |Δ weight| {fmt(ag.get('max_abs_diff'))}); "
+                    f"score Candor {fmt(ag['score'].get('candor'))}, lime {fmt(ag['score'].get('lime'))}; "
+                    f"intercept Candor {fmt(ag['intercept'].get('candor'))}, lime {fmt(ag['intercept'].get('lime'))}.",
+                    ""]
+    return out
 
 
 def _jsonable(kwargs: dict) -> dict:

@@ -1,21 +1,42 @@
 #!/usr/bin/env bash
-# Candor vs Captum benchmark: starts `candor serve` on a free loopback port with the
-# repository's models/ and the cache disabled, waits for /readyz, runs bench/compare.py,
-# stops the server. Builds nothing: it expects a release binary (swift build -c release).
+# Candor vs Captum (and SHAP / LIME) benchmark: starts `candor serve` on a free loopback
+# port with the repository's models/ and the cache disabled, waits for /readyz, runs
+# bench/compare.py, stops the server. Builds nothing: it expects a release binary
+# (swift build -c release).
 #
-#   bench/run.sh                      # full run (~2–4 min with a release build)
+#   bench/run.sh                      # full run (~4–6 min with a release build)
 #   bench/run.sh --requests 50 --throughput-seconds 2    # extra flags go to compare.py
+#   bench/run.sh --cases kernel_shap,kernel_shap_g10,kernel_shap_sampled,lime   # only the SHAP / LIME cases
+#   bench/run.sh --help               # this text and compare.py's options; starts nothing
 #
 # Environment:
 #   CANDOR_BIN      binary to benchmark (default .build/release/candor)
 #   BENCH_PYTHON    Python interpreter to use instead of a virtualenv
 #   BENCH_VENV      virtualenv to use/create (default: .venv-bench, else .venv-fixtures if present)
-#   BENCH_TIMEOUT   seconds before compare.py is stopped (default 600)
+#   BENCH_TIMEOUT   seconds before compare.py is stopped (default 900)
 #   CANDOR_WORKERS_THREADS etc. are passed through to the server (see Sources/CandorServer/Configuration/CandorConfiguration.swift).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+
+for arg in "$@"; do
+    if [[ "$arg" == "-h" || "$arg" == "--help" ]]; then
+        sed -n '2,/^set -euo pipefail$/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+        for py in "${BENCH_PYTHON:-}" "${BENCH_VENV:+$BENCH_VENV/bin/python}" .venv-bench/bin/python .venv-fixtures/bin/python; do
+            if [[ -n "$py" && -x "$py" ]]; then
+                echo
+                echo "Options of bench/compare.py (give them after run.sh; run.sh sets --url, --models-dir,"
+                echo "--label, --candor-bin and --server-pid itself):"
+                "$py" bench/compare.py --help
+                exit 0
+            fi
+        done
+        echo
+        echo "(no Python environment yet for compare.py --help: a first bench/run.sh creates one)"
+        exit 0
+    fi
+done
 
 CANDOR_BIN="${CANDOR_BIN:-.build/release/candor}"
 if [[ ! -x "$CANDOR_BIN" ]]; then
@@ -34,7 +55,33 @@ RESULTS="$ROOT/bench/results"
 mkdir -p "$RESULTS"
 
 # ---- Python environment -------------------------------------------------------------
-check_imports() { "$1" -c 'import torch, captum, numpy, onnx, onnxruntime' >/dev/null 2>&1; }
+# Everything compare.py imports, and shap / lime at the versions pinned in bench/requirements.txt
+# (their numbers are the reference of the kernel_shap / lime cases). Quiet unless $2 is "loud".
+check_imports() {
+    local out
+    if out="$("$1" - "$ROOT/bench/requirements.txt" 2>&1 <<'EOF'
+import importlib.metadata as md
+import sys
+import torch, captum, numpy, onnx, onnxruntime  # noqa: F401,E401
+import shap, lime.lime_tabular, sklearn, scipy, yaml, threadpoolctl  # noqa: F401,E401
+pins = {}
+for line in open(sys.argv[1]):
+    line = line.split("#", 1)[0].strip()
+    if "==" in line:
+        name, version = line.split("==", 1)
+        pins[name.strip().lower()] = version.strip()
+for dist in ("shap", "lime"):
+    if md.version(dist) != pins[dist]:
+        sys.exit(f"{dist} {md.version(dist)} is installed; bench/requirements.txt pins {pins[dist]}")
+EOF
+)"; then
+        return 0
+    fi
+    if [[ "${2:-}" == "loud" ]]; then
+        echo "$out" | tail -n 3 >&2
+    fi
+    return 1
+}
 
 if [[ -n "${BENCH_PYTHON:-}" ]]; then
     PY="$BENCH_PYTHON"
@@ -59,8 +106,9 @@ else
         "$PY" -m pip install --quiet -r bench/requirements.txt
     fi
 fi
-if ! check_imports "$PY"; then
-    echo "bench: $PY cannot import torch, captum, numpy, onnx and onnxruntime (see bench/requirements.txt)" >&2
+if ! check_imports "$PY" loud; then
+    echo "bench: $PY cannot import torch, captum, numpy, onnx, onnxruntime, shap, lime, scikit-learn, scipy," >&2
+    echo "bench: PyYAML and threadpoolctl, or its shap / lime are not the pinned versions (see bench/requirements.txt)" >&2
     exit 2
 fi
 echo "bench: python $PY"
@@ -119,11 +167,11 @@ fi
 
 # ---- Benchmark ----------------------------------------------------------------------
 status=0
-timeout "${BENCH_TIMEOUT:-600}" "$PY" bench/compare.py \
+timeout "${BENCH_TIMEOUT:-900}" "$PY" bench/compare.py \
     --url "http://127.0.0.1:$PORT" --models-dir "$ROOT/models" \
     --label "$LABEL" --candor-bin "$CANDOR_BIN" --server-pid "$SERVER_PID" "$@" || status=$?
 if [[ $status -eq 124 ]]; then
-    echo "bench: compare.py timed out after ${BENCH_TIMEOUT:-600} s" >&2
+    echo "bench: compare.py timed out after ${BENCH_TIMEOUT:-900} s" >&2
 fi
 stop_server
 if grep -qiE 'error|fatal|crash' "$SERVER_LOG"; then
