@@ -62,6 +62,14 @@ enum LimeNeighbourhood: Sendable {
         var distances = [Double](repeating: 0, count: count)
         for feature in 0..<width { values[feature] = Float(instance[feature]) }
         let totals = bins.map { $0.counts.reduce(0, +) }
+        // Each bin's truncated normal, in standard units: lime adds 1e-11 to the deviation.
+        let laws = bins.map { featureBins in
+            (0...featureBins.edges.count).map { bin in
+                let (lower, upper) = featureBins.bounds(of: bin)
+                let (mean, std) = (featureBins.means[bin], featureBins.stds[bin] + 1e-11)
+                return (TruncatedNormal(lower: (lower - mean) / std, upper: (upper - mean) / std), mean, std, lower, upper)
+            }
+        }
         for sample in 1..<max(count, 1) {
             var differing = 0
             for (feature, featureBins) in bins.enumerated() {
@@ -71,13 +79,8 @@ enum LimeNeighbourhood: Sendable {
                     pick -= featureBins.counts[bin]
                     bin += 1
                 }
-                let (lower, upper) = featureBins.bounds(of: bin)
-                let mean = featureBins.means[bin]
-                let std = featureBins.stds[bin] + 1e-11  // lime's guard against empty spread
-                let value =
-                    lower == upper
-                    ? lower
-                    : mean + std * random.truncatedStandardNormal(lower: (lower - mean) / std, upper: (upper - mean) / std)
+                let (law, mean, std, lower, upper) = laws[feature][bin]
+                let value = lower == upper ? lower : mean + std * law.draw(&random)
                 values[sample * width + feature] = Float(value)
                 if bin != own[feature] {
                     data[sample * width + feature] = 0
