@@ -42,6 +42,8 @@ struct AnchorSearch {
     let rowCount: Int
     let width: Int
     let predicates: [Predicate]
+    /// The features' bins, for values no reference row supplies.
+    let bins: [QuartileBins]
     /// Model evaluation: whether each of these instances (row-major) keeps the prediction.
     let keepsPrediction: ([Float]) throws(ExplanationError) -> [Bool]
     /// The most samples drawn for one instance.
@@ -100,8 +102,14 @@ struct AnchorSearch {
                         let bin = rowBins[$0 * width + feature]
                         return bin >= bounds.0 && bin <= bounds.1
                     }
-                    guard !candidates.isEmpty else { continue }
-                    values[sample * width + feature] = rows[candidates[random.integer(below: candidates.count)] * width + feature]
+                    if candidates.isEmpty {
+                        // No reference row lies in the allowed bins: a uniform value within them.
+                        let lower = bins[feature].bounds(of: max(bounds.0, 0)).lower
+                        let upper = bins[feature].bounds(of: min(bounds.1, bins[feature].edges.count)).upper
+                        values[sample * width + feature] = Float(lower + (upper - lower) * random.uniform())
+                    } else {
+                        values[sample * width + feature] = rows[candidates[random.integer(below: candidates.count)] * width + feature]
+                    }
                 }
             }
         }
@@ -138,7 +146,7 @@ struct AnchorSearch {
             let key: ([Int]) -> [Int] = { $0.sorted() }
             // KL-LUCB: every candidate gets a first sample, then the two critical arms are
             // sampled until the best is separated from the rest by at most tau.
-            for candidate in candidates where arms[key(candidate)] == nil {
+            for candidate in candidates where arms[key(candidate)] == nil && drawn < sampleBudget {
                 try draw(candidate, 1)
             }
             var round = 1.0

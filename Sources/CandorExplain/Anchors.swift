@@ -139,9 +139,9 @@ public struct Anchors: Explainer {
                 let search = AnchorSearch(
                     threshold: threshold, delta: delta, tau: tau, batchSize: batchSize, rows: rows.scalars, rowBins: rowBins,
                     rowCount: count,
-                    width: width, predicates: predicates,
+                    width: width, predicates: predicates, bins: bins,
                     keepsPrediction: { values throws(ExplanationError) in
-                        try keepsPrediction(values, target: target, width: width, problem: problem)
+                        try keepsPrediction(values, target: target, width: width, problem: problem, context: context)
                     }, sampleBudget: Anchors.sampleBudget)
                 var random = SeededRandom(seed: seed ^ (UInt64(row) &* 0x9E37_79B9_7F4A_7C15))
                 let result = try search.run(random: &random, context: context)
@@ -167,21 +167,18 @@ public struct Anchors: Explainer {
 
         /// Whether the model's argmax over the explained output is still `target` for each
         /// sampled instance.
-        private func keepsPrediction(_ values: [Float], target: Int, width: Int, problem: ResolvedProblem) throws(ExplanationError)
-            -> [Bool]
-        {
+        private func keepsPrediction(
+            _ values: [Float], target: Int, width: Int, problem: ResolvedProblem, context: ExplanationContext
+        ) throws(ExplanationError) -> [Bool] {
             let count = values.count / width
-            let outputs: Tensor
-            do {
-                outputs = try model.predict([try Tensor(shape: [count, width], scalars: values)])[problem.problem.output]
-            } catch let error as ModelError {
-                throw ExplanationError(error)
-            } catch {
-                throw ExplanationError(.invalidInput, "the sampled batch is invalid: \(error)")
-            }
             let perRow = problem.outputsPerInstance
+            // Every output row's argmax, in passes within the memory budget.
+            let outputs = try SampleEvaluation(model: model, problem: problem, row: 0)
+                .outputRows(count: count, context: context) { sample, _, destination in
+                    for feature in 0..<width { destination[feature] = values[sample * width + feature] }
+                }
             return (0..<count).map { sample in
-                let slice = outputs.scalars[(sample * perRow)..<((sample + 1) * perRow)]
+                let slice = outputs[(sample * perRow)..<((sample + 1) * perRow)]
                 return (slice.indices.max { slice[$0] < slice[$1] } ?? 0) - sample * perRow == target
             }
         }

@@ -18,6 +18,8 @@ public struct KernelShap: Explainer {
     public static let maximumGroups = 1024
     /// The most rows evaluated in one request: coalitions × background rows × instances.
     public static let maximumEvaluations = 1 << 24
+    /// The most entries of one instance's regression: coalitions × groups.
+    public static let maximumDesignEntries = 1 << 25
 
     public let descriptor = MethodDescriptor(
         name: "kernel_shap", family: "shapley",
@@ -54,13 +56,19 @@ public struct KernelShap: Explainer {
         guard groupCount <= Self.maximumGroups else {
             throw ExplanationError(
                 .invalidParameter,
-                "kernel_shap solves for one value per feature group and accepts at most \(Self.maximumGroups) groups; this input has \(groups.groups.count): group features with 'feature_mask' (for images, superpixels from slic)"
+                "kernel_shap solves for one value per feature group and accepts at most \(Self.maximumGroups) groups; this input has \(groupCount): group features with 'feature_mask' (for images, superpixels from slic)"
             )
         }
         let requested = try reader.optionalInt("n_samples") ?? (2 * groupCount + 2048)
         reader.record("n_samples", .number(Double(requested)))
         let background = try BackgroundRows.resolve(&reader, problem: problem, method: descriptor.name)
         let samples = ShapleyKernelDesign.sampleCount(groups: groupCount, requested: requested)
+        guard samples * groupCount <= Self.maximumDesignEntries else {
+            throw ExplanationError(
+                .invalidParameter,
+                "kernel_shap's regression over \(samples) coalitions × \(groupCount) groups would hold more than \(Self.maximumDesignEntries) entries: lower n_samples or group features with 'feature_mask'"
+            )
+        }
         let evaluations = (samples + 1).multipliedReportingOverflow(by: background.count * problem.batchSize)
         guard !evaluations.overflow, evaluations.partialValue <= Self.maximumEvaluations else {
             throw ExplanationError(
@@ -86,16 +94,12 @@ public struct KernelShap: Explainer {
 
         func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
             // E[f]: the background rows' own outputs, shared by every instance.
-            let backgroundOutputs: Tensor
-            do { backgroundOutputs = try model.predict(background.rows)[problem.problem.output] } catch { throw ExplanationError(error) }
-            let perRow = problem.outputsPerInstance
+            let backgroundOutputs = try backgroundTargets(problem, context: context)
             var results: [InstanceAttribution] = []
             for row in 0..<problem.problem.batchSize {
                 try context.checkCancellation()
                 let target = problem.targets[row]
-                let expected =
-                    (0..<background.count).reduce(0.0) { $0 + Double(backgroundOutputs.scalars[$1 * perRow + target]) }
-                    / Double(background.count)
+                let expected = backgroundOutputs[target]
                 let value = Double(problem.targetOutput(row))
                 let groups = segmenter?.groups(row: row, of: problem.problem) ?? self.groups
                 let varying = Self.varyingGroups(groups, row: row, problem: problem.problem, background: background)
@@ -115,6 +119,33 @@ public struct KernelShap: Explainer {
                 results.append(attribution)
             }
             return results
+        }
+
+        /// E[f] over the background for each output index, in passes within the memory budget.
+        private func backgroundTargets(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [Double] {
+            let perRow = problem.outputsPerInstance
+            var sums = [Double](repeating: 0, count: perRow)
+            let passSize = max(1, context.maxBatchElements / max(model.elementsPerInstance, 1))
+            for first in stride(from: 0, to: background.count, by: passSize) {
+                try context.checkCancellation()
+                let rows = first..<min(first + passSize, background.count)
+                let outputs: Tensor
+                do {
+                    let slices = try background.rows.map { tensor throws(TensorError) in
+                        let size = tensor.count / max(background.count, 1)
+                        return try Tensor(
+                            shape: [rows.count] + tensor.shape.dropFirst(),
+                            scalars: Array(tensor.scalars[(rows.lowerBound * size)..<(rows.upperBound * size)]))
+                    }
+                    outputs = try model.predict(slices)[problem.problem.output]
+                } catch let error as ModelError {
+                    throw ExplanationError(error)
+                } catch {
+                    throw ExplanationError(.invalidInput, "the background rows are invalid: \(error)")
+                }
+                for index in 0..<(rows.count * perRow) { sums[index % perRow] += Double(outputs.scalars[index]) }
+            }
+            return sums.map { $0 / Double(background.count) }
         }
 
         /// The groups on which instance `row` differs from at least one background row, by

@@ -25,6 +25,11 @@ public struct Lime: Explainer {
     public static let maximumFeatures = 1024
     /// The most samples evaluated in one request, over all instances.
     public static let maximumEvaluations = 1 << 22
+    /// The most entries of one instance's regression: samples × interpretable features.
+    public static let maximumDesignEntries = 1 << 25
+    /// The most (sample, feature, round) steps of forward selection, which refits once per
+    /// candidate feature and round.
+    public static let maximumSelectionWork = 1 << 27
 
     public let descriptor = MethodDescriptor(
         name: "lime", family: "surrogate",
@@ -113,10 +118,23 @@ public struct Lime: Explainer {
                 "lime fits one coefficient per interpretable feature and accepts at most \(Self.maximumFeatures); this input has \(neighbourhood.featureCount): group elements with 'feature_mask'"
             )
         }
-        if selection == .forwardSelection && features > 20 {
+        // Superpixels are counted generously: SLIC makes about as many as asked.
+        let width = if case .superpixels(let segmenter, _) = neighbourhood { 2 * segmenter.segments } else { neighbourhood.featureCount }
+        guard samples * width <= Self.maximumDesignEntries else {
             throw ExplanationError(
                 .invalidParameter,
-                "forward_selection refits once per candidate and round: use it for at most 20 features (highest_weights above)")
+                "lime's regression over \(samples) samples × \(width) features would hold more than \(Self.maximumDesignEntries) entries: lower n_samples or group features with 'feature_mask'"
+            )
+        }
+        if selection == .forwardSelection || (selection == .auto && features <= 6) {
+            let rounds = min(features, width)
+            let work = samples.multipliedReportingOverflow(by: width * rounds * rounds)
+            guard features <= 20, !work.overflow, work.partialValue <= Self.maximumSelectionWork else {
+                throw ExplanationError(
+                    .invalidParameter,
+                    "forward_selection refits once per candidate feature and round: \(samples) samples × \(width) features × \(features) rounds is too much work; use highest_weights, fewer samples or fewer features (at most 20)"
+                )
+            }
         }
         let kernelWidth = try reader.optionalDouble("kernel_width") ?? defaultWidth
         reader.record("kernel_width", .number(kernelWidth))
@@ -137,9 +155,6 @@ public struct Lime: Explainer {
             rows = try BackgroundRows.parse(value, inputs: [(problem.model.inputs[0].name, [width])], what: "parameter 'background'")[0]
         }
         let statistics = problem.dataset.statistics
-        let columns: [[Double]]? = (rows ?? problem.dataset.background?.first).map { rows in
-            (0..<width).map { feature in (0..<(rows.shape[0])).map { Double(rows.scalars[$0 * width + feature]) } }
-        }
         let missing = ExplanationError(
             .missingReferenceData,
             "lime samples around the instance from the training data's statistics, and this model's sidecar has neither training_statistics (\(discretize ? "quartile bins" : "mean and std")) nor a background file: send 'background' (a sample of training instances) in params"
@@ -151,7 +166,10 @@ public struct Lime: Explainer {
         if rows == nil, let mean = statistics?.mean, let std = statistics?.std, mean.count == width, std.count == width {
             return .continuous(mean: mean, scale: std.map { $0 > 0 ? $0 : 1 }, names: names)
         }
-        guard let columns else { throw missing }
+        guard let reference = rows ?? problem.dataset.background?.first, reference.rank == 2, reference.shape[1] == width else {
+            throw missing
+        }
+        let columns = (0..<width).map { feature in (0..<reference.shape[0]).map { Double(reference.scalars[$0 * width + feature]) } }
         let mean = columns.map { $0.reduce(0, +) / Double($0.count) }
         let std = zip(columns, mean).map { column, mean in
             (column.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(column.count)).squareRoot()

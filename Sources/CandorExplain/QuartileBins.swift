@@ -38,10 +38,11 @@ public struct QuartileBins: Sendable, Equatable {
                     "with \(edges.count) distinct quartiles there are \(edges.count + 1) bins, but counts/means/stds have \(counts.count)/\(means.count)/\(stds.count) entries"
             )
         }
-        guard counts.allSatisfy({ $0 >= 0 }), counts.contains(where: { $0 > 0 }), stds.allSatisfy({ $0 >= 0 }),
+        guard counts.allSatisfy({ (0...(1 << 40)).contains($0) }), counts.contains(where: { $0 > 0 }), stds.allSatisfy({ $0 >= 0 }),
             minimum <= edges[0], maximum >= edges[edges.count - 1]
         else {
-            throw Invalid(description: "bin counts and deviations must be non-negative, some count positive, and min ≤ quartiles ≤ max")
+            throw Invalid(
+                description: "bin counts must lie in 0…2⁴⁰ with some positive, deviations must be non-negative, and min ≤ quartiles ≤ max")
         }
         self.edges = edges
         self.counts = counts
@@ -100,7 +101,7 @@ extension QuartileBins {
     /// Each feature's bins for a table of `width` features: computed from `requestRows` when
     /// the request sends reference rows, else the sidecar's statistics, else computed from the
     /// sidecar's background rows; nil when there is none of these.
-    static func forTable(width: Int, requestRows: Tensor?, dataset: DatasetSummary) -> [QuartileBins]? {
+    public static func forTable(width: Int, requestRows: Tensor?, dataset: DatasetSummary) -> [QuartileBins]? {
         if requestRows == nil, let bins = dataset.statistics?.bins, bins.count == width { return bins }
         guard let rows = requestRows ?? dataset.background?.first, rows.rank == 2, rows.shape[1] == width else { return nil }
         let count = rows.shape[0]

@@ -15,13 +15,34 @@ struct SampleEvaluation {
         count: Int, context: ExplanationContext,
         fill: (_ sample: Int, _ input: Int, _ destination: UnsafeMutableBufferPointer<Float>) -> Void
     ) throws(ExplanationError) -> [Double] {
-        let inputs = problem.problem.inputs
-        let sizes = problem.problem.instanceSizes
-        let passSize = max(1, context.maxBatchElements / max(model.elementsPerInstance, 1))
         let target = problem.targets[row]
         let perRow = problem.outputsPerInstance
         var result: [Double] = []
         result.reserveCapacity(count)
+        try evaluate(count: count, context: context, fill: fill) { outputs, samples in
+            for position in 0..<samples { result.append(Double(outputs.scalars[position * perRow + target])) }
+        }
+        return result
+    }
+
+    /// The whole explained output of every sample, row-major.
+    func outputRows(
+        count: Int, context: ExplanationContext,
+        fill: (_ sample: Int, _ input: Int, _ destination: UnsafeMutableBufferPointer<Float>) -> Void
+    ) throws(ExplanationError) -> [Float] {
+        var result: [Float] = []
+        try evaluate(count: count, context: context, fill: fill) { outputs, _ in result += outputs.scalars }
+        return result
+    }
+
+    private func evaluate(
+        count: Int, context: ExplanationContext,
+        fill: (_ sample: Int, _ input: Int, _ destination: UnsafeMutableBufferPointer<Float>) -> Void,
+        collect: (_ outputs: Tensor, _ samples: Int) -> Void
+    ) throws(ExplanationError) {
+        let inputs = problem.problem.inputs
+        let sizes = problem.problem.instanceSizes
+        let passSize = max(1, context.maxBatchElements / max(model.elementsPerInstance, 1))
         for first in stride(from: 0, to: count, by: passSize) {
             try context.checkCancellation()
             let pass = first..<min(first + passSize, count)
@@ -40,8 +61,7 @@ struct SampleEvaluation {
             }
             let outputs: Tensor
             do { outputs = try model.predict(batch)[problem.problem.output] } catch { throw ExplanationError(error) }
-            for position in 0..<pass.count { result.append(Double(outputs.scalars[position * perRow + target])) }
+            collect(outputs, pass.count)
         }
-        return result
     }
 }

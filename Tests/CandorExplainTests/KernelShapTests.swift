@@ -111,6 +111,24 @@ import Testing
         #expect(isClose(values.scalars, [2 * (1 - 0.5), 0, -1 * (2 - 0.5)], absolute: 1e-5))
     }
 
+    /// The regression's size is bounded: a million coalitions × 1,024 groups is refused
+    /// before anything is allocated, as is the same for LIME.
+    @Test func regressionsBeyondTheirBoundAreRefused() throws {
+        let wide = try ONNXModelLoader.load(try GraphFactory.linearModel(weights: Array(repeating: [1], count: 1100), bias: [0]))
+        let problem = ExplanationProblem(model: wide, inputs: [try Tensor(repeating: 1, shape: [1, 1100])], output: 0, targets: nil)
+        let mask: JSONValue = .array((0..<1100).map { .number(Double($0 % 1024)) })
+        #expect {
+            _ = try KernelShap().prepare(["feature_mask": mask, "baselines": 0, "n_samples": 1_000_000], for: problem)
+        } throws: { error in
+            (error as? ExplanationError)?.message.contains("lower n_samples or group features") == true
+        }
+        #expect {
+            _ = try Lime().prepare(["feature_mask": mask, "n_samples": 1_000_000], for: problem)
+        } throws: { error in
+            (error as? ExplanationError)?.message.contains("lower n_samples or group features") == true
+        }
+    }
+
     @Test func withoutReferenceDataTheErrorSaysWhatToSend() throws {
         let problem = ExplanationProblem(model: model, inputs: [inputs], output: 0, targets: nil)
         #expect {
@@ -212,5 +230,56 @@ import Testing
                 }
             }
         }
+    }
+}
+
+/// On the breast-cancer demo model with 13 feature groups — 8,192 coalitions, enumerated by
+/// exact_shapley as the brute-force reference — both sampling estimators converge: the error
+/// shrinks as samples grow, and KernelSHAP with every coalition is exact.
+@Suite struct ThirteenGroupConvergenceTests {
+    let model: ONNXModel
+    let inputs: Tensor
+    let mask: JSONValue = .array((0..<30).map { .number(Double($0 % 13)) })
+    let background: JSONValue
+
+    init() throws {
+        model = try ONNXModelLoader.load(contentsOf: Fixtures.repository.appendingPathComponent("models/breast_cancer_mlp.onnx"))
+        let rows = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: Fixtures.repository.appendingPathComponent("models/breast_cancer_mlp.background.json")))
+                as? [[Double]])
+        inputs = try Tensor(shape: [1, 30], scalars: rows[7].map(Float.init))
+        background = .array(rows.prefix(4).map { .array($0.map { .number($0) }) })
+    }
+
+    func attributions(_ method: any Explainer, _ parameters: [String: JSONValue]) throws -> [Float] {
+        let problem = ExplanationProblem(model: model, inputs: [inputs], output: 0, targets: [0])
+        let plan = try method.prepare(parameters.merging(["feature_mask": mask]) { $1 }, for: problem)
+        return try #require(try ExplanationRunner.run(plan, problem: problem, context: ExplanationContext()).first).attribution
+            .attributions[0]
+            .scalars
+    }
+
+    @Test func kernelShapConvergesToTheEnumeratedValues() throws {
+        let exact = try attributions(ExactShapley(), ["background": background])
+        func error(_ samples: Int) throws -> Float {
+            maxAbsoluteDifference(try attributions(KernelShap(), ["background": background, "n_samples": .number(Double(samples))]), exact)
+        }
+        let coarse = try error(60)
+        let fine = try error(3000)
+        let scale = exact.map(abs).max() ?? 1
+        #expect(fine < coarse, "error with 60 coalitions \(coarse), with 3000 \(fine)")
+        #expect(try error(8190) < 1e-4 * max(scale, 1))
+    }
+
+    @Test func shapleySamplingConvergesToTheEnumeratedValues() throws {
+        let exact = try attributions(ExactShapley(), ["baselines": 0])
+        func error(_ samples: Int) throws -> Float {
+            maxAbsoluteDifference(
+                try attributions(ShapleyValueSampling(), ["baselines": 0, "n_samples": .number(Double(samples)), "seed": 3]), exact)
+        }
+        let coarse = try error(4)
+        let fine = try error(600)
+        #expect(fine < coarse / 3, "error with 4 orderings \(coarse), with 600 \(fine)")
     }
 }

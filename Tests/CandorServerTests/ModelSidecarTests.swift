@@ -45,6 +45,14 @@ private func six(_ item: String) -> String { "[" + Array(repeating: item, count:
         ("background: missing.json", "missing.json"),
         ("background: ../../etc/passwd", "inside the model's folder"),
         ("unknown_key: 1", "unknown key"),
+        ("description: &a [x, x]\nclass_names: *a", "YAML alias"),
+        ("training_statistics: {std: \(six("-1"))}", "negative deviation"),
+        ("training_statistics: {mean: \(six(".nan"))}", "not a finite number"),
+        ("training_statistics: {bin_counts: \(six("[1, 1]"))}", "no 'quartiles'"),
+        (
+            "training_statistics: {quartiles: \(six("[1, 2, 3]")), bin_counts: \(six("[4611686018427387904, 4611686018427387904, 1, 1]")), bin_means: \(six("[1, 2, 3, 4]")), bin_stds: \(six("[0, 0, 0, 0]")), min: \(six("0")), max: \(six("4"))}",
+            "bin counts must lie in"
+        ),
     ])
     func aSidecarThatDoesNotFitIsRefusedNamingWhy(_ sidecar: String, _ message: String) throws {
         let onnx = try Data(contentsOf: Fixtures.url("models/mlp_torchscript.onnx"))

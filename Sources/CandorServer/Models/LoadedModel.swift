@@ -1,5 +1,6 @@
 import CandorExplain
 import CandorModel
+import CandorTensor
 import Crypto
 import Foundation
 
@@ -77,7 +78,26 @@ public struct LoadedModel: Sendable {
                     )
                 }
             }
+            for (key, column) in [("mean", stats.mean), ("std", stats.std), ("min", stats.min), ("max", stats.max)] {
+                if let column, !column.allSatisfy(\.isFinite) {
+                    throw ModelMetadata.SidecarError(
+                        description: "\(sidecar): training_statistics.\(key) holds a value that is not a finite number")
+                }
+            }
+            if let std = stats.std, std.contains(where: { $0 < 0 }) {
+                throw ModelMetadata.SidecarError(description: "\(sidecar): training_statistics.std holds a negative deviation")
+            }
             var statistics = TrainingStatistics(mean: stats.mean, std: stats.std)
+            let binKeys: [(String, Bool)] = [
+                ("quartiles", stats.quartiles != nil), ("bin_counts", stats.binCounts != nil), ("bin_means", stats.binMeans != nil),
+                ("bin_stds", stats.binStds != nil), ("min", stats.min != nil), ("max", stats.max != nil),
+            ]
+            if stats.binCounts != nil || stats.binMeans != nil || stats.binStds != nil, let missing = binKeys.first(where: { !$0.1 }) {
+                throw ModelMetadata.SidecarError(
+                    description:
+                        "\(sidecar): training_statistics has quartile bins but no '\(missing.0)'; the bins need quartiles, bin_counts, bin_means, bin_stds, min and max"
+                )
+            }
             if let quartiles = stats.quartiles, let counts = stats.binCounts, let means = stats.binMeans, let stds = stats.binStds,
                 let minimum = stats.min, let maximum = stats.max
             {
@@ -100,6 +120,11 @@ public struct LoadedModel: Sendable {
         }
         if let file = metadata.background {
             let data = try resolver.file(file, for: "\(sidecar) background")
+            guard data.count <= maximumBackgroundBytes else {
+                throw ModelMetadata.SidecarError(
+                    description:
+                        "\(sidecar): background file \(file) has \(data.count) bytes, more than the \(maximumBackgroundBytes) allowed")
+            }
             identity.update(data: data)
             let value: JSONValue
             do { value = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
@@ -120,9 +145,18 @@ public struct LoadedModel: Sendable {
                 throw ModelMetadata.SidecarError(description: "\(sidecar): \(error.message)")
             }
             summary.backgroundSource = file
+            // A table without stored bins gets them from its background once, not per request.
+            if summary.statistics?.bins == nil, model.inputs.count == 1, let rows = summary.background?.first, rows.rank == 2,
+                let bins = QuartileBins.forTable(width: rows.shape[1], requestRows: rows, dataset: .none)
+            {
+                summary.statistics = TrainingStatistics(mean: summary.statistics?.mean, std: summary.statistics?.std, bins: bins)
+            }
         }
         return summary
     }
+
+    /// The largest background file a sidecar may name (it is parsed whole into memory).
+    static let maximumBackgroundBytes = 64 << 20
 
     /// Names addressable in URLs and safe as file names.
     static func isValidName(_ name: String) -> Bool {

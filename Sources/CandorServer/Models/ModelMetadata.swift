@@ -50,8 +50,16 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
     /// Parses a sidecar; a malformed one is an error naming the file (the model is refused
     /// rather than served with silently missing names).
     static func parse(_ data: Data, file: String) throws -> ModelMetadata {
+        guard data.count <= maximumBytes else {
+            throw SidecarError(description: "\(file) has \(data.count) bytes, more than the \(maximumBytes) a sidecar may have")
+        }
         guard let text = String(data: data, encoding: .utf8) else {
             throw SidecarError(description: "\(file) is not UTF-8 text")
+        }
+        // YAML aliases (`*name`) let a few bytes expand into gigabytes ("billion laughs"); a
+        // sidecar never needs them.
+        if text.range(of: #"(^|[\s\[\{,:-])\*[^\s,\]\}]"#, options: .regularExpression) != nil {
+            throw SidecarError(description: "\(file) uses a YAML alias (*name); write the values out instead")
         }
         do {
             // A misspelt key would silently drop the names it meant to give: refuse it.
@@ -68,6 +76,9 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
             throw SidecarError(description: "\(file) is not a valid model sidecar: \(error)")
         }
     }
+
+    /// The largest sidecar accepted (statistics for thousands of features fit in far less).
+    static let maximumBytes = 4 << 20
 
     struct SidecarError: Error, CustomStringConvertible {
         let description: String
