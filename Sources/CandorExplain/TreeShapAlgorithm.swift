@@ -1,0 +1,110 @@
+import CandorModel
+
+/// Path-dependent TreeSHAP: the exact SHAP values of one tree's output in polynomial time
+/// (Lundberg, Erion & Lee, "Consistent Individualized Feature Attribution for Tree
+/// Ensembles", 2018, Algorithm 2). Walking down the tree it keeps, for the features on the
+/// path, the proportion of subsets of each size that flow through the path — `zero` for the
+/// share of the training data (cover) that follows the path when the feature is absent, `one`
+/// for whether x follows it when present — and at each leaf credits every feature on the
+/// path with its marginal contribution weighted over subset sizes.
+enum TreeShapAlgorithm {
+    struct PathElement {
+        var feature: Int
+        var zero: Double
+        var one: Double
+        var weight: Double
+    }
+
+    /// Adds `tree`'s SHAP values for `instance` into `phi` (one entry per feature).
+    static func accumulate(_ tree: DecisionTree, instance: ArraySlice<Float>, into phi: inout [Double]) {
+        var path: [PathElement] = []
+        path.reserveCapacity(64)
+        recurse(tree, instance: instance, node: 0, path: path, zero: 1, one: 1, feature: -1, phi: &phi)
+    }
+
+    private static func recurse(
+        _ tree: DecisionTree, instance: ArraySlice<Float>, node: Int, path: [PathElement], zero: Double, one: Double, feature: Int,
+        phi: inout [Double]
+    ) {
+        var path = extend(path, zero: zero, one: one, feature: feature)
+        if tree.isLeaf(node) {
+            for index in 1..<path.count {
+                let weight = unwoundSum(path, index)
+                phi[path[index].feature] += weight * (path[index].one - path[index].zero) * tree.value[node]
+            }
+            return
+        }
+        let split = tree.feature[node]
+        let hot = tree.child(of: node, for: instance[instance.startIndex + split])
+        let cold = hot == tree.left[node] ? tree.right[node] : tree.left[node]
+        var incomingZero = 1.0
+        var incomingOne = 1.0
+        // A feature already on the path: undo its earlier extension and combine the fractions.
+        if let previous = path.indices.dropFirst().first(where: { path[$0].feature == split }) {
+            incomingZero = path[previous].zero
+            incomingOne = path[previous].one
+            path = unwind(path, previous)
+        }
+        let cover = tree.cover[node]
+        let hotShare = cover > 0 ? tree.cover[hot] / cover : 0
+        let coldShare = cover > 0 ? tree.cover[cold] / cover : 0
+        recurse(tree, instance: instance, node: hot, path: path, zero: incomingZero * hotShare, one: incomingOne, feature: split, phi: &phi)
+        recurse(tree, instance: instance, node: cold, path: path, zero: incomingZero * coldShare, one: 0, feature: split, phi: &phi)
+    }
+
+    /// EXTEND: grow the path by one feature, updating the subset-size weights.
+    private static func extend(_ path: [PathElement], zero: Double, one: Double, feature: Int) -> [PathElement] {
+        var path = path
+        let length = path.count
+        path.append(PathElement(feature: feature, zero: zero, one: one, weight: length == 0 ? 1 : 0))
+        for index in stride(from: length - 1, through: 0, by: -1) {
+            path[index + 1].weight += one * path[index].weight * Double(index + 1) / Double(length + 1)
+            path[index].weight = zero * path[index].weight * Double(length - index) / Double(length + 1)
+        }
+        return path
+    }
+
+    /// UNWIND: remove element `index` from the path, undoing its extension.
+    private static func unwind(_ path: [PathElement], _ index: Int) -> [PathElement] {
+        var result = path
+        let length = path.count - 1
+        let one = path[index].one
+        let zero = path[index].zero
+        var next = path[length].weight
+        for position in stride(from: length - 1, through: 0, by: -1) {
+            if one != 0 {
+                let saved = result[position].weight
+                result[position].weight = next * Double(length + 1) / (Double(position + 1) * one)
+                next = saved - result[position].weight * zero * Double(length - position) / Double(length + 1)
+            } else {
+                result[position].weight = result[position].weight * Double(length + 1) / (zero * Double(length - position))
+            }
+        }
+        for position in index..<length {
+            result[position].feature = result[position + 1].feature
+            result[position].zero = result[position + 1].zero
+            result[position].one = result[position + 1].one
+        }
+        result.removeLast()
+        return result
+    }
+
+    /// The total weight of the path with element `index` unwound (without building it).
+    private static func unwoundSum(_ path: [PathElement], _ index: Int) -> Double {
+        let length = path.count - 1
+        let one = path[index].one
+        let zero = path[index].zero
+        var next = path[length].weight
+        var total = 0.0
+        for position in stride(from: length - 1, through: 0, by: -1) {
+            if one != 0 {
+                let weight = next * Double(length + 1) / (Double(position + 1) * one)
+                total += weight
+                next = path[position].weight - weight * zero * Double(length - position) / Double(length + 1)
+            } else {
+                total += path[position].weight / zero * Double(length + 1) / Double(length - position)
+            }
+        }
+        return total
+    }
+}

@@ -1,0 +1,110 @@
+import CandorTensor
+import Foundation
+
+/// A tree ensemble (gradient-boosted trees, random forests) as a model: each tree adds its
+/// leaf value to one output column of the raw score ("margin"), which starts at a base score;
+/// the prediction applies the objective's transform to the margin. Inputs are one flat
+/// feature vector per instance; NaN marks a missing value and follows each split's default.
+///
+/// Outputs: `margin` [N, K], the raw score TreeSHAP explains, and `probabilities` [N, 2]
+/// (binary logistic, [1 − p, p] as `predict_proba` gives it) or [N, K] (softmax), or
+/// `prediction` [N, 1] for a regressor.
+public struct TreeEnsemble: PredictiveModel {
+    public enum Transform: Sendable, Equatable {
+        /// Regression: the prediction is the margin.
+        case identity
+        /// Binary classification: p = 1 / (1 + e^(−margin)).
+        case logistic
+        /// Multi-class: softmax over the K margins.
+        case softmax
+    }
+
+    public let trees: [DecisionTree]
+    /// The margin column each tree adds to.
+    public let treeColumn: [Int]
+    /// The margin before any tree, per column.
+    public let baseMargin: [Double]
+    public let featureCount: Int
+    public let transform: Transform
+
+    public init(
+        trees: [DecisionTree], treeColumn: [Int], baseMargin: [Double], featureCount: Int, transform: Transform
+    ) throws(ModelError) {
+        guard trees.count == treeColumn.count, !baseMargin.isEmpty, treeColumn.allSatisfy({ baseMargin.indices.contains($0) }),
+            featureCount > 0, baseMargin.allSatisfy(\.isFinite)
+        else {
+            throw ModelError(.invalidModel, "the tree ensemble's trees, their output columns and its base scores do not fit together")
+        }
+        self.trees = trees
+        self.treeColumn = treeColumn
+        self.baseMargin = baseMargin
+        self.featureCount = featureCount
+        self.transform = transform
+    }
+
+    public var columns: Int { baseMargin.count }
+
+    public var inputs: [TensorInfo] {
+        [TensorInfo(name: "features", elementType: .float32, shape: [.symbolic("N"), .fixed(featureCount)])]
+    }
+
+    public var outputs: [TensorInfo] {
+        let predictionName = transform == .identity ? "prediction" : "probabilities"
+        let predictionWidth = transform == .logistic ? 2 : columns
+        return [
+            TensorInfo(name: "margin", elementType: .float32, shape: [.symbolic("N"), .fixed(columns)]),
+            TensorInfo(name: predictionName, elementType: .float32, shape: [.symbolic("N"), .fixed(predictionWidth)]),
+        ]
+    }
+
+    public var elementsPerInstance: Int { featureCount + 3 * columns }
+
+    /// The raw score of each instance, [batch × columns], in double precision.
+    public func margins(_ features: Tensor) -> [Double] {
+        let rows = features.shape.first ?? 0
+        var result = [Double](repeating: 0, count: rows * columns)
+        for row in 0..<rows {
+            let instance = features.scalars[(row * featureCount)..<((row + 1) * featureCount)]
+            for column in 0..<columns { result[row * columns + column] = baseMargin[column] }
+            for (tree, column) in zip(trees, treeColumn) {
+                result[row * columns + column] += tree.value[tree.leaf(for: instance)]
+            }
+        }
+        return result
+    }
+
+    public func predict(_ inputs: [Tensor]) throws(ModelError) -> [Tensor] {
+        guard inputs.count == 1, let features = inputs.first, features.rank == 2, features.shape[1] == featureCount else {
+            throw ModelError(.inconsistentShapes, "a tree ensemble takes one input of shape [batch, \(featureCount)]")
+        }
+        let rows = features.shape[0]
+        let margin = margins(features)
+        var prediction: [Double]
+        switch transform {
+        case .identity:
+            prediction = margin
+        case .logistic:
+            prediction = margin.flatMap { value in
+                let p = 1 / (1 + exp(-value))
+                return [1 - p, p]
+            }
+        case .softmax:
+            prediction = []
+            for row in 0..<rows {
+                let slice = margin[(row * columns)..<((row + 1) * columns)]
+                let top = slice.max() ?? 0
+                let exponentials = slice.map { exp($0 - top) }
+                let total = exponentials.reduce(0, +)
+                prediction += exponentials.map { $0 / total }
+            }
+        }
+        do {
+            return [
+                try Tensor(shape: [rows, columns], scalars: margin.map(Float.init)),
+                try Tensor(shape: [rows, prediction.count / max(rows, 1)], scalars: prediction.map(Float.init)),
+            ]
+        } catch {
+            throw ModelError(.tooLarge, "\(error)")
+        }
+    }
+}

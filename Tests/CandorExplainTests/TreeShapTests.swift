@@ -1,0 +1,82 @@
+import CandorExplain
+import CandorModel
+import CandorTensor
+import CandorTestSupport
+import Foundation
+import Testing
+
+/// XGBoost models read from their JSON files predict the library's own raw margins, and
+/// path-dependent TreeSHAP gives SHAP `TreeExplainer`'s values and expected value
+/// (`scripts/fixtures/make_tree_fixtures.py`).
+@Suite struct TreeShapTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        let name: String
+        let file: String
+        let columns: Int
+        let inputs: [[Double]]
+        /// [instance][column]
+        let margins: [[Double]]
+        /// [instance][column][feature]
+        let shap: [[[Double]]]
+        let expected: [Double]
+        var testDescription: String { name }
+    }
+
+    static let cases: [Case] = {
+        guard let root = try? Fixtures.json("golden/tree_shap.json") as? [String: Any], let models = root["models"] as? [[String: Any]]
+        else { return [] }
+        return models.compactMap { model -> Case? in
+            guard model["library"] as? String == "xgboost", let columns = model["n_outputs"] as? Int,
+                let dependent = model["tree_path_dependent"] as? [String: Any]
+            else { return nil }
+            // NaN is written as null in the inputs.
+            let inputs = (model["inputs"] as? [[Any]] ?? []).map { $0.map { ($0 as? NSNumber)?.doubleValue ?? .nan } }
+            let margins: [[Double]] = (model["margin"] as? [[Double]]) ?? (model["margin"] as? [Double] ?? []).map { [$0] }
+            // SHAP's float64 values (its `pred_contribs` path runs XGBoost's float32 code).
+            let shap: [[[Double]]] =
+                (dependent["shap_values_f64"] as? [[[Double]]]) ?? (dependent["shap_values_f64"] as? [[Double]] ?? []).map { [$0] }
+            let expected: [Double] = (dependent["expected_value_f64"] as? [Double]) ?? [(dependent["expected_value_f64"] as? Double) ?? .nan]
+            return Case(
+                name: model["name"] as? String ?? "", file: model["file"] as? String ?? "", columns: columns, inputs: inputs,
+                margins: margins, shap: shap, expected: expected)
+        }
+    }()
+
+    @Test func theFixtureHasTheXGBoostModels() {
+        #expect(Self.cases.count == 3)
+    }
+
+    @Test(arguments: cases)
+    func marginsAndTreeShapMatchXGBoostAndShap(_ golden: Case) throws {
+        let ensemble = try XGBoostModelLoader.load(try Data(contentsOf: Fixtures.repository.appendingPathComponent(golden.file)))
+        let width = golden.inputs[0].count
+        let inputs = try Tensor(shape: [golden.inputs.count, width], scalars: golden.inputs.flatMap { $0.map(Float.init) })
+        let margins = ensemble.margins(inputs)
+        for (row, expected) in golden.margins.enumerated() {
+            for column in 0..<golden.columns {
+                let value = margins[row * golden.columns + column]
+                #expect(abs(value - expected[column]) <= 1e-4 * max(1, abs(expected[column])), "margin \(row), \(column)")
+            }
+        }
+        for column in 0..<golden.columns {
+            let problem = ExplanationProblem(
+                model: ensemble, inputs: [inputs], output: 0, targets: Array(repeating: column, count: golden.inputs.count))
+            let plan = try TreeShap().prepare([:], for: problem)
+            let explanations = try ExplanationRunner.run(plan, problem: problem, context: ExplanationContext())
+            for (row, explanation) in explanations.enumerated() {
+                let values = explanation.attribution.attributions[0].scalars
+                let expected = golden.shap[row][column].map(Float.init)
+                let scale = expected.map(abs).max() ?? 1
+                #expect(isClose(values, expected, absolute: 1e-6 * max(scale, 1), relative: 1e-5), "row \(row) class \(column)")
+                guard case .number(let base)? = explanation.attribution.extras["base_value"] else {
+                    Issue.record("no base_value")
+                    continue
+                }
+                #expect(abs(base - golden.expected[column]) <= 1e-4 * max(1, abs(golden.expected[column])))
+                // Local accuracy: the values and the base add up to the margin.
+                let total = values.reduce(0) { $0 + Double($1) } + base
+                #expect(abs(total - margins[row * golden.columns + column]) <= 1e-4 * max(1, abs(total)))
+            }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import CandorModel
+import CandorTensor
+import CandorTestSupport
+import Foundation
+import Testing
+
+@Suite struct XGBoostModelLoaderTests {
+    static let regression = Fixtures.url("trees/xgb_regression.json")
+
+    /// Truncated or mangled files are refused with a model error, never a crash.
+    @Test func truncatedOrHostileFilesAreRefused() throws {
+        let data = try Data(contentsOf: Self.regression)
+        var random = SeededRandom(seed: 8)
+        for cut in [0, 1, data.count / 3, data.count - 2] {
+            #expect(throws: ModelError.self) { _ = try XGBoostModelLoader.load(data.prefix(cut)) }
+        }
+        for _ in 0..<200 {
+            var mangled = data
+            for _ in 0..<5 { mangled[random.integer(below: mangled.count)] = UInt8(random.integer(below: 256)) }
+            _ = try? XGBoostModelLoader.load(mangled)  // loads or throws; must not crash
+        }
+    }
+
+    /// The first tree's root entry of `key` replaced by `value`.
+    func editedRoot(_ key: String, _ value: String) throws -> Data {
+        let text = try String(contentsOf: Self.regression, encoding: .utf8)
+        let start = try #require(text.range(of: "\"\(key)\":["))
+        let end = try #require(text[start.upperBound...].firstIndex(of: ","))
+        return Data(text.replacingCharacters(in: start.upperBound..<end, with: value).utf8)
+    }
+
+    /// A tree whose root points back at itself (a cycle) or splits on a feature the model lacks
+    /// is refused at load, naming the problem.
+    @Test func inconsistentTreesAreRefused() throws {
+        #expect {
+            _ = try XGBoostModelLoader.load(try editedRoot("left_children", "0"))
+        } throws: { error in
+            "\(error)".contains("children")
+        }
+        #expect {
+            _ = try XGBoostModelLoader.load(try editedRoot("split_indices", "99"))
+        } throws: { error in
+            "\(error)".contains("feature 99")
+        }
+    }
+}
