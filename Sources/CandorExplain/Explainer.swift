@@ -7,6 +7,17 @@ public enum ModelRequirement: String, Sendable, Codable {
     case differentiable
     /// Needs only predictions.
     case any
+    /// Needs the trees of a tree ensemble.
+    case treeEnsemble = "tree_ensemble"
+
+    /// Whether a model meets the requirement.
+    public func isMet(by model: any PredictiveModel) -> Bool {
+        switch self {
+        case .differentiable: model is any DifferentiableModel
+        case .any: true
+        case .treeEnsemble: model is TreeEnsemble
+        }
+    }
 }
 
 /// What `GET /v1/methods` says of a method, and what requests are validated against.

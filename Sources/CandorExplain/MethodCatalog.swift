@@ -18,6 +18,7 @@ public struct MethodCatalog: Sendable {
         ExactShapley(),
         ShapleyValueSampling(),
         KernelShap(),
+        TreeShap(),
         Lime(),
         Anchors(),
         Rise(),

@@ -11,7 +11,7 @@ public struct TreeShap: Explainer {
     public let descriptor = MethodDescriptor(
         name: "tree_shap", family: "shapley",
         summary: "exact SHAP values of a tree ensemble's raw score (path-dependent TreeSHAP); returns base_value",
-        reference: "SHAP TreeExplainer (tree_path_dependent)", requirement: .any, parameters: [])
+        reference: "SHAP TreeExplainer (tree_path_dependent)", requirement: .treeEnsemble, parameters: [])
 
     public init() {}
 
@@ -19,7 +19,8 @@ public struct TreeShap: Explainer {
     {
         let reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         guard let ensemble = problem.model as? TreeEnsemble else {
-            throw ExplanationError(.methodNotApplicable, "tree_shap explains tree ensembles (XGBoost, LightGBM, ONNX-ML trees); this model is not one")
+            throw ExplanationError(
+                .methodNotApplicable, "tree_shap explains tree ensembles (XGBoost, LightGBM, ONNX-ML trees); this model is not one")
         }
         guard problem.output == 0 else {
             throw ExplanationError(

@@ -8,9 +8,13 @@ import Testing
 /// The effective parameters are echoed in responses and make up the cache key: a parameter
 /// missing from them would let two different requests share a cached answer.
 @Suite struct EffectiveParameterTests {
-    /// A problem each method applies to: two tabular instances with reference rows, or two
-    /// images for the image-only method.
+    /// A problem each method applies to: two tabular instances with reference rows, two images
+    /// for the image-only method, two rows for a tree ensemble's.
     static func problem(for method: String) throws -> ExplanationProblem {
+        if method == "tree_shap" {
+            let ensemble = try XGBoostModelLoader.load(try Data(contentsOf: Fixtures.url("trees/xgb_regression.json")))
+            return ExplanationProblem(model: ensemble, inputs: [try Tensor(repeating: 0, shape: [2, 10])], output: 0, targets: nil)
+        }
         if method == "slic" {
             let model = try ONNXModelLoader.load(contentsOf: Fixtures.repository.appendingPathComponent("models/shapes_mlp.onnx"))
             return ExplanationProblem(model: model, inputs: [try Tensor(repeating: 0.5, shape: [2, 3, 32, 32])], output: 0, targets: nil)

@@ -35,7 +35,8 @@ import Testing
             // SHAP's float64 values (its `pred_contribs` path runs XGBoost's float32 code).
             let shap: [[[Double]]] =
                 (dependent["shap_values_f64"] as? [[[Double]]]) ?? (dependent["shap_values_f64"] as? [[Double]] ?? []).map { [$0] }
-            let expected: [Double] = (dependent["expected_value_f64"] as? [Double]) ?? [(dependent["expected_value_f64"] as? Double) ?? .nan]
+            let expected: [Double] =
+                (dependent["expected_value_f64"] as? [Double]) ?? [(dependent["expected_value_f64"] as? Double) ?? .nan]
             return Case(
                 name: model["name"] as? String ?? "", file: model["file"] as? String ?? "", columns: columns, inputs: inputs,
                 margins: margins, shap: shap, expected: expected)

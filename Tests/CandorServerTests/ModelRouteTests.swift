@@ -23,7 +23,8 @@ import Testing
             #expect((iris["sha256"] as? String)?.count == 64)
             #expect((iris["layers"] as? [[String: Any]])?.isEmpty == false)
             #expect(
-                iris["methods"] as? [String] == MethodCatalog.standard.names)
+                iris["methods"] as? [String]
+                    == MethodCatalog.standard.explainers.filter { $0.descriptor.requirement != .treeEnsemble }.map(\.descriptor.name))
             let input = try #require((iris["inputs"] as? [[String: Any]])?.first)
             #expect(input["shape"] as? [AnyHashable] == ["batch", 4])
         }
@@ -194,6 +195,55 @@ import Testing
                 "/v1/models/withrows/explain", json: #"{"method":"kernel_shap","inputs":[[1,2,3,4,5,6]],"target":0}"#)
             #expect(explained.status == .ok, "\(explained.text)")
             #expect((explained.json["params"] as? [String: Any])?["background"] as? String == "model")
+        }
+    }
+}
+
+/// XGBoost models, dropped into the models folder or uploaded, are served like ONNX ones.
+@Suite struct XGBoostServingTests {
+    static let instance =
+        "[13.82,24.49,92.33,595.9,0.1162,0.1681,0.1357,0.06759,0.2275,0.07237,0.4751,1.528,2.974,39.05,0.00968,0.03856,0.03476,0.01616,0.02434,0.006995,16.01,32.94,106.0,788.0,0.1794,0.3966,0.3381,0.1521,0.3651,0.1183]"
+
+    @Test func anXGBoostModelInTheFolderIsServedAndExplained() async throws {
+        let application = try TestApplication()
+        try FileManager.default.copyItem(
+            at: Fixtures.url("trees/xgb_binary.json"), to: application.modelsDirectory.appendingPathComponent("boosted.json"))
+        try await application.test { client in
+            let description = try await client.get("/v1/models/boosted").json
+            #expect(description["kind"] as? String == "xgboost")
+            #expect((description["methods"] as? [String])?.contains("tree_shap") == true)
+            #expect((description["methods"] as? [String])?.contains("integrated_gradients") == false)
+            let prediction = try await client.post("/v1/models/boosted/predict", json: #"{"inputs":[\#(Self.instance)]}"#)
+            let outputs = try #require(prediction.json["outputs"] as? [String: [[Double]]])
+            #expect(abs((outputs["margin"]?[0][0] ?? 0) - -4.056335) < 1e-4)
+            let shap = try await client.post("/v1/models/boosted/explain", json: #"{"method":"tree_shap","inputs":[\#(Self.instance)]}"#)
+            #expect(shap.status == .ok, "\(shap.text)")
+            let explanation = try #require((shap.json["explanations"] as? [[String: Any]])?.first)
+            let total = ((explanation["attributions"] as? [Double]) ?? []).reduce(0, +) + ((explanation["base_value"] as? Double) ?? 0)
+            #expect(abs(total - -4.056335) < 1e-3)
+            let wrongOutput = try await client.post(
+                "/v1/models/boosted/explain", json: #"{"method":"tree_shap","output":"probabilities","inputs":[\#(Self.instance)]}"#)
+            #expect(wrongOutput.status == .badRequest)
+            let ablation = try await client.post(
+                "/v1/models/boosted/explain",
+                json: #"{"method":"kernel_shap","inputs":[\#(Self.instance)],"params":{"baselines":0,"n_samples":100}}"#)
+            #expect(ablation.status == .ok, "\(ablation.text)")
+            let onnxOnly = try await client.post(
+                "/v1/models/iris_mlp/explain", json: #"{"method":"tree_shap","inputs":[[5.1,3.5,1.4,0.2]]}"#)
+            #expect(onnxOnly.status == .badRequest)
+        }
+    }
+
+    @Test func anXGBoostModelCanBeUploaded() async throws {
+        let application = try TestApplication { $0.admin.token = "s3cret" }
+        let model = try Data(contentsOf: Fixtures.url("trees/xgb_regression.json"))
+        try await application.test { client in
+            let response = try await client.execute(
+                uri: "/v1/models?name=diabetes", method: .post, headers: [.authorization: "Bearer s3cret"], body: ByteBuffer(bytes: model))
+            #expect(response.status == .created, "\(response.text)")
+            #expect(FileManager.default.fileExists(atPath: application.modelsDirectory.appendingPathComponent("diabetes.json").path))
+            let prediction = try await client.post("/v1/models/diabetes/predict", json: #"{"inputs":[[0,0,0,0,0,0,0,0,0,0]]}"#)
+            #expect(prediction.status == .ok)
         }
     }
 }

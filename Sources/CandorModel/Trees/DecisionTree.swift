@@ -23,7 +23,8 @@ public struct DecisionTree: Sendable, Equatable {
         featureCount: Int
     ) throws(Invalid) {
         let count = left.count
-        guard count > 0, [right.count, feature.count, threshold.count, defaultLeft.count, value.count, cover.count].allSatisfy({ $0 == count })
+        guard count > 0,
+            [right.count, feature.count, threshold.count, defaultLeft.count, value.count, cover.count].allSatisfy({ $0 == count })
         else {
             throw Invalid(description: "a tree's node arrays differ in length or are empty")
         }

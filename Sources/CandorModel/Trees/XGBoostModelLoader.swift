@@ -110,7 +110,8 @@ public enum XGBoostModelLoader {
         let scores = learner.learnerModelParam.baseScore.trimmingCharacters(in: CharacterSet(charactersIn: "[] "))
             .split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
         guard !scores.isEmpty, scores.allSatisfy({ $0?.isFinite == true }), scores.count == 1 || scores.count == columns else {
-            throw ModelError(.invalidModel, "the XGBoost model's base_score '\(learner.learnerModelParam.baseScore)' is not one number per output")
+            throw ModelError(
+                .invalidModel, "the XGBoost model's base_score '\(learner.learnerModelParam.baseScore)' is not one number per output")
         }
         // base_score is stored in the prediction's space; the margin starts at its inverse
         // link (the logit for logistic objectives).
@@ -125,7 +126,8 @@ public enum XGBoostModelLoader {
         }
         if base.count == 1 { base = Array(repeating: base[0], count: columns) }
         guard booster.trees.count == booster.treeInfo.count else {
-            throw ModelError(.invalidModel, "the XGBoost model lists \(booster.trees.count) trees but \(booster.treeInfo.count) tree_info entries")
+            throw ModelError(
+                .invalidModel, "the XGBoost model lists \(booster.trees.count) trees but \(booster.treeInfo.count) tree_info entries")
         }
         var trees: [DecisionTree] = []
         for (index, tree) in booster.trees.enumerated() {

@@ -9,7 +9,10 @@ import Foundation
 public struct LoadedModel: Sendable {
     public let name: String
     public let sha256: String
-    public let model: ONNXModel
+    public let model: any PredictiveModel
+    /// The ONNX graph, for an ONNX model (its producer, operators and layers).
+    public let onnx: ONNXModel?
+    public let format: ModelFormat
     public let metadata: ModelMetadata
     /// What the sidecar says about the training data, in the form the explainers use.
     public let dataset: DatasetSummary
@@ -19,12 +22,44 @@ public struct LoadedModel: Sendable {
     /// Files in the models folder that make up this model (for removal).
     let files: [String]
 
-    /// Loads and validates a model from its bytes; nothing is written anywhere.
+    /// The file formats a model may come in, by extension.
+    public enum ModelFormat: String, Sendable {
+        /// `NAME.onnx`, with external data beside it.
+        case onnx
+        /// `NAME.json`, as XGBoost's `save_model` writes it.
+        case xgboost
+
+        public var fileExtension: String { self == .onnx ? "onnx" : "json" }
+
+        /// The format of a `.json` file: XGBoost's model files are an object with a `learner`
+        /// (other JSON files in the folder, such as background rows, are not models).
+        static func sniffJSON(_ data: Data) -> ModelFormat? {
+            let head = String(decoding: data.prefix(256), as: UTF8.self)
+            return head.drop { $0.isWhitespace }.hasPrefix("{") && head.contains("\"learner\"") ? .xgboost : nil
+        }
+    }
+
+    /// Loads and validates an ONNX model from its bytes; nothing is written anywhere.
     static func load(
         name: String, onnx: Data, externalData: ExternalDataResolver.Source, sidecar: Data?
     ) throws -> LoadedModel {
+        try load(name: name, format: .onnx, data: onnx, externalData: externalData, sidecar: sidecar)
+    }
+
+    /// Loads and validates a model from its bytes; nothing is written anywhere.
+    static func load(
+        name: String, format: ModelFormat, data: Data, externalData: ExternalDataResolver.Source, sidecar: Data?
+    ) throws -> LoadedModel {
         let resolver = ExternalDataResolver(externalData)
-        let model = try ONNXModelLoader.load(onnx, externalData: resolver)
+        let model: any PredictiveModel
+        let onnx: ONNXModel?
+        switch format {
+        case .onnx:
+            let graph = try ONNXModelLoader.load(data, externalData: resolver)
+            (model, onnx) = (graph, graph)
+        case .xgboost:
+            (model, onnx) = (try XGBoostModelLoader.load(data), nil)
+        }
         guard let batchAxis = model.inputs.first?.shape.first, model.inputs.allSatisfy({ $0.shape.first == batchAxis }) else {
             throw ModelError(.unsupportedFeature, "the model needs inputs that all share a batch axis, first, to be served")
         }
@@ -44,7 +79,7 @@ public struct LoadedModel: Sendable {
             throw ModelMetadata.SidecarError(description: "\(name).yaml names \(names.count) features but the model's input has \(width)")
         }
         var hash = SHA256()
-        hash.update(data: onnx)
+        hash.update(data: data)
         for (location, data) in resolver.filesRead.sorted(by: { $0.key < $1.key }) {
             hash.update(data: Data(location.utf8))
             hash.update(data: data)
@@ -54,16 +89,16 @@ public struct LoadedModel: Sendable {
         identity.update(data: Data("\(name)\n\(sha256)\n".utf8))
         identity.update(data: sidecar ?? Data())
         let dataset = try datasetSummary(metadata, model: model, resolver: resolver, name: name, identity: &identity)
-        let files = ["\(name).onnx"] + resolver.filesRead.keys.sorted() + (sidecar == nil ? [] : ["\(name).yaml"])
+        let files = ["\(name).\(format.fileExtension)"] + resolver.filesRead.keys.sorted() + (sidecar == nil ? [] : ["\(name).yaml"])
         return LoadedModel(
-            name: name, sha256: sha256, model: model, metadata: metadata, dataset: dataset, identity: identity.finalize().hexString,
-            files: files)
+            name: name, sha256: sha256, model: model, onnx: onnx, format: format, metadata: metadata, dataset: dataset,
+            identity: identity.finalize().hexString, files: files)
     }
 
     /// The sidecar's statistics and background file, checked against the model: a sidecar
     /// whose numbers do not fit the model refuses the model, naming what is wrong.
     private static func datasetSummary(
-        _ metadata: ModelMetadata, model: ONNXModel, resolver: ExternalDataResolver, name: String, identity: inout SHA256
+        _ metadata: ModelMetadata, model: any PredictiveModel, resolver: ExternalDataResolver, name: String, identity: inout SHA256
     ) throws -> DatasetSummary {
         let sidecar = "\(name).yaml"
         var summary = DatasetSummary(featureNames: metadata.featureNames)

@@ -29,28 +29,38 @@ public final class ModelRegistry: Sendable {
         self.logger = logger
     }
 
-    /// Loads every `NAME.onnx` in the folder (with its external data and `NAME.yaml`).
+    /// Loads every model in the folder: `NAME.onnx` (with its external data) and XGBoost's
+    /// `NAME.json`, each with its sidecar `NAME.yaml`.
     public func loadDirectory() {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         if files.isEmpty { logger.warning("no models found", metadata: ["directory": "\(directory.path)"]) }
         var loaded: [String: LoadedModel] = [:]
         var failures: [String: String] = [:]
-        for file in files.sorted() where file.hasSuffix(".onnx") {
-            let name = String(file.dropLast(".onnx".count))
-            guard LoadedModel.isValidName(name) else {
-                failures[name] = "'\(file)': model names may use letters, digits, '.', '_' and '-' (at most 64)"
-                continue
-            }
+        for file in files.sorted() where file.hasSuffix(".onnx") || file.hasSuffix(".json") {
+            let onnx = file.hasSuffix(".onnx")
+            let name = String(file.dropLast(onnx ? ".onnx".count : ".json".count))
             do {
-                let onnx = try Data(contentsOf: directory.appendingPathComponent(file), options: .alwaysMapped)
+                let data = try Data(contentsOf: directory.appendingPathComponent(file), options: .alwaysMapped)
+                // Other JSON files (background rows) are not models.
+                guard let format = onnx ? .onnx : LoadedModel.ModelFormat.sniffJSON(data) else { continue }
+                guard LoadedModel.isValidName(name) else {
+                    failures[name] = "'\(file)': model names may use letters, digits, '.', '_' and '-' (at most 64)"
+                    continue
+                }
+                guard loaded[name] == nil, failures[name] == nil else {
+                    failures[name] = "'\(file)': another model file has the same name"
+                    continue
+                }
                 let sidecarURL = directory.appendingPathComponent("\(name).yaml")
                 let sidecar = FileManager.default.fileExists(atPath: sidecarURL.path) ? try Data(contentsOf: sidecarURL) : nil
-                let model = try LoadedModel.load(name: name, onnx: onnx, externalData: .directory(directory), sidecar: sidecar)
+                let model = try LoadedModel.load(
+                    name: name, format: format, data: data, externalData: .directory(directory), sidecar: sidecar)
                 loaded[name] = model
                 logger.info(
                     "loaded model",
                     metadata: [
-                        "model": "\(name)", "sha256": "\(model.sha256)", "operators": "\(model.model.operatorTypes.joined(separator: ","))",
+                        "model": "\(name)", "sha256": "\(model.sha256)", "format": "\(format.rawValue)",
+                        "operators": "\((model.onnx?.operatorTypes ?? []).joined(separator: ","))",
                     ])
             } catch {
                 failures[name] = "\(error)"
@@ -85,7 +95,7 @@ public final class ModelRegistry: Sendable {
     }
 
     /// Validates and stores a new model, replacing one of the same name only if asked.
-    func add(_ model: LoadedModel, onnx: Data, externalFiles: [String: Data], sidecar: Data?, replacing: Bool) throws(ChangeError) {
+    func add(_ model: LoadedModel, data: Data, externalFiles: [String: Data], sidecar: Data?, replacing: Bool) throws(ChangeError) {
         changes.lock()
         defer { changes.unlock() }
         let (exists, othersFiles) = state.withLock { state in
@@ -93,7 +103,9 @@ public final class ModelRegistry: Sendable {
         }
         if exists && !replacing { throw .exists(model.name) }
         for file in externalFiles.keys {
-            if othersFiles.contains(file) || file.hasSuffix(".onnx") || file.hasSuffix(".yaml") || file.hasPrefix(".") {
+            if othersFiles.contains(file) || file.hasSuffix(".onnx") || file.hasSuffix(".yaml") || file.hasPrefix(".")
+                || file == "\(model.name).json"
+            {
                 throw .fileConflict(file)
             }
         }
@@ -104,7 +116,7 @@ public final class ModelRegistry: Sendable {
             defer { try? manager.removeItem(at: staging) }
             var ordered: [(String, Data)] = externalFiles.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             if let sidecar { ordered.append(("\(model.name).yaml", sidecar)) }
-            ordered.append(("\(model.name).onnx", onnx))
+            ordered.append(("\(model.name).\(model.format.fileExtension)", data))
             for (file, data) in ordered {
                 let staged = staging.appendingPathComponent(file)
                 try manager.createDirectory(at: staged.deletingLastPathComponent(), withIntermediateDirectories: true)

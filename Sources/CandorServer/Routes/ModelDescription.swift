@@ -5,10 +5,12 @@ import CandorModel
 struct ModelDescription: Encodable {
     let name: String
     let sha256: String
-    let kind = "onnx"
+    /// The file format: `onnx` or `xgboost`.
+    let kind: String
     let description: String?
+    /// The producing tool (for XGBoost models, "xgboost"); the opset and operators of an ONNX graph.
     let producer: String
-    let opset: Int
+    let opset: Int?
     let operators: [String]
     let inputs: [TensorInfo]
     let outputs: [TensorInfo]
@@ -22,16 +24,17 @@ struct ModelDescription: Encodable {
         name = model.name
         sha256 = model.sha256
         description = model.metadata.description
-        producer = model.model.producer
-        opset = model.model.opset
-        operators = model.model.operatorTypes
+        kind = model.format.rawValue
+        producer = model.onnx?.producer ?? model.format.rawValue
+        opset = model.onnx?.opset
+        operators = model.onnx?.operatorTypes ?? []
         inputs = model.model.inputs
         outputs = model.model.outputs
-        layers = catalog == nil ? nil : model.model.layers
+        layers = catalog == nil ? nil : model.onnx?.layers ?? []
         featureNames = model.metadata.featureNames
         classNames = model.metadata.classNames
         methods = catalog.map { catalog in
-            catalog.explainers.filter { $0.descriptor.requirement == .any || model.model is any DifferentiableModel }
+            catalog.explainers.filter { $0.descriptor.requirement.isMet(by: model.model) }
                 .map(\.descriptor.name)
         }
     }

@@ -81,7 +81,8 @@ struct ModelRoutes {
         let model = try await service.compute { _ in
             do {
                 return try LoadedModel.load(
-                    name: upload.name, onnx: upload.onnx, externalData: .files(upload.externalFiles), sidecar: upload.sidecar)
+                    name: upload.name, format: upload.format, data: upload.data, externalData: .files(upload.externalFiles),
+                    sidecar: upload.sidecar)
             } catch let error as ModelError {
                 throw Problem(error)
             } catch {
@@ -94,7 +95,7 @@ struct ModelRoutes {
             throw Problem.badRequest("invalid-upload", "external_data part '\(unused)' is not read by the model")
         }
         do {
-            try registry.add(model, onnx: upload.onnx, externalFiles: upload.externalFiles, sidecar: upload.sidecar, replacing: replacing)
+            try registry.add(model, data: upload.data, externalFiles: upload.externalFiles, sidecar: upload.sidecar, replacing: replacing)
         } catch .exists(let name) {
             throw Problem(
                 .conflict, code: "model-exists", detail: "a model named '\(name)' already exists; add ?replace=true to replace it")
@@ -128,7 +129,9 @@ struct ModelRoutes {
 /// refers to).
 struct ModelUpload {
     var name: String
-    var onnx: Data
+    /// The model file: ONNX, or XGBoost's JSON (recognised by its content).
+    var data: Data
+    var format: LoadedModel.ModelFormat { LoadedModel.ModelFormat.sniffJSON(data) ?? .onnx }
     var externalFiles: [String: Data] = [:]
     var sidecar: Data?
 
@@ -141,7 +144,7 @@ struct ModelUpload {
                     "invalid-upload", "name the model with ?name=NAME (or upload multipart/form-data with a 'name' part)")
             }
             guard buffer.readableBytes > 0 else { throw Problem.badRequest("invalid-upload", "the body is empty; send the ONNX file") }
-            return ModelUpload(name: queryName, onnx: Data(buffer.readableBytesView))
+            return ModelUpload(name: queryName, data: Data(buffer.readableBytesView))
         }
         guard
             let boundary = contentType.split(separator: ";").lazy.map({ $0.trimmingCharacters(in: .whitespaces) })
@@ -153,7 +156,7 @@ struct ModelUpload {
         let parts = try MultipartParts.parse(buffer, boundary: boundary)
         var name = queryName
         var onnx: Data?
-        var upload = ModelUpload(name: "", onnx: Data())
+        var upload = ModelUpload(name: "", data: Data())
         for part in parts {
             switch part.field {
             case "name": name = String(decoding: part.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -170,13 +173,13 @@ struct ModelUpload {
             }
         }
         guard let onnx, !onnx.isEmpty else {
-            throw Problem.badRequest("invalid-upload", "the upload has no 'model' part with the ONNX file")
+            throw Problem.badRequest("invalid-upload", "the upload has no 'model' part with the model file (ONNX, or XGBoost JSON)")
         }
         guard let name, !name.isEmpty else {
             throw Problem.badRequest("invalid-upload", "the upload names no model: add a 'name' part or ?name=")
         }
         upload.name = name
-        upload.onnx = onnx
+        upload.data = onnx
         return upload
     }
 }

@@ -71,7 +71,7 @@ struct MethodList: Encodable {
             let descriptor = explainer.descriptor
             return Method(
                 name: descriptor.name, family: descriptor.family, summary: descriptor.summary, reference: descriptor.reference,
-                appliesTo: descriptor.requirement == .differentiable ? "differentiable" : "any",
+                appliesTo: descriptor.requirement.rawValue,
                 parameters: descriptor.parameters.map { spec in
                     let choices: [String]? = if case .choice(let choices) = spec.kind { choices } else { nil }
                     return Parameter(
