@@ -1,41 +1,73 @@
 import CandorModel
 import CandorTensor
 
-/// TreeSHAP (Lundberg et al., 2018): the exact SHAP values of a tree ensemble's raw score —
-/// the `margin` output, before the logistic or softmax transform — for the target column,
-/// the sum of each tree's path-dependent values (`TreeShapAlgorithm`), which weigh absent
-/// features by the training data's node covers. `base_value` is the base score plus every
-/// tree's cover-weighted mean leaf: the expected raw score, so the values add up to the
-/// margin exactly (local accuracy). SHAP `TreeExplainer` (tree_path_dependent).
+/// TreeSHAP: the exact SHAP values of a tree ensemble's raw score — the `margin` output, before
+/// the logistic or softmax transform — for the target column, summed over its trees.
+///
+/// - `tree_path_dependent` (Lundberg et al., 2018; `TreeShapAlgorithm`): absent features are
+///   integrated out along the tree with the training data's node covers; `base_value` is the
+///   base score plus each tree's cover-weighted mean leaf.
+/// - `interventional` (Lundberg et al., 2020; `InterventionalTreeShap`): absent features take
+///   each background row's values, v(S) = mean_b f(x_S, b_∖S); `base_value` is the mean margin
+///   over the background.
+///
+/// Either way the values add up to the margin minus `base_value` (local accuracy). SHAP
+/// `TreeExplainer`.
 public struct TreeShap: Explainer {
     public let descriptor = MethodDescriptor(
         name: "tree_shap", family: "shapley",
-        summary: "exact SHAP values of a tree ensemble's raw score (path-dependent TreeSHAP); returns base_value",
-        reference: "SHAP TreeExplainer (tree_path_dependent)", requirement: .treeEnsemble, parameters: [])
+        summary: "exact SHAP values of a tree ensemble's raw score (TreeSHAP, path-dependent or interventional); returns base_value",
+        reference: "SHAP TreeExplainer", requirement: .treeEnsemble,
+        parameters: [
+            ParameterSpec(
+                "feature_perturbation", .choice(["tree_path_dependent", "interventional"]), default: "tree_path_dependent",
+                summary: "how absent features are treated: by the trees' node covers, or by background rows"),
+            BackgroundRows.parameter("interventional: the reference rows (omitted or \"model\": the sidecar's background)"),
+        ])
+
+    /// The most (instance, background row, tree) walks of one interventional request.
+    public static let maximumTreeWalks = 1 << 24
 
     public init() {}
 
     public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
     {
-        let reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
+        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         guard let ensemble = problem.model as? TreeEnsemble else {
             throw ExplanationError(
-                .methodNotApplicable, "tree_shap explains tree ensembles (XGBoost, LightGBM, ONNX-ML trees); this model is not one")
+                .methodNotApplicable, "tree_shap explains tree ensembles (XGBoost models); this model is not one")
         }
         guard problem.output == 0 else {
-            throw ExplanationError(
-                .invalidParameter, "tree_shap explains the raw score before the transform: ask for output 'margin'")
+            throw ExplanationError(.invalidParameter, "tree_shap explains the raw score before the transform: ask for output 'margin'")
         }
-        return Plan(ensemble: ensemble, effectiveParameters: reader.effective)
+        var background: BackgroundRows?
+        if try reader.choice("feature_perturbation") == "interventional" {
+            let rows = try BackgroundRows.resolve(&reader, problem: problem, method: descriptor.name)
+            let work = problem.batchSize.multipliedReportingOverflow(by: rows.count * ensemble.trees.count)
+            guard !work.overflow, work.partialValue <= Self.maximumTreeWalks else {
+                throw ExplanationError(
+                    .invalidParameter,
+                    "interventional tree_shap walks every tree once per background row and instance: \(problem.batchSize) × \(rows.count) × \(ensemble.trees.count) is more than \(Self.maximumTreeWalks); use fewer background rows or instances"
+                )
+            }
+            background = rows
+        } else if reader.isGiven("background") {
+            throw ExplanationError(
+                .invalidParameter, "'background' is used by feature_perturbation 'interventional'; tree_path_dependent uses the node covers"
+            )
+        }
+        return Plan(ensemble: ensemble, background: background, effectiveParameters: reader.effective)
     }
 
     struct Plan: ExplanationPlan {
         let ensemble: TreeEnsemble
+        let background: BackgroundRows?
         let effectiveParameters: [String: JSONValue]
 
         func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
             let width = ensemble.featureCount
             let features = problem.problem.inputs[0]
+            let referenceMargins = background.map { ensemble.margins($0.rows[0]) }
             var results: [InstanceAttribution] = []
             for row in 0..<problem.problem.batchSize {
                 try context.checkCancellation()
@@ -43,9 +75,21 @@ public struct TreeShap: Explainer {
                 let instance = features.scalars[(row * width)..<((row + 1) * width)]
                 var phi = [Double](repeating: 0, count: width)
                 var base = ensemble.baseMargin[column]
-                for (tree, treeColumn) in zip(ensemble.trees, ensemble.treeColumn) where treeColumn == column {
-                    TreeShapAlgorithm.accumulate(tree, instance: instance, into: &phi)
-                    base += tree.expectedValue
+                if let background, let referenceMargins {
+                    let rows = background.count
+                    for reference in 0..<rows {
+                        let values = background.rows[0].scalars[(reference * width)..<((reference + 1) * width)]
+                        for (tree, treeColumn) in zip(ensemble.trees, ensemble.treeColumn) where treeColumn == column {
+                            InterventionalTreeShap.accumulate(tree, instance: instance, reference: values, into: &phi)
+                        }
+                    }
+                    phi = phi.map { $0 / Double(rows) }
+                    base = (0..<rows).reduce(0.0) { $0 + referenceMargins[$1 * ensemble.columns + column] } / Double(rows)
+                } else {
+                    for (tree, treeColumn) in zip(ensemble.trees, ensemble.treeColumn) where treeColumn == column {
+                        TreeShapAlgorithm.accumulate(tree, instance: instance, into: &phi)
+                        base += tree.expectedValue
+                    }
                 }
                 var attribution = InstanceAttribution(attributions: [problem.problem.instanceTensor(phi.map(Float.init), input: 0)])
                 attribution.extras["base_value"] = .number(base)

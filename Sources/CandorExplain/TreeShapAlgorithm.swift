@@ -108,3 +108,72 @@ enum TreeShapAlgorithm {
         return total
     }
 }
+
+/// Interventional TreeSHAP for one reference row (Lundberg et al., "From local explanations to
+/// global understanding with explainable AI for trees", 2020): the exact Shapley values of
+/// v(S) = f(x_S, b_∖S). Down the tree, a split whose feature sends x and b the same way is
+/// followed once; otherwise both ways, the feature taken from x on one side and from b on the
+/// other (and kept so if it splits again). A leaf reached with the features P from x and N
+/// from b counts only for coalitions containing P and avoiding N, so each feature of P gains
+/// v·(|P|−1)!|N|!/(|P|+|N|)! and each of N loses v·|P|!(|N|−1)!/(|P|+|N|)!.
+enum InterventionalTreeShap {
+    static func accumulate(
+        _ tree: DecisionTree, instance: ArraySlice<Float>, reference: ArraySlice<Float>, into phi: inout [Double]
+    ) {
+        var fromInstance: [Int] = []
+        var fromReference: [Int] = []
+        recurse(
+            tree, node: 0, instance: instance, reference: reference, fromInstance: &fromInstance, fromReference: &fromReference, phi: &phi)
+    }
+
+    private static func recurse(
+        _ tree: DecisionTree, node: Int, instance: ArraySlice<Float>, reference: ArraySlice<Float>, fromInstance: inout [Int],
+        fromReference: inout [Int], phi: inout [Double]
+    ) {
+        if tree.isLeaf(node) {
+            let (p, n) = (fromInstance.count, fromReference.count)
+            guard p + n > 0 else { return }
+            let value = tree.value[node]
+            if p > 0 {
+                let gain = value * factorialRatio(p - 1, n)
+                for feature in fromInstance { phi[feature] += gain }
+            }
+            if n > 0 {
+                let loss = value * factorialRatio(p, n - 1)
+                for feature in fromReference { phi[feature] -= loss }
+            }
+            return
+        }
+        let feature = tree.feature[node]
+        let viaInstance = tree.child(of: node, for: instance[instance.startIndex + feature])
+        let viaReference = tree.child(of: node, for: reference[reference.startIndex + feature])
+        if fromInstance.contains(feature) || viaInstance == viaReference {
+            recurse(
+                tree, node: viaInstance, instance: instance, reference: reference, fromInstance: &fromInstance,
+                fromReference: &fromReference, phi: &phi)
+        } else if fromReference.contains(feature) {
+            recurse(
+                tree, node: viaReference, instance: instance, reference: reference, fromInstance: &fromInstance,
+                fromReference: &fromReference, phi: &phi)
+        } else {
+            fromInstance.append(feature)
+            recurse(
+                tree, node: viaInstance, instance: instance, reference: reference, fromInstance: &fromInstance,
+                fromReference: &fromReference, phi: &phi)
+            fromInstance.removeLast()
+            fromReference.append(feature)
+            recurse(
+                tree, node: viaReference, instance: instance, reference: reference, fromInstance: &fromInstance,
+                fromReference: &fromReference, phi: &phi)
+            fromReference.removeLast()
+        }
+    }
+
+    /// a! b! / (a + b + 1)!
+    static func factorialRatio(_ a: Int, _ b: Int) -> Double {
+        // a! b! / (a+b+1)! = 1 / ((a+b+1) · C(a+b, a))
+        var binomial = 1.0
+        for step in 0..<min(a, b) { binomial = binomial * Double(a + b - step) / Double(step + 1) }
+        return 1 / (Double(a + b + 1) * binomial)
+    }
+}
