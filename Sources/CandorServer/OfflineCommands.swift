@@ -5,12 +5,12 @@ import Foundation
 /// What `candor inspect` and `candor explain` do: the service's answers for a model file,
 /// without a server, for scripts and notebooks.
 public enum OfflineCommands {
-    /// Loads `file` — ONNX, or XGBoost's JSON — with its external data and `NAME.yaml` beside it.
+    /// Loads `file` — ONNX, XGBoost's JSON or LightGBM's text — with its external data and `NAME.yaml` beside it.
     static func load(_ file: URL) throws -> LoadedModel {
         let sidecar = try? Data(contentsOf: file.deletingPathExtension().appendingPathExtension("yaml"))
         let data = try Data(contentsOf: file)
         return try LoadedModel.load(
-            name: file.deletingPathExtension().lastPathComponent, format: LoadedModel.ModelFormat.sniffJSON(data) ?? .onnx, data: data,
+            name: file.deletingPathExtension().lastPathComponent, format: LoadedModel.ModelFormat.sniff(data), data: data,
             externalData: .directory(file.deletingLastPathComponent()), sidecar: sidecar)
     }
 

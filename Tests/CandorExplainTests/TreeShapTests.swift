@@ -5,8 +5,8 @@ import CandorTestSupport
 import Foundation
 import Testing
 
-/// XGBoost models read from their JSON files predict the library's own raw margins, and
-/// path-dependent TreeSHAP gives SHAP `TreeExplainer`'s values and expected value
+/// XGBoost and LightGBM models read from their own files predict the libraries' raw margins,
+/// and TreeSHAP gives SHAP `TreeExplainer`'s values and expected value
 /// (`scripts/fixtures/make_tree_fixtures.py`).
 @Suite struct TreeShapTests {
     struct Case: Sendable, CustomTestStringConvertible {
@@ -22,34 +22,51 @@ import Testing
         var testDescription: String { name }
     }
 
+    /// Numbers of a JSON array, whatever their Foundation type.
+    static func numbers(_ value: Any) -> [Double] {
+        (value as? [Any] ?? []).map { ($0 as? NSNumber)?.doubleValue ?? .nan }
+    }
+
     static let cases: [Case] = {
         guard let root = try? Fixtures.json("golden/tree_shap.json") as? [String: Any], let models = root["models"] as? [[String: Any]]
         else { return [] }
         return models.compactMap { model -> Case? in
-            guard model["library"] as? String == "xgboost", let columns = model["n_outputs"] as? Int,
+            guard let columns = model["n_outputs"] as? Int,
                 let dependent = model["tree_path_dependent"] as? [String: Any]
             else { return nil }
             // NaN is written as null in the inputs.
             let inputs = (model["inputs"] as? [[Any]] ?? []).map { $0.map { ($0 as? NSNumber)?.doubleValue ?? .nan } }
-            let margins: [[Double]] = (model["margin"] as? [[Double]]) ?? (model["margin"] as? [Double] ?? []).map { [$0] }
-            // SHAP's float64 values (its `pred_contribs` path runs XGBoost's float32 code).
-            let shap: [[[Double]]] =
-                (dependent["shap_values_f64"] as? [[[Double]]]) ?? (dependent["shap_values_f64"] as? [[Double]] ?? []).map { [$0] }
-            let expected: [Double] =
-                (dependent["expected_value_f64"] as? [Double]) ?? [(dependent["expected_value_f64"] as? Double) ?? .nan]
+            let marginRows = model["margin"] as? [Any] ?? []
+            let margins: [[Double]] = marginRows.map { $0 is [Any] ? Self.numbers($0) : [($0 as? NSNumber)?.doubleValue ?? .nan] }
+            // SHAP's float64 values (for XGBoost, its own `pred_contribs` runs float32 code;
+            // LightGBM's is float64): [instance][feature], or [instance][class][feature].
+            let key = dependent.keys.contains("shap_values_f64") ? "_f64" : ""
+            let rows = dependent["shap_values" + key] as? [Any] ?? []
+            let shap: [[[Double]]] = rows.map { row in
+                let items = row as? [Any] ?? []
+                return items.first is [Any] ? items.map(Self.numbers) : [Self.numbers(items)]
+            }
+            let expectedValue = dependent["expected_value" + key]
+            let expected = expectedValue is [Any] ? Self.numbers(expectedValue ?? []) : [(expectedValue as? NSNumber)?.doubleValue ?? .nan]
             return Case(
                 name: model["name"] as? String ?? "", file: model["file"] as? String ?? "", columns: columns, inputs: inputs,
                 margins: margins, shap: shap, expected: expected)
         }
     }()
 
-    @Test func theFixtureHasTheXGBoostModels() {
-        #expect(Self.cases.count == 3)
+    @Test func theFixtureHasTheXGBoostAndLightGBMModels() {
+        #expect(Self.cases.count == 5)
+    }
+
+    static func load(_ file: String) throws -> TreeEnsemble {
+        let data = try Data(contentsOf: Fixtures.repository.appendingPathComponent(file))
+        return file.hasSuffix(".txt") ? try LightGBMModelLoader.load(data) : try XGBoostModelLoader.load(data)
     }
 
     @Test(arguments: cases)
-    func marginsAndTreeShapMatchXGBoostAndShap(_ golden: Case) throws {
-        let ensemble = try XGBoostModelLoader.load(try Data(contentsOf: Fixtures.repository.appendingPathComponent(golden.file)))
+    func marginsAndTreeShapMatchTheLibrariesAndShap(_ golden: Case) throws {
+        try #require(golden.shap.count == golden.inputs.count && golden.expected.count == golden.columns)
+        let ensemble = try Self.load(golden.file)
         let width = golden.inputs[0].count
         let inputs = try Tensor(shape: [golden.inputs.count, width], scalars: golden.inputs.flatMap { $0.map(Float.init) })
         let margins = ensemble.margins(inputs)

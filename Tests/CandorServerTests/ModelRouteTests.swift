@@ -199,7 +199,8 @@ import Testing
     }
 }
 
-/// XGBoost models, dropped into the models folder or uploaded, are served like ONNX ones.
+/// XGBoost and LightGBM models, dropped into the models folder or uploaded, are served like
+/// ONNX ones.
 @Suite struct XGBoostServingTests {
     static let instance =
         "[13.82,24.49,92.33,595.9,0.1162,0.1681,0.1357,0.06759,0.2275,0.07237,0.4751,1.528,2.974,39.05,0.00968,0.03856,0.03476,0.01616,0.02434,0.006995,16.01,32.94,106.0,788.0,0.1794,0.3966,0.3381,0.1521,0.3651,0.1183]"
@@ -208,7 +209,13 @@ import Testing
         let application = try TestApplication()
         try FileManager.default.copyItem(
             at: Fixtures.url("trees/xgb_binary.json"), to: application.modelsDirectory.appendingPathComponent("boosted.json"))
+        try FileManager.default.copyItem(
+            at: Fixtures.url("trees/lgbm_regression.txt"), to: application.modelsDirectory.appendingPathComponent("light.txt"))
         try await application.test { client in
+            #expect(try await client.get("/v1/models/light").json["kind"] as? String == "lightgbm")
+            let light = try await client.post(
+                "/v1/models/light/explain", json: #"{"method":"tree_shap","inputs":[[0.02,0.05,0.1,0.07,-0.04,-0.03,-0.02,0,0.02,0.01]]}"#)
+            #expect(light.status == .ok, "\(light.text)")
             let description = try await client.get("/v1/models/boosted").json
             #expect(description["kind"] as? String == "xgboost")
             #expect((description["methods"] as? [String])?.contains("tree_shap") == true)

@@ -1,13 +1,26 @@
 /// One binary decision tree, stored as parallel arrays indexed by node (node 0 is the root),
 /// as tree-ensemble libraries store them: an internal node sends x to `left` when
-/// x[feature] < threshold, to `right` otherwise, and a missing value (NaN) to the default
-/// side; a leaf (`left` = −1) holds a value. Each node's `cover` is the number (or Hessian
-/// weight) of training rows that reached it, which path-dependent TreeSHAP needs.
+/// x[feature] < threshold (≤ with `inclusive`, LightGBM's rule), to `right` otherwise, and a
+/// missing value to the default side, as the node's `missing` rule says; a leaf (`left` = −1)
+/// holds a value. Each node's `cover` is the number (or Hessian weight) of training rows
+/// that reached it, which path-dependent TreeSHAP needs.
 public struct DecisionTree: Sendable, Equatable {
+    /// What counts as missing at a split, as LightGBM's `decision_type` says (XGBoost: `nan`).
+    public enum MissingRule: Sendable, Equatable {
+        /// NaN goes to the default side.
+        case nan
+        /// NaN counts as 0, and 0 (|x| ≤ 1e-35) goes to the default side.
+        case zero
+        /// NaN counts as 0 and is compared like any value.
+        case none
+    }
+
     public let left: [Int]
     public let right: [Int]
     public let feature: [Int]
-    public let threshold: [Float]
+    public let threshold: [Double]
+    public let inclusive: Bool
+    public let missing: [MissingRule]
     public let defaultLeft: [Bool]
     public let value: [Double]
     public let cover: [Double]
@@ -19,12 +32,15 @@ public struct DecisionTree: Sendable, Equatable {
     /// Checks that the arrays describe one tree: equal lengths, children after their parent
     /// (so there is no cycle and every walk ends), features within `featureCount`.
     public init(
-        left: [Int], right: [Int], feature: [Int], threshold: [Float], defaultLeft: [Bool], value: [Double], cover: [Double],
-        featureCount: Int
+        left: [Int], right: [Int], feature: [Int], threshold: [Double], inclusive: Bool = false, missing: [MissingRule]? = nil,
+        defaultLeft: [Bool], value: [Double], cover: [Double], featureCount: Int
     ) throws(Invalid) {
         let count = left.count
+        let missing = missing ?? Array(repeating: .nan, count: count)
         guard count > 0,
-            [right.count, feature.count, threshold.count, defaultLeft.count, value.count, cover.count].allSatisfy({ $0 == count })
+            [right.count, feature.count, threshold.count, missing.count, defaultLeft.count, value.count, cover.count].allSatisfy({
+                $0 == count
+            })
         else {
             throw Invalid(description: "a tree's node arrays differ in length or are empty")
         }
@@ -44,6 +60,8 @@ public struct DecisionTree: Sendable, Equatable {
         self.right = right
         self.feature = feature
         self.threshold = threshold
+        self.inclusive = inclusive
+        self.missing = missing
         self.defaultLeft = defaultLeft
         self.value = value
         self.cover = cover
@@ -52,10 +70,19 @@ public struct DecisionTree: Sendable, Equatable {
     public func isLeaf(_ node: Int) -> Bool { left[node] == -1 }
 
     /// The child an instance goes to from internal node `node`.
-    @inlinable
     public func child(of node: Int, for x: Float) -> Int {
-        if x.isNaN { return defaultLeft[node] ? left[node] : right[node] }
-        return x < threshold[node] ? left[node] : right[node]
+        var value = Double(x)
+        switch missing[node] {
+        case .nan:
+            if value.isNaN { return defaultLeft[node] ? left[node] : right[node] }
+        case .zero:
+            if value.isNaN { value = 0 }
+            if abs(value) <= 1e-35 { return defaultLeft[node] ? left[node] : right[node] }
+        case .none:
+            if value.isNaN { value = 0 }
+        }
+        let goesLeft = inclusive ? value <= threshold[node] : value < threshold[node]
+        return goesLeft ? left[node] : right[node]
     }
 
     /// The leaf an instance reaches.

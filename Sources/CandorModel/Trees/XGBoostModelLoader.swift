@@ -140,7 +140,8 @@ public enum XGBoostModelLoader {
                     try DecisionTree(
                         left: tree.leftChildren, right: tree.rightChildren,
                         feature: zip(tree.splitIndices, leaves).map { $1 ? 0 : $0 },
-                        threshold: tree.splitConditions.map(Float.init), defaultLeft: tree.defaultLeft.map { $0 != 0 },
+                        // XGBoost compares in float32: the float32 threshold, exactly, in Double.
+                        threshold: tree.splitConditions.map { Double(Float($0)) }, defaultLeft: tree.defaultLeft.map { $0 != 0 },
                         value: zip(tree.splitConditions, leaves).map { $1 ? $0 : 0 }, cover: tree.sumHessian, featureCount: features))
             } catch {
                 throw ModelError(.invalidModel, "XGBoost tree \(index): \(error)")

@@ -28,8 +28,28 @@ public struct LoadedModel: Sendable {
         case onnx
         /// `NAME.json`, as XGBoost's `save_model` writes it.
         case xgboost
+        /// `NAME.txt`, as LightGBM's `save_model` writes it.
+        case lightgbm
 
-        public var fileExtension: String { self == .onnx ? "onnx" : "json" }
+        public var fileExtension: String {
+            switch self {
+            case .onnx: "onnx"
+            case .xgboost: "json"
+            case .lightgbm: "txt"
+            }
+        }
+
+        /// The format of a model file's bytes: XGBoost's JSON or LightGBM's text if they look
+        /// like one, else ONNX (whose loader says what is wrong).
+        static func sniff(_ data: Data) -> ModelFormat {
+            sniffJSON(data) ?? (sniffText(data) ?? .onnx)
+        }
+
+        /// LightGBM's text models start with a `tree` line and a `version=` line.
+        static func sniffText(_ data: Data) -> ModelFormat? {
+            let head = String(decoding: data.prefix(64), as: UTF8.self)
+            return head.hasPrefix("tree\n") && head.contains("version=") ? .lightgbm : nil
+        }
 
         /// The format of a `.json` file: XGBoost's model files are an object with a `learner`
         /// (other JSON files in the folder, such as background rows, are not models).
@@ -59,6 +79,8 @@ public struct LoadedModel: Sendable {
             (model, onnx) = (graph, graph)
         case .xgboost:
             (model, onnx) = (try XGBoostModelLoader.load(data), nil)
+        case .lightgbm:
+            (model, onnx) = (try LightGBMModelLoader.load(data), nil)
         }
         guard let batchAxis = model.inputs.first?.shape.first, model.inputs.allSatisfy({ $0.shape.first == batchAxis }) else {
             throw ModelError(.unsupportedFeature, "the model needs inputs that all share a batch axis, first, to be served")

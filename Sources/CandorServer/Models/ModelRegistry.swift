@@ -29,20 +29,26 @@ public final class ModelRegistry: Sendable {
         self.logger = logger
     }
 
-    /// Loads every model in the folder: `NAME.onnx` (with its external data) and XGBoost's
-    /// `NAME.json`, each with its sidecar `NAME.yaml`.
+    /// Loads every model in the folder: `NAME.onnx` (with its external data), XGBoost's
+    /// `NAME.json` and LightGBM's `NAME.txt`, each with its sidecar `NAME.yaml`.
     public func loadDirectory() {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         if files.isEmpty { logger.warning("no models found", metadata: ["directory": "\(directory.path)"]) }
         var loaded: [String: LoadedModel] = [:]
         var failures: [String: String] = [:]
-        for file in files.sorted() where file.hasSuffix(".onnx") || file.hasSuffix(".json") {
-            let onnx = file.hasSuffix(".onnx")
-            let name = String(file.dropLast(onnx ? ".onnx".count : ".json".count))
+        for file in files.sorted() where [".onnx", ".json", ".txt"].contains(where: file.hasSuffix) {
+            let fileExtension = file.split(separator: ".").last.map(String.init) ?? ""
+            let name = String(file.dropLast(fileExtension.count + 1))
             do {
                 let data = try Data(contentsOf: directory.appendingPathComponent(file), options: .alwaysMapped)
-                // Other JSON files (background rows) are not models.
-                guard let format = onnx ? .onnx : LoadedModel.ModelFormat.sniffJSON(data) else { continue }
+                // Other JSON and text files (background rows, notes) are not models.
+                let format: LoadedModel.ModelFormat? =
+                    switch fileExtension {
+                    case "onnx": .onnx
+                    case "json": LoadedModel.ModelFormat.sniffJSON(data)
+                    default: LoadedModel.ModelFormat.sniffText(data)
+                    }
+                guard let format else { continue }
                 guard LoadedModel.isValidName(name) else {
                     failures[name] = "'\(file)': model names may use letters, digits, '.', '_' and '-' (at most 64)"
                     continue
@@ -104,7 +110,7 @@ public final class ModelRegistry: Sendable {
         if exists && !replacing { throw .exists(model.name) }
         for file in externalFiles.keys {
             if othersFiles.contains(file) || file.hasSuffix(".onnx") || file.hasSuffix(".yaml") || file.hasPrefix(".")
-                || file == "\(model.name).json"
+                || file == "\(model.name).json" || file == "\(model.name).txt"
             {
                 throw .fileConflict(file)
             }

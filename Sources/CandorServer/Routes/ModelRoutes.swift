@@ -129,9 +129,9 @@ struct ModelRoutes {
 /// refers to).
 struct ModelUpload {
     var name: String
-    /// The model file: ONNX, or XGBoost's JSON (recognised by its content).
+    /// The model file: ONNX, XGBoost's JSON or LightGBM's text (recognised by its content).
     var data: Data
-    var format: LoadedModel.ModelFormat { LoadedModel.ModelFormat.sniffJSON(data) ?? .onnx }
+    var format: LoadedModel.ModelFormat { LoadedModel.ModelFormat.sniff(data) }
     var externalFiles: [String: Data] = [:]
     var sidecar: Data?
 
