@@ -68,7 +68,7 @@ public struct BackgroundRows: Sendable {
     /// `background` as given in a request, checked against the batch's instance shapes.
     private static func fromInstances(_ value: JSONValue, problem: ExplanationProblem) throws(ExplanationError) -> BackgroundRows {
         let inputs = zip(problem.model.inputs, problem.inputs).map { ($0.name, Array($1.shape.dropFirst())) }
-        let rows = try parse(value, inputs: inputs, what: "parameter 'background'")
+        let rows = try parse(value, inputs: inputs, what: "parameter 'background'", allowingMissing: problem.model is TreeEnsemble)
         return BackgroundRows(rows: rows, count: rows.first?.shape.first ?? 0)
     }
 
@@ -76,9 +76,9 @@ public struct BackgroundRows: Sendable {
     /// of such arrays by input name, each with the same number of rows), at most
     /// `maximumCount`, finite, each shaped like one instance of its input. `what` names the
     /// source in messages (a request parameter or the sidecar's file).
-    public static func parse(_ value: JSONValue, inputs: [(name: String, shape: [Int])], what: String) throws(ExplanationError)
-        -> [Tensor]
-    {
+    public static func parse(
+        _ value: JSONValue, inputs: [(name: String, shape: [Int])], what: String, allowingMissing: Bool = false
+    ) throws(ExplanationError) -> [Tensor] {
         var rows: [Tensor] = []
         for (name, instanceShape) in inputs {
             var part = value
@@ -88,7 +88,7 @@ public struct BackgroundRows: Sendable {
                 }
                 part = named
             }
-            let tensor = try TensorJSON.tensor(from: part, name: what)
+            let tensor = try TensorJSON.tensor(from: part, name: what, allowingMissing: allowingMissing)
             guard tensor.rank == instanceShape.count + 1, Array(tensor.shape.dropFirst()) == instanceShape,
                 let count = tensor.shape.first, count > 0
             else {
@@ -102,7 +102,7 @@ public struct BackgroundRows: Sendable {
                     .invalidParameter,
                     "\(what) has \(count) instances, more than the \(maximumCount) allowed: summarise it (a sample, or k-means centres)")
             }
-            guard tensor.isFinite else { throw ExplanationError(.invalidParameter, "\(what) contains NaN or infinity") }
+            guard allowingMissing || tensor.isFinite else { throw ExplanationError(.invalidParameter, "\(what) contains NaN or infinity") }
             if let first = rows.first?.shape.first, first != count {
                 throw ExplanationError(.invalidParameter, "\(what) has \(first) rows for one input and \(count) for input '\(name)'")
             }

@@ -53,8 +53,10 @@ public struct QuartileBins: Sendable, Equatable {
     }
 
     /// Bins of training values, computed as LIME computes them (percentiles by numpy's default
-    /// linear interpolation). Nil for an empty column.
+    /// linear interpolation). Nil for a column without values.
     public init?(values: [Double]) {
+        // Missing values (NaN, in a tree ensemble's data) have no bin.
+        let values = values.filter { !$0.isNaN }
         guard !values.isEmpty else { return nil }
         let sorted = values.sorted()
         func percentile(_ p: Double) -> Double {

@@ -4,8 +4,9 @@ import CandorTensor
 /// Conversions between nested JSON arrays of numbers and tensors.
 public enum TensorJSON {
     /// A tensor from nested arrays of numbers (or a bare number), checking that the nesting is
-    /// rectangular and every element finite.
-    public static func tensor(from value: JSONValue, name: String) throws(ExplanationError) -> Tensor {
+    /// rectangular and every element finite. With `allowingMissing` (tree ensembles, whose
+    /// splits route missing values), `null` is a missing value and becomes NaN.
+    public static func tensor(from value: JSONValue, name: String, allowingMissing: Bool = false) throws(ExplanationError) -> Tensor {
         var shape: [Int] = []
         var probe = value
         while case .array(let items) = probe {
@@ -19,21 +20,25 @@ public enum TensorJSON {
         do { count = try shape.checkedElementCount() } catch { throw ExplanationError(.invalidInput, "\(name): \(error)") }
         var scalars: [Float] = []
         scalars.reserveCapacity(count)
-        try flatten(value, depth: 0, shape: shape, into: &scalars, name: name)
+        try flatten(value, depth: 0, shape: shape, into: &scalars, name: name, allowingMissing: allowingMissing)
         do { return try Tensor(shape: shape, scalars: scalars) } catch {
             throw ExplanationError(.invalidInput, "\(name): \(error)")
         }
     }
 
-    private static func flatten(_ value: JSONValue, depth: Int, shape: [Int], into scalars: inout [Float], name: String)
-        throws(ExplanationError)
-    {
+    private static func flatten(
+        _ value: JSONValue, depth: Int, shape: [Int], into scalars: inout [Float], name: String, allowingMissing: Bool
+    ) throws(ExplanationError) {
         switch value {
         case .array(let items):
             guard depth < shape.count, items.count == shape[depth] else {
                 throw ExplanationError(.invalidInput, "\(name) is not rectangular: expected nested arrays of shape \(shape)")
             }
-            for item in items { try flatten(item, depth: depth + 1, shape: shape, into: &scalars, name: name) }
+            for item in items {
+                try flatten(item, depth: depth + 1, shape: shape, into: &scalars, name: name, allowingMissing: allowingMissing)
+            }
+        case .null where allowingMissing && depth == shape.count:
+            scalars.append(.nan)
         case .number(let number):
             guard depth == shape.count else {
                 throw ExplanationError(.invalidInput, "\(name) is not rectangular: expected nested arrays of shape \(shape)")

@@ -99,8 +99,8 @@ import Testing
     }
 
     /// Interventional TreeSHAP against SHAP's, with the same ten background rows (the binary
-    /// model's background has missing values, which requests cannot send yet).
-    @Test(arguments: ["xgb_regression"])
+    /// model's have missing values, sent as null).
+    @Test(arguments: ["xgb_regression", "xgb_binary"])
     func interventionalValuesMatchShap(_ name: String) throws {
         let root = try #require(try Fixtures.json("golden/tree_shap.json") as? [String: Any])
         let model = try #require((root["models"] as? [[String: Any]])?.first { $0["name"] as? String == name })
@@ -108,14 +108,17 @@ import Testing
         let ensemble = try XGBoostModelLoader.load(
             try Data(contentsOf: Fixtures.repository.appendingPathComponent(model["file"] as? String ?? "")))
         let inputs = (model["inputs"] as? [[Any]] ?? []).map { $0.map { ($0 as? NSNumber)?.doubleValue ?? .nan } }
-        let background = try #require(golden["background"] as? [[Double]])
-        let expected = try #require(golden["shap_values"] as? [[Double]])
+        let background = (golden["background"] as? [Any] ?? []).map(Self.numbers)
+        let expected = (golden["shap_values"] as? [Any] ?? []).map(Self.numbers)
         let base = (golden["expected_value"] as? Double) ?? ((golden["expected_value"] as? [Double])?.first ?? .nan)
         let problem = ExplanationProblem(
             model: ensemble, inputs: [try Tensor(shape: [inputs.count, inputs[0].count], scalars: inputs.flatMap { $0.map(Float.init) })],
             output: 0, targets: Array(repeating: 0, count: inputs.count))
         let plan = try TreeShap().prepare(
-            ["feature_perturbation": "interventional", "background": .array(background.map { .array($0.map { .number($0) }) })],
+            [
+                "feature_perturbation": "interventional",
+                "background": .array(background.map { .array($0.map { $0.isNaN ? .null : .number($0) }) }),
+            ],
             for: problem)
         for (row, explanation) in try ExplanationRunner.run(plan, problem: problem, context: ExplanationContext()).enumerated() {
             let values = explanation.attribution.attributions[0].scalars

@@ -238,6 +238,15 @@ import Testing
             let onnxOnly = try await client.post(
                 "/v1/models/iris_mlp/explain", json: #"{"method":"tree_shap","inputs":[[5.1,3.5,1.4,0.2]]}"#)
             #expect(onnxOnly.status == .badRequest)
+            // A missing value is null, and follows each split's default direction.
+            let missing =
+                "[22.27,19.67,152.8,1509.0,0.1326,0.2768,0.4264,0.1823,0.2556,0.07039,1.215,1.545,10.05,170.0,0.006515,0.08668,0.104,0.0248,0.03112,0.005037,null,28.01,206.8,2360.0,0.1701,0.6997,0.9608,0.291,0.4055,0.09789]"
+            let withMissing = try await client.post("/v1/models/boosted/predict", json: #"{"inputs":[\#(missing)]}"#)
+            #expect(withMissing.status == .ok, "\(withMissing.text)")
+            let margin = (withMissing.json["outputs"] as? [String: [[Double]]])?["margin"]?[0][0] ?? 0
+            #expect(abs(margin - -4.509643) < 1e-4)
+            let onnxMissing = try await client.post("/v1/models/iris_mlp/predict", json: #"{"inputs":[[5.1,null,1.4,0.2]]}"#)
+            #expect(onnxMissing.status == .badRequest)
         }
     }
 

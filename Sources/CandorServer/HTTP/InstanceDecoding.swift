@@ -54,7 +54,7 @@ struct InstanceDecoding {
                     detail: "\(instances.count) instances exceed the limit of \(limits.maxBatchSize) per request")
             }
             let rows = try instances.map { try namedFeaturesToArray($0, info: info) }
-            let tensor = try Self.batchTensor(rows, info: info)
+            let tensor = try Self.batchTensor(rows, info: info, allowingMissing: model.model is TreeEnsemble)
             totalElements += tensor.count
             guard totalElements <= limits.maxInputElements else {
                 throw Problem(
@@ -69,9 +69,9 @@ struct InstanceDecoding {
         return tensors
     }
 
-    private static func batchTensor(_ rows: [JSONValue], info: TensorInfo) throws(Problem) -> Tensor {
+    private static func batchTensor(_ rows: [JSONValue], info: TensorInfo, allowingMissing: Bool) throws(Problem) -> Tensor {
         do throws(ExplanationError) {
-            let tensor = try TensorJSON.tensor(from: .array(rows), name: "inputs for '\(info.name)'")
+            let tensor = try TensorJSON.tensor(from: .array(rows), name: "inputs for '\(info.name)'", allowingMissing: allowingMissing)
             if tensor.rank == info.shape.count - 1 && info.shape.count > 1 {
                 throw ExplanationError(
                     .invalidInput, "inputs for '\(info.name)' must be a batch, an array of instances: wrap a single instance in [ ]")

@@ -197,7 +197,8 @@ public struct LoadedModel: Sendable {
                 inputs.append((input.name, shape))
             }
             do {
-                summary.background = try BackgroundRows.parse(value, inputs: inputs, what: "background file \(file)")
+                summary.background = try BackgroundRows.parse(
+                    value, inputs: inputs, what: "background file \(file)", allowingMissing: model is TreeEnsemble)
             } catch {
                 throw ModelMetadata.SidecarError(description: "\(sidecar): \(error.message)")
             }
