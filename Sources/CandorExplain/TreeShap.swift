@@ -23,10 +23,15 @@ public struct TreeShap: Explainer {
                 "feature_perturbation", .choice(["tree_path_dependent", "interventional"]), default: "tree_path_dependent",
                 summary: "how absent features are treated: by the trees' node covers, or by background rows"),
             BackgroundRows.parameter("interventional: the reference rows (omitted or \"model\": the sidecar's background)"),
+            ParameterSpec(
+                "interactions", .boolean, default: false,
+                summary: "tree_path_dependent: also return SHAP interaction values, a features × features matrix per instance"),
         ])
 
     /// The most (instance, background row, tree) walks of one interventional request.
     public static let maximumTreeWalks = 1 << 24
+    /// The most features for interaction values (the matrix has features² entries).
+    public static let maximumInteractionFeatures = 256
 
     public init() {}
 
@@ -56,12 +61,46 @@ public struct TreeShap: Explainer {
                 .invalidParameter, "'background' is used by feature_perturbation 'interventional'; tree_path_dependent uses the node covers"
             )
         }
-        return Plan(ensemble: ensemble, background: background, effectiveParameters: reader.effective)
+        let interactions = try reader.bool("interactions")
+        if interactions {
+            guard background == nil else {
+                throw ExplanationError(.invalidParameter, "interaction values are computed with feature_perturbation 'tree_path_dependent'")
+            }
+            guard ensemble.featureCount <= Self.maximumInteractionFeatures else {
+                throw ExplanationError(
+                    .invalidParameter,
+                    "interaction values are a features × features matrix; this model has \(ensemble.featureCount) features, more than the \(Self.maximumInteractionFeatures) allowed"
+                )
+            }
+        }
+        return Plan(ensemble: ensemble, background: background, interactions: interactions, effectiveParameters: reader.effective)
     }
 
     struct Plan: ExplanationPlan {
+        /// SHAP interaction values (Lundberg et al., 2020, eq. 8–9 as SHAP computes them): for
+        /// i ≠ j, half the change in i's SHAP value between the games with j fixed present and
+        /// fixed absent; the diagonal takes what is left of i's SHAP value, so each row sums to it.
+        func interactionValues(instance: ArraySlice<Float>, column: Int, shapley: [Double]) -> [[Double]] {
+            let width = ensemble.featureCount
+            var matrix = [[Double]](repeating: [Double](repeating: 0, count: width), count: width)
+            let trees = zip(ensemble.trees, ensemble.treeColumn).filter { $0.1 == column }.map(\.0)
+            let used = Set(trees.flatMap { tree in tree.feature.indices.filter { !tree.isLeaf($0) }.map { tree.feature[$0] } })
+            for j in used.sorted() {
+                var present = [Double](repeating: 0, count: width)
+                var absent = [Double](repeating: 0, count: width)
+                for tree in trees {
+                    TreeShapAlgorithm.accumulate(tree, instance: instance, condition: .init(feature: j, present: true), into: &present)
+                    TreeShapAlgorithm.accumulate(tree, instance: instance, condition: .init(feature: j, present: false), into: &absent)
+                }
+                for i in 0..<width where i != j { matrix[i][j] = (present[i] - absent[i]) / 2 }
+            }
+            for i in 0..<width { matrix[i][i] = shapley[i] - (0..<width).reduce(0) { $1 == i ? $0 : $0 + matrix[i][$1] } }
+            return matrix
+        }
+
         let ensemble: TreeEnsemble
         let background: BackgroundRows?
+        let interactions: Bool
         let effectiveParameters: [String: JSONValue]
 
         func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
@@ -93,6 +132,10 @@ public struct TreeShap: Explainer {
                 }
                 var attribution = InstanceAttribution(attributions: [problem.problem.instanceTensor(phi.map(Float.init), input: 0)])
                 attribution.extras["base_value"] = .number(base)
+                if interactions {
+                    let matrix = interactionValues(instance: instance, column: column, shapley: phi)
+                    attribution.extras["interactions"] = .array(matrix.map { .array($0.map { .number($0) }) })
+                }
                 results.append(attribution)
             }
             return results

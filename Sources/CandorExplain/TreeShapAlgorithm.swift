@@ -15,28 +15,56 @@ enum TreeShapAlgorithm {
         var weight: Double
     }
 
-    /// Adds `tree`'s SHAP values for `instance` into `phi` (one entry per feature).
-    static func accumulate(_ tree: DecisionTree, instance: ArraySlice<Float>, into phi: inout [Double]) {
-        var path: [PathElement] = []
-        path.reserveCapacity(64)
-        recurse(tree, instance: instance, node: 0, path: path, zero: 1, one: 1, feature: -1, phi: &phi)
+    /// A feature held out of the game: always present (x's branch) or always absent (both
+    /// branches, weighted by cover). SHAP interaction values compare the two.
+    struct Condition {
+        let feature: Int
+        let present: Bool
     }
 
+    /// Adds `tree`'s SHAP values for `instance` into `phi` (one entry per feature); with a
+    /// `condition`, those of the game in which that feature is fixed present or absent.
+    static func accumulate(_ tree: DecisionTree, instance: ArraySlice<Float>, condition: Condition? = nil, into phi: inout [Double]) {
+        let root = extend([], zero: 1, one: 1, feature: -1)
+        recurse(tree, instance: instance, node: 0, path: root, conditionFraction: 1, condition: condition, phi: &phi)
+    }
+
+    /// RECURSE, with the path already extended by the edge into `node`.
     private static func recurse(
-        _ tree: DecisionTree, instance: ArraySlice<Float>, node: Int, path: [PathElement], zero: Double, one: Double, feature: Int,
-        phi: inout [Double]
+        _ tree: DecisionTree, instance: ArraySlice<Float>, node: Int, path: [PathElement], conditionFraction: Double,
+        condition: Condition?, phi: inout [Double]
     ) {
-        var path = extend(path, zero: zero, one: one, feature: feature)
+        guard conditionFraction != 0 else { return }
         if tree.isLeaf(node) {
             for index in 1..<path.count {
                 let weight = unwoundSum(path, index)
-                phi[path[index].feature] += weight * (path[index].one - path[index].zero) * tree.value[node]
+                phi[path[index].feature] += weight * (path[index].one - path[index].zero) * tree.value[node] * conditionFraction
             }
             return
         }
         let split = tree.feature[node]
         let hot = tree.child(of: node, for: instance[instance.startIndex + split])
         let cold = hot == tree.left[node] ? tree.right[node] : tree.left[node]
+        let cover = tree.cover[node]
+        let hotShare = cover > 0 ? tree.cover[hot] / cover : 0
+        let coldShare = cover > 0 ? tree.cover[cold] / cover : 0
+        // The held-out feature is not a player: it does not enter the path.
+        if let condition, condition.feature == split {
+            if condition.present {
+                recurse(
+                    tree, instance: instance, node: hot, path: path, conditionFraction: conditionFraction, condition: condition, phi: &phi)
+            } else {
+                recurse(
+                    tree, instance: instance, node: hot, path: path, conditionFraction: conditionFraction * hotShare, condition: condition,
+                    phi: &phi)
+                recurse(
+                    tree, instance: instance, node: cold, path: path, conditionFraction: conditionFraction * coldShare,
+                    condition: condition,
+                    phi: &phi)
+            }
+            return
+        }
+        var path = path
         var incomingZero = 1.0
         var incomingOne = 1.0
         // A feature already on the path: undo its earlier extension and combine the fractions.
@@ -45,11 +73,12 @@ enum TreeShapAlgorithm {
             incomingOne = path[previous].one
             path = unwind(path, previous)
         }
-        let cover = tree.cover[node]
-        let hotShare = cover > 0 ? tree.cover[hot] / cover : 0
-        let coldShare = cover > 0 ? tree.cover[cold] / cover : 0
-        recurse(tree, instance: instance, node: hot, path: path, zero: incomingZero * hotShare, one: incomingOne, feature: split, phi: &phi)
-        recurse(tree, instance: instance, node: cold, path: path, zero: incomingZero * coldShare, one: 0, feature: split, phi: &phi)
+        recurse(
+            tree, instance: instance, node: hot, path: extend(path, zero: incomingZero * hotShare, one: incomingOne, feature: split),
+            conditionFraction: conditionFraction, condition: condition, phi: &phi)
+        recurse(
+            tree, instance: instance, node: cold, path: extend(path, zero: incomingZero * coldShare, one: 0, feature: split),
+            conditionFraction: conditionFraction, condition: condition, phi: &phi)
     }
 
     /// EXTEND: grow the path by one feature, updating the subset-size weights.

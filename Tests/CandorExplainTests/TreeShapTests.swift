@@ -130,3 +130,40 @@ import Testing
         }
     }
 }
+
+/// SHAP interaction values of the XGBoost regressor against SHAP's float64 ones.
+@Suite struct TreeShapInteractionTests {
+    @Test func interactionValuesMatchShapAndSumToTheShapValues() throws {
+        let root = try #require(try Fixtures.json("golden/tree_shap.json") as? [String: Any])
+        let model = try #require((root["models"] as? [[String: Any]])?.first { $0["name"] as? String == "xgb_regression" })
+        let golden = try #require(model["interactions"] as? [String: Any])
+        let rows = try #require(golden["instances"] as? [Int])
+        let expected = (golden["values_f64"] as? [Any] ?? []).map { ($0 as? [Any] ?? []).map(TreeShapTests.numbers) }
+        let ensemble = try TreeShapTests.load(model["file"] as? String ?? "")
+        let inputs = (model["inputs"] as? [Any] ?? []).map(TreeShapTests.numbers)
+        let chosen = rows.map { inputs[$0] }
+        let problem = ExplanationProblem(
+            model: ensemble, inputs: [try Tensor(shape: [chosen.count, chosen[0].count], scalars: chosen.flatMap { $0.map(Float.init) })],
+            output: 0, targets: Array(repeating: 0, count: chosen.count))
+        let plan = try TreeShap().prepare(["interactions": true], for: problem)
+        for (index, explanation) in try ExplanationRunner.run(plan, problem: problem, context: ExplanationContext()).enumerated() {
+            guard case .array(let matrixRows)? = explanation.attribution.extras["interactions"] else {
+                Issue.record("no interactions")
+                return
+            }
+            let matrix: [[Double]] = matrixRows.map { row in
+                guard case .array(let items) = row else { return [] }
+                return items.map { if case .number(let value) = $0 { value } else { .nan } }
+            }
+            let scale = expected[index].flatMap { $0 }.map(abs).max() ?? 1
+            for (i, row) in matrix.enumerated() {
+                for (j, value) in row.enumerated() {
+                    #expect(abs(value - expected[index][i][j]) <= 1e-6 * max(scale, 1), "interaction \(i), \(j)")
+                }
+                // Each row sums to the feature's SHAP value.
+                let shap = Double(explanation.attribution.attributions[0].scalars[i])
+                #expect(abs(row.reduce(0, +) - shap) <= 1e-4 * max(scale, 1))
+            }
+        }
+    }
+}
