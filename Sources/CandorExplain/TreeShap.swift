@@ -56,6 +56,11 @@ public struct TreeShap: Explainer {
                 )
             }
             background = rows
+        } else if !ensemble.hasCovers {
+            throw ExplanationError(
+                .methodNotApplicable,
+                "this model has no node covers (ONNX conversions drop them), which tree_path_dependent needs: use feature_perturbation 'interventional' with background rows"
+            )
         } else if reader.isGiven("background") {
             throw ExplanationError(
                 .invalidParameter, "'background' is used by feature_perturbation 'interventional'; tree_path_dependent uses the node covers"

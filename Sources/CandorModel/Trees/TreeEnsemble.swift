@@ -44,6 +44,10 @@ public struct TreeEnsemble: PredictiveModel {
 
     public var columns: Int { baseMargin.count }
 
+    /// Whether every tree knows how much training data reached each node (XGBoost's and
+    /// LightGBM's own files do; ONNX conversions drop it).
+    public var hasCovers: Bool { trees.allSatisfy { $0.cover[0] > 0 } }
+
     public var inputs: [TensorInfo] {
         [TensorInfo(name: "features", elementType: .float32, shape: [.symbolic("N"), .fixed(featureCount)])]
     }

@@ -74,6 +74,8 @@ public struct LoadedModel: Sendable {
         let model: any PredictiveModel
         let onnx: ONNXModel?
         switch format {
+        case .onnx where ONNXTreeEnsembleLoader.holdsTreeEnsemble(data):
+            (model, onnx) = (try ONNXTreeEnsembleLoader.load(data), nil)
         case .onnx:
             let graph = try ONNXModelLoader.load(data, externalData: resolver)
             (model, onnx) = (graph, graph)
