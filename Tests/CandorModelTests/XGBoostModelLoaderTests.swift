@@ -44,3 +44,22 @@ import Testing
         }
     }
 }
+
+@Suite struct TreeModelFileSafetyTests {
+    /// Truncated or mangled LightGBM and ONNX tree files load or are refused, never crash.
+    @Test(arguments: ["trees/lgbm_binary.txt", "trees/skl_gbt_binary.onnx"])
+    func mangledFilesAreRefusedNotFatal(_ file: String) throws {
+        let data = try Data(contentsOf: Fixtures.url(file))
+        let load: (Data) throws -> TreeEnsemble =
+            file.hasSuffix(".txt") ? { try LightGBMModelLoader.load($0) } : { try ONNXTreeEnsembleLoader.load($0) }
+        for cut in [0, 1, data.count / 3] {
+            #expect(throws: (any Error).self) { _ = try load(data.prefix(cut)) }
+        }
+        var random = SeededRandom(seed: 5)
+        for _ in 0..<300 {
+            var mangled = data
+            for _ in 0..<4 { mangled[random.integer(below: mangled.count)] = UInt8(random.integer(below: 256)) }
+            _ = try? load(mangled)
+        }
+    }
+}

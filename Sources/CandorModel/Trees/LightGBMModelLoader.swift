@@ -19,6 +19,7 @@ public enum LightGBMModelLoader {
         var header: [String: String] = [:]
         var blocks: [[String: String]] = []
         var current: [String: String]?
+        var complete = false
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             let line = line.trimmingCharacters(in: .whitespaces)
             if line.hasPrefix("Tree=") {
@@ -26,12 +27,24 @@ public enum LightGBMModelLoader {
                 current = [:]
                 continue
             }
-            if line == "end of trees" { break }
+            if line == "end of trees" {
+                complete = true
+                break
+            }
             guard let equals = line.firstIndex(of: "=") else { continue }
             let (key, value) = (String(line[..<equals]), String(line[line.index(after: equals)...]))
             if current != nil { current?[key] = value } else { header[key] = value }
         }
         if let current { blocks.append(current) }
+        // A cut-off file would silently lose trees: it must end its tree list, with as many
+        // trees as its header's `tree_sizes` announces.
+        let announced = header["tree_sizes"]?.split(separator: " ").count
+        guard complete, announced == nil || announced == blocks.count else {
+            throw ModelError(
+                .invalidModel,
+                "the LightGBM model is incomplete: \(blocks.count) trees\(announced.map { " of the \($0) announced" } ?? "") and no 'end of trees' line"
+            )
+        }
         guard text.hasPrefix("tree"), let lastFeature = header["max_feature_idx"].flatMap(Int.init), (0..<(1 << 20)).contains(lastFeature),
             let perIteration = header["num_tree_per_iteration"].flatMap(Int.init), (1...10_000).contains(perIteration), !blocks.isEmpty
         else {
