@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Candor vs Captum (and SHAP, LIME): explain latency, throughput and agreement on the demo models.
+"""Candor vs Captum (and SHAP, LIME, SHAP's TreeExplainer): explain latency, throughput and agreement.
 
 For every model in models/ (iris_mlp, breast_cancer_mlp) and every case
 
@@ -31,6 +31,14 @@ timed on one thread only, model calls through onnxruntime included):
                            (`logits`, regression on the target logit, 10 features), 5000
                            samples, vs lime.lime_tabular (sampled: whether the top-3 rules are
                            the same set is reported for information only)
+
+and, against SHAP's TreeExplainer (bench/peers.py; XGBoost's own C++ TreeSHAP behind it, one
+thread) on bench/tree_model.py's XGBoost model (500 trees, max_depth 6, 30 features), which
+bench/run.sh trains into the temporary models folder it serves:
+
+    tree_shap              synthetic_xgb500, 1 instance, output `margin`, target 0, path-dependent
+    tree_shap_b100         synthetic_xgb500, 100 instances: the throughput case (instances/s on
+                           both sides, and their ratio); both compared instance by instance
 
 this script
 
@@ -78,6 +86,7 @@ from onnx import numpy_helper
 from torch import nn
 
 import peers  # the shap / lime peers (bench/peers.py); shap and lime are imported on first use
+import tree_model  # the XGBoost model of the tree_shap cases (xgboost is imported on first use)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 0
@@ -102,8 +111,11 @@ class Case:
 
     `peer` is the reference implementation: "captum" (in-process on the torch rebuild, timed
     with 1 and the default number of threads), or "shap" / "lime" (bench/peers.py: onnxruntime on
-    the .onnx file, one thread; `peer_args(n_features)` gives the peer's own arguments).
-    `output` maps a model to the output explained (default: the model's first output)."""
+    the .onnx file, one thread; `peer_args(n_features)` gives the peer's own arguments), or
+    "shap_tree" (the `tree_shap` cases: SHAP's TreeExplainer on the XGBoost model of
+    bench/tree_model.py, one thread). `output` maps a model to the output explained (default:
+    the model's first output). `candor_calls` / `candor_warmup` cap Candor's own loop the
+    same way for slow cases."""
     id: str
     method: str
     batch: int
@@ -114,9 +126,11 @@ class Case:
     captum_calls: int | None = None
     captum_warmup: int | None = None
     sampled: bool = False                           # random: not compared value by value
-    peer: str = "captum"                            # "captum", "shap" or "lime"
+    peer: str = "captum"                            # "captum", "shap", "lime" or "shap_tree"
     peer_args: object = None                        # n_features -> dict (shap / lime peers)
     output: dict | None = None                      # model name -> output explained
+    candor_calls: int | None = None                 # caps Candor's timed requests (None: --requests)
+    candor_warmup: int | None = None                # caps Candor's warm-ups (None: --warmup)
 
     def output_of(self, model: str, default: str) -> str:
         return (self.output or {}).get(model, default)
@@ -140,6 +154,7 @@ _CAPTUM_DEFAULT_PPE = ("perturbations_per_eval=1 (Captum's default)", lambda nfe
 _BC_GROUPS = 6
 _BC_KSHAP_GROUPS = 10
 LIME_SAMPLES = 5000
+TREE_BATCH = 100
 
 # Candor is always sent no perturbations_per_eval (its default: as many perturbations per pass as
 # its memory budget allows). Captum gets the setting named in `captum`.
@@ -195,6 +210,16 @@ CASES = [
          models=("iris_mlp", "breast_cancer_mlp"), output={"iris_mlp": "probabilities"}, peer="lime",
          peer_args=lambda nfeat: {"num_features": min(nfeat, 10), "num_samples": LIME_SAMPLES},
          captum_calls=100, captum_warmup=5, sampled=True),
+    # ---- Against SHAP's TreeExplainer (bench/peers.py TreeShapPeer), which hands XGBoost models to
+    # XGBoost's own C++ TreeSHAP (predict(pred_contribs=True)). The model is bench/tree_model.py's
+    # 500-tree, depth-6 binary classifier, trained by bench/run.sh into the folder it serves; the
+    # explained output is the raw score `margin`, target 0 (its only column), path-dependent.
+    Case("tree_shap", "tree_shap", 1, {}, models=(tree_model.NAME,), output={tree_model.NAME: "margin"},
+         peer="shap_tree", peer_args=lambda nfeat: {}),
+    # 100 instances per request / per shap_values call: the throughput case (instances per second).
+    Case("tree_shap_b100", "tree_shap", TREE_BATCH, {}, models=(tree_model.NAME,), output={tree_model.NAME: "margin"},
+         peer="shap_tree", peer_args=lambda nfeat: {}, captum_calls=50, captum_warmup=3,
+         candor_calls=50, candor_warmup=3),
 ]
 # Captum warns on every call that it set requires_grad on the input; that is expected.
 warnings.filterwarnings("ignore", message=r"Input Tensor \d+ did not already require gradients")
@@ -541,7 +566,7 @@ def f32_json(a: np.ndarray):
 # shap / lime peers
 # ---------------------------------------------------------------------------------------
 
-PEER_NAMES = {"captum": "Captum", "shap": "SHAP", "lime": "LIME"}
+PEER_NAMES = {"captum": "Captum", "shap": "SHAP", "lime": "LIME", "shap_tree": "SHAP Tree"}
 
 
 def peer_times(row: dict) -> dict:
@@ -587,6 +612,124 @@ def peer_case(case: Case, name: str, path: Path, models_dir: Path, nfeat: int, x
         row["peer_timing"] = {"threads_1": summarise(timed_loop(peer.explain, warm, calls, args.max_case_seconds))}
 
 
+def timed_peer(fn, warmup: int, n: int, max_seconds: float) -> dict:
+    """summarise(timed_loop(...)) plus the CPU this process used over the timed loop, in cores
+    (≈ 1.0 when the peer really ran on one thread)."""
+    for _ in range(warmup):
+        fn()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    out = summarise(timed_loop(fn, 0, n, max_seconds))
+    wall = time.perf_counter() - wall0
+    out["cpu_cores"] = (time.process_time() - cpu0) / wall if wall > 0 else None
+    return out
+
+
+def tree_cases(name: str, cases: list, host: str, port: int, args, thread_settings, models_out: dict,
+               cases_out: list, problems: list) -> None:
+    """The tree_shap cases on the XGBoost model bench/tree_model.py trained into --models-dir:
+    Candor over HTTP (as every case), SHAP's TreeExplainer in-process on one thread, agreement
+    on every instance, and instances per second on both sides."""
+    if not cases:
+        return
+    path = tree_model.path_in(args.models_dir)
+    if not path.exists():
+        problems.append(f"{name}: skipped the tree_shap cases: {path} does not exist (bench/run.sh trains it into the "
+                        "folder it serves; by hand: bench/tree_model.py --models-dir DIR, then start the server on DIR)")
+        print(f"\n== {name}: {path} does not exist; tree_shap cases skipped")
+        return
+    info = tree_model.describe(path)
+    c = Client(host, port)
+    status, _, data = c.request("GET", f"/v1/models/{name}")
+    c.close()
+    served = status == 200
+    not_served = None
+    if not served:
+        not_served = (f"{name}: Candor answered {status} to GET /v1/models/{name} ({data[:160]!r}): the server does not "
+                      "serve the XGBoost model (a binary older than tree-ensemble support skips NAME.json files; "
+                      "otherwise look for 'refused model' in the server log); only SHAP's side of the tree_shap "
+                      "cases was timed")
+        problems.append(not_served)
+    models_out[name] = {"kind": "xgboost", "path": str(path), "output": "margin", **info,
+                        "candor_sha256": json.loads(data).get("sha256") if served else None, "served": served}
+    print(f"\n== {name}: XGBoost JSON, {info['trees']} trees (max depth {info['depth_max']}, "
+          f"{info['leaves_mean']:.1f} leaves a tree on average, {info['file_bytes'] / 1e6:.1f} MB), output 'margin'"
+          + ("" if served else " — NOT SERVED by this Candor binary"))
+    x_all = tree_model.instances(max(cs.batch for cs in cases))
+    for case in cases:
+        x = x_all[:case.batch]
+        params = case.candor_params(info["features"])
+        body = {"method": case.method, "inputs": f32_json(x), "output": "margin", "target": 0, "params": params}
+        body_bytes = json.dumps(body, separators=(",", ":")).encode()
+        route = f"/v1/models/{name}/explain"
+        row = {"model": name, "case": case.id, "method": case.method, "batch": case.batch, "params": params,
+               "peer": case.peer, "output": "margin", "sampled": False, "request_bytes": len(body_bytes),
+               "peer_args": {"feature_perturbation": "tree_path_dependent", "model_output": "raw"}}
+        print(f"-- {name} / {case.id} (batch {case.batch}, request {len(body_bytes)} B)", flush=True)
+        other_load = OtherLoad(args.server_pid or None)
+        response = None
+        if served:
+            response = candor_measure(host, port, route, body_bytes, case, args, row, problems, f"{name}/{case.id}")
+        else:
+            row["candor_error"] = "not served by this binary"
+        tree_peer_case(case, name, path, x, response, row, problems, args)
+        finish_row(row, case, other_load, thread_settings, cases_out)
+
+
+def tree_peer_case(case: Case, name: str, path: Path, x: np.ndarray, response: dict | None, row: dict,
+                   problems: list, args) -> None:
+    """SHAP's side of a tree_shap case: agreement with Candor's first response (when there is
+    one), then `explainer.shap_values(X)` timed on one thread (booster nthread=1 inside
+    peers.one_thread()), XGBoost's bare pred_contribs for information, and instances/s."""
+    peer = peers.TreeShapPeer(path, x)
+    if response is not None:
+        agree = peers.tree_shap_agreement(peer, response)
+        agree["targets_equal"] = all(e.get("target") == 0 for e in response["explanations"])
+        row["agreement"] = agree
+        if not agree["ok"] or not agree["targets_equal"]:
+            keys = ("max_abs_diff", "max_abs_reference", "tolerance", "base_value_abs_diff", "margin_max_abs_diff",
+                    "targets_equal")
+            problems.append(f"{name}/{case.id}: Candor vs SHAP TreeExplainer attributions differ: "
+                            + str({k: agree[k] for k in keys if k in agree}))
+    else:
+        ref = peer.reference()
+        row["peer_reference"] = {"base_value_shap": ref["base_value"],
+                                 "shap_expected_value_before_first_call": peer.initial_expected_value,
+                                 "shap_efficiency_max_abs_error": ref["efficiency_max_abs_error"]}
+    warm = min(args.warmup, case.captum_warmup) if case.captum_warmup is not None else args.warmup
+    calls = min(args.requests, case.captum_calls) if case.captum_calls else args.requests
+    with peers.one_thread():
+        row["peer_timing"] = {"threads_1": timed_peer(peer.explain, warm, calls, args.max_case_seconds)}
+        # For information: XGBoost's own call without SHAP's wrapper (no additivity check).
+        row["peer_alt"] = {"label": "booster.predict(DMatrix(X), pred_contribs=True) alone (not SHAP)",
+                           "threads_1": timed_peer(peer.contribs, min(warm, 3), min(calls, 20), args.max_case_seconds)}
+    batch = case.batch
+    shap_med = row["peer_timing"]["threads_1"]["median_ms"]
+    ips = {"shap_1t": batch / (shap_med / 1e3)}
+    if "candor" in row:
+        cl, tp = row["candor"]["latency"], row["candor"]["throughput"]
+        ips["candor_sequential"] = batch / (cl["median_ms"] / 1e3)
+        ips["ratio_candor_sequential_over_shap"] = ips["candor_sequential"] / ips["shap_1t"]
+        ips["candor_concurrent"] = tp["requests_per_s"] * batch
+        ips["candor_concurrent_server_cores"] = tp["server_cpu_cores"]
+        if tp["server_cpu_cores"]:
+            ips["candor_concurrent_per_server_core"] = ips["candor_concurrent"] / tp["server_cpu_cores"]
+            ips["ratio_candor_per_server_core_over_shap"] = ips["candor_concurrent_per_server_core"] / ips["shap_1t"]
+        if row["candor"].get("server_explain_mean_ms"):
+            ips["candor_server_time"] = batch / (row["candor"]["server_explain_mean_ms"] / 1e3)
+    row["instances_per_s"] = ips
+
+
+def tree_throughput_text(r: dict) -> str:
+    ips = r.get("instances_per_s") or {}
+    out = f"instances/s: SHAP 1t {fmt(ips.get('shap_1t'), 0)}"
+    if "candor_sequential" in ips:
+        out += (f", Candor sequential {fmt(ips['candor_sequential'], 0)} (ratio Candor/SHAP "
+                f"{fmt(ips['ratio_candor_sequential_over_shap'], 2)}), Candor {r['candor']['throughput']['threads']} "
+                f"clients {fmt(ips['candor_concurrent'], 0)} on {fmt(ips.get('candor_concurrent_server_cores'), 2)} "
+                "server cores")
+    return out
+
+
 def agreement_text(r: dict) -> str:
     """The agreement cell of a case row."""
     ag = r.get("agreement") or {}
@@ -595,6 +738,11 @@ def agreement_text(r: dict) -> str:
         return (f"top-{peers.LIME_TOP} rules {'same set' if same else 'differ' if same is not None else '—'} "
                 "(sampled: not compared)")
     diff = fmt(ag.get("max_abs_diff"))
+    if r.get("peer") == "shap_tree":
+        if not ag:
+            return "— (Candor not measured)"
+        return (f"{diff} ({'ok' if ag.get('ok') else 'MISMATCH'}; base_value Δ {fmt(ag.get('base_value_abs_diff'))}, "
+                f"{ag.get('instances')} instances)")
     if r.get("peer") == "shap":
         if r.get("sampled"):
             return (f"{diff} (sampled: not compared; SHAP seed 0 vs 1: "
@@ -603,6 +751,106 @@ def agreement_text(r: dict) -> str:
     if r.get("sampled"):
         return f"{diff} (sampled: not compared; efficiency {'ok' if ag.get('ok') else 'FAILED'})"
     return f"{diff} ({'ok' if ag.get('ok') else 'MISMATCH'})"
+
+
+# ---------------------------------------------------------------------------------------
+# One case: Candor's side, and the row's ratios and progress line
+# ---------------------------------------------------------------------------------------
+
+def candor_measure(host: str, port: int, route: str, body_bytes: bytes, case: Case, args, row: dict,
+                   problems: list, label: str) -> dict | None:
+    """Candor's side of a case: one fresh persistent connection, warm-ups, the timed requests
+    (the server's own mean time from /metrics around them), then the concurrent throughput.
+    Fills row["candor"] and returns the first response, or sets row["candor_error"] and
+    returns None when Candor answered an error."""
+    client = Client(host, port)
+    first = client.request("POST", route, body_bytes, HEADERS)
+    if first[0] != 200:
+        msg = f"{label}: Candor answered {first[0]}: {first[2][:300]!r}"
+        print("   " + msg)
+        problems.append(msg)
+        row["candor_error"] = msg
+        client.close()
+        return None
+    response = json.loads(first[2])
+    row["response_bytes"] = len(first[2])
+    bad = Counter()
+
+    def send():
+        status, headers, _ = client.request("POST", route, body_bytes, HEADERS)
+        if status != 200:
+            bad[status] += 1
+        elif headers.get("X-Cache") == "hit":
+            bad["cache-hit"] += 1
+
+    warmup = min(args.warmup, case.candor_warmup) if case.candor_warmup is not None else args.warmup
+    requests = min(args.requests, case.candor_calls) if case.candor_calls else args.requests
+    for _ in range(max(0, warmup - 1)):
+        send()
+    before = scrape(host, port)
+    lat = timed_loop(send, 0, requests, args.max_case_seconds)
+    after = scrape(host, port)
+    client.close()
+    row["candor"] = {
+        "latency": summarise(lat),
+        "server_explain_mean_ms": metric_mean_ms(before, after, "candor_explain_duration_seconds", {"method": case.method}),
+        "server_http_mean_ms": metric_mean_ms(before, after, "candor_http_request_duration_seconds",
+                                              {"route": "/v1/models/{name}/explain", "method": "POST", "status": "200"}),
+        "connections_opened": client.connects,
+        "bad_responses": {str(k): v for k, v in bad.items()},
+    }
+    if bad:
+        problems.append(f"{label}: unexpected responses during latency loop: {dict(bad)}")
+    if client.connects != 1:
+        problems.append(f"{label}: the connection was reopened {client.connects - 1} time(s)")
+    row["candor"]["throughput"] = throughput(host, port, route, body_bytes, args.throughput_threads,
+                                             args.throughput_seconds, args.server_pid or None)
+    tp = row["candor"]["throughput"]
+    if set(tp["statuses"]) - {"200"} or tp["client_errors"]:
+        problems.append(f"{label}: throughput run saw statuses {tp['statuses']} errors {tp['client_errors']}")
+    return response
+
+
+def finish_row(row: dict, case: Case, other_load: "OtherLoad", thread_settings, cases_out: list) -> None:
+    """Ratios (peer time / Candor time per thread setting the peer was timed with), the row
+    appended to cases_out, and the progress line."""
+    row["other_cpu_cores"] = other_load.cores()
+    row["ratios"] = {}
+    peer_t = peer_times(row)
+    cl = row["candor"]["latency"] if "candor" in row else None
+    if cl is not None:
+        for nt in thread_settings:
+            if f"threads_{nt}" not in peer_t:  # shap / lime / SHAP's TreeExplainer: one thread only
+                continue
+            cp = peer_t[f"threads_{nt}"]
+            row["ratios"][f"median_threads_{nt}"] = ratio(cp["median_ms"], cl["median_ms"])
+            row["ratios"][f"p99_threads_{nt}"] = ratio(cp["p99_ms"], cl["p99_ms"])
+    cases_out.append(row)
+    agree = row.get("agreement") or {}
+    pname = PEER_NAMES[case.peer]
+    peer_text = "; ".join(f"{pname} {nt}t median {fmt(peer_t[f'threads_{nt}']['median_ms'])} ms"
+                          for nt in thread_settings if f"threads_{nt}" in peer_t)
+    if cl is None:
+        print(f"   Candor: {row.get('candor_error', 'not measured')}; {peer_text}"
+              + (f"; {tree_throughput_text(row)}" if "instances_per_s" in row else ""), flush=True)
+        return
+    tp = row["candor"]["throughput"]
+    print(f"   Candor median {fmt(cl['median_ms'])} ms p99 {fmt(cl['p99_ms'])} ms (n={cl['n']}), "
+          f"server mean {fmt(row['candor']['server_explain_mean_ms'])} ms, "
+          f"{fmt(tp['requests_per_s'], 1)} req/s x{tp['threads']} "
+          f"(CPU cores: server {fmt(tp['server_cpu_cores'], 2)}, client {fmt(tp['client_cpu_cores'], 2)}); "
+          + peer_text
+          + (f"; Captum {row['captum_alt']['label']}: "
+             + ", ".join(f"{nt}t median {fmt(row['captum_alt'][f'threads_{nt}']['median_ms'])} ms"
+                         for nt in thread_settings) if "captum_alt" in row else "")
+          + (f"; {tree_throughput_text(row)}" if "instances_per_s" in row else "")
+          + f"; {agreement_text(row)}"
+          + (f" (efficiency error Candor {fmt(agree['candor_efficiency_max_abs_error'])}, "
+             f"Captum {fmt(agree['captum_efficiency_max_abs_error'])}; vs {SVS_REFERENCE_SAMPLES}-sample "
+             f"reference: Candor {fmt(agree['candor_vs_reference_max_abs'])}, "
+             f"Captum {fmt(agree['captum_vs_reference_max_abs'])})" if case.sampled and case.peer == "captum" else "")
+          + (f"; other processes {row['other_cpu_cores']:.2f} cores" if row["other_cpu_cores"] else ""),
+          flush=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -627,7 +875,9 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--url", required=True, help="Candor base URL, e.g. http://127.0.0.1:8080 (loopback)")
     p.add_argument("--models-dir", default=str(ROOT / "models"))
-    p.add_argument("--models", default="iris_mlp,breast_cancer_mlp")
+    p.add_argument("--models", default=f"iris_mlp,breast_cancer_mlp,{tree_model.NAME}",
+                   help=f"models to run the cases on ({tree_model.NAME}: the XGBoost model of the tree_shap cases, "
+                        "trained by bench/run.sh into the folder it serves)")
     p.add_argument("--cases", default=",".join(c.id for c in CASES),
                    help="case ids (a case listed for one model only is skipped on the others)")
     p.add_argument("--warmup", type=int, default=20)
@@ -666,11 +916,15 @@ def main() -> int:
             import lime.lime_tabular  # noqa: F401
             for m in {m for c, m in peer_cases if c.peer == "lime"}:
                 peers.training_split(peers.DATASETS[m])
+        if any(c.peer == "shap_tree" for c, _ in peer_cases):
+            import shap  # noqa: F401
+            import sklearn  # noqa: F401
+            import xgboost  # noqa: F401
         if peer_cases:
             import threadpoolctl  # noqa: F401
     except ImportError as e:
-        print(f"the kernel_shap / lime cases need shap, lime, scikit-learn, PyYAML and threadpoolctl "
-              f"(bench/requirements.txt): {e}", file=sys.stderr)
+        print(f"the kernel_shap / lime / tree_shap cases need shap, lime, scikit-learn, PyYAML, xgboost and "
+              f"threadpoolctl (bench/requirements.txt): {e}", file=sys.stderr)
         return 2
     default_threads = torch.get_num_threads()
     thread_settings = [1] if default_threads == 1 else [1, default_threads]
@@ -707,6 +961,8 @@ def main() -> int:
         # inside peers.one_thread() (all 1), plus onnxruntime sessions with 1 intra/inter-op thread.
         meta["peer_threads"] = peers.thread_report()
         meta["kernel_shap_tolerance"] = {"atol": peers.KSHAP_ATOL, "rtol_of_max_abs": peers.KSHAP_RTOL}
+        if any(c.peer == "shap_tree" for c, _ in peer_cases):
+            meta["tree_shap_tolerance"] = {"atol": peers.TREE_ATOL, "rtol_of_max_abs": peers.TREE_RTOL}
     print(f"Candor vs Captum/SHAP/LIME — build: {args.label or '?'}  binary: {args.candor_bin or '?'}  url: {args.url}")
     print(f"torch {torch.__version__} (default threads {default_threads}), captum {meta['captum']}, "
           f"cpus {meta['cpus']}, {meta['cpu']}")
@@ -723,6 +979,10 @@ def main() -> int:
     print(f"HTTP floor (GET /healthz, persistent connection): median {fmt(floor['median_ms'])} ms, "
           f"p99 {fmt(floor['p99_ms'])} ms")
     for name in model_names:
+        if name == tree_model.NAME:
+            tree_cases(name, [c for c in wanted_cases if c.models is not None and name in c.models], host, port,
+                       args, thread_settings, models_out, cases_out, problems)
+            continue
         path = Path(args.models_dir) / f"{name}.onnx"
         module, input_name, output_name = onnx_to_torch(path)
         nfeat = n_features_of(path, input_name)
@@ -775,51 +1035,11 @@ def main() -> int:
             print(f"-- {name} / {case_id} (batch {batch}, request {len(body_bytes)} B)", flush=True)
             other_load = OtherLoad(args.server_pid or None)
 
-            # Candor: one fresh persistent connection, warm-ups then timed requests.
-            client = Client(host, port)
-            first = client.request("POST", route, body_bytes, HEADERS)
-            if first[0] != 200:
-                msg = f"{name}/{case_id}: Candor answered {first[0]}: {first[2][:300]!r}"
-                print("   " + msg)
-                problems.append(msg)
-                row["candor_error"] = msg
+            response = candor_measure(host, port, route, body_bytes, case, args, row, problems, f"{name}/{case_id}")
+            if response is None:
                 cases_out.append(row)
-                client.close()
                 continue
-            response = json.loads(first[2])
-            row["response_bytes"] = len(first[2])
-            bad = Counter()
-
-            def send():
-                status, headers, _ = client.request("POST", route, body_bytes, HEADERS)
-                if status != 200:
-                    bad[status] += 1
-                elif headers.get("X-Cache") == "hit":
-                    bad["cache-hit"] += 1
-
-            for _ in range(max(0, args.warmup - 1)):
-                send()
-            before = scrape(host, port)
-            lat = timed_loop(send, 0, args.requests, args.max_case_seconds)
-            after = scrape(host, port)
-            client.close()
-            row["candor"] = {
-                "latency": summarise(lat),
-                "server_explain_mean_ms": metric_mean_ms(before, after, "candor_explain_duration_seconds", {"method": method}),
-                "server_http_mean_ms": metric_mean_ms(before, after, "candor_http_request_duration_seconds",
-                                                      {"route": "/v1/models/{name}/explain", "method": "POST", "status": "200"}),
-                "connections_opened": client.connects,
-                "bad_responses": {str(k): v for k, v in bad.items()},
-            }
-            if bad:
-                problems.append(f"{name}/{case_id}: unexpected responses during latency loop: {dict(bad)}")
-            if client.connects != 1:
-                problems.append(f"{name}/{case_id}: the connection was reopened {client.connects - 1} time(s)")
-            row["candor"]["throughput"] = throughput(host, port, route, body_bytes, args.throughput_threads,
-                                                     args.throughput_seconds, args.server_pid or None)
             tp = row["candor"]["throughput"]
-            if set(tp["statuses"]) - {"200"} or tp["client_errors"]:
-                problems.append(f"{name}/{case_id}: throughput run saw statuses {tp['statuses']} errors {tp['client_errors']}")
 
             if case.peer == "captum":
                 # Captum: reference values (default threads), then timings per thread setting.
@@ -910,35 +1130,7 @@ def main() -> int:
                 peer_case(case, name, path, Path(args.models_dir), nfeat, x, targets, case_output, case_out[:batch],
                           response, row, problems, args)
 
-            row["other_cpu_cores"] = other_load.cores()
-            cl = row["candor"]["latency"]
-            row["ratios"] = {}
-            peer_t = peer_times(row)
-            for nt in thread_settings:
-                if f"threads_{nt}" not in peer_t:  # shap / lime: one thread only
-                    continue
-                cp = peer_t[f"threads_{nt}"]
-                row["ratios"][f"median_threads_{nt}"] = ratio(cp["median_ms"], cl["median_ms"])
-                row["ratios"][f"p99_threads_{nt}"] = ratio(cp["p99_ms"], cl["p99_ms"])
-            cases_out.append(row)
-            agree = row["agreement"]
-            pname = PEER_NAMES[case.peer]
-            print(f"   Candor median {fmt(cl['median_ms'])} ms p99 {fmt(cl['p99_ms'])} ms (n={cl['n']}), "
-                  f"server mean {fmt(row['candor']['server_explain_mean_ms'])} ms, "
-                  f"{fmt(tp['requests_per_s'], 1)} req/s x{tp['threads']} "
-                  f"(CPU cores: server {fmt(tp['server_cpu_cores'], 2)}, client {fmt(tp['client_cpu_cores'], 2)}); "
-                  + "; ".join(f"{pname} {nt}t median {fmt(peer_t[f'threads_{nt}']['median_ms'])} ms"
-                              for nt in thread_settings if f"threads_{nt}" in peer_t)
-                  + (f"; Captum {row['captum_alt']['label']}: "
-                     + ", ".join(f"{nt}t median {fmt(row['captum_alt'][f'threads_{nt}']['median_ms'])} ms"
-                                 for nt in thread_settings) if "captum_alt" in row else "")
-                  + f"; {agreement_text(row)}"
-                  + (f" (efficiency error Candor {fmt(agree['candor_efficiency_max_abs_error'])}, "
-                     f"Captum {fmt(agree['captum_efficiency_max_abs_error'])}; vs {SVS_REFERENCE_SAMPLES}-sample "
-                     f"reference: Candor {fmt(agree['candor_vs_reference_max_abs'])}, "
-                     f"Captum {fmt(agree['captum_vs_reference_max_abs'])})" if case.sampled and case.peer == "captum" else "")
-                  + (f"; other processes {row['other_cpu_cores']:.2f} cores" if row["other_cpu_cores"] else ""),
-                  flush=True)
+            finish_row(row, case, other_load, thread_settings, cases_out)
 
     meta["wall_seconds"] = time.perf_counter() - run_started
     meta["load_average_end"] = _loadavg()
@@ -959,6 +1151,10 @@ def main() -> int:
     if alt:
         print("\nCaptum with perturbations_per_eval=1 (its default) instead of the batched setting above:")
         print(alt)
+    tput = tree_throughput_table(cases_out, markdown=False)
+    if tput:
+        print("\nTreeSHAP throughput, instances/s (ratio > 1: Candor faster; sequential = one request at a time):")
+        print(tput)
     if problems:
         print("\nProblems:")
         for pr in problems:
@@ -1044,7 +1240,8 @@ def markdown(result, thread_settings) -> str:
         f"connection on loopback with `Cache-Control: no-cache`, cache disabled "
         f"(`CANDOR_CACHE_MAX_BYTES=0`). Throughput: {m['throughput_threads']} client threads, "
         f"{m['throughput_seconds']:g} s per case.",
-        "- **Ratio = peer time / Candor time (the peer: Captum, or SHAP / LIME for `kernel_shap*` / `lime`); "
+        "- **Ratio = peer time / Candor time (the peer: Captum, or SHAP / LIME for `kernel_shap*` / `lime`, SHAP's "
+        "TreeExplainer for `tree_shap*`); "
         "> 1 means Candor is faster.**",
         "- **Candor's time is end to end over HTTP: JSON encoding of the request, loopback TCP, "
         "parsing, validation, the computation, JSON encoding of the response and the Python "
@@ -1082,6 +1279,21 @@ def markdown(result, thread_settings) -> str:
             "`explain_instance(x, fn, num_features, num_samples=5000)` on an explainer built once from the "
             "training split (as Candor's statistics are loaded with the model).",
         ]
+    tree_rows = [r for r in result["cases"] if r.get("peer") == "shap_tree"]
+    if tree_rows:
+        pv = m.get("peer_versions") or {}
+        tm = result["models"].get(tree_rows[0]["model"], {})
+        lines[-1:-1] = [
+            f"- `tree_shap*` cases are measured against shap {pv.get('shap')}'s `TreeExplainer(booster)` "
+            "(path-dependent, `model_output=\"raw\"`), which for an XGBoost model hands the work to XGBoost's own "
+            f"C++ TreeSHAP (`predict(pred_contribs=True)`, xgboost {pv.get('xgboost')}) plus a margin prediction "
+            "for its additivity check: the timed peer call is `explainer.shap_values(X)`, explainer built once, "
+            "booster `nthread=1` inside threadpoolctl's one-thread limit. The model: "
+            f"`{tm.get('name')}`, {tm.get('trees')} trees of max_depth 6 ({fmt(tm.get('leaves_mean'), 1)} leaves a "
+            "tree on average), an XGBoost binary classifier trained by `bench/tree_model.py` on a synthetic "
+            "30-feature dataset and served from the bench's temporary models folder; explained output `margin`, "
+            "target 0. Instances per second are in the table under the main one.",
+        ]
     if debug:
         lines += ["> **DEBUG BUILD — these Candor numbers are not representative.** "
                   "Run `swift build -c release` and `bench/run.sh` for real numbers.", ""]
@@ -1109,6 +1321,13 @@ def markdown(result, thread_settings) -> str:
     if alt:
         lines += ["Captum with its default `perturbations_per_eval=1` (one forward pass per perturbation) "
                   "instead of the batched setting of the table above; same Candor numbers:", "", alt, ""]
+    tput = tree_throughput_table(result["cases"], markdown=True)
+    if tput:
+        lines += ["TreeSHAP throughput, instances per second (batch ÷ median time per request / per call). "
+                  "\"sequential\" is one request at a time on one connection (Candor computes one request on one "
+                  "worker thread, so both sides use one core; Candor's includes HTTP and JSON); \"concurrent\" is "
+                  f"the {m['throughput_threads']}-client throughput run, with the server cores it used and per core. "
+                  "Ratio > 1: Candor is faster.", "", tput, ""]
     capped = [f"{r['model']}/{r['case']} (n = {peer_times(r)['threads_1']['n']})" for r in result["cases"]
               if "threads_1" in peer_times(r) and peer_times(r)["threads_1"].get("n", 0) < m["requests"]]
     if capped:
@@ -1132,12 +1351,23 @@ def markdown(result, thread_settings) -> str:
               f"Exact `kernel_shap` cases: max |Candor − SHAP| over the per-feature attributions (a group's "
               f"value on each of its features) and |Δ base_value|, ok when both ≤ {peers.KSHAP_ATOL:g} + "
               f"{peers.KSHAP_RTOL:g} · max |SHAP attribution| and SHAP enumerated every coalition. "
+              f"`tree_shap` cases: max |Candor − SHAP| over every instance's attributions and |Candor base_value − "
+              f"explainer.expected_value|, ok when both ≤ {peers.TREE_ATOL:g} + {peers.TREE_RTOL:g} · max |SHAP "
+              "attribution|, and Candor's `margin` equal to XGBoost's predict(output_margin=True) within "
+              f"{peers.TREE_ATOL:g} + {peers.TREE_RTOL:g} · max |margin|. "
               "Timed-loop sample counts (n) and convergence deltas are in latest.json. "
               "\"other load\" is the CPU (in cores) used during the case by processes other than the "
               "bench and the server, from /proc/stat; above "
               f"{NOISY_CORES:g} the case's timings are disturbed.", ""]
     lines += ["Models (rebuilt in torch from the ONNX initializers, compared with onnxruntime):", ""]
     for name, info in result["models"].items():
+        if info.get("kind") == "xgboost":
+            lines.append(f"- {name}: XGBoost JSON ({info['file_bytes'] / 1e6:.2f} MB), {info['trees']} trees, "
+                         f"{info['leaves_total']} leaves ({fmt(info['leaves_mean'], 1)} a tree; p10/p50/p90 "
+                         f"{'/'.join(f'{v:g}' for v in info['leaves_p10_p50_p90'])}), max depth {info['depth_max']}, "
+                         f"{info['features']} features, `{info['objective']}`, base_score {info['base_score']}; "
+                         + ("served by Candor" if info.get("served") else "**not served by this Candor binary**"))
+            continue
         lines.append(f"- {name}: {info['features']} features, output `{info['output']}`, "
                      f"torch vs onnxruntime max |diff| {fmt(info['torch_vs_onnxruntime_max_abs_diff'])}")
     lines.append("")
@@ -1148,11 +1378,56 @@ def markdown(result, thread_settings) -> str:
     return "\n".join(lines)
 
 
+def tree_throughput_table(cases, markdown: bool) -> str | None:
+    """Instances per second of the tree_shap cases, both sides, and the ratios."""
+    head = ["model", "case", "batch", "SHAP 1t inst/s", "Candor sequential inst/s", "ratio sequential",
+            "Candor concurrent inst/s", "server cores", "Candor inst/s per server core", "ratio per core",
+            "SHAP CPU cores (timed loop)"]
+    rows = []
+    for r in cases:
+        if r.get("peer") != "shap_tree" or "instances_per_s" not in r:
+            continue
+        ips = r["instances_per_s"]
+        rows.append([r["model"], r["case"], str(r["batch"]), fmt(ips.get("shap_1t"), 0),
+                     fmt(ips.get("candor_sequential"), 0), fmt(ips.get("ratio_candor_sequential_over_shap"), 2),
+                     fmt(ips.get("candor_concurrent"), 0), fmt(ips.get("candor_concurrent_server_cores"), 2),
+                     fmt(ips.get("candor_concurrent_per_server_core"), 0),
+                     fmt(ips.get("ratio_candor_per_server_core_over_shap"), 2),
+                     fmt(r["peer_timing"]["threads_1"].get("cpu_cores"), 2)])
+    return _grid(head, rows, markdown=markdown) if rows else None
+
+
+def _tree_note(r) -> str:
+    ag = r.get("agreement")
+    pt = r["peer_timing"]["threads_1"]
+    alt = (r.get("peer_alt") or {}).get("threads_1") or {}
+    timing = (f"SHAP `shap_values` median {fmt(pt.get('median_ms'))} ms (n = {pt.get('n')}, "
+              f"{fmt(pt.get('cpu_cores'), 2)} CPU cores over the timed loop); XGBoost's `pred_contribs` alone, "
+              f"without SHAP's DMatrix wrapper and additivity check: median {fmt(alt.get('median_ms'))} ms")
+    where = f"TreeSHAP {r['model']}/{r['case']} ({r['batch']} instance{'s' if r['batch'] != 1 else ''}, `margin`)"
+    if not ag:
+        ref = r.get("peer_reference") or {}
+        return (f"{where}: Candor not measured ({r.get('candor_error', '?')}); {timing}; SHAP expected_value "
+                f"{fmt(ref.get('base_value_shap'), 6)} (before the first call "
+                f"{fmt(ref.get('shap_expected_value_before_first_call'), 6)}), its own local-accuracy error {fmt(ref.get('shap_efficiency_max_abs_error'))}.")
+    return (f"{where}: path-dependent on both sides: max |Candor − SHAP| {fmt(ag.get('max_abs_diff'))} over "
+            f"{ag.get('instances')} instances (max |SHAP| {fmt(ag.get('max_abs_reference'))}, tolerance "
+            f"{fmt(ag.get('tolerance'))}) — {'ok' if ag.get('ok') else 'MISMATCH'}; base_value Candor "
+            f"{fmt(ag.get('base_value_candor'), 6)}, SHAP expected_value {fmt(ag.get('base_value_shap'), 6)} (before "
+            f"the first shap_values call SHAP reports {fmt(ag.get('shap_expected_value_before_first_call'), 6)}, the "
+            f"base margin alone); margin max |Candor − XGBoost| {fmt(ag.get('margin_max_abs_diff'))}; local accuracy "
+            f"|Σφ + base − margin| Candor {fmt(ag.get('candor_efficiency_max_abs_error'))}, SHAP "
+            f"{fmt(ag.get('shap_efficiency_max_abs_error'))}. {timing}.")
+
+
 def _peer_notes(cases) -> list[str]:
     """Per-case details of the shap / lime cases for latest.md."""
     out = []
     for r in cases:
         ag = r.get("agreement")
+        if r.get("peer") == "shap_tree":
+            out += [_tree_note(r), ""]
+            continue
         if not ag or r.get("peer") not in ("shap", "lime"):
             continue
         where = f"{r['model']}/{r['case']} (output `{r.get('output')}`)"

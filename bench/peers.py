@@ -1,10 +1,14 @@
-"""The SHAP and LIME peers of bench/compare.py (cases `kernel_shap*` and `lime`).
+"""The SHAP and LIME peers of bench/compare.py (cases `kernel_shap*`, `lime` and `tree_shap*`).
 
 Captum has no KernelSHAP-over-a-background or tabular LIME that Candor reproduces; their
 reference implementations are the `shap` and `lime` packages (the ones the Swift goldens in
 Tests/Fixtures/golden/ come from, scripts/fixtures/make_kernel_shap_fixtures.py and
 make_lime_fixtures.py). Both call the model through onnxruntime on the same .onnx file
-Candor serves, so the comparison is of the explainers, not of two models.
+Candor serves, so the comparison is of the explainers, not of two models. For the
+`tree_shap*` cases the reference is SHAP's TreeExplainer on the XGBoost JSON file Candor
+serves (bench/tree_model.py's 500-tree model): for XGBoost, SHAP hands path-dependent
+TreeSHAP to XGBoost's own C++ code (predict(pred_contribs=True)), on a booster set to
+nthread=1.
 
 Everything here runs on one thread, like the Captum side's `threads_1` setting: the
 onnxruntime sessions have intra_op_num_threads = inter_op_num_threads = 1, and the timed
@@ -14,9 +18,11 @@ OMP/MKL/OPENBLAS_NUM_THREADS=1; those variables cannot be exported by compare.py
 torch would read them at import and the Captum side's default-threads setting would
 vanish) and torch is set to 1 thread; all are restored on exit.
 
-Standalone (no Candor needed) it runs the peers of every new case once and times them:
+Standalone (no Candor needed) it runs the peers of every case once and times them (the
+tree_shap cases train bench/tree_model.py's model into a temporary folder unless --models-dir
+holds it):
 
-    .venv-fixtures/bin/python bench/peers.py [--calls N]
+    .venv-fixtures/bin/python bench/peers.py [--calls N] [--cases tree_shap,tree_shap_b100]
 """
 
 from __future__ import annotations
@@ -36,6 +42,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # Exact KernelSHAP (every coalition enumerated on both sides): max |Candor − SHAP| over the
 # per-feature attributions, and |Δ base_value|, must be ≤ ATOL + RTOL · max |SHAP attribution|.
 KSHAP_ATOL, KSHAP_RTOL = 1e-4, 1e-4
+# TreeSHAP (path-dependent, every instance of the case): max |Candor − SHAP| over the
+# attributions, |Δ base_value| and |Δ margin| must be ≤ ATOL + RTOL · max |SHAP attribution|
+# (float32: XGBoost computes and sums its 500 trees' contributions in float32).
+TREE_ATOL, TREE_RTOL = 1e-4, 1e-4
 # LIME: the rules compared (as sets) between the two sides, largest |weight| first.
 LIME_TOP = 3
 # Reference packages and the versions the bench (and the goldens) are pinned to.
@@ -49,6 +59,13 @@ def versions() -> dict:
             out[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
             out[dist] = None
+    # XGBoost's CPU-only wheel is the distribution xgboost-cpu; the full one is xgboost.
+    for dist in ("xgboost-cpu", "xgboost"):
+        try:
+            out["xgboost"] = f"{importlib.metadata.version(dist)} ({dist})"
+            break
+        except importlib.metadata.PackageNotFoundError:
+            out["xgboost"] = None
     return out
 
 
@@ -341,24 +358,127 @@ def lime_agreement(peer: LimePeer, response: dict) -> dict:
 
 
 # ---------------------------------------------------------------------------------------
+# TreeSHAP (SHAP's TreeExplainer on an XGBoost model)
+# ---------------------------------------------------------------------------------------
+
+class TreeShapPeer:
+    """shap.TreeExplainer(booster, feature_perturbation="tree_path_dependent", model_output="raw")
+    and `.shap_values(X)` on a batch X [n, F] (float32, the values Candor is sent). The booster
+    is read from the same NAME.json Candor serves, with `set_param({"nthread": 1})`.
+
+    For an XGBoost booster, path-dependent and without data, SHAP does not run its own tree
+    walk: shap_values builds `xgboost.DMatrix(X)` and calls the booster's C++ TreeSHAP,
+    `predict(pred_contribs=True)` (float32), then (check_additivity, on by default) a second
+    `predict(output_margin=True)` to check Σφ + E = margin. That whole call is what a SHAP
+    user gets, so it is what is timed. The explainer is built once, like Candor loading the
+    model. `explainer.expected_value` is the base value SHAP reports after shap_values (the
+    bias column of pred_contribs); before the first call it is only the base margin, without
+    the trees' means, and is kept as `initial_expected_value` for information."""
+
+    def __init__(self, model_path, x):
+        import shap
+        import xgboost
+
+        self.xgb = xgboost
+        self.booster = xgboost.Booster(model_file=str(model_path))
+        self.booster.set_param({"nthread": 1})
+        self.explainer = shap.TreeExplainer(self.booster, feature_perturbation="tree_path_dependent",
+                                            model_output="raw")
+        if self.explainer.model.original_model is not self.booster:
+            raise RuntimeError("SHAP's TreeExplainer does not call the nthread=1 booster it was given")
+        self.initial_expected_value = float(np.asarray(self.explainer.expected_value).reshape(-1)[0])
+        self.x = np.asarray(x, dtype=np.float32).reshape(-1, self.booster.num_features())
+
+    def explain(self):
+        """The timed peer call."""
+        return self.explainer.shap_values(self.x)
+
+    def contribs(self):
+        """XGBoost's own call without SHAP around it (for information): pred_contribs on a
+        DMatrix built the way SHAP builds it."""
+        return self.booster.predict(self.xgb.DMatrix(self.x), pred_contribs=True)
+
+    def reference(self) -> dict:
+        phi = np.asarray(self.explain(), dtype=np.float64).reshape(self.x.shape)
+        base = float(np.asarray(self.explainer.expected_value).reshape(-1)[0])
+        margin = self.booster.predict(self.xgb.DMatrix(self.x), output_margin=True).astype(np.float64).reshape(-1)
+        return {"attributions": phi, "base_value": base, "margin": margin,
+                "efficiency_max_abs_error": float(np.abs(phi.sum(axis=1) + base - margin).max())}
+
+
+def tree_shap_agreement(peer: TreeShapPeer, response: dict) -> dict:
+    """Candor's explanations (every instance of the request) vs SHAP's: attributions,
+    base_value vs explainer.expected_value, Candor's `margin` vs XGBoost's
+    predict(output_margin=True); ok when all are within TREE_ATOL + TREE_RTOL · max |SHAP|.
+    Also both sides' local accuracy |Σφ + base − margin|."""
+    ref = peer.reference()
+    ex = response["explanations"]
+    want = ref["attributions"]
+    got = np.array([np.asarray(e["attributions"], dtype=np.float64).reshape(-1) for e in ex])
+    scale = float(np.abs(want).max())
+    tol = TREE_ATOL + TREE_RTOL * scale
+    diff = float(np.abs(got - want).max()) if got.shape == want.shape else None
+    bases = [e.get("base_value") for e in ex]
+    base_diff = (float(max(abs(float(b) - ref["base_value"]) for b in bases))
+                 if bases and all(b is not None for b in bases) else None)
+    outs = [np.asarray(e.get("output", []), dtype=np.float64).reshape(-1) for e in ex]
+    cand_margin = np.array([o[0] if o.size else np.nan for o in outs])
+    margin_diff = float(np.abs(cand_margin - ref["margin"]).max()) if len(outs) == len(ref["margin"]) else None
+    out = {
+        "peer": f"shap {versions()['shap']} TreeExplainer → xgboost {versions()['xgboost']} pred_contribs",
+        "compared": "exact: path-dependent TreeSHAP on both sides, every instance",
+        "instances": len(ex),
+        "max_abs_diff": diff,
+        "max_abs_reference": scale,
+        "relative_to_max": diff / scale if diff is not None and scale > 0 else None,
+        "tolerance": tol,
+        "base_value_candor": bases[0] if bases else None,
+        "base_value_shap": ref["base_value"],
+        "base_value_abs_diff": base_diff,
+        "shap_expected_value_before_first_call": peer.initial_expected_value,
+        "margin_max_abs_diff": margin_diff,
+        "shap_efficiency_max_abs_error": ref["efficiency_max_abs_error"],
+    }
+    if diff is not None and base_diff is not None:
+        out["candor_efficiency_max_abs_error"] = float(
+            np.abs(got.sum(axis=1) + np.array(bases, dtype=np.float64) - cand_margin).max())
+    out["ok"] = (diff is not None and diff <= tol and base_diff is not None and base_diff <= tol
+                 and margin_diff is not None and margin_diff <= TREE_ATOL + TREE_RTOL * float(np.abs(ref["margin"]).max()))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
 # Standalone: run and time the peers without Candor
 # ---------------------------------------------------------------------------------------
 
 def _standalone() -> int:
     import argparse
+    import tempfile
     import time
 
-    p = argparse.ArgumentParser(description="Run and time the SHAP / LIME peers of the bench's new cases "
+    all_cases = ["kernel_shap", "kernel_shap_g10", "kernel_shap_sampled", "lime", "tree_shap", "tree_shap_b100"]
+    p = argparse.ArgumentParser(description="Run and time the SHAP / LIME / TreeSHAP peers of the bench's cases "
                                             "(no Candor needed).")
-    p.add_argument("--models-dir", default=str(ROOT / "models"))
+    p.add_argument("--models-dir", default=str(ROOT / "models"),
+                   help="the ONNX models and, if it holds one, the tree model (else it is trained into a "
+                        "temporary folder)")
     p.add_argument("--calls", type=int, default=5, help="timed calls per case (after 1 warm-up)")
+    p.add_argument("--cases", default=",".join(all_cases), help=f"comma-separated, of {', '.join(all_cases)}")
     args = p.parse_args()
+    wanted = [c for c in args.cases.split(",") if c]
+    unknown = sorted(set(wanted) - set(all_cases))
+    if unknown:
+        p.error(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(all_cases)}")
     for pr in check_pins():
         print("warning:", pr)
     print("versions:", versions())
     print("threads inside one_thread():", [(t["internal_api"], t["num_threads"]) for t in thread_report()])
     rng = np.random.default_rng(0)
     for name, out_name, nfeat in [("iris_mlp", "probabilities", 4), ("breast_cancer_mlp", "logits", 30)]:
+        todo = {"iris_mlp": {"kernel_shap", "lime"},
+                "breast_cancer_mlp": {"kernel_shap_g10", "kernel_shap_sampled", "lime"}}[name] & set(wanted)
+        if not todo:
+            continue
         model = OrtModel(Path(args.models_dir) / f"{name}.onnx")
         bg = sidecar_background(args.models_dir, name)
         mean, std = bg.mean(axis=0), bg.std(axis=0)
@@ -366,14 +486,17 @@ def _standalone() -> int:
         target = int(model.run(x[None], out_name)[0].argmax())
         peers = []
         if name == "iris_mlp":
-            peers.append(("kernel_shap", KernelShapPeer(model, out_name, target, x, bg)))
-            peers.append(("lime", LimePeer(model, name, out_name, target, x, 4, 5000)))
+            peers.append(("kernel_shap", lambda: KernelShapPeer(model, out_name, target, x, bg)))
+            peers.append(("lime", lambda: LimePeer(model, name, out_name, target, x, 4, 5000)))
         else:
-            peers.append(("kernel_shap_g10", KernelShapPeer(model, out_name, target, x, bg,
-                                                            mask=[i // 3 for i in range(30)])))
-            peers.append(("kernel_shap_sampled", KernelShapPeer(model, out_name, target, x, bg, nsamples=2108)))
-            peers.append(("lime", LimePeer(model, name, out_name, target, x, 10, 5000)))
-        for case, peer in peers:
+            peers.append(("kernel_shap_g10", lambda: KernelShapPeer(model, out_name, target, x, bg,
+                                                                    mask=[i // 3 for i in range(30)])))
+            peers.append(("kernel_shap_sampled", lambda: KernelShapPeer(model, out_name, target, x, bg, nsamples=2108)))
+            peers.append(("lime", lambda: LimePeer(model, name, out_name, target, x, 10, 5000)))
+        for case, make in peers:
+            if case not in todo:
+                continue
+            peer = make()
             ref = peer.reference()
             times = []
             with one_thread(), warnings.catch_warnings():
@@ -387,6 +510,42 @@ def _standalone() -> int:
                     if isinstance(peer, KernelShapPeer) else {"top": top_rules(ref["rules"]), "score": ref["score"]})
             print(f"{name}/{case}: target {target}, median {np.median(times) * 1e3:.1f} ms "
                   f"(min {min(times) * 1e3:.1f}, max {max(times) * 1e3:.1f}, n={len(times)}); {info}")
+    tree_todo = [(c, {"tree_shap": 1, "tree_shap_b100": 100}[c]) for c in ("tree_shap", "tree_shap_b100") if c in wanted]
+    if tree_todo:
+        import tree_model  # bench/tree_model.py (beside this file)
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = tree_model.path_in(args.models_dir)
+            if not path.exists():
+                t0 = time.perf_counter()
+                path = tree_model.write(tmp)
+                print(f"trained {tree_model.NAME} into {tmp} in {time.perf_counter() - t0:.1f} s")
+            d = tree_model.describe(path)
+            print(f"{tree_model.NAME}: {d['trees']} trees, max depth {d['depth_max']}, {d['leaves_mean']:.1f} leaves a tree "
+                  f"on average, {d['file_bytes'] / 1e6:.2f} MB")
+            for case, batch in tree_todo:
+                peer = TreeShapPeer(path, tree_model.instances(batch))
+                ref = peer.reference()
+                with one_thread():
+                    peer.explain()
+                    times, cpu0 = [], time.process_time()
+                    for _ in range(args.calls):
+                        t0 = time.perf_counter()
+                        peer.explain()
+                        times.append(time.perf_counter() - t0)
+                    cores = (time.process_time() - cpu0) / sum(times)
+                    bare = []
+                    for _ in range(args.calls):
+                        t0 = time.perf_counter()
+                        peer.contribs()
+                        bare.append(time.perf_counter() - t0)
+                med = float(np.median(times))
+                print(f"{tree_model.NAME}/{case}: batch {batch}, shap_values median {med * 1e3:.2f} ms "
+                      f"(min {min(times) * 1e3:.2f}, max {max(times) * 1e3:.2f}, n={len(times)}, "
+                      f"{cores:.2f} CPU cores) = {batch / med:.0f} instances/s; pred_contribs alone median "
+                      f"{np.median(bare) * 1e3:.2f} ms; expected_value {ref['base_value']:.6g} (before the first "
+                      f"call {peer.initial_expected_value:.6g}); SHAP's own |Σφ + E − margin| "
+                      f"{ref['efficiency_max_abs_error']:.2e}")
     return 0
 
 

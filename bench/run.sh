@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Candor vs Captum (and SHAP / LIME) benchmark: starts `candor serve` on a free loopback
-# port with the repository's models/ and the cache disabled, waits for /readyz, runs
-# bench/compare.py, stops the server. Builds nothing: it expects a release binary
-# (swift build -c release).
+# Candor vs Captum (and SHAP / LIME / SHAP's TreeExplainer) benchmark: copies the repository's
+# models/ into a temporary folder, trains the tree_shap cases' XGBoost model into it
+# (bench/tree_model.py: 500 trees, max_depth 6, ~2 s), starts `candor serve` on a free loopback
+# port on that folder with the cache disabled, waits for /readyz, runs bench/compare.py, stops
+# the server and deletes the folder. models/ itself is never written to. Builds nothing: it
+# expects a release binary (swift build -c release).
 #
-#   bench/run.sh                      # full run (~4–6 min with a release build)
+#   bench/run.sh                      # full run (~5–7 min with a release build)
 #   bench/run.sh --requests 50 --throughput-seconds 2    # extra flags go to compare.py
 #   bench/run.sh --cases kernel_shap,kernel_shap_g10,kernel_shap_sampled,lime   # only the SHAP / LIME cases
+#   bench/run.sh --cases tree_shap,tree_shap_b100        # only TreeSHAP vs SHAP's TreeExplainer (~1 min)
 #   bench/run.sh --help               # this text and compare.py's options; starts nothing
 #
 # Environment:
@@ -55,15 +58,16 @@ RESULTS="$ROOT/bench/results"
 mkdir -p "$RESULTS"
 
 # ---- Python environment -------------------------------------------------------------
-# Everything compare.py imports, and shap / lime at the versions pinned in bench/requirements.txt
-# (their numbers are the reference of the kernel_shap / lime cases). Quiet unless $2 is "loud".
+# Everything compare.py imports, and shap / lime / xgboost at the versions pinned in
+# bench/requirements.txt (their numbers are the reference of the kernel_shap / lime / tree_shap
+# cases; xgboost also trains the tree model). Quiet unless $2 is "loud".
 check_imports() {
     local out
     if out="$("$1" - "$ROOT/bench/requirements.txt" 2>&1 <<'EOF'
 import importlib.metadata as md
 import sys
 import torch, captum, numpy, onnx, onnxruntime  # noqa: F401,E401
-import shap, lime.lime_tabular, sklearn, scipy, yaml, threadpoolctl  # noqa: F401,E401
+import shap, lime.lime_tabular, sklearn, scipy, yaml, threadpoolctl, xgboost  # noqa: F401,E401
 pins = {}
 for line in open(sys.argv[1]):
     line = line.split("#", 1)[0].strip()
@@ -73,6 +77,9 @@ for line in open(sys.argv[1]):
 for dist in ("shap", "lime"):
     if md.version(dist) != pins[dist]:
         sys.exit(f"{dist} {md.version(dist)} is installed; bench/requirements.txt pins {pins[dist]}")
+# XGBoost's CPU-only wheel is the distribution xgboost-cpu; either way the module is xgboost.
+if xgboost.__version__ != pins["xgboost-cpu"]:
+    sys.exit(f"xgboost {xgboost.__version__} is installed; bench/requirements.txt pins xgboost-cpu {pins['xgboost-cpu']}")
 EOF
 )"; then
         return 0
@@ -108,16 +115,15 @@ else
 fi
 if ! check_imports "$PY" loud; then
     echo "bench: $PY cannot import torch, captum, numpy, onnx, onnxruntime, shap, lime, scikit-learn, scipy," >&2
-    echo "bench: PyYAML and threadpoolctl, or its shap / lime are not the pinned versions (see bench/requirements.txt)" >&2
+    echo "bench: PyYAML, threadpoolctl and xgboost, or its shap / lime / xgboost are not the pinned versions" >&2
+    echo "bench: (see bench/requirements.txt)" >&2
     exit 2
 fi
 echo "bench: python $PY"
 
-# ---- Server -------------------------------------------------------------------------
-PORT="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-SERVER_LOG="$RESULTS/server.log"
+# ---- Cleanup (on any exit: stop the server, delete the temporary models folder) --------
 SERVER_PID=""
-
+MODELS_DIR=""
 stop_server() {
     if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill -TERM "$SERVER_PID" 2>/dev/null || true
@@ -133,11 +139,29 @@ stop_server() {
     fi
     SERVER_PID=""
 }
-trap stop_server EXIT
+
+cleanup() {
+    stop_server
+    if [[ -n "$MODELS_DIR" && -d "$MODELS_DIR" && "$MODELS_DIR" == */candor-bench-models.* ]]; then
+        rm -rf -- "$MODELS_DIR"
+    fi
+}
+trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "bench: starting $CANDOR_BIN serve on 127.0.0.1:$PORT (models: $ROOT/models, cache off; log: $SERVER_LOG)"
-CANDOR_CACHE_MAX_BYTES=0 "$CANDOR_BIN" serve --host 127.0.0.1 --port "$PORT" --models-dir "$ROOT/models" \
+# ---- Models folder ------------------------------------------------------------------
+# A temporary copy of models/ (ONNX files, external data, sidecars, backgrounds) plus the tree
+# model of the tree_shap cases, so nothing is written into the repository's models/.
+MODELS_DIR="$(mktemp -d "${TMPDIR:-/tmp}/candor-bench-models.XXXXXX")"
+cp -R "$ROOT/models/." "$MODELS_DIR/"
+"$PY" bench/tree_model.py --models-dir "$MODELS_DIR"
+
+# ---- Server -------------------------------------------------------------------------
+PORT="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+SERVER_LOG="$RESULTS/server.log"
+
+echo "bench: starting $CANDOR_BIN serve on 127.0.0.1:$PORT (models: $MODELS_DIR, a copy of models/ plus the tree model; cache off; log: $SERVER_LOG)"
+CANDOR_CACHE_MAX_BYTES=0 "$CANDOR_BIN" serve --host 127.0.0.1 --port "$PORT" --models-dir "$MODELS_DIR" \
     >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
 
@@ -168,7 +192,7 @@ fi
 # ---- Benchmark ----------------------------------------------------------------------
 status=0
 timeout "${BENCH_TIMEOUT:-900}" "$PY" bench/compare.py \
-    --url "http://127.0.0.1:$PORT" --models-dir "$ROOT/models" \
+    --url "http://127.0.0.1:$PORT" --models-dir "$MODELS_DIR" \
     --label "$LABEL" --candor-bin "$CANDOR_BIN" --server-pid "$SERVER_PID" "$@" || status=$?
 if [[ $status -eq 124 ]]; then
     echo "bench: compare.py timed out after ${BENCH_TIMEOUT:-900} s" >&2

@@ -25,113 +25,130 @@ enum TreeShapAlgorithm {
     /// Adds `tree`'s SHAP values for `instance` into `phi` (one entry per feature); with a
     /// `condition`, those of the game in which that feature is fixed present or absent.
     static func accumulate(_ tree: DecisionTree, instance: ArraySlice<Float>, condition: Condition? = nil, into phi: inout [Double]) {
-        let root = extend([], zero: 1, one: 1, feature: -1)
-        recurse(tree, instance: instance, node: 0, path: root, conditionFraction: 1, condition: condition, phi: &phi)
+        // Each level of the walk keeps its own copy of the path after its parent's: at most
+        // (depth + 2)(depth + 3)/2 elements in all, allocated once per tree.
+        let capacity = (tree.depth + 2) * (tree.depth + 3) / 2
+        let buffer = UnsafeMutablePointer<PathElement>.allocate(capacity: capacity)
+        defer { buffer.deallocate() }
+        phi.withUnsafeMutableBufferPointer { phi in
+            var walker = Walker(tree: tree, instance: instance, condition: condition, phi: phi)
+            walker.recurse(node: 0, parent: buffer, parentLength: 0, zero: 1, one: 1, feature: -1, extending: true, fraction: 1)
+        }
     }
 
-    /// RECURSE, with the path already extended by the edge into `node`.
-    private static func recurse(
-        _ tree: DecisionTree, instance: ArraySlice<Float>, node: Int, path: [PathElement], conditionFraction: Double,
-        condition: Condition?, phi: inout [Double]
-    ) {
-        guard conditionFraction != 0 else { return }
-        if tree.isLeaf(node) {
-            for index in 1..<path.count {
-                let weight = unwoundSum(path, index)
-                phi[path[index].feature] += weight * (path[index].one - path[index].zero) * tree.value[node] * conditionFraction
+    /// One walk of a tree for one instance.
+    private struct Walker {
+        let tree: DecisionTree
+        let instance: ArraySlice<Float>
+        let condition: Condition?
+        let phi: UnsafeMutableBufferPointer<Double>
+
+        /// RECURSE: this node's path is its parent's (copied after it in the buffer) extended by
+        /// the edge into the node — unless that edge splits on the held-out feature.
+        func recurse(
+            node: Int, parent: UnsafeMutablePointer<PathElement>, parentLength: Int, zero: Double, one: Double, feature: Int,
+            extending: Bool, fraction: Double
+        ) {
+            guard fraction != 0 else { return }
+            let path = parent + parentLength
+            path.update(from: parent, count: parentLength)
+            var length = parentLength
+            if extending { TreeShapAlgorithm.extend(path, &length, zero: zero, one: one, feature: feature) }
+            if tree.isLeaf(node) {
+                let value = tree.value[node] * fraction
+                for index in 1..<length {
+                    let weight = TreeShapAlgorithm.unwoundSum(path, length, index)
+                    phi[path[index].feature] += weight * (path[index].one - path[index].zero) * value
+                }
+                return
             }
-            return
-        }
-        let split = tree.feature[node]
-        let hot = tree.child(of: node, for: instance[instance.startIndex + split])
-        let cold = hot == tree.left[node] ? tree.right[node] : tree.left[node]
-        let cover = tree.cover[node]
-        let hotShare = cover > 0 ? tree.cover[hot] / cover : 0
-        let coldShare = cover > 0 ? tree.cover[cold] / cover : 0
-        // The held-out feature is not a player: it does not enter the path.
-        if let condition, condition.feature == split {
-            if condition.present {
-                recurse(
-                    tree, instance: instance, node: hot, path: path, conditionFraction: conditionFraction, condition: condition, phi: &phi)
-            } else {
-                recurse(
-                    tree, instance: instance, node: hot, path: path, conditionFraction: conditionFraction * hotShare, condition: condition,
-                    phi: &phi)
-                recurse(
-                    tree, instance: instance, node: cold, path: path, conditionFraction: conditionFraction * coldShare,
-                    condition: condition,
-                    phi: &phi)
+            let split = tree.feature[node]
+            let hot = tree.child(of: node, for: instance[instance.startIndex + split])
+            let cold = hot == tree.left[node] ? tree.right[node] : tree.left[node]
+            let cover = tree.cover[node]
+            let hotShare = cover > 0 ? tree.cover[hot] / cover : 0
+            let coldShare = cover > 0 ? tree.cover[cold] / cover : 0
+            // The held-out feature is not a player: it does not enter the path.
+            if let condition, condition.feature == split {
+                if condition.present {
+                    recurse(
+                        node: hot, parent: path, parentLength: length, zero: 1, one: 1, feature: split, extending: false, fraction: fraction
+                    )
+                } else {
+                    recurse(
+                        node: hot, parent: path, parentLength: length, zero: 1, one: 1, feature: split, extending: false,
+                        fraction: fraction * hotShare)
+                    recurse(
+                        node: cold, parent: path, parentLength: length, zero: 1, one: 1, feature: split, extending: false,
+                        fraction: fraction * coldShare)
+                }
+                return
             }
-            return
+            var incomingZero = 1.0
+            var incomingOne = 1.0
+            // A feature already on the path: undo its earlier extension and combine the fractions.
+            if let previous = (1..<max(length, 1)).first(where: { path[$0].feature == split }) {
+                incomingZero = path[previous].zero
+                incomingOne = path[previous].one
+                TreeShapAlgorithm.unwind(path, &length, previous)
+            }
+            recurse(
+                node: hot, parent: path, parentLength: length, zero: incomingZero * hotShare, one: incomingOne, feature: split,
+                extending: true, fraction: fraction)
+            recurse(
+                node: cold, parent: path, parentLength: length, zero: incomingZero * coldShare, one: 0, feature: split, extending: true,
+                fraction: fraction)
         }
-        var path = path
-        var incomingZero = 1.0
-        var incomingOne = 1.0
-        // A feature already on the path: undo its earlier extension and combine the fractions.
-        if let previous = path.indices.dropFirst().first(where: { path[$0].feature == split }) {
-            incomingZero = path[previous].zero
-            incomingOne = path[previous].one
-            path = unwind(path, previous)
-        }
-        recurse(
-            tree, instance: instance, node: hot, path: extend(path, zero: incomingZero * hotShare, one: incomingOne, feature: split),
-            conditionFraction: conditionFraction, condition: condition, phi: &phi)
-        recurse(
-            tree, instance: instance, node: cold, path: extend(path, zero: incomingZero * coldShare, one: 0, feature: split),
-            conditionFraction: conditionFraction, condition: condition, phi: &phi)
     }
 
     /// EXTEND: grow the path by one feature, updating the subset-size weights.
-    private static func extend(_ path: [PathElement], zero: Double, one: Double, feature: Int) -> [PathElement] {
-        var path = path
-        let length = path.count
-        path.append(PathElement(feature: feature, zero: zero, one: one, weight: length == 0 ? 1 : 0))
-        for index in stride(from: length - 1, through: 0, by: -1) {
-            path[index + 1].weight += one * path[index].weight * Double(index + 1) / Double(length + 1)
-            path[index].weight = zero * path[index].weight * Double(length - index) / Double(length + 1)
+    static func extend(_ path: UnsafeMutablePointer<PathElement>, _ length: inout Int, zero: Double, one: Double, feature: Int) {
+        let count = length
+        path[count] = PathElement(feature: feature, zero: zero, one: one, weight: count == 0 ? 1 : 0)
+        for index in stride(from: count - 1, through: 0, by: -1) {
+            path[index + 1].weight += one * path[index].weight * Double(index + 1) / Double(count + 1)
+            path[index].weight = zero * path[index].weight * Double(count - index) / Double(count + 1)
         }
-        return path
+        length = count + 1
     }
 
     /// UNWIND: remove element `index` from the path, undoing its extension.
-    private static func unwind(_ path: [PathElement], _ index: Int) -> [PathElement] {
-        var result = path
-        let length = path.count - 1
+    static func unwind(_ path: UnsafeMutablePointer<PathElement>, _ length: inout Int, _ index: Int) {
+        let last = length - 1
         let one = path[index].one
         let zero = path[index].zero
-        var next = path[length].weight
-        for position in stride(from: length - 1, through: 0, by: -1) {
+        var next = path[last].weight
+        for position in stride(from: last - 1, through: 0, by: -1) {
             if one != 0 {
-                let saved = result[position].weight
-                result[position].weight = next * Double(length + 1) / (Double(position + 1) * one)
-                next = saved - result[position].weight * zero * Double(length - position) / Double(length + 1)
+                let saved = path[position].weight
+                path[position].weight = next * Double(last + 1) / (Double(position + 1) * one)
+                next = saved - path[position].weight * zero * Double(last - position) / Double(last + 1)
             } else {
-                result[position].weight = result[position].weight * Double(length + 1) / (zero * Double(length - position))
+                path[position].weight = path[position].weight * Double(last + 1) / (zero * Double(last - position))
             }
         }
-        for position in index..<length {
-            result[position].feature = result[position + 1].feature
-            result[position].zero = result[position + 1].zero
-            result[position].one = result[position + 1].one
+        for position in index..<last {
+            path[position].feature = path[position + 1].feature
+            path[position].zero = path[position + 1].zero
+            path[position].one = path[position + 1].one
         }
-        result.removeLast()
-        return result
+        length = last
     }
 
     /// The total weight of the path with element `index` unwound (without building it).
-    private static func unwoundSum(_ path: [PathElement], _ index: Int) -> Double {
-        let length = path.count - 1
+    static func unwoundSum(_ path: UnsafeMutablePointer<PathElement>, _ length: Int, _ index: Int) -> Double {
+        let last = length - 1
         let one = path[index].one
         let zero = path[index].zero
-        var next = path[length].weight
+        var next = path[last].weight
         var total = 0.0
-        for position in stride(from: length - 1, through: 0, by: -1) {
+        for position in stride(from: last - 1, through: 0, by: -1) {
             if one != 0 {
-                let weight = next * Double(length + 1) / (Double(position + 1) * one)
+                let weight = next * Double(last + 1) / (Double(position + 1) * one)
                 total += weight
-                next = path[position].weight - weight * zero * Double(length - position) / Double(length + 1)
+                next = path[position].weight - weight * zero * Double(last - position) / Double(last + 1)
             } else {
-                total += path[position].weight / zero * Double(length + 1) / Double(length - position)
+                total += path[position].weight / zero * Double(last + 1) / Double(last - position)
             }
         }
         return total

@@ -24,6 +24,8 @@ public struct DecisionTree: Sendable, Equatable {
     public let defaultLeft: [Bool]
     public let value: [Double]
     public let cover: [Double]
+    /// The most splits on any root-to-leaf path.
+    public let depth: Int
 
     public struct Invalid: Error, CustomStringConvertible {
         public let description: String
@@ -65,6 +67,21 @@ public struct DecisionTree: Sendable, Equatable {
         self.defaultLeft = defaultLeft
         self.value = value
         self.cover = cover
+        // Children come after their parent, so one forward sweep gives every node's depth.
+        var depths = [Int](repeating: 0, count: count)
+        for node in 0..<count where left[node] != -1 {
+            depths[left[node]] = depths[node] + 1
+            depths[right[node]] = depths[node] + 1
+        }
+        depth = depths.max() ?? 0
+        // Children come after their parent: sweeping backwards, both are done before it.
+        var means = value
+        for node in stride(from: count - 1, through: 0, by: -1) where left[node] != -1 {
+            let (l, r) = (left[node], right[node])
+            let total = cover[l] + cover[r]
+            means[node] = total > 0 ? (cover[l] * means[l] + cover[r] * means[r]) / total : (means[l] + means[r]) / 2
+        }
+        expectedValue = means[0]
     }
 
     public func isLeaf(_ node: Int) -> Bool { left[node] == -1 }
@@ -93,15 +110,7 @@ public struct DecisionTree: Sendable, Equatable {
     }
 
     /// The cover-weighted mean of the leaf values: the tree's expected output over its
-    /// training data.
-    public var expectedValue: Double {
-        func mean(_ node: Int) -> Double {
-            if isLeaf(node) { return value[node] }
-            let (l, r) = (left[node], right[node])
-            let total = cover[l] + cover[r]
-            guard total > 0 else { return (mean(l) + mean(r)) / 2 }
-            return (cover[l] * mean(l) + cover[r] * mean(r)) / total
-        }
-        return mean(0)
-    }
+    /// training data (the plain mean of the children where a node has no cover).
+    public let expectedValue: Double
+
 }
