@@ -34,10 +34,7 @@ public enum ExplanationRunner {
         let resolved = ResolvedProblem(problem: problem, outputValues: outputValues, targets: targets)
         let attributions = try plan.run(resolved, context: context)
         for attribution in attributions {
-            let extrasAreFinite = attribution.extras.values.allSatisfy { value in
-                if case .number(let number) = value { return number.isFinite }
-                return true
-            }
+            let extrasAreFinite = attribution.extras.values.allSatisfy(\.isFinite)
             guard attribution.attributions.allSatisfy(\.isFinite), extrasAreFinite else {
                 throw ExplanationError(
                     .nonFiniteResult, "the attributions contain NaN or infinity (the model's output or gradient overflowed for this input)")

@@ -62,3 +62,15 @@ extension JSONValue: ExpressibleByFloatLiteral, ExpressibleByIntegerLiteral, Exp
     public init(booleanLiteral value: Bool) { self = .bool(value) }
     public init(stringLiteral value: String) { self = .string(value) }
 }
+
+extension JSONValue {
+    /// Whether every number in the value, however deeply nested, is finite (JSON has no NaN).
+    public var isFinite: Bool {
+        switch self {
+        case .number(let number): number.isFinite
+        case .array(let items): items.allSatisfy(\.isFinite)
+        case .object(let fields): fields.values.allSatisfy(\.isFinite)
+        case .null, .bool, .string: true
+        }
+    }
+}

@@ -30,6 +30,9 @@ public struct TreeShap: Explainer {
 
     /// The most (instance, background row, tree) walks of one interventional request.
     public static let maximumTreeWalks = 1 << 24
+    /// The most steps of path-dependent walks in one request (Σ leaves × (depth + 1)² per
+    /// instance, times 2·features + 1 with interactions).
+    public static let maximumPathWork = 1 << 33
     /// The most features for interaction values (the matrix has features² entries).
     public static let maximumInteractionFeatures = 256
 
@@ -67,6 +70,16 @@ public struct TreeShap: Explainer {
             )
         }
         let interactions = try reader.bool("interactions")
+        if background == nil {
+            let walks = interactions ? 1 + 2 * ensemble.featureCount : 1
+            let work = ensemble.pathWork.multipliedReportingOverflow(by: problem.batchSize * walks)
+            guard !work.overflow, work.partialValue <= Self.maximumPathWork else {
+                throw ExplanationError(
+                    .invalidParameter,
+                    "tree_shap would take about \(work.overflow ? Int.max : work.partialValue) steps for this model and batch, more than the \(Self.maximumPathWork) allowed: send fewer instances\(interactions ? " or leave out interactions" : "")"
+                )
+            }
+        }
         if interactions {
             guard background == nil else {
                 throw ExplanationError(.invalidParameter, "interaction values are computed with feature_perturbation 'tree_path_dependent'")
@@ -85,12 +98,15 @@ public struct TreeShap: Explainer {
         /// SHAP interaction values (Lundberg et al., 2020, eq. 8–9 as SHAP computes them): for
         /// i ≠ j, half the change in i's SHAP value between the games with j fixed present and
         /// fixed absent; the diagonal takes what is left of i's SHAP value, so each row sums to it.
-        func interactionValues(instance: ArraySlice<Float>, column: Int, shapley: [Double]) -> [[Double]] {
+        func interactionValues(
+            instance: ArraySlice<Float>, column: Int, shapley: [Double], context: ExplanationContext
+        ) throws(ExplanationError) -> [[Double]] {
             let width = ensemble.featureCount
             var matrix = [[Double]](repeating: [Double](repeating: 0, count: width), count: width)
             let trees = zip(ensemble.trees, ensemble.treeColumn).filter { $0.1 == column }.map(\.0)
             let used = Set(trees.flatMap { tree in tree.feature.indices.filter { !tree.isLeaf($0) }.map { tree.feature[$0] } })
             for j in used.sorted() {
+                try context.checkCancellation()
                 var present = [Double](repeating: 0, count: width)
                 var absent = [Double](repeating: 0, count: width)
                 for tree in trees {
@@ -134,11 +150,12 @@ public struct TreeShap: Explainer {
                         TreeShapAlgorithm.accumulate(tree, instance: instance, into: &phi)
                         base += tree.expectedValue
                     }
+                    try context.checkCancellation()
                 }
                 var attribution = InstanceAttribution(attributions: [problem.problem.instanceTensor(phi.map(Float.init), input: 0)])
                 attribution.extras["base_value"] = .number(base)
                 if interactions {
-                    let matrix = interactionValues(instance: instance, column: column, shapley: phi)
+                    let matrix = try interactionValues(instance: instance, column: column, shapley: phi, context: context)
                     attribution.extras["interactions"] = .array(matrix.map { .array($0.map { .number($0) }) })
                 }
                 results.append(attribution)

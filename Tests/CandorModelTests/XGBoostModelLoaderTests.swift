@@ -63,3 +63,42 @@ import Testing
         }
     }
 }
+
+@Suite struct DecisionTreeValidationTests {
+    func tree(left: [Int], right: [Int]) throws -> DecisionTree {
+        let count = left.count
+        return try DecisionTree(
+            left: left, right: right, feature: Array(repeating: 0, count: count), threshold: Array(repeating: 0, count: count),
+            defaultLeft: Array(repeating: true, count: count), value: Array(repeating: 1, count: count),
+            cover: Array(repeating: 1, count: count), featureCount: 1)
+    }
+
+    /// A node reached from two parents (which would make walks exponential and the path
+    /// depth wrong) or from both sides of one is refused.
+    @Test func sharedChildrenAreRefused() {
+        #expect(throws: DecisionTree.Invalid.self) { _ = try tree(left: [1, 2, -1], right: [2, 2, -1]) }
+        #expect(throws: DecisionTree.Invalid.self) { _ = try tree(left: [1, 3, -1, -1], right: [2, 3, -1, -1]) }
+        #expect(throws: Never.self) { _ = try tree(left: [1, -1, -1], right: [2, -1, -1]) }
+    }
+
+    /// A chain deeper than TreeSHAP walks is refused at load.
+    @Test func overlyDeepTreesAreRefused() {
+        let depth = DecisionTree.maximumDepth + 1
+        // Node i (internal) → left i + 1, right the leaf depth + 1 + i.
+        var left = [Int](repeating: -1, count: 2 * depth + 1)
+        var right = left
+        for node in 0..<depth {
+            left[node] = node + 1
+            right[node] = depth + 1 + node
+        }
+        #expect(throws: DecisionTree.Invalid.self) { _ = try tree(left: left, right: right) }
+    }
+
+    /// LightGBM's negative leaf encoding cannot overflow: `~Int.min` is refused, not trapped.
+    @Test func extremeLeafIndicesAreRefused() throws {
+        var text = try String(contentsOf: Fixtures.url("trees/lgbm_regression.txt"), encoding: .utf8)
+        let range = try #require(text.range(of: "left_child="))
+        text.insert(contentsOf: "-9223372036854775808 ", at: range.upperBound)
+        #expect(throws: ModelError.self) { _ = try LightGBMModelLoader.load(Data(text.utf8)) }
+    }
+}

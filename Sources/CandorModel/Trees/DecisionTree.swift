@@ -27,6 +27,9 @@ public struct DecisionTree: Sendable, Equatable {
     /// The most splits on any root-to-leaf path.
     public let depth: Int
 
+    /// The deepest tree accepted: TreeSHAP recurses once per level and keeps a path per level.
+    public static let maximumDepth = 512
+
     public struct Invalid: Error, CustomStringConvertible {
         public let description: String
     }
@@ -46,14 +49,22 @@ public struct DecisionTree: Sendable, Equatable {
         else {
             throw Invalid(description: "a tree's node arrays differ in length or are empty")
         }
+        var parents = [Int](repeating: 0, count: count)
         for node in 0..<count {
             if left[node] == -1 { continue }
+            guard left[node] != right[node] else { throw Invalid(description: "node \(node) has the same node on both sides") }
             guard left[node] > node, right[node] > node, left[node] < count, right[node] < count else {
                 throw Invalid(description: "node \(node) has children \(left[node]) and \(right[node]), not later nodes of the tree")
             }
+            parents[left[node]] += 1
+            parents[right[node]] += 1
             guard (0..<featureCount).contains(feature[node]) else {
                 throw Invalid(description: "node \(node) splits on feature \(feature[node]); the model has \(featureCount)")
             }
+        }
+        // A tree: every node but the root has exactly one parent (so no walk visits a node twice).
+        if let shared = (1..<count).first(where: { parents[$0] != 1 }) {
+            throw Invalid(description: "node \(shared) has \(parents[shared]) parents; a tree's nodes have one each")
         }
         guard value.allSatisfy(\.isFinite), cover.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
             throw Invalid(description: "a tree holds a non-finite leaf value or a negative cover")
@@ -74,6 +85,9 @@ public struct DecisionTree: Sendable, Equatable {
             depths[right[node]] = depths[node] + 1
         }
         depth = depths.max() ?? 0
+        guard depth <= Self.maximumDepth else {
+            throw Invalid(description: "the tree is \(depth) levels deep, more than the \(Self.maximumDepth) Candor walks")
+        }
         // Children come after their parent: sweeping backwards, both are done before it.
         var means = value
         for node in stride(from: count - 1, through: 0, by: -1) where left[node] != -1 {

@@ -53,11 +53,18 @@ public enum LightGBMModelLoader {
         }
         let features = lastFeature + 1
         let objective = header["objective"] ?? ""
+        // Random-forest mode averages the trees; `sqrt` squares the output: not a plain sum.
+        if text.contains("\naverage_output\n") || objective.split(separator: " ").contains("sqrt") {
+            throw ModelError(.unsupportedFeature, "LightGBM models with average_output or the sqrt transform are not supported")
+        }
         let transform: TreeEnsemble.Transform
         switch objective.split(separator: " ").first.map(String.init) ?? "" {
         case "binary":
             guard objective.split(separator: " ").allSatisfy({ !$0.hasPrefix("sigmoid:") || $0 == "sigmoid:1" }) else {
                 throw ModelError(.unsupportedFeature, "LightGBM objective '\(objective)': only sigmoid:1 is supported")
+            }
+            guard perIteration == 1 else {
+                throw ModelError(.unsupportedFeature, "a binary LightGBM model with several trees per iteration")
             }
             transform = .logistic
         case "multiclass", "softmax": transform = .softmax
@@ -118,6 +125,7 @@ public enum LightGBMModelLoader {
         }
         // Internal nodes keep their numbers; leaf k becomes node (leaves − 1) + k.
         func node(_ child: Int) throws -> Int {
+            guard child >= -leaves else { throw Invalid(description: "child \(child) is out of range") }
             let mapped = child >= 0 ? child : splits + ~child
             guard (0..<(splits + leaves)).contains(mapped) else { throw Invalid(description: "child \(child) is out of range") }
             return mapped

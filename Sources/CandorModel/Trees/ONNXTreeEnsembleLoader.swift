@@ -23,6 +23,9 @@ public enum ONNXTreeEnsembleLoader {
         return try Onnx_ModelProto(serializedBytes: bytes, options: options)
     }
 
+    /// The most nodes over all trees, each tree counted once per output column it feeds.
+    public static let maximumNodes = 1 << 24
+
     public static func load(_ bytes: Data) throws(ModelError) -> TreeEnsemble {
         let proto: Onnx_ModelProto
         do { proto = try parse(bytes) } catch { throw ModelError(.invalidModel, "the file is not a valid ONNX model: \(error)") }
@@ -77,10 +80,10 @@ public enum ONNXTreeEnsembleLoader {
         guard !weights.isEmpty, [weightTrees.count, weightNodes.count, weightColumns.count].allSatisfy({ $0 == weights.count }) else {
             throw ModelError(.invalidModel, "the tree ensemble's leaf weights are missing or differ in length")
         }
-        let columns = (weightColumns.max() ?? 0) + 1
-        guard weightColumns.allSatisfy({ $0 >= 0 }), columns <= 10_000 else {
+        guard weightColumns.allSatisfy({ (0..<10_000).contains($0) }) else {
             throw ModelError(.invalidModel, "the tree ensemble's leaf weights name invalid outputs")
         }
+        let columns = (weightColumns.max() ?? 0) + 1
         var base = floats("base_values")
         if base.isEmpty { base = Array(repeating: 0, count: columns) }
         guard base.count == columns else {
@@ -111,9 +114,15 @@ public enum ONNXTreeEnsembleLoader {
         let scale = aggregate == "AVERAGE" ? 1 / Double(max(nodesByTree.count, 1)) : 1
         var result: [DecisionTree] = []
         var resultColumns: [Int] = []
+        var totalNodes = 0
         for tree in nodesByTree.keys.sorted() {
             guard let nodes = nodesByTree[tree] else { continue }
-            for column in 0..<columns where leafWeights[tree]?.values.contains(where: { $0[column] != nil }) == true {
+            let fed = Set((leafWeights[tree] ?? [:]).values.flatMap(\.keys))
+            totalNodes += nodes.count * fed.count
+            guard totalNodes <= Self.maximumNodes else {
+                throw ModelError(.tooLarge, "the tree ensemble has more than \(Self.maximumNodes) nodes once split by output")
+            }
+            for column in fed.sorted() {
                 do {
                     result.append(
                         try Self.tree(

@@ -40,7 +40,14 @@ public struct TreeEnsemble: PredictiveModel {
         self.baseMargin = baseMargin
         self.featureCount = featureCount
         self.transform = transform
+        pathWork = trees.reduce(0) { total, tree in
+            total + tree.left.filter { $0 == -1 }.count * (tree.depth + 1) * (tree.depth + 1)
+        }
     }
+
+    /// About how many steps one path-dependent TreeSHAP walk of every tree takes: Σ leaves ×
+    /// (depth + 1)², the algorithm's O(T L D²).
+    public let pathWork: Int
 
     public var columns: Int { baseMargin.count }
 

@@ -99,7 +99,11 @@ public enum XGBoostModelLoader {
         let columns = max(classes, 1)
         let transform: TreeEnsemble.Transform
         switch learner.objective.name {
-        case "binary:logistic", "reg:logistic": transform = .logistic
+        case "binary:logistic", "reg:logistic":
+            guard columns == 1 else { throw ModelError(.unsupportedFeature, "a logistic XGBoost model with \(columns) outputs") }
+            transform = .logistic
+        case "reg:gamma", "reg:tweedie":
+            throw ModelError(.unsupportedFeature, "XGBoost objective '\(learner.objective.name)' (a log link) is not supported yet")
         case "binary:logitraw": transform = .identity
         case "multi:softprob", "multi:softmax": transform = .softmax
         case let name where name.hasPrefix("reg:"): transform = .identity

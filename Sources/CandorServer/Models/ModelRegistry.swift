@@ -108,6 +108,11 @@ public final class ModelRegistry: Sendable {
             (state.models[model.name] != nil, Set(state.models.values.filter { $0.name != model.name }.flatMap(\.files)))
         }
         if exists && !replacing { throw .exists(model.name) }
+        // The new model's own files must not be another model's (an XGBoost `B.json` where
+        // another model keeps its background rows, say).
+        for file in ["\(model.name).\(model.format.fileExtension)", "\(model.name).yaml"] where othersFiles.contains(file) {
+            throw .fileConflict(file)
+        }
         for file in externalFiles.keys {
             if othersFiles.contains(file) || file.hasSuffix(".onnx") || file.hasSuffix(".yaml") || file.hasPrefix(".")
                 || file == "\(model.name).json" || file == "\(model.name).txt"
