@@ -2,88 +2,57 @@
 /// glibc's `tanhf` (whose `expm1f` dominated the forward pass of tanh networks) and as
 /// accurate in float32: both are computed in double precision from one exponential of a
 /// non-positive argument, so nothing overflows and the float result is within one ulp. The
-/// code has no branches, so a loop over a tensor vectorises.
+/// code has no branches and works on four lanes at a time (one by one it is latency-bound on
+/// its division).
 public enum ElementaryFunctions {
-    /// e^y for y ≤ 0 (y below −700 gives about 0; NaN stays NaN): y = k·ln 2 + r with
-    /// |r| ≤ ln 2 / 2, e^r by its Taylor polynomial to r⁹ (relative error below 3·10⁻¹⁰, far
-    /// under float precision), times 2^k built from the exponent bits. k is rounded by adding
-    /// 1.5·2⁵², which leaves it in the low bits of the sum.
-    @inlinable
-    static func exponential(ofNonPositive y: Double) -> Double {
-        let clamped = max(y, -700)
-        let shifter = 6_755_399_441_055_744.0
-        let shifted = clamped * 1.4426950408889634 + shifter
-        let k = shifted - shifter
-        // ln 2 split in two so that k · ln2High is exact.
-        let r = clamped - k * 0.6931471803691238 - k * 1.9082149292705877e-10
-        var p = 1.0 / 362_880
-        p = p * r + 1.0 / 40_320
-        p = p * r + 1.0 / 5_040
-        p = p * r + 1.0 / 720
-        p = p * r + 1.0 / 120
-        p = p * r + 1.0 / 24
-        p = p * r + 1.0 / 6
-        p = p * r + 0.5
-        p = p * r + 1
-        p = p * r + 1
-        let exponent = Int64(bitPattern: shifted.bitPattern) &- Int64(bitPattern: shifter.bitPattern)
-        return p * Double(bitPattern: UInt64(bitPattern: (exponent &+ 1023) << 52))
-    }
+    /// tanh of one value (the tensor version's lanes, for a single element).
+    public static func tanh(_ x: Float) -> Float { tanh(SIMD4(repeating: x))[0] }
 
-    /// tanh(x) = (1 − e^(−2|x|)) / (1 + e^(−2|x|)) with the sign of x, and x − x³/3 below
-    /// 10⁻⁴, where the subtraction would cancel.
-    @inlinable
-    public static func tanh(_ x: Float) -> Float {
-        let magnitude = min(Double(abs(x)), 9.5)
-        let e = exponential(ofNonPositive: -2 * magnitude)
-        let large = (1 - e) / (1 + e)
-        let small = magnitude - magnitude * magnitude * magnitude / 3
-        let value = magnitude < 1e-4 ? small : large
-        return Float((Double(x).sign == .minus ? -value : value))
-    }
+    /// The logistic function of one value.
+    public static func sigmoid(_ x: Float) -> Float { sigmoid(SIMD4(repeating: x))[0] }
 
-    /// The logistic function 1 / (1 + e^(−x)), through e^(−|x|) so that nothing overflows.
-    @inlinable
-    public static func sigmoid(_ x: Float) -> Float {
-        let e = exponential(ofNonPositive: -Double(abs(x)))
-        return Float(x >= 0 ? 1 / (1 + e) : e / (1 + e))
-    }
-
-    /// The same functions over a whole tensor, four elements at a time in SIMD registers
-    /// (the element-wise code above is latency-bound on its division when run one by one).
     public static func tanh(_ tensor: Tensor) -> Tensor {
-        apply(tensor, vector: tanh, scalar: tanh)
+        apply(tensor) { tanh($0) }
     }
 
     public static func sigmoid(_ tensor: Tensor) -> Tensor {
-        apply(tensor, vector: sigmoid, scalar: sigmoid)
+        apply(tensor) { sigmoid($0) }
     }
 
+    /// `function` over a tensor, four elements at a time (the last few padded).
     @inline(__always)
-    static func apply(_ tensor: Tensor, vector: (SIMD4<Float>) -> SIMD4<Float>, scalar: (Float) -> Float) -> Tensor {
+    static func apply(_ tensor: Tensor, _ function: (SIMD4<Float>) -> SIMD4<Float>) -> Tensor {
         var result = [Float](repeating: 0, count: tensor.count)
         tensor.scalars.withUnsafeBufferPointer { input in
             result.withUnsafeMutableBufferPointer { output in
                 let whole = input.count / 4 * 4
                 var index = 0
                 while index < whole {
-                    let values = vector(SIMD4(input[index], input[index + 1], input[index + 2], input[index + 3]))
+                    let values = function(SIMD4(input[index], input[index + 1], input[index + 2], input[index + 3]))
                     for lane in 0..<4 { output[index + lane] = values[lane] }
                     index += 4
                 }
-                for rest in whole..<input.count { output[rest] = scalar(input[rest]) }
+                guard whole < input.count else { return }
+                var lanes = SIMD4<Float>(repeating: 0)
+                for lane in 0..<(input.count - whole) { lanes[lane] = input[whole + lane] }
+                let values = function(lanes)
+                for lane in 0..<(input.count - whole) { output[whole + lane] = values[lane] }
             }
         }
         return Tensor(uncheckedShape: tensor.shape, scalars: result)
     }
 
-    /// `exponential(ofNonPositive:)` on four lanes.
+    /// e^y for y ≤ 0, per lane (y below −700 gives about 0; NaN stays NaN): y = k·ln 2 + r
+    /// with |r| ≤ ln 2 / 2, e^r by its Taylor polynomial to r⁹ (relative error below 3·10⁻¹⁰,
+    /// far under float precision), times 2^k built from the exponent bits. k is rounded by
+    /// adding 1.5·2⁵², which leaves it in the low bits of the sum.
     @inline(__always)
     static func exponential(ofNonPositive y: SIMD4<Double>) -> SIMD4<Double> {
         let clamped = y.replacing(with: -700, where: y .< -700)
         let shifter = SIMD4<Double>(repeating: 6_755_399_441_055_744.0)
         let shifted = clamped * 1.4426950408889634 + shifter
         let k = shifted - shifter
+        // ln 2 split in two so that k · ln2High is exact.
         let r = clamped - k * 0.6931471803691238 - k * 1.9082149292705877e-10
         var p = SIMD4<Double>(repeating: 1.0 / 362_880)
         p = p * r + 1.0 / 40_320
@@ -99,6 +68,8 @@ public enum ElementaryFunctions {
         return p * unsafeBitCast((exponent &+ 1023) &<< 52, to: SIMD4<Double>.self)
     }
 
+    /// tanh(x) = (1 − e^(−2|x|)) / (1 + e^(−2|x|)) with the sign of x, and x − x³/3 below
+    /// 10⁻⁴, where the subtraction would cancel.
     @inline(__always)
     static func tanh(_ x: SIMD4<Float>) -> SIMD4<Float> {
         let wide = SIMD4<Double>(x)
@@ -111,6 +82,7 @@ public enum ElementaryFunctions {
         return SIMD4<Float>(value.replacing(with: -value, where: wide .< 0))
     }
 
+    /// The logistic function 1 / (1 + e^(−x)), through e^(−|x|) so that nothing overflows.
     @inline(__always)
     static func sigmoid(_ x: SIMD4<Float>) -> SIMD4<Float> {
         let wide = SIMD4<Double>(x)
