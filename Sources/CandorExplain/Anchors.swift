@@ -143,7 +143,7 @@ public struct Anchors: Explainer {
                     keepsPrediction: { values throws(ExplanationError) in
                         try keepsPrediction(values, target: target, width: width, problem: problem, context: context)
                     }, sampleBudget: Anchors.sampleBudget)
-                var random = SeededRandom(seed: seed ^ (UInt64(row) &* 0x9E37_79B9_7F4A_7C15))
+                var random = SeededRandom(seed: seed, stream: row)
                 let result = try search.run(random: &random, context: context)
                 let anchor = result.anchor.map { predicates[$0] }
                 let merged = rules(anchor)

@@ -107,7 +107,7 @@ public struct KernelShap: Explainer {
                 if varying.count == 1 {
                     shapley[varying[0]] = value - expected
                 } else if varying.count > 1 {
-                    var random = SeededRandom(seed: seed ^ (UInt64(row) &* 0x9E37_79B9_7F4A_7C15))
+                    var random = SeededRandom(seed: seed, stream: row)
                     let design = ShapleyKernelDesign(groups: varying.count, samples: samples, random: &random)
                     let values = try CoalitionValues(model: model, problem: problem, row: row, background: background, groups: groups)
                         .values(count: design.count, context: context) { design.members(of: $0).map { varying[$0] } }

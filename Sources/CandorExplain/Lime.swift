@@ -190,7 +190,7 @@ public struct Lime: Explainer {
         func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
             var results: [InstanceAttribution] = []
             for row in 0..<problem.problem.batchSize {
-                var random = SeededRandom(seed: seed ^ (UInt64(row) &* 0x9E37_79B9_7F4A_7C15))
+                var random = SeededRandom(seed: seed, stream: row)
                 let neighbourhood = self.neighbourhood.resolved(row: row, of: problem.problem)
                 let drawn = neighbourhood.draw(samples, around: row, of: problem.problem, random: &random)
                 let labels = try SampleEvaluation(model: model, problem: problem, row: row)

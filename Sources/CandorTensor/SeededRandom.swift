@@ -20,6 +20,12 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         state = (next(), next(), next(), next())
     }
 
+    /// An independent stream of one seed (for each instance of a batch, say): the seed mixed
+    /// with the stream number by the golden-ratio constant, so streams 0, 1, … differ.
+    public init(seed: UInt64, stream: Int) {
+        self.init(seed: seed ^ (UInt64(truncatingIfNeeded: stream) &* 0x9E37_79B9_7F4A_7C15))
+    }
+
     public mutating func next() -> UInt64 {
         let result = rotateLeft(state.1 &* 5, 7) &* 9
         let shifted = state.1 << 17

@@ -9,10 +9,6 @@ import Testing
 /// the raw score equals scikit-learn's, the probabilities onnxruntime's, and interventional
 /// TreeSHAP SHAP's on the scikit-learn model.
 @Suite struct ONNXTreeEnsembleTests {
-    static func numbers(_ value: Any) -> [Double] {
-        (value as? [Any] ?? []).map { ($0 as? NSNumber)?.doubleValue ?? .nan }
-    }
-
     static let models: [String] = ["skl_forest_regression", "skl_gbt_binary"]
 
     @Test(arguments: models)
@@ -24,20 +20,20 @@ import Testing
         #expect(ONNXTreeEnsembleLoader.holdsTreeEnsemble(data))
         let ensemble = try ONNXTreeEnsembleLoader.load(data)
         #expect(!ensemble.hasCovers)
-        let inputs = (model["inputs"] as? [Any] ?? []).map(Self.numbers)
+        let inputs = (model["inputs"] as? [Any] ?? []).map(jsonNumbers)
         let tensor = try Tensor(shape: [inputs.count, inputs[0].count], scalars: inputs.flatMap { $0.map(Float.init) })
-        let raw = Self.numbers(model["sklearn_raw"] ?? [])
+        let raw = jsonNumbers(model["sklearn_raw"] ?? [])
         for (row, margin) in ensemble.margins(tensor).enumerated() {
             #expect(abs(margin - raw[row]) <= 1e-4 * max(1, abs(raw[row])), "row \(row)")
         }
         if let probabilities = (model["onnx_outputs"] as? [String: Any])?["probabilities"] as? [Any] {
             let predicted = try ensemble.predict([tensor])[1].scalars
-            let expected = probabilities.flatMap(Self.numbers)
+            let expected = probabilities.flatMap(jsonNumbers)
             #expect(isClose(predicted, expected.map(Float.init), absolute: 1e-5))
         }
         let golden = try #require(model["interventional"] as? [String: Any])
-        let background = (golden["background"] as? [Any] ?? []).map(Self.numbers)
-        let expected = (golden["shap_values"] as? [Any] ?? []).map(Self.numbers)
+        let background = (golden["background"] as? [Any] ?? []).map(jsonNumbers)
+        let expected = (golden["shap_values"] as? [Any] ?? []).map(jsonNumbers)
         let problem = ExplanationProblem(model: ensemble, inputs: [tensor], output: 0, targets: Array(repeating: 0, count: inputs.count))
         #expect(throws: ExplanationError.self) { _ = try TreeShap().prepare([:], for: problem) }  // no covers
         let plan = try TreeShap().prepare(

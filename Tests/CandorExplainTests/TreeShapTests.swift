@@ -22,11 +22,6 @@ import Testing
         var testDescription: String { name }
     }
 
-    /// Numbers of a JSON array, whatever their Foundation type.
-    static func numbers(_ value: Any) -> [Double] {
-        (value as? [Any] ?? []).map { ($0 as? NSNumber)?.doubleValue ?? .nan }
-    }
-
     static let cases: [Case] = {
         guard let root = try? Fixtures.json("golden/tree_shap.json") as? [String: Any], let models = root["models"] as? [[String: Any]]
         else { return [] }
@@ -37,17 +32,17 @@ import Testing
             // NaN is written as null in the inputs.
             let inputs = (model["inputs"] as? [[Any]] ?? []).map { $0.map { ($0 as? NSNumber)?.doubleValue ?? .nan } }
             let marginRows = model["margin"] as? [Any] ?? []
-            let margins: [[Double]] = marginRows.map { $0 is [Any] ? Self.numbers($0) : [($0 as? NSNumber)?.doubleValue ?? .nan] }
+            let margins: [[Double]] = marginRows.map { $0 is [Any] ? jsonNumbers($0) : [($0 as? NSNumber)?.doubleValue ?? .nan] }
             // SHAP's float64 values (for XGBoost, its own `pred_contribs` runs float32 code;
             // LightGBM's is float64): [instance][feature], or [instance][class][feature].
             let key = dependent.keys.contains("shap_values_f64") ? "_f64" : ""
             let rows = dependent["shap_values" + key] as? [Any] ?? []
             let shap: [[[Double]]] = rows.map { row in
                 let items = row as? [Any] ?? []
-                return items.first is [Any] ? items.map(Self.numbers) : [Self.numbers(items)]
+                return items.first is [Any] ? items.map(jsonNumbers) : [jsonNumbers(items)]
             }
             let expectedValue = dependent["expected_value" + key]
-            let expected = expectedValue is [Any] ? Self.numbers(expectedValue ?? []) : [(expectedValue as? NSNumber)?.doubleValue ?? .nan]
+            let expected = expectedValue is [Any] ? jsonNumbers(expectedValue ?? []) : [(expectedValue as? NSNumber)?.doubleValue ?? .nan]
             return Case(
                 name: model["name"] as? String ?? "", file: model["file"] as? String ?? "", columns: columns, inputs: inputs,
                 margins: margins, shap: shap, expected: expected)
@@ -108,8 +103,8 @@ import Testing
         let ensemble = try XGBoostModelLoader.load(
             try Data(contentsOf: Fixtures.repository.appendingPathComponent(model["file"] as? String ?? "")))
         let inputs = (model["inputs"] as? [[Any]] ?? []).map { $0.map { ($0 as? NSNumber)?.doubleValue ?? .nan } }
-        let background = (golden["background"] as? [Any] ?? []).map(Self.numbers)
-        let expected = (golden["shap_values"] as? [Any] ?? []).map(Self.numbers)
+        let background = (golden["background"] as? [Any] ?? []).map(jsonNumbers)
+        let expected = (golden["shap_values"] as? [Any] ?? []).map(jsonNumbers)
         let base = (golden["expected_value"] as? Double) ?? ((golden["expected_value"] as? [Double])?.first ?? .nan)
         let problem = ExplanationProblem(
             model: ensemble, inputs: [try Tensor(shape: [inputs.count, inputs[0].count], scalars: inputs.flatMap { $0.map(Float.init) })],
@@ -138,9 +133,9 @@ import Testing
         let model = try #require((root["models"] as? [[String: Any]])?.first { $0["name"] as? String == "xgb_regression" })
         let golden = try #require(model["interactions"] as? [String: Any])
         let rows = try #require(golden["instances"] as? [Int])
-        let expected = (golden["values_f64"] as? [Any] ?? []).map { ($0 as? [Any] ?? []).map(TreeShapTests.numbers) }
+        let expected = (golden["values_f64"] as? [Any] ?? []).map { ($0 as? [Any] ?? []).map(jsonNumbers) }
         let ensemble = try TreeShapTests.load(model["file"] as? String ?? "")
-        let inputs = (model["inputs"] as? [Any] ?? []).map(TreeShapTests.numbers)
+        let inputs = (model["inputs"] as? [Any] ?? []).map(jsonNumbers)
         let chosen = rows.map { inputs[$0] }
         let problem = ExplanationProblem(
             model: ensemble, inputs: [try Tensor(shape: [chosen.count, chosen[0].count], scalars: chosen.flatMap { $0.map(Float.init) })],

@@ -55,3 +55,8 @@ public func isClose(_ actual: [Float], _ expected: [Float], absolute: Float = 1e
     actual.count == expected.count
         && zip(actual, expected).allSatisfy { abs($0 - $1) <= absolute + relative * abs($1) }
 }
+
+/// The numbers of a JSON array as Foundation parsed it (NSNumber of any kind; null → NaN).
+public func jsonNumbers(_ value: Any) -> [Double] {
+    (value as? [Any] ?? []).map { ($0 as? NSNumber)?.doubleValue ?? .nan }
+}

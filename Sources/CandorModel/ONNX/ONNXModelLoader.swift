@@ -19,9 +19,7 @@ public enum ONNXModelLoader {
     ) throws(ModelError) -> ONNXModel {
         let proto: Onnx_ModelProto
         do {
-            var options = BinaryDecodingOptions()
-            options.messageDepthLimit = 64
-            proto = try Onnx_ModelProto(serializedBytes: bytes, options: options)
+            proto = try decodeProto(bytes)
         } catch {
             throw ModelError(.invalidModel, "the file is not a valid ONNX model (protobuf decoding failed: \(error))")
         }
@@ -40,6 +38,13 @@ public enum ONNXModelLoader {
         return try ONNXModel(
             graph: graph.graph, inputs: graph.inputs, outputNames: graph.outputNames, opset: opsetVersion, producer: proto.producerName,
             elementBudget: elementBudget)
+    }
+
+    /// The protobuf of an `.onnx` file, nesting bounded so a hostile file cannot exhaust the stack.
+    static func decodeProto(_ bytes: Data) throws -> Onnx_ModelProto {
+        var options = BinaryDecodingOptions()
+        options.messageDepthLimit = 64
+        return try Onnx_ModelProto(serializedBytes: bytes, options: options)
     }
 
     /// Loads `NAME.onnx` from disk, resolving external data beside it.

@@ -13,14 +13,8 @@ public enum ONNXTreeEnsembleLoader {
     /// Whether an ONNX file's graph has a tree-ensemble node (so it is loaded here, not as a
     /// differentiable graph).
     public static func holdsTreeEnsemble(_ bytes: Data) -> Bool {
-        guard let proto = try? parse(bytes) else { return false }
+        guard let proto = try? ONNXModelLoader.decodeProto(bytes) else { return false }
         return proto.graph.node.contains { $0.domain == "ai.onnx.ml" && $0.opType.hasPrefix("TreeEnsemble") }
-    }
-
-    static func parse(_ bytes: Data) throws -> Onnx_ModelProto {
-        var options = BinaryDecodingOptions()
-        options.messageDepthLimit = 64
-        return try Onnx_ModelProto(serializedBytes: bytes, options: options)
     }
 
     /// The most nodes over all trees, each tree counted once per output column it feeds.
@@ -28,7 +22,9 @@ public enum ONNXTreeEnsembleLoader {
 
     public static func load(_ bytes: Data) throws(ModelError) -> TreeEnsemble {
         let proto: Onnx_ModelProto
-        do { proto = try parse(bytes) } catch { throw ModelError(.invalidModel, "the file is not a valid ONNX model: \(error)") }
+        do { proto = try ONNXModelLoader.decodeProto(bytes) } catch {
+            throw ModelError(.invalidModel, "the file is not a valid ONNX model: \(error)")
+        }
         let trees = proto.graph.node.filter { $0.domain == "ai.onnx.ml" && $0.opType.hasPrefix("TreeEnsemble") }
         guard trees.count == 1, let node = trees.first else {
             throw ModelError(
