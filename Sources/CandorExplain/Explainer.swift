@@ -9,6 +9,9 @@ public enum ModelRequirement: String, Sendable, Codable {
     case any
     /// Needs the trees of a tree ensemble.
     case treeEnsemble = "tree_ensemble"
+    /// Needs a linear model's weights (an ONNX `LinearClassifier`/`LinearRegressor` behind
+    /// per-feature scaling).
+    case linear = "linear_model"
 
     /// Whether a model meets the requirement.
     public func isMet(by model: any PredictiveModel) -> Bool {
@@ -16,6 +19,7 @@ public enum ModelRequirement: String, Sendable, Codable {
         case .differentiable: model is any DifferentiableModel
         case .any: true
         case .treeEnsemble: model is TreeEnsemble
+        case .linear: (model as? ONNXModel)?.linearForm != nil
         }
     }
 }

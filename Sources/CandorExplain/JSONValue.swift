@@ -65,6 +65,12 @@ extension JSONValue: ExpressibleByFloatLiteral, ExpressibleByIntegerLiteral, Exp
 
 extension JSONValue {
     /// Whether every number in the value, however deeply nested, is finite (JSON has no NaN).
+    /// The number, or nil for any other kind of value.
+    public var doubleValue: Double? {
+        if case .number(let value) = self { return value }
+        return nil
+    }
+
     public var isFinite: Bool {
         switch self {
         case .number(let number): number.isFinite

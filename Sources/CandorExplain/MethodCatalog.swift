@@ -19,6 +19,7 @@ public struct MethodCatalog: Sendable {
         ShapleyValueSampling(),
         KernelShap(),
         TreeShap(),
+        LinearShap(),
         Lime(),
         Anchors(),
         Rise(),

@@ -9,11 +9,18 @@ import Testing
 /// missing from them would let two different requests share a cached answer.
 @Suite struct EffectiveParameterTests {
     /// A problem each method applies to: two tabular instances with reference rows, two images
-    /// for the image-only method, two rows for a tree ensemble's.
+    /// for the image-only method, two rows for a tree ensemble's or a linear model's.
     static func problem(for method: String) throws -> ExplanationProblem {
         if method == "tree_shap" {
             let ensemble = try XGBoostModelLoader.load(try Data(contentsOf: Fixtures.url("trees/xgb_regression.json")))
             return ExplanationProblem(model: ensemble, inputs: [try Tensor(repeating: 0, shape: [2, 10])], output: 0, targets: nil)
+        }
+        if method == "linear_shap" {
+            let model = try Fixtures.model("sklearn/logistic_minmax_multinomial.onnx")
+            let rows = try Tensor(repeating: 1, shape: [3, 4])
+            return ExplanationProblem(
+                model: model, inputs: [try Tensor(repeating: 2, shape: [2, 4])], output: 1, targets: nil,
+                dataset: DatasetSummary(background: [rows], backgroundSource: "test"))
         }
         if method == "slic" {
             let model = try ONNXModelLoader.load(contentsOf: Fixtures.repository.appendingPathComponent("models/shapes_mlp.onnx"))

@@ -65,4 +65,37 @@ import Testing
             }
         }
     }
+
+    /// skl2onnx's random-forest classifiers (`make_sklearn_onnx_fixtures.py`): the binary one
+    /// keeps one score column, P(class 1), which Candor's margin holds; interventional
+    /// TreeSHAP on it equals SHAP's for that class, and the multiclass forest's per class.
+    @Test(arguments: ["forest_binary", "forest_multiclass"])
+    func forestClassifierValuesMatchShap(_ name: String) throws {
+        let root = try #require(try Fixtures.json("golden/sklearn_onnx.json") as? [String: Any])
+        let model = try #require((root["models"] as? [[String: Any]])?.first { $0["name"] as? String == name })
+        let ensemble = try ONNXTreeEnsembleLoader.load(try Data(contentsOf: Fixtures.url(model["file"] as? String ?? "")))
+        let golden = try #require(model["tree_shap"] as? [String: Any])
+        let inputs = (model["inputs"] as? [Any] ?? []).map(jsonNumbers)
+        let tensor = try Tensor(shape: [inputs.count, inputs[0].count], scalars: inputs.flatMap { $0.map(Float.init) })
+        let background: JSONValue = .array(
+            (golden["background"] as? [Any] ?? []).map(jsonNumbers).map { .array($0.map { .number($0) }) })
+        let values = golden["values"] as? [Any] ?? []
+        // [instance][feature] for the binary forest, [class][instance][feature] otherwise.
+        let perClass: [[[Double]]] =
+            ensemble.columns == 1 ? [values.map(jsonNumbers)] : values.map { ($0 as? [Any] ?? []).map(jsonNumbers) }
+        let expectedBase = jsonNumbers(golden["expected_value"] is [Any] ? golden["expected_value"] ?? [] : [golden["expected_value"] ?? 0])
+        #expect(perClass.count == ensemble.columns)
+        for column in 0..<ensemble.columns {
+            let problem = ExplanationProblem(
+                model: ensemble, inputs: [tensor], output: 0, targets: Array(repeating: column, count: inputs.count))
+            let plan = try TreeShap().prepare(["feature_perturbation": "interventional", "background": background], for: problem)
+            for (row, explanation) in try ExplanationRunner.run(plan, problem: problem, context: ExplanationContext()).enumerated() {
+                #expect(
+                    isClose(explanation.attribution.attributions[0].scalars, perClass[column][row].map(Float.init), absolute: 1e-5),
+                    "class \(column) row \(row)")
+                let base = try #require(explanation.attribution.extras["base_value"]?.doubleValue)
+                #expect(abs(base - expectedBase[column]) <= 1e-5)
+            }
+        }
+    }
 }

@@ -24,7 +24,8 @@ import Testing
             #expect((iris["layers"] as? [[String: Any]])?.isEmpty == false)
             #expect(
                 iris["methods"] as? [String]
-                    == MethodCatalog.standard.explainers.filter { $0.descriptor.requirement != .treeEnsemble }.map(\.descriptor.name))
+                    == MethodCatalog.standard.explainers.filter { [.differentiable, .any].contains($0.descriptor.requirement) }.map(
+                        \.descriptor.name))
             let input = try #require((iris["inputs"] as? [[String: Any]])?.first)
             #expect(input["shape"] as? [AnyHashable] == ["batch", 4])
         }
@@ -260,6 +261,48 @@ import Testing
             #expect(FileManager.default.fileExists(atPath: application.modelsDirectory.appendingPathComponent("diabetes.json").path))
             let prediction = try await client.post("/v1/models/diabetes/predict", json: #"{"inputs":[[0,0,0,0,0,0,0,0,0,0]]}"#)
             #expect(prediction.status == .ok)
+        }
+    }
+}
+
+/// scikit-learn pipelines converted by skl2onnx, dropped into the models folder, are served
+/// with their `ai.onnx.ml` nodes and explained by `linear_shap` and the gradient methods.
+@Suite struct LinearModelServingTests {
+    @Test func aScaledLogisticRegressionIsServedAndExplained() async throws {
+        let application = try TestApplication()
+        try FileManager.default.copyItem(
+            at: Fixtures.url("sklearn/logistic_scaled_binary.onnx"), to: application.modelsDirectory.appendingPathComponent("credit.onnx"))
+        let instance = XGBoostServingTests.instance
+        try await application.test { client in
+            let description = try await client.get("/v1/models/credit").json
+            #expect((description["methods"] as? [String])?.contains("linear_shap") == true)
+            #expect((description["methods"] as? [String])?.contains("tree_shap") == false)
+            // The label comes out as the class label, the ZipMap's maps as class scores.
+            let prediction = try await client.post("/v1/models/credit/predict", json: #"{"inputs":[\#(instance)]}"#)
+            let outputs = try #require(prediction.json["outputs"] as? [String: Any])
+            let probabilities = try #require((outputs["output_probability"] as? [[Double]])?.first)
+            #expect(probabilities.count == 2 && abs(probabilities.reduce(0, +) - 1) < 1e-5)
+            #expect((outputs["output_label"] as? [Double])?.first == (probabilities[1] > 0.5 ? 1 : 0))
+            // Without `output`, the probabilities (the first float output) are explained.
+            let background = "[\(instance),\(instance.replacingOccurrences(of: "13.82", with: "17.99"))]"
+            let shap = try await client.post(
+                "/v1/models/credit/explain",
+                json: #"{"method":"linear_shap","target":1,"inputs":[\#(instance)],"params":{"background":\#(background)}}"#)
+            #expect(shap.status == .ok, "\(shap.text)")
+            let explanation = try #require((shap.json["explanations"] as? [[String: Any]])?.first)
+            let margin = try #require(explanation["margin"] as? Double)
+            #expect(abs(1 / (1 + exp(-margin)) - probabilities[1]) < 1e-5)
+            let total = ((explanation["attributions"] as? [Double]) ?? []).reduce(0, +) + ((explanation["base_value"] as? Double) ?? 0)
+            #expect(abs(total - margin) < 1e-4)
+            // Only the first feature differs from the background mean's.
+            #expect(((explanation["attributions"] as? [Double]) ?? []).dropFirst().allSatisfy { $0 == 0 })
+            let gradients = try await client.post(
+                "/v1/models/credit/explain", json: #"{"method":"integrated_gradients","inputs":[\#(instance)]}"#)
+            #expect(gradients.status == .ok, "\(gradients.text)")
+            let notLinear = try await client.post(
+                "/v1/models/iris_mlp/explain",
+                json: #"{"method":"linear_shap","inputs":[[5.1,3.5,1.4,0.2]],"params":{"background":[[5,3,1,0]]}}"#)
+            #expect(notLinear.status == .badRequest)
         }
     }
 }

@@ -18,6 +18,10 @@ public final class ONNXModel: DifferentiableModel {
     /// then evaluated in chunks of this size.
     public let fixedBatchSize: Int?
     public let elementsPerInstance: Int
+    /// The affine map from the features to the raw scores of the graph's linear model, for
+    /// a [N, features] input feeding one `LinearClassifier`/`LinearRegressor` through
+    /// per-feature affine steps only; nil otherwise.
+    public let linearForm: LinearForm?
 
     init(
         graph: ComputationGraph, inputs: [TensorInfo], outputNames: [String], opset: Int, producer: String, elementBudget: Int
@@ -68,6 +72,11 @@ public final class ONNXModel: DifferentiableModel {
             graph.constants[entry.offset] == nil ? total + (entry.element?.shape.reduce(1, *) ?? 0) : total
         }
         self.elementsPerInstance = max(1, 2 * perInstance / (fixedBatchSize ?? 1))
+        if inputs.count == 1, let shape = inputs.first?.shape, shape.count == 2, let features = shape[1].fixedValue {
+            linearForm = LinearForm.of(graph, features: features)
+        } else {
+            linearForm = nil
+        }
     }
 
     public func predict(_ inputs: [Tensor]) throws(ModelError) -> [Tensor] {

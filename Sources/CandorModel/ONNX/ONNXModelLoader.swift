@@ -118,13 +118,13 @@ private struct GraphBuilder {
         var steps: [ComputationGraph.Step] = []
         for (index, node) in graph.node.enumerated() {
             let identity = NodeIdentity(name: node.name.isEmpty ? "#\(index)" : node.name, operatorType: node.opType)
-            guard node.domain.isEmpty || node.domain == "ai.onnx" else {
+            guard let domainFactories = OperatorRegistry.factories(forDomain: node.domain) else {
                 throw ModelError(
                     .unsupportedOperator,
                     "\(identity) is from operator domain '\(node.domain)', which Candor does not implement; supported operators: \(OperatorRegistry.supportedOperators.joined(separator: ", "))"
                 )
             }
-            guard let factory = OperatorRegistry.factories[node.opType] else {
+            guard let factory = domainFactories[node.opType] else {
                 throw ModelError(
                     .unsupportedOperator,
                     "\(identity) uses operator \(node.opType), which Candor does not implement; supported operators: \(OperatorRegistry.supportedOperators.joined(separator: ", "))"

@@ -62,6 +62,10 @@ public struct NodeAttributes: Sendable {
         return String(decoding: attribute.s, as: UTF8.self)
     }
 
+    public mutating func strings(_ name: String) throws(ModelError) -> [String]? {
+        try take(name, .strings)?.strings.map { String(decoding: $0, as: UTF8.self) }
+    }
+
     mutating func tensor(_ name: String) throws(ModelError) -> Onnx_TensorProto? {
         try take(name, .tensor)?.t
     }

@@ -35,6 +35,40 @@ enum OperatorRegistry {
         },
     ]
 
-    /// Every supported operator type, sorted, for error messages and `/v1/models/{name}`.
-    static let supportedOperators: [String] = factories.keys.sorted()
+    /// The `ai.onnx.ml` operators, by `op_type`: scikit-learn's preprocessing and linear
+    /// models as skl2onnx writes them. (Tree-ensemble graphs are read by
+    /// `ONNXTreeEnsembleLoader`.)
+    static let machineLearningFactories: [String: Factory] = [
+        "Scaler": { attributes, context, _ throws(ModelError) in try ScalerOperator(attributes: &attributes, context: context) },
+        "Normalizer": { attributes, context, _ throws(ModelError) in
+            try NormalizerOperator(attributes: &attributes, context: context)
+        },
+        "LinearRegressor": { attributes, context, _ throws(ModelError) in
+            try LinearPredictor(classifier: false, attributes: &attributes, context: context)
+        },
+        "LinearClassifier": { attributes, context, _ throws(ModelError) in
+            try LinearPredictor(classifier: true, attributes: &attributes, context: context)
+        },
+        // ZipMap turns class scores into a sequence of maps; Candor keeps them a tensor.
+        "ZipMap": { attributes, _, _ throws(ModelError) in
+            _ = try attributes.ints("classlabels_int64s")
+            _ = try attributes.strings("classlabels_strings")
+            return IdentityOperator()
+        },
+    ]
+
+    /// The factories of an operator domain ("" and "ai.onnx" are the default one), or nil for
+    /// a domain Candor does not implement.
+    static func factories(forDomain domain: String) -> [String: Factory]? {
+        switch domain {
+        case "", "ai.onnx": factories
+        case "ai.onnx.ml": machineLearningFactories
+        default: nil
+        }
+    }
+
+    /// Every supported operator type, sorted, for error messages and `/v1/models/{name}`
+    /// (`ai.onnx.ml` ones prefixed with their domain).
+    static let supportedOperators: [String] =
+        factories.keys.sorted() + machineLearningFactories.keys.sorted().map { "ai.onnx.ml.\($0)" }
 }

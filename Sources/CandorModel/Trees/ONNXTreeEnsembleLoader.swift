@@ -7,7 +7,10 @@ import SwiftProtobuf
 /// every method that only needs predictions and interventional TreeSHAP, but not the
 /// path-dependent kind. Each tree is split into one tree per output column it feeds; modes
 /// `BRANCH_LEQ`/`BRANCH_GT` compare with ≤ and `BRANCH_LT`/`BRANCH_GTE` with <, the same
-/// within a tree; `nodes_missing_value_tracks_true` sends NaN to the true branch.
+/// within a tree; `nodes_missing_value_tracks_true` sends NaN to the true branch. A
+/// classifier's `post_transform` may be `NONE` (a forest's averaged votes: the margin is the
+/// class scores), `LOGISTIC`, `SOFTMAX` or `SOFTMAX_ZERO`; a binary classifier with one score
+/// column reports [1 − t(s), t(s)], as onnxruntime does.
 /// https://onnx.ai/onnx/operators/onnx_aionnxml_TreeEnsembleRegressor.html
 public enum ONNXTreeEnsembleLoader {
     /// Whether an ONNX file's graph has a tree-ensemble node (so it is loaded here, not as a
@@ -89,8 +92,10 @@ public enum ONNXTreeEnsembleLoader {
         let transform: TreeEnsemble.Transform
         switch (postTransform, classifier) {
         case ("NONE", false): transform = .identity
-        case ("LOGISTIC", true) where columns == 1: transform = .logistic
-        case ("SOFTMAX", true): transform = .softmax
+        case ("NONE", true): transform = .scores
+        case ("LOGISTIC", true): transform = .logistic
+        case ("SOFTMAX", true) where columns > 1: transform = .softmax
+        case ("SOFTMAX_ZERO", true) where columns > 1: transform = .softmaxZero
         default:
             throw ModelError(
                 .unsupportedFeature, "post_transform \(postTransform) of \(node.opType) with \(columns) output columns is not supported")

@@ -7,8 +7,8 @@ import Foundation
 /// feature vector per instance; NaN marks a missing value and follows each split's default.
 ///
 /// Outputs: `margin` [N, K], the raw score TreeSHAP explains, and `probabilities` [N, 2]
-/// (binary logistic, [1 − p, p] as `predict_proba` gives it) or [N, K] (softmax), or
-/// `prediction` [N, 1] for a regressor.
+/// (a binary classifier's one margin column s, as [1 − t(s), t(s)] the way `predict_proba`
+/// and onnxruntime give it) or [N, K], or `prediction` [N, K] for a regressor.
 public struct TreeEnsemble: PredictiveModel {
     public enum Transform: Sendable, Equatable {
         /// Regression: the prediction is the margin.
@@ -17,6 +17,21 @@ public struct TreeEnsemble: PredictiveModel {
         case logistic
         /// Multi-class: softmax over the K margins.
         case softmax
+        /// Multi-class: onnxruntime's SOFTMAX_ZERO, which leaves zero margins at zero.
+        case softmaxZero
+        /// Classification whose margins already are the class scores (a random forest's
+        /// averaged votes, as skl2onnx writes it).
+        case scores
+
+        /// The classifier score transform applied to each row of margins.
+        var postTransform: PostTransform {
+            switch self {
+            case .identity, .scores: .none
+            case .logistic: .logistic
+            case .softmax: .softmax
+            case .softmaxZero: .softmaxZero
+            }
+        }
     }
 
     public let trees: [DecisionTree]
@@ -59,9 +74,12 @@ public struct TreeEnsemble: PredictiveModel {
         [TensorInfo(name: "features", elementType: .float32, shape: [.symbolic("N"), .fixed(featureCount)])]
     }
 
+    /// Whether a one-column margin is reported as two class scores [1 − t(s), t(s)].
+    private var expandsBinary: Bool { transform != .identity && columns == 1 }
+
     public var outputs: [TensorInfo] {
         let predictionName = transform == .identity ? "prediction" : "probabilities"
-        let predictionWidth = transform == .logistic ? 2 : columns
+        let predictionWidth = expandsBinary ? 2 : columns
         return [
             TensorInfo(name: "margin", elementType: .float32, shape: [.symbolic("N"), .fixed(columns)]),
             TensorInfo(name: predictionName, elementType: .float32, shape: [.symbolic("N"), .fixed(predictionWidth)]),
@@ -90,24 +108,12 @@ public struct TreeEnsemble: PredictiveModel {
         }
         let rows = features.shape[0]
         let margin = margins(features)
-        var prediction: [Double]
-        switch transform {
-        case .identity:
-            prediction = margin
-        case .logistic:
-            prediction = margin.flatMap { value in
-                let p = 1 / (1 + exp(-value))
-                return [1 - p, p]
-            }
-        case .softmax:
-            prediction = []
-            for row in 0..<rows {
-                let slice = margin[(row * columns)..<((row + 1) * columns)]
-                let top = slice.max() ?? 0
-                let exponentials = slice.map { exp($0 - top) }
-                let total = exponentials.reduce(0, +)
-                prediction += exponentials.map { $0 / total }
-            }
+        var prediction: [Double] = []
+        prediction.reserveCapacity(rows * (expandsBinary ? 2 : columns))
+        let postTransform = transform.postTransform
+        for row in 0..<rows {
+            let scores = postTransform.apply(Array(margin[(row * columns)..<((row + 1) * columns)]))
+            prediction += expandsBinary ? [1 - scores[0], scores[0]] : scores
         }
         do {
             return [

@@ -58,7 +58,9 @@ struct ExplainRequest: Sendable {
     private static func outputIndex(_ value: JSONValue?, model: LoadedModel) throws -> Int {
         let names = model.model.outputs.map(\.name)
         switch value {
-        case nil, .null?: return 0
+        case nil, .null?:
+            // The first float output: a classifier's integer label output is not explained.
+            return model.model.outputs.firstIndex { $0.elementType == .float32 } ?? 0
         case .string(let name)?:
             guard let index = names.firstIndex(of: name) else {
                 throw Problem.badRequest(
