@@ -16,7 +16,7 @@ import Testing
             return ExplanationProblem(model: ensemble, inputs: [try Tensor(repeating: 0, shape: [2, 10])], output: 0, targets: nil)
         }
         if method == "linear_shap" {
-            let model = try Fixtures.model("sklearn/logistic_minmax_multinomial.onnx")
+            let model = try Fixtures.model("converted/logistic_minmax_multinomial.onnx")
             let rows = try Tensor(repeating: 1, shape: [3, 4])
             return ExplanationProblem(
                 model: model, inputs: [try Tensor(repeating: 2, shape: [2, 4])], output: 1, targets: nil,

@@ -6,7 +6,7 @@ import Foundation
 import Testing
 
 /// scikit-learn linear models and pipelines converted by skl2onnx
-/// (`scripts/fixtures/make_sklearn_onnx_fixtures.py`): `linear_shap` equals SHAP's
+/// (`scripts/fixtures/make_converter_fixtures.py`): `linear_shap` equals SHAP's
 /// `LinearExplainer` on the final estimator with the scaled data, class by class.
 @Suite struct LinearShapTests {
     struct Case: Sendable, CustomTestStringConvertible {
@@ -23,7 +23,7 @@ import Testing
     }
 
     static let cases: [Case] = {
-        guard let root = try? Fixtures.json("golden/sklearn_onnx.json") as? [String: Any] else { return [] }
+        guard let root = try? Fixtures.json("golden/converted_onnx.json") as? [String: Any] else { return [] }
         return (root["models"] as? [[String: Any]] ?? []).compactMap { model in
             guard let golden = model["linear_shap"] as? [String: Any] else { return nil }
             return Case(
@@ -91,7 +91,7 @@ import Testing
     }
 
     @Test func aPipelineThatIsNotLinearIsRefused() throws {
-        let model = try Fixtures.model("sklearn/logistic_normalized.onnx")
+        let model = try Fixtures.model("converted/logistic_normalized.onnx")
         #expect(model.linearForm == nil)
         let problem = try Self.problem(model, [[5.1, 3.5, 1.4, 0.2]], target: 0)
         #expect(!ModelRequirement.linear.isMet(by: model))

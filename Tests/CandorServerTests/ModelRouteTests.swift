@@ -271,7 +271,8 @@ import Testing
     @Test func aScaledLogisticRegressionIsServedAndExplained() async throws {
         let application = try TestApplication()
         try FileManager.default.copyItem(
-            at: Fixtures.url("sklearn/logistic_scaled_binary.onnx"), to: application.modelsDirectory.appendingPathComponent("credit.onnx"))
+            at: Fixtures.url("converted/logistic_scaled_binary.onnx"), to: application.modelsDirectory.appendingPathComponent("credit.onnx")
+        )
         let instance = XGBoostServingTests.instance
         try await application.test { client in
             let description = try await client.get("/v1/models/credit").json

@@ -34,9 +34,12 @@ public enum ONNXTreeEnsembleLoader {
                 .unsupportedFeature, "Candor reads ONNX tree models with exactly one TreeEnsemble node; this graph has \(trees.count)")
         }
         // The graph may only feed the tree node its input and turn its outputs into labels,
-        // probabilities or maps (which Candor's own outputs replace).
+        // probabilities or maps (which Candor's own outputs replace) — onnxmltools' LightGBM
+        // graphs also multiply the probabilities by a constant one.
         let allowed: Set<String> = ["TreeEnsembleRegressor", "TreeEnsembleClassifier", "ZipMap", "Cast", "Identity"]
-        if let other = proto.graph.node.first(where: { !allowed.contains($0.opType) }) {
+        let ones = Set(proto.graph.initializer.filter { Self.holdsOnlyOnes($0) }.map(\.name))
+        let isMultiplicationByOne = { (node: Onnx_NodeProto) in node.opType == "Mul" && node.input.contains { ones.contains($0) } }
+        if let other = proto.graph.node.first(where: { !allowed.contains($0.opType) && !isMultiplicationByOne($0) }) {
             throw ModelError(
                 .unsupportedOperator,
                 "node '\(other.name)' (\(other.opType)) around the tree ensemble is not supported; Candor reads the ensemble alone")
@@ -137,6 +140,20 @@ public enum ONNXTreeEnsembleLoader {
         }
         return try TreeEnsemble(
             trees: result, treeColumn: resultColumns, baseMargin: base, featureCount: width, transform: transform)
+    }
+
+    /// Whether an initializer is a float tensor whose every element is 1.
+    private static func holdsOnlyOnes(_ tensor: Onnx_TensorProto) -> Bool {
+        guard tensor.dataType == Int32(Onnx_TensorProto.DataType.float.rawValue) else { return false }
+        if !tensor.floatData.isEmpty { return tensor.floatData.allSatisfy { $0 == 1 } }
+        let raw = [UInt8](tensor.rawData)
+        guard !raw.isEmpty, raw.count % 4 == 0 else { return false }
+        return stride(from: 0, to: raw.count, by: 4).allSatisfy { offset in
+            Float(
+                bitPattern: UInt32(raw[offset]) | UInt32(raw[offset + 1]) << 8 | UInt32(raw[offset + 2]) << 16 | UInt32(raw[offset + 3])
+                    << 24)
+                == 1
+        }
     }
 
     struct Invalid: Error, CustomStringConvertible {

@@ -4,17 +4,17 @@ import CandorTestSupport
 import Foundation
 import Testing
 
-/// scikit-learn estimators converted by skl2onnx (`scripts/fixtures/make_sklearn_onnx_fixtures.py`):
+/// scikit-learn estimators converted by skl2onnx (`scripts/fixtures/make_converter_fixtures.py`):
 /// linear models and pipelines run on the graph runtime, random-forest classifiers on the tree
 /// reader, and both give onnxruntime's outputs.
-@Suite struct SklearnONNXModelTests {
+@Suite struct ConvertedONNXModelTests {
     static func models() -> [[String: Any]] {
-        (try? Fixtures.json("golden/sklearn_onnx.json") as? [String: Any])?["models"] as? [[String: Any]] ?? []
+        (try? Fixtures.json("golden/converted_onnx.json") as? [String: Any])?["models"] as? [[String: Any]] ?? []
     }
     static let names = models().compactMap { $0["name"] as? String }
 
     @Test func everyModelFixtureIsPresent() {
-        #expect(Self.names.count == 7)
+        #expect(Self.names.count == 13)
     }
 
     @Test(arguments: names)
@@ -27,21 +27,37 @@ import Testing
         let loaded: any PredictiveModel =
             ONNXTreeEnsembleLoader.holdsTreeEnsemble(data) ? try ONNXTreeEnsembleLoader.load(data) : try ONNXModelLoader.load(data)
         let outputs = try loaded.predict([inputs])
+        func flat(_ value: Any?) -> [Float] {
+            (value as? [Any] ?? []).flatMap { $0 is [Any] ? jsonNumbers($0) : jsonNumbers([$0]) }.map(Float.init)
+        }
+        if let ensemble = loaded as? TreeEnsemble {
+            // A tree model's second output holds what onnxruntime calls `probabilities`, or a
+            // regressor's one output; its margin is the library's raw score.
+            let scores = expected["probabilities"] ?? expected.first { $0.key != "label" }?.value
+            #expect(isClose(outputs[1].scalars, flat(scores), absolute: 1e-5, relative: 1e-5), "\(outputs[1].scalars) vs \(flat(scores))")
+            if let margins = model["library_margin"] as? [Any] {
+                let byClass = margins.map(jsonNumbers)
+                let expectedMargins = (0..<rows.count).flatMap { row in byClass.map { Float($0[row]) } }
+                #expect(ensemble.columns == byClass.count)
+                #expect(
+                    isClose(outputs[0].scalars, expectedMargins, absolute: 1e-4, relative: 1e-5),
+                    "\(outputs[0].scalars) vs \(expectedMargins)")
+            }
+            return
+        }
         var compared = 0
         for (info, actual) in zip(loaded.outputs, outputs) {
-            // Tree models report `margin` and `probabilities`; graphs their own outputs (a
-            // ZipMap's maps as the tensor of class scores).
-            guard let values = expected[info.name] as? [Any] else { continue }
-            let flat = values.flatMap { $0 is [Any] ? jsonNumbers($0) : jsonNumbers([$0]) }
+            // A graph reports its own outputs (a ZipMap's maps as the tensor of class scores).
+            guard let values = expected[info.name] else { continue }
             #expect(
-                isClose(actual.scalars, flat.map(Float.init), absolute: 1e-5, relative: 1e-5), "\(info.name): \(actual.scalars) vs \(flat)")
+                isClose(actual.scalars, flat(values), absolute: 1e-5, relative: 1e-5), "\(info.name): \(actual.scalars) vs \(flat(values))")
             compared += 1
         }
-        #expect(compared >= 1)
+        #expect(compared == expected.count)
     }
 
     @Test func aLinearPipelineFoldsItsScalingIntoTheWeights() throws {
-        let model = try Fixtures.model("sklearn/logistic_minmax_multinomial.onnx")
+        let model = try Fixtures.model("converted/logistic_minmax_multinomial.onnx")
         let form = try #require(model.linearForm)
         #expect(form.weights.count == 3 && form.weights[0].count == 4)
         // The folded form reproduces the graph's own scores: softmax of W·x + b.
