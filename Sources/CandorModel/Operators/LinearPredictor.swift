@@ -109,23 +109,20 @@ public struct LinearPredictor: Operator {
         if labels == nil {
             scoreGradient = outputGradients.firstGradient(like: raw)
         } else {
-            guard outputs.count == 2, case .float(let transformed) = outputs[1] else {
-                throw .shapeMismatch("LinearClassifier's scores are missing")
-            }
+            // The scores are recomputed from the raw ones: `outputs` leaves out an unnamed label.
             guard let g = outputGradients.count == 2 ? outputGradients[1] : nil else {
                 return [Tensor(zerosLike: try inputs.float(0, "X"))]
             }
             let rows = weights.shape[0]
-            let width = transformed.shape[1]
+            let width = g.shape.count == 2 ? g.shape[1] : rows
             scoreGradient = Tensor(zerosLike: raw)
             for row in 0..<raw.shape[0] {
                 let scores = raw.scalars[(row * rows)..<((row + 1) * rows)].map(Double.init)
                 var outputGradient = g.scalars[(row * width)..<((row + 1) * width)].map(Double.init)
-                var outputValues = transformed.scalars[(row * width)..<((row + 1) * width)].map(Double.init)
+                let outputValues = transform.apply(scores)
                 if expandsBinary(rows: rows) {
                     // y = [1 − t, t]: ∂L/∂t = g₁ − g₀.
                     outputGradient = [outputGradient[1] - outputGradient[0]]
-                    outputValues = [outputValues[1]]
                 }
                 let gradient = transform.vectorJacobianProduct(scores: scores, outputs: outputValues, outputGradient: outputGradient)
                 for column in 0..<rows { scoreGradient.scalars[row * rows + column] = Float(gradient[column]) }

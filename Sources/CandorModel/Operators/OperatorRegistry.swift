@@ -33,6 +33,62 @@ enum OperatorRegistry {
         "Constant": { attributes, context, decoder throws(ModelError) in
             try ConstantOperator(attributes: &attributes, context: context, decode: decoder.decode)
         },
+        "Conv": { attributes, context, _ throws(ModelError) in try ConvOperator(attributes: &attributes, context: context) },
+        "ConvTranspose": { attributes, context, _ throws(ModelError) in
+            try ConvTransposeOperator(attributes: &attributes, context: context)
+        },
+        "MaxPool": { attributes, context, _ throws(ModelError) in try PoolOperator(kind: .max, attributes: &attributes, context: context) },
+        "AveragePool": { attributes, context, _ throws(ModelError) in
+            try PoolOperator(kind: .average(countIncludePad: false), attributes: &attributes, context: context)
+        },
+        "GlobalAveragePool": { _, _, _ in GlobalPoolOperator(isMaximum: false) },
+        "GlobalMaxPool": { _, _, _ in GlobalPoolOperator(isMaximum: true) },
+        "BatchNormalization": { attributes, context, _ throws(ModelError) in
+            try BatchNormalizationOperator(attributes: &attributes, context: context)
+        },
+        "Dropout": { attributes, context, _ throws(ModelError) in try DropoutOperator(attributes: &attributes, context: context) },
+        "Concat": { attributes, _, _ throws(ModelError) in try ConcatOperator(attributes: &attributes) },
+        "Transpose": { attributes, _, _ throws(ModelError) in try TransposeOperator(attributes: &attributes) },
+        "Squeeze": { attributes, context, _ throws(ModelError) in
+            try SqueezeOperator(inserts: false, attributes: &attributes, context: context)
+        },
+        "Unsqueeze": { attributes, context, _ throws(ModelError) in
+            try SqueezeOperator(inserts: true, attributes: &attributes, context: context)
+        },
+        "Pad": { attributes, context, _ throws(ModelError) in try PadOperator(attributes: &attributes, context: context) },
+        "Shape": { attributes, _, _ throws(ModelError) in try ShapeOperator(attributes: &attributes) },
+        "Gather": { attributes, _, _ throws(ModelError) in try GatherOperator(attributes: &attributes) },
+        "Slice": { attributes, context, _ throws(ModelError) in try SliceOperator(attributes: &attributes, context: context) },
+        "ReduceMean": { attributes, context, _ throws(ModelError) in
+            try ReduceOperator(isMean: true, attributes: &attributes, context: context)
+        },
+        "ReduceSum": { attributes, context, _ throws(ModelError) in
+            try ReduceOperator(isMean: false, attributes: &attributes, context: context)
+        },
+        "Clip": { attributes, context, _ throws(ModelError) in try ClipOperator(attributes: &attributes, context: context) },
+        "Pow": { _, _, _ in PowOperator() },
+        "Exp": { _, _, _ in ElementwiseActivation(kind: .exp) },
+        "Log": { _, _, _ in ElementwiseActivation(kind: .log) },
+        "Sqrt": { _, _, _ in ElementwiseActivation(kind: .sqrt) },
+        "Erf": { _, _, _ in ElementwiseActivation(kind: .erf) },
+        "Neg": { _, _, _ in ElementwiseActivation(kind: .neg) },
+        "Abs": { _, _, _ in ElementwiseActivation(kind: .abs) },
+        "Reciprocal": { _, _, _ in ElementwiseActivation(kind: .reciprocal) },
+        "Softplus": { _, _, _ in ElementwiseActivation(kind: .softplus) },
+        "Elu": { attributes, _, _ throws(ModelError) in ElementwiseActivation(kind: .elu(alpha: try attributes.float("alpha", default: 1)))
+        },
+        "Gelu": { attributes, context, _ throws(ModelError) in
+            let approximate = try attributes.string("approximate") ?? "none"
+            guard approximate == "none" || approximate == "tanh" else {
+                throw ModelError(.unsupportedAttribute, "\(context.node): Gelu approximate '\(approximate)' is not none or tanh")
+            }
+            return ElementwiseActivation(kind: .gelu(tanhApproximation: approximate == "tanh"))
+        },
+        "HardSigmoid": { attributes, _, _ throws(ModelError) in
+            ElementwiseActivation(
+                kind: .hardSigmoid(alpha: try attributes.float("alpha", default: 0.2), beta: try attributes.float("beta", default: 0.5)))
+        },
+        "HardSwish": { _, _, _ in ElementwiseActivation(kind: .hardSwish) },
     ]
 
     /// The `ai.onnx.ml` operators, by `op_type`: scikit-learn's preprocessing and linear

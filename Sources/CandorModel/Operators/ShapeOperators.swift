@@ -153,3 +153,59 @@ struct ConstantOperator: Operator {
         _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?], wanted: [Bool]
     ) throws(TensorError) -> [Tensor?] { [] }
 }
+
+/// `Squeeze` and `Unsqueeze`: remove or insert axes of extent 1 (axes as an attribute before
+/// opset 13, an input from it; Squeeze without axes removes every extent-1 axis).
+struct SqueezeOperator: ReshapingOperator {
+    let inserts: Bool
+    let attributeAxes: [Int]?
+    let axesAreInput: Bool
+
+    init(inserts: Bool, attributes: inout NodeAttributes, context: OperatorContext) throws(ModelError) {
+        self.inserts = inserts
+        axesAreInput = context.opset >= 13
+        attributeAxes = axesAreInput ? nil : try attributes.ints("axes").map { $0.map { Int(clamping: $0) } }
+    }
+
+    func outputShape(for inputs: [GraphValue?]) throws(TensorError) -> [Int] {
+        guard let shape = inputs.first??.shape else { throw .shapeMismatch("missing input data") }
+        let axes = axesAreInput ? try inputs.integers(1, "axes") : attributeAxes
+        if inserts {
+            guard let axes else { throw .shapeMismatch("Unsqueeze needs axes") }
+            let rank = shape.count + axes.count
+            let resolved = Set(try axes.map { axis throws(TensorError) in try normalizedAxis(axis, rank: rank) })
+            guard resolved.count == axes.count else { throw .invalidAxis("Unsqueeze axes \(axes) repeat") }
+            var remaining = shape.makeIterator()
+            return (0..<rank).map { resolved.contains($0) ? 1 : remaining.next() ?? 1 }
+        }
+        guard let axes, !axes.isEmpty else { return shape.filter { $0 != 1 } }
+        let resolved = Set(try axes.map { axis throws(TensorError) in try normalizedAxis(axis, rank: shape.count) })
+        for axis in resolved where shape[axis] != 1 { throw .invalidShape("Squeeze axis \(axis) has extent \(shape[axis]), not 1") }
+        return shape.enumerated().filter { !resolved.contains($0.offset) }.map(\.element)
+    }
+}
+
+/// `Shape`: the input's shape as int64 (axes `start` to `end`, opset 15). No gradient.
+struct ShapeOperator: Operator {
+    let start: Int
+    let end: Int?
+
+    init(attributes: inout NodeAttributes) throws(ModelError) {
+        start = try attributes.int("start", default: 0)
+        end = attributes.has("end") ? try attributes.int("end", default: 0) : nil
+    }
+
+    func forward(_ inputs: [GraphValue?]) throws(TensorError) -> [GraphValue] {
+        guard let shape = inputs.first??.shape else { throw .shapeMismatch("missing input data") }
+        let rank = shape.count
+        func clamp(_ value: Int) -> Int { Swift.min(Swift.max(value < 0 ? value + rank : value, 0), rank) }
+        let lower = clamp(start)
+        let upper = Swift.max(lower, clamp(end ?? rank))
+        let values = shape[lower..<upper].map { Int64($0) }
+        return [.integer(try IntegerTensor(shape: [values.count], values: values))]
+    }
+
+    func backward(
+        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?], wanted: [Bool]
+    ) throws(TensorError) -> [Tensor?] { [nil] }
+}

@@ -1,0 +1,406 @@
+/// The geometry of a 2-D convolution or pooling window over [N, C, H, W] (1-D inputs are
+/// taken as H = 1): kernel, strides, dilations and the padding on each side, and the output
+/// extent they give.
+public struct WindowGeometry: Sendable, Equatable {
+    public var kernel: (height: Int, width: Int)
+    public var strides: (height: Int, width: Int)
+    public var dilations: (height: Int, width: Int)
+    /// Padding before (top, left) and after (bottom, right) each spatial axis.
+    public var padsBegin: (height: Int, width: Int)
+    public var padsEnd: (height: Int, width: Int)
+
+    public init(
+        kernel: (Int, Int), strides: (Int, Int) = (1, 1), dilations: (Int, Int) = (1, 1), padsBegin: (Int, Int) = (0, 0),
+        padsEnd: (Int, Int) = (0, 0)
+    ) {
+        self.kernel = kernel
+        self.strides = strides
+        self.dilations = dilations
+        self.padsBegin = padsBegin
+        self.padsEnd = padsEnd
+    }
+
+    public static func == (a: WindowGeometry, b: WindowGeometry) -> Bool {
+        a.kernel == b.kernel && a.strides == b.strides && a.dilations == b.dilations && a.padsBegin == b.padsBegin
+            && a.padsEnd == b.padsEnd
+    }
+
+    /// The extent one window covers along an axis, dilation included.
+    static func span(_ kernel: Int, _ dilation: Int) -> Int { (kernel - 1) * dilation + 1 }
+
+    /// The output extent along one axis (floor division, or ceiling with `ceilMode` — where a
+    /// last window starting in the end padding is dropped, as PyTorch and onnxruntime do).
+    static func outputExtent(input: Int, kernel: Int, stride: Int, dilation: Int, begin: Int, end: Int, ceilMode: Bool) -> Int {
+        let room = input + begin + end - span(kernel, dilation)
+        guard room >= 0 else { return 0 }
+        var extent = (ceilMode ? (room + stride - 1) / stride : room / stride) + 1
+        if ceilMode, (extent - 1) * stride >= input + begin { extent -= 1 }
+        return extent
+    }
+
+    /// The output [height, width] for an input of [height, width].
+    public func outputSize(height: Int, width: Int, ceilMode: Bool = false) -> (height: Int, width: Int) {
+        (
+            Self.outputExtent(
+                input: height, kernel: kernel.height, stride: strides.height, dilation: dilations.height, begin: padsBegin.height,
+                end: padsEnd.height, ceilMode: ceilMode),
+            Self.outputExtent(
+                input: width, kernel: kernel.width, stride: strides.width, dilation: dilations.width, begin: padsBegin.width,
+                end: padsEnd.width, ceilMode: ceilMode)
+        )
+    }
+
+    /// Whether the geometry is usable: positive kernel, strides and dilations, non-negative pads.
+    public var isValid: Bool {
+        kernel.height > 0 && kernel.width > 0 && strides.height > 0 && strides.width > 0 && dilations.height > 0
+            && dilations.width > 0 && padsBegin.height >= 0 && padsBegin.width >= 0 && padsEnd.height >= 0 && padsEnd.width >= 0
+    }
+}
+
+/// Convolution as im2col + GEMM (BLAS `sgemm`), batched over images and groups, with its
+/// vector-Jacobian products; transposed convolution is the adjoint of the same two steps.
+/// Layouts are ONNX's: x [N, C, H, W], weights [M, C/groups, kH, kW], y [N, M, oH, oW].
+public enum Convolution {
+    /// Unfolds one image's channels `channels` into columns [channels·kH·kW, oH·oW]: column
+    /// p holds the window of output position p (zeros where it reaches into padding).
+    static func im2col(
+        _ image: UnsafePointer<Float>, channels: Int, height: Int, width: Int, geometry g: WindowGeometry, outputHeight: Int,
+        outputWidth: Int, into columns: UnsafeMutablePointer<Float>
+    ) {
+        let positions = outputHeight * outputWidth
+        var row = 0
+        for channel in 0..<channels {
+            let plane = image + channel * height * width
+            for ki in 0..<g.kernel.height {
+                for kj in 0..<g.kernel.width {
+                    let destination = columns + row * positions
+                    for oi in 0..<outputHeight {
+                        let i = oi * g.strides.height - g.padsBegin.height + ki * g.dilations.height
+                        let line = destination + oi * outputWidth
+                        guard i >= 0, i < height else {
+                            line.update(repeating: 0, count: outputWidth)
+                            continue
+                        }
+                        for oj in 0..<outputWidth {
+                            let j = oj * g.strides.width - g.padsBegin.width + kj * g.dilations.width
+                            line[oj] = j >= 0 && j < width ? plane[i * width + j] : 0
+                        }
+                    }
+                    row += 1
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `im2col`: adds every column entry back onto the image position it came
+    /// from (padding entries are dropped).
+    static func col2im(
+        _ columns: UnsafePointer<Float>, channels: Int, height: Int, width: Int, geometry g: WindowGeometry, outputHeight: Int,
+        outputWidth: Int, into image: UnsafeMutablePointer<Float>
+    ) {
+        let positions = outputHeight * outputWidth
+        var row = 0
+        for channel in 0..<channels {
+            let plane = image + channel * height * width
+            for ki in 0..<g.kernel.height {
+                for kj in 0..<g.kernel.width {
+                    let source = columns + row * positions
+                    for oi in 0..<outputHeight {
+                        let i = oi * g.strides.height - g.padsBegin.height + ki * g.dilations.height
+                        guard i >= 0, i < height else { continue }
+                        for oj in 0..<outputWidth {
+                            let j = oj * g.strides.width - g.padsBegin.width + kj * g.dilations.width
+                            if j >= 0 && j < width { plane[i * width + j] += source[oi * outputWidth + oj] }
+                        }
+                    }
+                    row += 1
+                }
+            }
+        }
+    }
+
+    /// The checked shapes of a convolution: x [N, C, H, W], w [M, C/groups, kH, kW].
+    struct Shapes {
+        let batch, channels, height, width, outputChannels, groups: Int
+        let outputHeight, outputWidth: Int
+        var channelsPerGroup: Int { channels / groups }
+        var outputsPerGroup: Int { outputChannels / groups }
+        var patch: Int
+        var positions: Int { outputHeight * outputWidth }
+
+        init(input: [Int], weights: [Int], groups: Int, geometry: WindowGeometry) throws(TensorError) {
+            guard input.count == 4, weights.count == 4 else {
+                throw .invalidShape("convolution needs [N, C, H, W] input and [M, C/groups, kH, kW] weights, got \(input) and \(weights)")
+            }
+            guard groups > 0, input[1] % groups == 0, weights[0] % groups == 0, weights[1] * groups == input[1] else {
+                throw .shapeMismatch("weights \(weights) do not fit input channels \(input[1]) in \(groups) groups")
+            }
+            guard weights[2] == geometry.kernel.height, weights[3] == geometry.kernel.width, geometry.isValid else {
+                throw .shapeMismatch("the kernel \(weights.suffix(2)) does not match the window \(geometry.kernel)")
+            }
+            batch = input[0]
+            channels = input[1]
+            height = input[2]
+            width = input[3]
+            outputChannels = weights[0]
+            self.groups = groups
+            (outputHeight, outputWidth) = geometry.outputSize(height: height, width: width)
+            guard outputHeight > 0, outputWidth > 0 else {
+                throw .invalidShape("the window \(geometry.kernel) does not fit the padded input \(input.suffix(2))")
+            }
+            patch = weights[1] * weights[2] * weights[3]
+            _ = try [batch, outputChannels, outputHeight, outputWidth].checkedElementCount()
+            _ = try [patch, outputHeight * outputWidth].checkedElementCount()
+        }
+    }
+
+    /// y = conv(x, w) + bias.
+    public static func forward(
+        _ x: Tensor, weights w: Tensor, bias: Tensor?, groups: Int, geometry: WindowGeometry
+    ) throws(TensorError) -> Tensor {
+        let s = try Shapes(input: x.shape, weights: w.shape, groups: groups, geometry: geometry)
+        if let bias, bias.count != s.outputChannels {
+            throw .shapeMismatch("the bias has \(bias.count) values for \(s.outputChannels) output channels")
+        }
+        var y = [Float](repeating: 0, count: s.batch * s.outputChannels * s.positions)
+        var columns = [Float](repeating: 0, count: s.patch * s.positions)
+        x.scalars.withUnsafeBufferPointer { input in
+            w.scalars.withUnsafeBufferPointer { weights in
+                y.withUnsafeMutableBufferPointer { output in
+                    columns.withUnsafeMutableBufferPointer { columns in
+                        guard let input = input.baseAddress, let weights = weights.baseAddress, let output = output.baseAddress,
+                            let columns = columns.baseAddress
+                        else { return }
+                        for n in 0..<s.batch {
+                            for group in 0..<s.groups {
+                                im2col(
+                                    input + (n * s.channels + group * s.channelsPerGroup) * s.height * s.width,
+                                    channels: s.channelsPerGroup, height: s.height, width: s.width, geometry: geometry,
+                                    outputHeight: s.outputHeight, outputWidth: s.outputWidth, into: columns)
+                                MatrixMultiplication.gemm(
+                                    m: s.outputsPerGroup, n: s.positions, k: s.patch,
+                                    a: weights + group * s.outputsPerGroup * s.patch, transposeA: false,
+                                    b: columns, transposeB: false,
+                                    c: output + (n * s.outputChannels + group * s.outputsPerGroup) * s.positions)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let bias {
+            for n in 0..<s.batch {
+                for m in 0..<s.outputChannels {
+                    let start = (n * s.outputChannels + m) * s.positions
+                    let value = bias.scalars[m]
+                    for index in start..<(start + s.positions) { y[index] += value }
+                }
+            }
+        }
+        return Tensor(uncheckedShape: [s.batch, s.outputChannels, s.outputHeight, s.outputWidth], scalars: y)
+    }
+
+    /// ∂L/∂x, ∂L/∂w and ∂L/∂bias of y = conv(x, w) + bias given ∂L/∂y, each computed only
+    /// when asked for.
+    public static func backward(
+        _ x: Tensor, weights w: Tensor, groups: Int, geometry: WindowGeometry, outputGradient g: Tensor,
+        wantsInput: Bool, wantsWeights: Bool, wantsBias: Bool
+    ) throws(TensorError) -> (input: Tensor?, weights: Tensor?, bias: Tensor?) {
+        let s = try Shapes(input: x.shape, weights: w.shape, groups: groups, geometry: geometry)
+        guard g.shape == [s.batch, s.outputChannels, s.outputHeight, s.outputWidth] else {
+            throw .shapeMismatch(
+                "the output gradient has shape \(g.shape), not [\(s.batch), \(s.outputChannels), \(s.outputHeight), \(s.outputWidth)]")
+        }
+        var dx = [Float](repeating: 0, count: wantsInput ? x.count : 0)
+        var dw = [Float](repeating: 0, count: wantsWeights ? w.count : 0)
+        var columns = [Float](repeating: 0, count: wantsInput || wantsWeights ? s.patch * s.positions : 0)
+        x.scalars.withUnsafeBufferPointer { input in
+            w.scalars.withUnsafeBufferPointer { weights in
+                g.scalars.withUnsafeBufferPointer { gradient in
+                    columns.withUnsafeMutableBufferPointer { columns in
+                        dx.withUnsafeMutableBufferPointer { dx in
+                            dw.withUnsafeMutableBufferPointer { dw in
+                                guard let input = input.baseAddress, let weights = weights.baseAddress,
+                                    let gradient = gradient.baseAddress, let columns = columns.baseAddress
+                                else { return }
+                                for n in 0..<s.batch {
+                                    for group in 0..<s.groups {
+                                        let imageOffset = (n * s.channels + group * s.channelsPerGroup) * s.height * s.width
+                                        let outputGradient = gradient + (n * s.outputChannels + group * s.outputsPerGroup) * s.positions
+                                        if wantsWeights, let dw = dw.baseAddress {
+                                            im2col(
+                                                input + imageOffset, channels: s.channelsPerGroup, height: s.height, width: s.width,
+                                                geometry: geometry, outputHeight: s.outputHeight, outputWidth: s.outputWidth, into: columns)
+                                            MatrixMultiplication.gemm(
+                                                m: s.outputsPerGroup, n: s.patch, k: s.positions, a: outputGradient, transposeA: false,
+                                                b: columns, transposeB: true, c: dw + group * s.outputsPerGroup * s.patch, beta: 1)
+                                        }
+                                        if wantsInput, let dx = dx.baseAddress {
+                                            MatrixMultiplication.gemm(
+                                                m: s.patch, n: s.positions, k: s.outputsPerGroup,
+                                                a: weights + group * s.outputsPerGroup * s.patch, transposeA: true,
+                                                b: outputGradient, transposeB: false, c: columns)
+                                            col2im(
+                                                columns, channels: s.channelsPerGroup, height: s.height, width: s.width, geometry: geometry,
+                                                outputHeight: s.outputHeight, outputWidth: s.outputWidth, into: dx + imageOffset)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var db: [Float] = []
+        if wantsBias {
+            db = [Float](repeating: 0, count: s.outputChannels)
+            for n in 0..<s.batch {
+                for m in 0..<s.outputChannels {
+                    let start = (n * s.outputChannels + m) * s.positions
+                    db[m] += g.scalars[start..<(start + s.positions)].reduce(0, +)
+                }
+            }
+        }
+        return (
+            wantsInput ? Tensor(uncheckedShape: x.shape, scalars: dx) : nil,
+            wantsWeights ? Tensor(uncheckedShape: w.shape, scalars: dw) : nil,
+            wantsBias ? Tensor(uncheckedShape: [s.outputChannels], scalars: db) : nil
+        )
+    }
+
+    /// Transposed convolution (`ConvTranspose`), the adjoint of `forward` in its input: x
+    /// [N, C, H, W], w [C, M/groups, kH, kW], y [N, M, oH, oW] of the given output size (which
+    /// must be one whose convolution by `geometry` is H × W, output padding included).
+    public static func transposedForward(
+        _ x: Tensor, weights w: Tensor, bias: Tensor?, groups: Int, geometry: WindowGeometry, outputSize: (height: Int, width: Int)
+    ) throws(TensorError) -> Tensor {
+        let s = try transposedShapes(x, w, groups: groups, geometry: geometry, outputSize: outputSize)
+        if let bias, bias.count != s.channels {
+            throw .shapeMismatch("the bias has \(bias.count) values for \(s.channels) output channels")
+        }
+        // Seen as the convolution y → x: `s` describes that convolution (its input is y).
+        var y = [Float](repeating: 0, count: s.batch * s.channels * s.height * s.width)
+        var columns = [Float](repeating: 0, count: s.patch * s.positions)
+        x.scalars.withUnsafeBufferPointer { input in
+            w.scalars.withUnsafeBufferPointer { weights in
+                y.withUnsafeMutableBufferPointer { output in
+                    columns.withUnsafeMutableBufferPointer { columns in
+                        guard let input = input.baseAddress, let weights = weights.baseAddress, let output = output.baseAddress,
+                            let columns = columns.baseAddress
+                        else { return }
+                        for n in 0..<s.batch {
+                            for group in 0..<s.groups {
+                                MatrixMultiplication.gemm(
+                                    m: s.patch, n: s.positions, k: s.outputsPerGroup,
+                                    a: weights + group * s.outputsPerGroup * s.patch, transposeA: true,
+                                    b: input + (n * s.outputChannels + group * s.outputsPerGroup) * s.positions, transposeB: false,
+                                    c: columns)
+                                col2im(
+                                    columns, channels: s.channelsPerGroup, height: s.height, width: s.width, geometry: geometry,
+                                    outputHeight: s.outputHeight, outputWidth: s.outputWidth,
+                                    into: output + (n * s.channels + group * s.channelsPerGroup) * s.height * s.width)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let bias {
+            let plane = s.height * s.width
+            for n in 0..<s.batch {
+                for m in 0..<s.channels {
+                    let start = (n * s.channels + m) * plane
+                    for index in start..<(start + plane) { y[index] += bias.scalars[m] }
+                }
+            }
+        }
+        return Tensor(uncheckedShape: [s.batch, s.channels, s.height, s.width], scalars: y)
+    }
+
+    /// ∂L/∂x, ∂L/∂w and ∂L/∂bias of a transposed convolution given ∂L/∂y: a convolution of
+    /// the output gradient, and its weight gradient with the roles of x and y swapped.
+    public static func transposedBackward(
+        _ x: Tensor, weights w: Tensor, groups: Int, geometry: WindowGeometry, outputGradient g: Tensor,
+        wantsInput: Bool, wantsWeights: Bool, wantsBias: Bool
+    ) throws(TensorError) -> (input: Tensor?, weights: Tensor?, bias: Tensor?) {
+        let s = try transposedShapes(
+            x, w, groups: groups, geometry: geometry, outputSize: (g.shape.count == 4 ? g.shape[2] : 0, g.shape.count == 4 ? g.shape[3] : 0)
+        )
+        guard g.shape == [s.batch, s.channels, s.height, s.width] else {
+            throw .shapeMismatch("the output gradient has shape \(g.shape), not [\(s.batch), \(s.channels), \(s.height), \(s.width)]")
+        }
+        var dx = [Float](repeating: 0, count: wantsInput ? x.count : 0)
+        var dw = [Float](repeating: 0, count: wantsWeights ? w.count : 0)
+        var columns = [Float](repeating: 0, count: wantsInput || wantsWeights ? s.patch * s.positions : 0)
+        x.scalars.withUnsafeBufferPointer { input in
+            w.scalars.withUnsafeBufferPointer { weights in
+                g.scalars.withUnsafeBufferPointer { gradient in
+                    columns.withUnsafeMutableBufferPointer { columns in
+                        dx.withUnsafeMutableBufferPointer { dx in
+                            dw.withUnsafeMutableBufferPointer { dw in
+                                guard let input = input.baseAddress, let weights = weights.baseAddress,
+                                    let gradient = gradient.baseAddress, let columns = columns.baseAddress
+                                else { return }
+                                for n in 0..<s.batch {
+                                    for group in 0..<s.groups {
+                                        let inputOffset = (n * s.outputChannels + group * s.outputsPerGroup) * s.positions
+                                        im2col(
+                                            gradient + (n * s.channels + group * s.channelsPerGroup) * s.height * s.width,
+                                            channels: s.channelsPerGroup, height: s.height, width: s.width, geometry: geometry,
+                                            outputHeight: s.outputHeight, outputWidth: s.outputWidth, into: columns)
+                                        if wantsInput, let dx = dx.baseAddress {
+                                            MatrixMultiplication.gemm(
+                                                m: s.outputsPerGroup, n: s.positions, k: s.patch,
+                                                a: weights + group * s.outputsPerGroup * s.patch, transposeA: false,
+                                                b: columns, transposeB: false, c: dx + inputOffset)
+                                        }
+                                        if wantsWeights, let dw = dw.baseAddress {
+                                            MatrixMultiplication.gemm(
+                                                m: s.outputsPerGroup, n: s.patch, k: s.positions, a: input + inputOffset, transposeA: false,
+                                                b: columns, transposeB: true, c: dw + group * s.outputsPerGroup * s.patch, beta: 1)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var db: [Float] = []
+        if wantsBias {
+            db = [Float](repeating: 0, count: s.channels)
+            let plane = s.height * s.width
+            for n in 0..<s.batch {
+                for m in 0..<s.channels {
+                    let start = (n * s.channels + m) * plane
+                    db[m] += g.scalars[start..<(start + plane)].reduce(0, +)
+                }
+            }
+        }
+        return (
+            wantsInput ? Tensor(uncheckedShape: x.shape, scalars: dx) : nil,
+            wantsWeights ? Tensor(uncheckedShape: w.shape, scalars: dw) : nil,
+            wantsBias ? Tensor(uncheckedShape: [s.channels], scalars: db) : nil
+        )
+    }
+
+    /// The shapes of the convolution whose adjoint a transposed convolution is: its input is
+    /// the transposed convolution's output y [N, M, oH, oW], its output x [N, C, H, W], and
+    /// its weights are w [C, M/groups, kH, kW] read as [C, (M/groups)·kH·kW] per group.
+    private static func transposedShapes(
+        _ x: Tensor, _ w: Tensor, groups: Int, geometry: WindowGeometry, outputSize: (height: Int, width: Int)
+    ) throws(TensorError) -> Shapes {
+        guard x.rank == 4, w.rank == 4, groups > 0, x.shape[1] == w.shape[0], w.shape[0] % groups == 0 else {
+            throw .shapeMismatch("ConvTranspose needs [N, C, H, W] input and [C, M/groups, kH, kW] weights, got \(x.shape) and \(w.shape)")
+        }
+        let s = try Shapes(
+            input: [x.shape[0], w.shape[1] * groups, outputSize.height, outputSize.width],
+            weights: [w.shape[0], w.shape[1], w.shape[2], w.shape[3]], groups: groups, geometry: geometry)
+        guard s.outputHeight == x.shape[2], s.outputWidth == x.shape[3] else {
+            throw .shapeMismatch("an output of \(outputSize) does not convolve back to the input's \(x.shape.suffix(2))")
+        }
+        return s
+    }
+}
