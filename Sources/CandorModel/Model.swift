@@ -17,14 +17,28 @@ public protocol PredictiveModel: Sendable {
     func predict(_ inputs: [Tensor]) throws(ModelError) -> [Tensor]
 }
 
-/// A model with reverse-mode gradients with respect to its inputs.
+/// A model with reverse-mode gradients with respect to its inputs and intermediate tensors.
 public protocol DifferentiableModel: PredictiveModel {
     /// Evaluates the model and back-propagates ∂L/∂(output `output`) = `seed(outputValue, rows)`
-    /// to every input. `rows` says which rows of the caller's batch `outputValue` holds (a model
-    /// with a fixed batch size is evaluated in chunks).
+    /// to every input and to the pass's layers, under the pass's backward rule. `rows` says
+    /// which rows of the caller's batch `outputValue` holds (a model with a fixed batch size is
+    /// evaluated in chunks).
+    func gradient(
+        _ inputs: [Tensor], output: Int, pass: BackwardPass, seed: (Tensor, Range<Int>) throws(ModelError) -> Tensor
+    ) throws(ModelError) -> GradientResult
+
+    /// The names of the intermediate tensors a pass may ask for.
+    var layerNames: Set<String> { get }
+}
+
+extension DifferentiableModel {
+    /// The plain gradient with respect to the inputs.
     ///
     /// - Returns: the value of every output, and ∂L/∂input for each input (shaped like it).
-    func gradient(
+    public func gradient(
         _ inputs: [Tensor], output: Int, seed: (Tensor, Range<Int>) throws(ModelError) -> Tensor
-    ) throws(ModelError) -> (outputs: [Tensor], inputGradients: [Tensor])
+    ) throws(ModelError) -> (outputs: [Tensor], inputGradients: [Tensor]) {
+        let result = try gradient(inputs, output: output, pass: .plain, seed: seed)
+        return (result.outputs, result.inputGradients)
+    }
 }

@@ -46,10 +46,15 @@ public final class ComputationGraph: Sendable {
     ///
     /// With `elementBudget`, the run stops with `.tooLarge` once the activations it has
     /// computed exceed that many elements (the validating trial run of a model at load).
-    func forward(_ inputs: [GraphValue], retainingAll: Bool, elementBudget: Int? = nil) throws(ModelError) -> [GraphValue?] {
+    ///
+    /// `overrides` replace the values of intermediate slots as soon as they are computed, so
+    /// every later step reads the given value (Captum's layer patching).
+    func forward(
+        _ inputs: [GraphValue], retainingAll: Bool, elementBudget: Int? = nil, overrides: [Int: GraphValue] = [:]
+    ) throws(ModelError) -> [GraphValue?] {
         var values = constants
         var computedElements = 0
-        for (slot, value) in zip(inputSlots, inputs) { values[slot] = value }
+        for (slot, value) in zip(inputSlots, inputs) { values[slot] = overrides[slot] ?? value }
         for (index, step) in steps.enumerated() {
             let arguments = step.inputs.map { $0.flatMap { values[$0] } }
             let results: [GraphValue]
@@ -58,7 +63,18 @@ public final class ComputationGraph: Sendable {
                 throw ModelError(.inconsistentShapes, "\(step.node) produced \(results.count) outputs, fewer than the graph uses")
             }
             for (slot, value) in zip(step.outputs, results) {
-                if let slot { values[slot] = value }
+                if let slot {
+                    if let replacement = overrides[slot] {
+                        guard replacement.shape == value.shape else {
+                            throw ModelError(
+                                .inconsistentShapes,
+                                "the value given for '\(slotNames[slot])' has shape \(replacement.shape), not \(value.shape)")
+                        }
+                        values[slot] = replacement
+                    } else {
+                        values[slot] = value
+                    }
+                }
                 computedElements += value.shape.reduce(1, *)
             }
             if let elementBudget, computedElements > elementBudget {
@@ -74,8 +90,15 @@ public final class ComputationGraph: Sendable {
     }
 
     /// Back-propagates `seeds` (∂L/∂slot for some slots) through the activations of a
-    /// retaining forward pass and returns ∂L/∂slot for each slot in `targets`.
-    func backward(values: [GraphValue?], seeds: [(slot: Int, gradient: Tensor)], targets: [Int]) throws(ModelError) -> [Tensor] {
+    /// retaining forward pass and returns ∂L/∂slot for each slot in `targets`, each step's
+    /// VJP replaced by `rule` where it gives one.
+    ///
+    /// Gradients stop at the slots in `cut` (replaced values, which do not depend on what
+    /// computed them).
+    func backward(
+        values: [GraphValue?], seeds: [(slot: Int, gradient: Tensor)], targets: [Int], rule: (any BackwardRule)? = nil,
+        cut: Set<Int> = []
+    ) throws(ModelError) -> [Tensor] {
         // Only slots downstream of a target can carry a gradient that matters.
         var needsGradient = [Bool](repeating: false, count: slotNames.count)
         for slot in targets { needsGradient[slot] = true }
@@ -87,16 +110,21 @@ public final class ComputationGraph: Sendable {
         for (slot, gradient) in seeds { gradients[slot] = try accumulate(gradients[slot], gradient, slot: slot) }
         for step in steps.reversed() {
             let outputGradients = step.outputs.map { $0.flatMap { gradients[$0] } }
-            guard outputGradients.contains(where: { $0 != nil }),
+            guard outputGradients.contains(where: { $0 != nil }), !step.outputs.contains(where: { $0.map(cut.contains) ?? false }),
                 step.inputs.contains(where: { $0.map { needsGradient[$0] } ?? false })
             else { continue }
             let arguments = step.inputs.map { $0.flatMap { values[$0] } }
             let outputs = step.outputs.compactMap { $0.flatMap { values[$0] } }
-            let inputGradients: [Tensor?]
-            do {
-                inputGradients = try step.op.backward(
-                    arguments, outputs: outputs, outputGradients: outputGradients,
+            var inputGradients: [Tensor?]
+            do throws(TensorError) {
+                let backwardStep = BackwardStep(
+                    op: step.op, inputs: arguments, outputs: outputs, outputGradients: outputGradients,
                     wanted: step.inputs.map { $0.map { needsGradient[$0] } ?? false })
+                if let replaced = try rule?.inputGradients(backwardStep) {
+                    inputGradients = replaced
+                } else {
+                    inputGradients = try backwardStep.gradient()
+                }
             } catch {
                 throw ModelError.atNode(step.node, error)
             }

@@ -86,14 +86,25 @@ public final class ONNXModel: DifferentiableModel {
         }
     }
 
+    public var layerNames: Set<String> { Set(layers.map(\.name)) }
+
     public func gradient(
-        _ inputs: [Tensor], output: Int, seed: (Tensor, Range<Int>) throws(ModelError) -> Tensor
-    ) throws(ModelError) -> (outputs: [Tensor], inputGradients: [Tensor]) {
+        _ inputs: [Tensor], output: Int, pass: BackwardPass, seed: (Tensor, Range<Int>) throws(ModelError) -> Tensor
+    ) throws(ModelError) -> GradientResult {
         guard graph.outputSlots.indices.contains(output) else {
             throw ModelError(.missingValue, "the model has no output number \(output)")
         }
+        let layerSlots = try pass.layers.map { name throws(ModelError) in try layerSlot(name) }
+        var overrides: [Int: GraphValue] = [:]
+        for (name, value) in pass.overrides { overrides[try layerSlot(name)] = .float(value) }
+        let batch = inputs.first?.shape.first ?? 0
+        if !overrides.isEmpty, let size = fixedBatchSize, size != batch {
+            throw ModelError(
+                .unsupportedFeature, "replacing layer values needs a model with a free batch axis; this one is fixed at \(size)")
+        }
+        let outputCount = graph.outputSlots.count
         let combined = try inChunks(inputs) { chunk, rows throws(ModelError) in
-            let values = try graph.forward(chunk.map(GraphValue.float), retainingAll: true)
+            let values = try graph.forward(chunk.map(GraphValue.float), retainingAll: true, overrides: overrides)
             let outputs = try graph.outputSlots.map { slot throws(ModelError) in
                 try Self.floatOutput(values[slot], name: graph.slotNames[slot])
             }
@@ -114,10 +125,29 @@ public final class ONNXModel: DifferentiableModel {
                     "the gradient seed has shape \(seedGradient.shape) but output '\(graph.slotNames[outputSlot])' has \(outputs[output].shape)"
                 )
             }
-            let gradients = try graph.backward(values: values, seeds: [(outputSlot, seedGradient)], targets: graph.inputSlots)
-            return outputs + gradients
+            let layerValues = try layerSlots.map { slot throws(ModelError) in
+                try Self.floatOutput(values[slot], name: graph.slotNames[slot])
+            }
+            let gradients = try graph.backward(
+                values: values, seeds: [(outputSlot, seedGradient)], targets: graph.inputSlots + layerSlots, rule: pass.rule,
+                cut: Set(overrides.keys))
+            return outputs + layerValues + gradients
         }
-        return (Array(combined.prefix(graph.outputSlots.count)), Array(combined.dropFirst(graph.outputSlots.count)))
+        let layerCount = layerSlots.count
+        let inputCount = graph.inputSlots.count
+        return GradientResult(
+            outputs: Array(combined.prefix(outputCount)),
+            inputGradients: Array(combined[(outputCount + layerCount)..<(outputCount + layerCount + inputCount)]),
+            layerValues: Array(combined[outputCount..<(outputCount + layerCount)]),
+            layerGradients: Array(combined.suffix(layerCount)))
+    }
+
+    /// The slot of an intermediate tensor (or graph input) a pass names.
+    private func layerSlot(_ name: String) throws(ModelError) -> Int {
+        guard let slot = graph.slotIndex[name], graph.constants[slot] == nil else {
+            throw ModelError(.missingValue, "the model has no intermediate tensor named '\(name)'")
+        }
+        return slot
     }
 
     private static func floatOutput(_ value: GraphValue?, name: String) throws(ModelError) -> Tensor {
