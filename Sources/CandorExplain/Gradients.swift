@@ -13,33 +13,48 @@ enum TargetGradients {
         model: any DifferentiableModel, inputs: [Tensor], output: Int, targets: [Int],
         context: ExplanationContext, rowsPerChunk: Int? = nil
     ) throws(ExplanationError) -> (outputs: Tensor, gradients: [Tensor]) {
+        let result = try compute(
+            model: model, inputs: inputs, output: output, targets: targets, pass: .plain, context: context, rowsPerChunk: rowsPerChunk)
+        return (result.outputs[output], result.inputGradients)
+    }
+
+    /// The same under a backward pass with layers, replaced values and a rule. Replaced
+    /// values are given for the whole batch and sliced per chunk; `rowsPerChunk` must keep
+    /// together rows a rule pairs (DeepLIFT's halves are passed as one chunk).
+    static func compute(
+        model: any DifferentiableModel, inputs: [Tensor], output: Int, targets: [Int], pass: BackwardPass,
+        context: ExplanationContext, rowsPerChunk: Int? = nil
+    ) throws(ExplanationError) -> GradientResult {
         let rows = inputs.first?.shape.first ?? 0
         let chunk = max(1, min(rowsPerChunk ?? rows, context.maxBatchElements / model.elementsPerInstance, rows))
-        var outputParts: [Tensor] = []
-        var gradientParts: [[Tensor]] = []
+        var parts: [GradientResult] = []
         for start in stride(from: 0, to: rows, by: chunk) {
             try context.checkCancellation()
             let range = start..<min(start + chunk, rows)
             let part = inputs.map { $0.rows(range) }
-            let result: (outputs: [Tensor], inputGradients: [Tensor])
+            var chunkPass = pass
+            chunkPass.overrides = pass.overrides.mapValues { $0.rows(range) }
             do {
-                result = try model.gradient(part, output: output) { value, chunkRows throws(ModelError) in
-                    try oneHot(
-                        like: value,
-                        targets: Array(targets[(range.lowerBound + chunkRows.lowerBound)..<(range.lowerBound + chunkRows.upperBound)]))
-                }
+                parts.append(
+                    try model.gradient(part, output: output, pass: chunkPass) { value, chunkRows throws(ModelError) in
+                        try oneHot(
+                            like: value,
+                            targets: Array(targets[(range.lowerBound + chunkRows.lowerBound)..<(range.lowerBound + chunkRows.upperBound)]))
+                    })
             } catch {
                 throw ExplanationError(error)
             }
-            outputParts.append(result.outputs[output])
-            gradientParts.append(result.inputGradients)
         }
         do {
-            let outputs = try Tensor.concatenatingRows(outputParts)
-            let gradients = try inputs.indices.map { index throws(TensorError) in
-                try Tensor.concatenatingRows(gradientParts.map { $0[index] })
+            func joined(_ pick: (GradientResult) -> [Tensor]) throws(TensorError) -> [Tensor] {
+                guard let first = parts.first else { return [] }
+                return try pick(first).indices.map { index throws(TensorError) in
+                    try Tensor.concatenatingRows(parts.map { pick($0)[index] })
+                }
             }
-            return (outputs, gradients)
+            return GradientResult(
+                outputs: try joined(\.outputs), inputGradients: try joined(\.inputGradients), layerValues: try joined(\.layerValues),
+                layerGradients: try joined(\.layerGradients))
         } catch {
             throw ExplanationError(.modelFailure, "\(error)")
         }

@@ -41,17 +41,62 @@ public struct InputXGradient: Explainer {
     }
 }
 
-/// One gradient pass over the batch, each input's gradient then transformed per element.
+/// Guided backpropagation: the gradient with each ReLU passing back only positive gradient
+/// where its input is positive. Springenberg et al., "Striving for Simplicity", 2015; Captum
+/// `GuidedBackprop`.
+public struct GuidedBackprop: Explainer {
+    public let descriptor = MethodDescriptor(
+        name: "guided_backprop", family: "gradient",
+        summary: "the gradient with each ReLU passing back only positive gradient at positive input",
+        reference: "Captum GuidedBackprop", requirement: .differentiable, parameters: [])
+
+    public init() {}
+
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
+    {
+        let reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
+        return GradientPlan(
+            model: try differentiable(problem.model), effectiveParameters: reader.effective,
+            pass: BackwardPass(rule: ModifiedReluRule(.guidedBackpropagation))
+        ) { _, gradient in gradient }
+    }
+}
+
+/// Deconvolution: the gradient with each ReLU passing back the positive part of the incoming
+/// gradient, whatever its input. Zeiler & Fergus, "Visualizing and Understanding
+/// Convolutional Networks", 2014; Captum `Deconvolution`.
+public struct Deconvolution: Explainer {
+    public let descriptor = MethodDescriptor(
+        name: "deconvolution", family: "gradient",
+        summary: "the gradient with each ReLU passing back relu(incoming gradient)",
+        reference: "Captum Deconvolution", requirement: .differentiable, parameters: [])
+
+    public init() {}
+
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
+    {
+        let reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
+        return GradientPlan(
+            model: try differentiable(problem.model), effectiveParameters: reader.effective,
+            pass: BackwardPass(rule: ModifiedReluRule(.deconvolution))
+        ) { _, gradient in gradient }
+    }
+}
+
+/// One gradient pass over the batch (under a backward rule, if any), each input's gradient
+/// then transformed per element.
 struct GradientPlan: ExplanationPlan {
     let model: any DifferentiableModel
     let effectiveParameters: [String: JSONValue]
+    var pass = BackwardPass.plain
     /// Maps (input, ∂f/∂input) to the attribution, both batched.
     let transform: @Sendable (Tensor, Tensor) throws(TensorError) -> Tensor
 
     func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
         let inputs = problem.problem.inputs
-        let (_, gradients) = try TargetGradients.compute(
-            model: model, inputs: inputs, output: problem.problem.output, targets: problem.targets, context: context)
+        let gradients = try TargetGradients.compute(
+            model: model, inputs: inputs, output: problem.problem.output, targets: problem.targets, pass: pass, context: context
+        ).inputGradients
         let perInput: [[Tensor]]
         do {
             perInput = try zip(inputs, gradients).map { input, gradient throws(TensorError) in try transform(input, gradient).unstacked() }

@@ -50,4 +50,11 @@ public struct GradientResult: Sendable {
     /// The value of each requested layer, and ∂L/∂layer.
     public var layerValues: [Tensor]
     public var layerGradients: [Tensor]
+
+    public init(outputs: [Tensor], inputGradients: [Tensor], layerValues: [Tensor], layerGradients: [Tensor]) {
+        self.outputs = outputs
+        self.inputGradients = inputGradients
+        self.layerValues = layerValues
+        self.layerGradients = layerGradients
+    }
 }
