@@ -19,6 +19,8 @@ public struct ParameterSpec: Sendable, Equatable {
         /// An array of instances (an object of those by input name for a model with several
         /// inputs), or "model" for the reference rows the model's sidecar names.
         case instances
+        /// A free string (a tensor name).
+        case text
     }
 
     public let name: String
@@ -53,6 +55,7 @@ public struct ParameterSpec: Sendable, Equatable {
         case .featureMask: "feature_mask"
         case .integers: "integers"
         case .instances: "instances"
+        case .text: "string"
         }
     }
 }
@@ -198,6 +201,24 @@ public struct ParameterReader: Sendable {
         guard case .number(let number) = value, number.isFinite else { throw invalid(spec, "must be a number, got \(value.typeName)") }
         try checkRange(spec, number)
         return number
+    }
+
+    /// A string parameter, or nil when omitted and without default.
+    public mutating func optionalString(_ name: String) throws(ExplanationError) -> String? {
+        let (spec, value) = value(name)
+        guard let value else { return nil }
+        guard case .string(let string) = value, !string.isEmpty, string.count <= 4096 else {
+            throw invalid(spec, "must be a non-empty string, got \(value.typeName)")
+        }
+        return string
+    }
+
+    /// A number parameter that has a default.
+    public mutating func double(_ name: String) throws(ExplanationError) -> Double {
+        guard let result = try optionalDouble(name) else {
+            throw ExplanationError(.invalidParameter, "parameter '\(name)' of \(method) is required")
+        }
+        return result
     }
 
     /// Records the value a method chose for a parameter the request left out (a default that

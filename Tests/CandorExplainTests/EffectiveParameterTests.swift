@@ -22,6 +22,14 @@ import Testing
                 model: model, inputs: [try Tensor(repeating: 2, shape: [2, 4])], output: 1, targets: nil,
                 dataset: DatasetSummary(background: [rows], backgroundSource: "test"))
         }
+        if [
+            "lrp", "grad_cam", "guided_grad_cam", "layer_integrated_gradients", "layer_gradient_x_activation", "layer_conductance",
+            "neuron_gradient",
+        ]
+        .contains(method) {
+            let model = try ONNXModelLoader.load(try GraphFactory.smallConvolutionalNetwork())
+            return ExplanationProblem(model: model, inputs: [try Tensor(repeating: 0.5, shape: [2, 1, 6, 6])], output: 0, targets: nil)
+        }
         if method == "slic" {
             let model = try ONNXModelLoader.load(contentsOf: Fixtures.repository.appendingPathComponent("models/shapes_mlp.onnx"))
             return ExplanationProblem(model: model, inputs: [try Tensor(repeating: 0.5, shape: [2, 3, 32, 32])], output: 0, targets: nil)
@@ -35,7 +43,11 @@ import Testing
     }
 
     /// The smallest request each method accepts.
-    static let required: [String: [String: JSONValue]] = ["occlusion": ["sliding_window_shapes": 1]]
+    static let required: [String: [String: JSONValue]] = [
+        "occlusion": ["sliding_window_shapes": 1], "layer_integrated_gradients": ["layer": "relu"],
+        "layer_gradient_x_activation": ["layer": "relu"], "layer_conductance": ["layer": "relu"],
+        "neuron_gradient": ["layer": "pool", "neuron_selector": [1, 2, 0]],
+    ]
 
     @Test(arguments: MethodCatalog.standard.names)
     func everyDefaultIsEchoed(_ method: String) throws {
@@ -51,7 +63,8 @@ import Testing
     func givenIntegersAreEchoed(_ method: String) throws {
         let explainer = try #require(MethodCatalog.standard.explainer(named: method))
         for spec in explainer.descriptor.parameters where spec.kind == .integer && spec.defaultValue == nil {
-            var parameters = Self.required[method] ?? [:]
+            // The base-method parameters of smoothgrad apply to integrated gradients only.
+            var parameters = Self.required[method] ?? (method == "smoothgrad" ? ["base_method": "integrated_gradients"] : [:])
             let value = JSONValue.number(max(spec.minimum ?? 1, 2))
             parameters[spec.name] = value
             let plan = try explainer.prepare(parameters, for: try Self.problem(for: method))

@@ -97,4 +97,49 @@ package enum GraphFactory {
                 initializer("b", try Tensor(shape: [outputs], scalars: bias)),
             ])
     }
+
+    package static func intsAttribute(_ name: String, _ values: [Int]) -> Onnx_AttributeProto {
+        var attribute = Onnx_AttributeProto()
+        attribute.name = name
+        attribute.type = .ints
+        attribute.ints = values.map(Int64.init)
+        return attribute
+    }
+
+    /// A small image classifier, x [N, 1, 6, 6] → Conv(2 filters, 3×3, pad 1) → Relu →
+    /// MaxPool(2) → Flatten → Gemm → `logits` [N, 3], with fixed pseudo-random weights; its
+    /// intermediate tensors are `conv`, `relu`, `pool` and `flat`. `bias` false leaves out
+    /// every bias (LRP then conserves relevance exactly).
+    package static func smallConvolutionalNetwork(bias: Bool = true) throws -> Data {
+        var state: UInt32 = 7
+        func weights(_ count: Int) -> [Float] {
+            (0..<count).map { _ in
+                state = state &* 1_664_525 &+ 1_013_904_223
+                return Float(state >> 8) / Float(1 << 24) - 0.5
+            }
+        }
+        var initializers = [
+            initializer("W1", try Tensor(shape: [2, 1, 3, 3], scalars: weights(18))),
+            initializer("W2", try Tensor(shape: [3, 18], scalars: weights(54))),
+        ]
+        if bias {
+            initializers.append(initializer("b1", try Tensor(shape: [2], scalars: weights(2))))
+            initializers.append(initializer("b2", try Tensor(shape: [3], scalars: weights(3))))
+        }
+        return try model(
+            nodes: [
+                node(
+                    "Conv", bias ? ["x", "W1", "b1"] : ["x", "W1"], ["conv"], name: "conv",
+                    attributes: [intsAttribute("kernel_shape", [3, 3]), intsAttribute("pads", [1, 1, 1, 1])]),
+                node("Relu", ["conv"], ["relu"], name: "relu"),
+                node(
+                    "MaxPool", ["relu"], ["pool"], name: "pool",
+                    attributes: [intsAttribute("kernel_shape", [2, 2]), intsAttribute("strides", [2, 2])]),
+                node("Flatten", ["pool"], ["flat"], name: "flatten"),
+                node(
+                    "Gemm", bias ? ["flat", "W2", "b2"] : ["flat", "W2"], ["logits"], name: "dense", attributes: [intAttribute("transB", 1)]
+                ),
+            ],
+            inputs: [value("x", [nil, 1, 6, 6])], outputs: [value("logits", [nil, 3])], initializers: initializers)
+    }
 }

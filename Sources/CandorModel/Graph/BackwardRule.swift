@@ -31,11 +31,17 @@ public struct BackwardPass: Sendable {
     public var layers: [String]
     public var overrides: [String: Tensor]
     public var rule: (any BackwardRule)?
+    /// The intermediate tensor the seed applies to instead of the explained output (a
+    /// neuron's gradient); the seed function then receives that tensor's value.
+    public var seedLayer: String?
 
-    public init(layers: [String] = [], overrides: [String: Tensor] = [:], rule: (any BackwardRule)? = nil) {
+    public init(
+        layers: [String] = [], overrides: [String: Tensor] = [:], rule: (any BackwardRule)? = nil, seedLayer: String? = nil
+    ) {
         self.layers = layers
         self.overrides = overrides
         self.rule = rule
+        self.seedLayer = seedLayer
     }
 
     public static let plain = BackwardPass()

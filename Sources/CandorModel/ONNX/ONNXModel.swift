@@ -88,6 +88,23 @@ public final class ONNXModel: DifferentiableModel {
 
     public var layerNames: Set<String> { Set(layers.map(\.name)) }
 
+    /// The output of the last `Conv` node in execution order: Grad-CAM's default layer.
+    public var lastConvolutionOutput: String? {
+        graph.steps.last { $0.node.operatorType == "Conv" }?.outputs.first?.map { graph.slotNames[$0] }
+    }
+
+    /// The operator types of the nodes the output `output` depends on, sorted.
+    public func operatorTypes(feeding output: Int) -> [String] {
+        guard graph.outputSlots.indices.contains(output) else { return [] }
+        var needed: Set<Int> = [graph.outputSlots[output]]
+        var types: Set<String> = []
+        for step in graph.steps.reversed() where step.outputs.contains(where: { $0.map(needed.contains) ?? false }) {
+            types.insert(step.node.operatorType)
+            for case let slot? in step.inputs { needed.insert(slot) }
+        }
+        return types.sorted()
+    }
+
     public func gradient(
         _ inputs: [Tensor], output: Int, pass: BackwardPass, seed: (Tensor, Range<Int>) throws(ModelError) -> Tensor
     ) throws(ModelError) -> GradientResult {
@@ -95,6 +112,7 @@ public final class ONNXModel: DifferentiableModel {
             throw ModelError(.missingValue, "the model has no output number \(output)")
         }
         let layerSlots = try pass.layers.map { name throws(ModelError) in try layerSlot(name) }
+        let seedSlot = try pass.seedLayer.map { name throws(ModelError) in try layerSlot(name) }
         var overrides: [Int: GraphValue] = [:]
         for (name, value) in pass.overrides { overrides[try layerSlot(name)] = .float(value) }
         let batch = inputs.first?.shape.first ?? 0
@@ -108,9 +126,9 @@ public final class ONNXModel: DifferentiableModel {
             let outputs = try graph.outputSlots.map { slot throws(ModelError) in
                 try Self.floatOutput(values[slot], name: graph.slotNames[slot])
             }
-            let outputSlot = graph.outputSlots[output]
+            let outputSlot = try seedSlot ?? graph.outputSlots[output]
             // A padded chunk's extra rows get no gradient: the seed covers the real rows only.
-            let value = outputs[output]
+            let value = try Self.floatOutput(values[outputSlot], name: graph.slotNames[outputSlot])
             var seedGradient = try seed(value.rank > 0 && value.shape[0] > rows.count ? value.rows(0..<rows.count) : value, rows)
             if seedGradient.rank > 0, seedGradient.shape[0] < value.shape.first ?? 0 {
                 do {
@@ -119,10 +137,10 @@ public final class ONNXModel: DifferentiableModel {
                     throw ModelError(.inconsistentShapes, "\(error)")
                 }
             }
-            guard seedGradient.shape == outputs[output].shape else {
+            guard seedGradient.shape == value.shape else {
                 throw ModelError(
                     .inconsistentShapes,
-                    "the gradient seed has shape \(seedGradient.shape) but output '\(graph.slotNames[outputSlot])' has \(outputs[output].shape)"
+                    "the gradient seed has shape \(seedGradient.shape) but '\(graph.slotNames[outputSlot])' has \(value.shape)"
                 )
             }
             let layerValues = try layerSlots.map { slot throws(ModelError) in
