@@ -80,7 +80,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
-from captum.attr import (FeatureAblation, InputXGradient, IntegratedGradients, Occlusion, Saliency,
+from captum.attr import (LRP, Deconvolution, DeepLift, GuidedBackprop, GuidedGradCam, LayerAttribution, LayerGradCam,
+                         FeatureAblation, InputXGradient, IntegratedGradients, Occlusion, Saliency,
                          ShapleyValues, ShapleyValueSampling)
 from onnx import numpy_helper
 from torch import nn
@@ -94,6 +95,7 @@ IG_PARAMS = {"n_steps": 50, "integration": "gausslegendre", "baselines": 0.0}
 SVS_SAMPLES = 25
 # Orderings of the high-sample Captum estimate the sampled case is measured against.
 SVS_REFERENCE_SAMPLES = 1000
+CNN_MODEL = "shapes_cnn"  # the convolutional demo model (scripts/train_cnn_demo_model.py)
 
 
 def block_mask(n_features: int, width: int) -> list[int]:
@@ -214,6 +216,19 @@ CASES = [
     # XGBoost's own C++ TreeSHAP (predict(pred_contribs=True)). The model is bench/tree_model.py's
     # 500-tree, depth-6 binary classifier, trained by bench/run.sh into the folder it serves; the
     # explained output is the raw score `margin`, target 0 (its only column), path-dependent.
+    # The convolutional methods, on the CNN demo model only (image models run only the cases that
+    # name them). The default layer of the Grad-CAM cases is the last Conv node's output.
+    Case("cnn_saliency", "saliency", 1, {"abs": True}, models=(CNN_MODEL,)),
+    Case("cnn_integrated_gradients_b8", "integrated_gradients", 8, IG_PARAMS, models=(CNN_MODEL,), captum_calls=50),
+    Case("cnn_deeplift", "deeplift", 1, {"baselines": 0.0}, models=(CNN_MODEL,)),
+    Case("cnn_deeplift_b16", "deeplift", 16, {"baselines": 0.0}, models=(CNN_MODEL,)),
+    Case("cnn_guided_backprop", "guided_backprop", 1, {}, models=(CNN_MODEL,)),
+    Case("cnn_deconvolution", "deconvolution", 1, {}, models=(CNN_MODEL,)),
+    Case("cnn_grad_cam", "grad_cam", 1, {}, models=(CNN_MODEL,)),
+    Case("cnn_grad_cam_b16", "grad_cam", 16, {}, models=(CNN_MODEL,)),
+    Case("cnn_guided_grad_cam", "guided_grad_cam", 1, {}, models=(CNN_MODEL,)),
+    Case("cnn_lrp", "lrp", 1, {}, models=(CNN_MODEL,)),
+    Case("cnn_lrp_b16", "lrp", 16, {}, models=(CNN_MODEL,)),
     Case("tree_shap", "tree_shap", 1, {}, models=(tree_model.NAME,), output={tree_model.NAME: "margin"},
          peer="shap_tree", peer_args=lambda nfeat: {}),
     # 100 instances per request / per shap_values call: the throughput case (instances per second).
@@ -270,7 +285,7 @@ def onnx_to_torch(path: Path, output: str | None = None):
         raise ValueError(f"{path.name}: expected one graph input, got {inputs}")
     target = output or proto.graph.output[0].name
     opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 17)
-    current, layers = inputs[0], []
+    current, layers, names = inputs[0], [], []
     for node in proto.graph.node:
         if current == target:
             break
@@ -313,12 +328,35 @@ def onnx_to_torch(path: Path, output: str | None = None):
             layers.append(nn.Softmax(dim=a.get("axis", -1 if opset >= 13 else 1)))
         elif op == "Identity":
             layers.append(nn.Identity())
+        elif op == "Conv":
+            w = consts[node.input[1]].astype(np.float32)
+            pads = a.get("pads", [0] * 4)
+            if pads[:2] != pads[2:] or a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+                raise ValueError(f"{path.name}: Conv {node.name} has asymmetric or automatic padding")
+            conv = nn.Conv2d(w.shape[1] * a.get("group", 1), w.shape[0], tuple(w.shape[2:]), stride=tuple(a.get("strides", [1, 1])),
+                             padding=tuple(pads[:2]), dilation=tuple(a.get("dilations", [1, 1])), groups=a.get("group", 1),
+                             bias=len(node.input) > 2)
+            with torch.no_grad():
+                conv.weight.copy_(torch.tensor(w))
+                if conv.bias is not None:
+                    conv.bias.copy_(torch.tensor(consts[node.input[2]].astype(np.float32)))
+            layers.append(conv)
+        elif op == "MaxPool":
+            pads = a.get("pads", [0] * 4)
+            layers.append(nn.MaxPool2d(tuple(a["kernel_shape"]), stride=tuple(a.get("strides", a["kernel_shape"])),
+                                       padding=tuple(pads[:2]), ceil_mode=bool(a.get("ceil_mode", 0))))
+        elif op == "GlobalAveragePool":
+            layers.append(nn.AdaptiveAvgPool2d(1))
+        elif op == "Flatten":
+            layers.append(nn.Flatten(a.get("axis", 1)))
         else:
             raise ValueError(f"{path.name}: operator {op} (node {node.name}) is not supported by the bench converter")
         current = node.output[0]
+        names.append(current)
     if current != target:
         raise ValueError(f"{path.name}: output {target} is not reached by a chain from {inputs[0]}")
     module = nn.Sequential(*layers).eval()
+    module.onnx_outputs = names  # the ONNX tensor each layer computes (layer methods name them)
     for p in module.parameters():
         p.requires_grad_(False)
     return module, inputs[0], target
@@ -337,9 +375,15 @@ def n_features_of(path: Path, input_name: str) -> int:
     proto = onnx.load(str(path), load_external_data=False)
     vi = next(i for i in proto.graph.input if i.name == input_name)
     dims = vi.type.tensor_type.shape.dim
-    if len(dims) != 2 or not dims[1].dim_value:
-        raise ValueError(f"{path.name}: the bench expects a [batch, features] input, got {dims}")
-    return dims[1].dim_value
+    if len(dims) not in (2, 4) or not all(d.dim_value for d in dims[1:]):
+        raise ValueError(f"{path.name}: the bench expects a [batch, features] or [batch, C, H, W] input, got {dims}")
+    return int(np.prod([d.dim_value for d in dims[1:]]))
+
+
+def instance_shape_of(path: Path, input_name: str) -> tuple:
+    proto = onnx.load(str(path), load_external_data=False)
+    vi = next(i for i in proto.graph.input if i.name == input_name)
+    return tuple(d.dim_value for d in vi.type.tensor_type.shape.dim[1:])
 
 
 # ---------------------------------------------------------------------------------------
@@ -549,12 +593,55 @@ def captum_call(module: nn.Module, method: str, x: torch.Tensor, target, kwargs:
         return lambda: explainer.attribute(
             x, baselines=torch.zeros_like(x), target=target, n_steps=IG_PARAMS["n_steps"],
             method=IG_PARAMS["integration"], return_convergence_delta=True)
+    if method == "deeplift":
+        explainer = DeepLift(module)
+        return lambda: explainer.attribute(x, baselines=torch.zeros_like(x), target=target, return_convergence_delta=True)
+    if method in ("guided_backprop", "deconvolution"):
+        explainer = (GuidedBackprop if method == "guided_backprop" else Deconvolution)(module)
+        return lambda: explainer.attribute(x, target=target)
+    if method in ("grad_cam", "guided_grad_cam"):
+        # Candor's default layer: the last Conv node's output.
+        layer = module[max(i for i, m in enumerate(module) if isinstance(m, nn.Conv2d))]
+        if method == "guided_grad_cam":
+            explainer = GuidedGradCam(module, layer)
+            return lambda: explainer.attribute(x, target=target, interpolate_mode="nearest")
+        explainer = LayerGradCam(module, layer)
+        return lambda: LayerAttribution.interpolate(explainer.attribute(x, target=target), tuple(x.shape[2:]), "bilinear")
+    if method == "lrp":
+        explainer = LRP(FunctionalFlatten(module))
+        return lambda: explainer.attribute(x, target=target, return_convergence_delta=True)
     perturbation = {"feature_ablation": FeatureAblation, "occlusion": Occlusion,
                     "exact_shapley": ShapleyValues, "shapley_value_sampling": ShapleyValueSampling}
     if method in perturbation:
         explainer = perturbation[method](module)
         return lambda: explainer.attribute(x, baselines=0.0, target=target, **kwargs)
     raise ValueError(method)
+
+
+class FunctionalFlatten(nn.Module):
+    """The chain with its nn.Flatten layers applied as functions: Captum's LRP refuses any leaf
+    module it has no rule for, Flatten included."""
+
+    def __init__(self, module: nn.Sequential):
+        super().__init__()
+        self.parts = nn.ModuleList()
+        self.flattens = []
+        part = []
+        for layer in module:
+            if isinstance(layer, nn.Flatten):
+                self.parts.append(nn.Sequential(*part))
+                self.flattens.append(layer.start_dim)
+                part = []
+            else:
+                part.append(layer)
+        self.parts.append(nn.Sequential(*part))
+
+    def forward(self, x):
+        for index, part in enumerate(self.parts):
+            x = part(x)
+            if index < len(self.flattens):
+                x = torch.flatten(x, self.flattens[index])
+        return x
 
 
 def f32_json(a: np.ndarray):
@@ -875,7 +962,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--url", required=True, help="Candor base URL, e.g. http://127.0.0.1:8080 (loopback)")
     p.add_argument("--models-dir", default=str(ROOT / "models"))
-    p.add_argument("--models", default=f"iris_mlp,breast_cancer_mlp,{tree_model.NAME}",
+    p.add_argument("--models", default=f"iris_mlp,breast_cancer_mlp,{CNN_MODEL},{tree_model.NAME}",
                    help=f"models to run the cases on ({tree_model.NAME}: the XGBoost model of the tree_shap cases, "
                         "trained by bench/run.sh into the folder it serves)")
     p.add_argument("--cases", default=",".join(c.id for c in CASES),
@@ -986,9 +1073,14 @@ def main() -> int:
         path = Path(args.models_dir) / f"{name}.onnx"
         module, input_name, output_name = onnx_to_torch(path)
         nfeat = n_features_of(path, input_name)
-        mean, std = standardisation(module, nfeat)
-        # Deterministic inputs in the model's own units: mean + std · N(0, 1), float32.
-        x_all = (mean + std * rng.standard_normal((32, nfeat))).astype(np.float32)
+        shape = instance_shape_of(path, input_name)
+        if len(shape) == 3:
+            # An image model: uniform pixels in [0, 1], float32.
+            x_all = rng.uniform(0, 1, (32,) + shape).astype(np.float32)
+        else:
+            mean, std = standardisation(module, nfeat)
+            # Deterministic inputs in the model's own units: mean + std · N(0, 1), float32.
+            x_all = (mean + std * rng.standard_normal((32, nfeat))).astype(np.float32)
         sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         ort_out = sess.run([output_name], {input_name: x_all})[0]
         with torch.no_grad():
@@ -1013,6 +1105,8 @@ def main() -> int:
         for case in wanted_cases:
             if case.models is not None and name not in case.models:
                 continue
+            if case.models is None and len(shape) == 3:
+                continue  # the generic (tabular) cases do not run on image models
             case_id, method, batch = case.id, case.method, case.batch
             params = case.candor_params(nfeat)
             captum_kwargs = case.captum_kwargs(nfeat)

@@ -142,15 +142,15 @@ class ShapesMLP(nn.Module):
         return logits, torch.softmax(logits, dim=1)
 
 
-def train(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int) -> None:
+def train(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, learning_rate: float = 1e-3) -> None:
     xt, yt = torch.tensor(x), torch.tensor(y)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    opt = torch.optim.Adam(model.parameters(), lr=learning_rate, weight_decay=1e-4)
     loss_fn = nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(SEED)
     model.train()
     for epoch in range(epochs):
         for group in opt.param_groups:
-            group["lr"] = 1e-3 * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
+            group["lr"] = learning_rate * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
         order = torch.randperm(len(xt), generator=gen)
         for start in range(0, len(xt), 64):
             idx = order[start:start + 64]
@@ -168,10 +168,10 @@ def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
 
 # ---------------------------------------------------------------------------- export
 
-def describe_and_check_ops(path: Path) -> None:
+def describe_and_check_ops(path: Path, supported: set = SUPPORTED_OPS) -> None:
     m = onnx.load(str(path))
     ops = [n.op_type for n in m.graph.node]
-    unsupported = sorted(set(ops) - SUPPORTED_OPS)
+    unsupported = sorted(set(ops) - supported)
     assert not unsupported, f"{path.name} uses operators Candor lacks: {unsupported}"
     assert not m.functions, "local functions in the graph"
 
