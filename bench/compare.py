@@ -646,7 +646,10 @@ class FunctionalFlatten(nn.Module):
 
 def f32_json(a: np.ndarray):
     """Nested lists of the shortest decimals that read back as the same float32 values."""
-    return [[float(str(np.float32(v))) for v in row] for row in np.asarray(a, dtype=np.float32)]
+    a = np.asarray(a, dtype=np.float32)
+    if a.ndim > 2:
+        return [f32_json(item) for item in a]
+    return [[float(str(np.float32(v))) for v in row] for row in a]
 
 
 # ---------------------------------------------------------------------------------------

@@ -61,29 +61,51 @@ public struct WindowGeometry: Sendable, Equatable {
 /// vector-Jacobian products; transposed convolution is the adjoint of the same two steps.
 /// Layouts are ONNX's: x [N, C, H, W], weights [M, C/groups, kH, kW], y [N, M, oH, oW].
 public enum Convolution {
+    /// The output columns `oj` whose tap `kj` lands inside a row of `width` (the rest read
+    /// padding): ⌈(padBegin − kj·d)/s⌉ ..< ⌊(width − 1 + padBegin − kj·d)/s⌋ + 1, clamped.
+    @inline(__always)
+    static func validColumns(_ kj: Int, width: Int, outputWidth: Int, geometry g: WindowGeometry) -> Range<Int> {
+        let offset = g.padsBegin.width - kj * g.dilations.width
+        let stride = g.strides.width
+        let first = offset <= 0 ? 0 : (offset + stride - 1) / stride
+        let lastPosition = width - 1 + offset
+        let end = lastPosition < 0 ? 0 : lastPosition / stride + 1
+        let lower = Swift.min(first, outputWidth)
+        return lower..<Swift.max(lower, Swift.min(end, outputWidth))
+    }
+
     /// Unfolds one image's channels `channels` into columns [channels·kH·kW, oH·oW]: column
-    /// p holds the window of output position p (zeros where it reaches into padding).
+    /// p holds the window of output position p (zeros where it reaches into padding). Each
+    /// row's in-bounds run is found arithmetically, so the inner loop has no bounds tests
+    /// (and is a plain copy at stride 1).
     static func im2col(
         _ image: UnsafePointer<Float>, channels: Int, height: Int, width: Int, geometry g: WindowGeometry, outputHeight: Int,
         outputWidth: Int, into columns: UnsafeMutablePointer<Float>
     ) {
         let positions = outputHeight * outputWidth
+        let stride = g.strides.width
         var row = 0
         for channel in 0..<channels {
             let plane = image + channel * height * width
             for ki in 0..<g.kernel.height {
                 for kj in 0..<g.kernel.width {
                     let destination = columns + row * positions
+                    let valid = validColumns(kj, width: width, outputWidth: outputWidth, geometry: g)
+                    let shift = kj * g.dilations.width - g.padsBegin.width
                     for oi in 0..<outputHeight {
                         let i = oi * g.strides.height - g.padsBegin.height + ki * g.dilations.height
                         let line = destination + oi * outputWidth
-                        guard i >= 0, i < height else {
+                        guard i >= 0, i < height, !valid.isEmpty else {
                             line.update(repeating: 0, count: outputWidth)
                             continue
                         }
-                        for oj in 0..<outputWidth {
-                            let j = oj * g.strides.width - g.padsBegin.width + kj * g.dilations.width
-                            line[oj] = j >= 0 && j < width ? plane[i * width + j] : 0
+                        line.update(repeating: 0, count: valid.lowerBound)
+                        (line + valid.upperBound).update(repeating: 0, count: outputWidth - valid.upperBound)
+                        let source = plane + i * width + shift
+                        if stride == 1 {
+                            (line + valid.lowerBound).update(from: source + valid.lowerBound, count: valid.count)
+                        } else {
+                            for oj in valid { line[oj] = source[oj * stride] }
                         }
                     }
                     row += 1
@@ -99,19 +121,21 @@ public enum Convolution {
         outputWidth: Int, into image: UnsafeMutablePointer<Float>
     ) {
         let positions = outputHeight * outputWidth
+        let stride = g.strides.width
         var row = 0
         for channel in 0..<channels {
             let plane = image + channel * height * width
             for ki in 0..<g.kernel.height {
                 for kj in 0..<g.kernel.width {
                     let source = columns + row * positions
+                    let valid = validColumns(kj, width: width, outputWidth: outputWidth, geometry: g)
+                    let shift = kj * g.dilations.width - g.padsBegin.width
                     for oi in 0..<outputHeight {
                         let i = oi * g.strides.height - g.padsBegin.height + ki * g.dilations.height
                         guard i >= 0, i < height else { continue }
-                        for oj in 0..<outputWidth {
-                            let j = oj * g.strides.width - g.padsBegin.width + kj * g.dilations.width
-                            if j >= 0 && j < width { plane[i * width + j] += source[oi * outputWidth + oj] }
-                        }
+                        let line = source + oi * outputWidth
+                        let target = plane + i * width + shift
+                        for oj in valid { target[oj * stride] += line[oj] }
                     }
                     row += 1
                 }

@@ -14,30 +14,37 @@ public enum Pooling {
         return [input[0], input[1], height, width]
     }
 
-    /// Calls `body(output index, window taps)` for every output position of every plane, the
-    /// taps given as flat indices into x (nil for a tap in the padding or beyond it).
+    /// Calls `body(output index, first tap, taps)` for every output position of every plane:
+    /// the window's in-input taps as flat indices into x (row-major within the window), and
+    /// how many taps lie inside the padded input (`countIncludePad`'s divisor). `taps` is a
+    /// buffer reused between calls; only its first `count` entries are the window's.
     private static func forEachWindow(
-        _ input: [Int], output: [Int], geometry g: WindowGeometry, _ body: (Int, _ taps: [Int?], _ paddedTaps: Int) -> Void
+        _ input: [Int], output: [Int], geometry g: WindowGeometry,
+        _ body: (_ index: Int, _ taps: UnsafeMutableBufferPointer<Int>, _ count: Int, _ paddedTaps: Int) -> Void
     ) {
         let (height, width) = (input[2], input[3])
         let (outputHeight, outputWidth) = (output[2], output[3])
-        var taps = [Int?](repeating: nil, count: g.kernel.height * g.kernel.width)
+        let buffer = UnsafeMutableBufferPointer<Int>.allocate(capacity: Swift.max(g.kernel.height * g.kernel.width, 1))
+        defer { buffer.deallocate() }
         var outputIndex = 0
         for plane in 0..<(input[0] * input[1]) {
             let base = plane * height * width
             for oi in 0..<outputHeight {
                 for oj in 0..<outputWidth {
+                    var count = 0
                     var padded = 0
                     for ki in 0..<g.kernel.height {
                         let i = oi * g.strides.height - g.padsBegin.height + ki * g.dilations.height
                         for kj in 0..<g.kernel.width {
                             let j = oj * g.strides.width - g.padsBegin.width + kj * g.dilations.width
-                            let inside = i >= 0 && i < height && j >= 0 && j < width
-                            taps[ki * g.kernel.width + kj] = inside ? base + i * width + j : nil
                             if i < height + g.padsEnd.height && j < width + g.padsEnd.width { padded += 1 }
+                            if i >= 0 && i < height && j >= 0 && j < width {
+                                buffer[count] = base + i * width + j
+                                count += 1
+                            }
                         }
                     }
-                    body(outputIndex, taps, padded)
+                    body(outputIndex, buffer, count, padded)
                     outputIndex += 1
                 }
             }
@@ -53,15 +60,45 @@ public enum Pooling {
         let count = try shape.checkedElementCount()
         var output = [Float](repeating: 0, count: count)
         var argmax = [Int](repeating: -1, count: count)
-        forEachWindow(x.shape, output: shape, geometry: geometry) { index, taps, _ in
-            var best = -Float.infinity
-            var at = -1
-            for case let tap? in taps where at < 0 || x.scalars[tap] > best {
-                best = x.scalars[tap]
-                at = tap
+        // Direct loops over each window's in-bounds taps (the maximum needs no padded count),
+        // the hot path of every max-pooling network.
+        let g = geometry
+        let (height, width) = (x.shape[2], x.shape[3])
+        let (outputHeight, outputWidth) = (shape[2], shape[3])
+        x.scalars.withUnsafeBufferPointer { values in
+            output.withUnsafeMutableBufferPointer { output in
+                argmax.withUnsafeMutableBufferPointer { argmax in
+                    var index = 0
+                    for plane in 0..<(shape[0] * shape[1]) {
+                        let base = plane * height * width
+                        for oi in 0..<outputHeight {
+                            let top = oi * g.strides.height - g.padsBegin.height
+                            for oj in 0..<outputWidth {
+                                let left = oj * g.strides.width - g.padsBegin.width
+                                var best = -Float.infinity
+                                var at = -1
+                                for ki in 0..<g.kernel.height {
+                                    let i = top + ki * g.dilations.height
+                                    guard i >= 0, i < height else { continue }
+                                    let row = base + i * width
+                                    for kj in 0..<g.kernel.width {
+                                        let j = left + kj * g.dilations.width
+                                        guard j >= 0, j < width else { continue }
+                                        let value = values[row + j]
+                                        if at < 0 || value > best {
+                                            best = value
+                                            at = row + j
+                                        }
+                                    }
+                                }
+                                output[index] = at < 0 ? 0 : best
+                                argmax[index] = at
+                                index += 1
+                            }
+                        }
+                    }
+                }
             }
-            output[index] = at < 0 ? 0 : best
-            argmax[index] = at
         }
         return (Tensor(uncheckedShape: shape, scalars: output), argmax)
     }
@@ -70,7 +107,11 @@ public enum Pooling {
     public static func maxPoolGradient(inputShape: [Int], argmax: [Int], outputGradient g: Tensor) throws(TensorError) -> Tensor {
         guard argmax.count == g.count else { throw .shapeMismatch("the gradient does not match the pooled output") }
         var result = try Tensor(repeating: 0, shape: inputShape)
-        for (index, source) in argmax.enumerated() where source >= 0 { result.scalars[source] += g.scalars[index] }
+        result.scalars.withUnsafeMutableBufferPointer { result in
+            g.scalars.withUnsafeBufferPointer { g in
+                for (index, source) in argmax.enumerated() where source >= 0 { result[source] += g[index] }
+            }
+        }
         return result
     }
 
@@ -79,15 +120,13 @@ public enum Pooling {
     ) throws(TensorError) -> Tensor {
         let shape = try outputShape(x.shape, geometry: geometry, ceilMode: ceilMode)
         var output = [Float](repeating: 0, count: try shape.checkedElementCount())
-        forEachWindow(x.shape, output: shape, geometry: geometry) { index, taps, padded in
-            var total: Float = 0
-            var inside = 0
-            for case let tap? in taps {
-                total += x.scalars[tap]
-                inside += 1
+        x.scalars.withUnsafeBufferPointer { values in
+            forEachWindow(x.shape, output: shape, geometry: geometry) { index, taps, count, padded in
+                var total: Float = 0
+                for position in 0..<count { total += values[taps[position]] }
+                let divisor = countIncludePad ? padded : count
+                output[index] = divisor > 0 ? total / Float(divisor) : 0
             }
-            let divisor = countIncludePad ? padded : inside
-            output[index] = divisor > 0 ? total / Float(divisor) : 0
         }
         return Tensor(uncheckedShape: shape, scalars: output)
     }
@@ -98,12 +137,13 @@ public enum Pooling {
         let shape = try outputShape(inputShape, geometry: geometry, ceilMode: ceilMode)
         guard shape == g.shape else { throw .shapeMismatch("the gradient has shape \(g.shape), not \(shape)") }
         var result = try Tensor(repeating: 0, shape: inputShape)
-        forEachWindow(inputShape, output: shape, geometry: geometry) { index, taps, padded in
-            let inside = taps.reduce(0) { $1 == nil ? $0 : $0 + 1 }
-            let divisor = countIncludePad ? padded : inside
-            guard divisor > 0 else { return }
-            let share = g.scalars[index] / Float(divisor)
-            for case let tap? in taps { result.scalars[tap] += share }
+        result.scalars.withUnsafeMutableBufferPointer { result in
+            forEachWindow(inputShape, output: shape, geometry: geometry) { index, taps, count, padded in
+                let divisor = countIncludePad ? padded : count
+                guard divisor > 0 else { return }
+                let share = g.scalars[index] / Float(divisor)
+                for position in 0..<count { result[taps[position]] += share }
+            }
         }
         return result
     }

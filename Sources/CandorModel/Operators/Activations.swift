@@ -113,7 +113,20 @@ public struct ElementwiseActivation: Operator {
         let x = try inputs.float(0, "X")
         let y = try outputs.firstFloat()
         var g = outputGradients.firstGradient(like: y)
-        for index in g.scalars.indices { g.scalars[index] *= derivative(x: x.scalars[index], y: y.scalars[index]) }
+        guard g.count == x.count, g.count == y.count else { throw .shapeMismatch("the gradient does not match the activation") }
+        // The common activations get their own loops (the switch hoisted out of them).
+        g.scalars.withUnsafeMutableBufferPointer { g in
+            x.scalars.withUnsafeBufferPointer { x in
+                y.scalars.withUnsafeBufferPointer { y in
+                    switch kind {
+                    case .relu: for index in g.indices where x[index] <= 0 { g[index] = 0 }
+                    case .sigmoid: for index in g.indices { g[index] *= y[index] * (1 - y[index]) }
+                    case .tanh: for index in g.indices { g[index] *= 1 - y[index] * y[index] }
+                    default: for index in g.indices { g[index] *= derivative(x: x[index], y: y[index]) }
+                    }
+                }
+            }
+        }
         return [g]
     }
 }

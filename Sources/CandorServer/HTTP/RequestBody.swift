@@ -21,14 +21,11 @@ enum RequestBody {
         guard !data.isEmpty else {
             throw Problem.badRequest("malformed-json", "the request body is empty; send a JSON object")
         }
+        let parsed = data.withUnsafeBytes { bytes in Result { () throws(JSONParser.Failure) in try JSONParser.parse(bytes) } }
         let value: JSONValue
-        do {
-            value = try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch let DecodingError.dataCorrupted(context) {
-            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            throw Problem.badRequest("malformed-json", "the request body is not valid JSON: \(underlying ?? context.debugDescription)")
-        } catch {
-            throw Problem.badRequest("malformed-json", "the request body is not valid JSON")
+        switch parsed {
+        case .success(let parsedValue): value = parsedValue
+        case .failure(let failure): throw Problem.badRequest("malformed-json", "the request body is not valid JSON: \(failure)")
         }
         guard case .object(let object) = value else {
             throw Problem.badRequest("malformed-json", "the request body must be a JSON object, got \(value.typeName)")

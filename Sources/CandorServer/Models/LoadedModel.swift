@@ -185,9 +185,12 @@ public struct LoadedModel: Sendable {
                         "\(sidecar): background file \(file) has \(data.count) bytes, more than the \(maximumBackgroundBytes) allowed")
             }
             identity.update(data: data)
+            let parsed = data.withUnsafeBytes { bytes in Result { () throws(JSONParser.Failure) in try JSONParser.parse(bytes) } }
             let value: JSONValue
-            do { value = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
-                throw ModelMetadata.SidecarError(description: "\(sidecar): background file \(file) is not valid JSON: \(error)")
+            switch parsed {
+            case .success(let parsedValue): value = parsedValue
+            case .failure(let failure):
+                throw ModelMetadata.SidecarError(description: "\(sidecar): background file \(file) is not valid JSON: \(failure)")
             }
             var inputs: [(name: String, shape: [Int])] = []
             for input in model.inputs {
