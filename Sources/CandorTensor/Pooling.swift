@@ -65,6 +65,49 @@ public enum Pooling {
         let g = geometry
         let (height, width) = (x.shape[2], x.shape[3])
         let (outputHeight, outputWidth) = (shape[2], shape[3])
+        // Without padding every window lies inside the input (the output extent is floored, or
+        // ceiled only up to the last window that starts inside): no bounds tests at all.
+        let inside =
+            g.padsBegin == (0, 0) && g.padsEnd == (0, 0)
+            && (outputHeight - 1) * g.strides.height + (g.kernel.height - 1) * g.dilations.height < height
+            && (outputWidth - 1) * g.strides.width + (g.kernel.width - 1) * g.dilations.width < width
+        if inside {
+            x.scalars.withUnsafeBufferPointer { values in
+                output.withUnsafeMutableBufferPointer { output in
+                    argmax.withUnsafeMutableBufferPointer { argmax in
+                        guard let values = values.baseAddress, let output = output.baseAddress, let argmax = argmax.baseAddress else {
+                            return
+                        }
+                        var index = 0
+                        for plane in 0..<(shape[0] * shape[1]) {
+                            let base = plane &* height &* width
+                            for oi in 0..<outputHeight {
+                                let top = base &+ oi &* g.strides.height &* width
+                                for oj in 0..<outputWidth {
+                                    let corner = top &+ oj &* g.strides.width
+                                    var at = corner
+                                    var best = values[corner]
+                                    for ki in 0..<g.kernel.height {
+                                        let row = corner &+ ki &* g.dilations.height &* width
+                                        for kj in 0..<g.kernel.width {
+                                            let tap = row &+ kj &* g.dilations.width
+                                            if values[tap] > best {
+                                                best = values[tap]
+                                                at = tap
+                                            }
+                                        }
+                                    }
+                                    output[index] = best
+                                    argmax[index] = at
+                                    index &+= 1
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            return (Tensor(uncheckedShape: shape, scalars: output), argmax)
+        }
         x.scalars.withUnsafeBufferPointer { values in
             output.withUnsafeMutableBufferPointer { output in
                 argmax.withUnsafeMutableBufferPointer { argmax in

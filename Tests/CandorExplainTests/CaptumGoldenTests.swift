@@ -17,15 +17,22 @@ struct GoldenCase: CustomTestStringConvertible, Sendable {
     let parameters: [String: JSONValue]
     let attributions: Tensor
     let convergenceDelta: [Float]?
+    /// Sampling cases: the Monte-Carlo standard error of Captum's estimate, per element.
+    let standardError: Tensor?
 
     var testDescription: String { "\(file): \(method) on \(output) \(parameters)" }
 
     static let models = ["mlp_torchscript", "mlp_dynamo", "mlp_handbuilt"]
-    /// Gradient methods (`make_gradient_fixtures.py`) and perturbation methods
-    /// (`make_perturbation_fixtures.py`) on each model.
-    static let files = models + models.map { "perturbation_\($0)" }
+    /// The convolutional networks of `make_cnn_fixtures.py`: a sigmoid LeNet, a dynamo export
+    /// with batch norm and external data, a hand-built graph, and a residual block.
+    static let convolutionalModels = ["cnn_lenet", "cnn_bn_relu", "cnn_handbuilt", "cnn_residual"]
+    /// Gradient methods (`make_gradient_fixtures.py`), perturbation methods
+    /// (`make_perturbation_fixtures.py`) and the backpropagation family (`make_cnn_fixtures.py`).
+    static let files = models + models.map { "perturbation_\($0)" } + convolutionalModels
+    /// The sampling methods' expectations (`make_cnn_fixtures.py`).
+    static let samplingFiles = convolutionalModels.map { "\($0)_sampling" }
 
-    static func all() throws -> [GoldenCase] {
+    static func all(_ files: [String] = files) throws -> [GoldenCase] {
         try files.flatMap { file -> [GoldenCase] in
             let golden = try #require(try Fixtures.json("golden/\(file).json") as? [String: Any])
             let inputs = try tensor(fromJSON: golden["inputs"] as Any)
@@ -38,7 +45,8 @@ struct GoldenCase: CustomTestStringConvertible, Sendable {
                     targets: entry["targets"] as? [Int] ?? [],
                     parameters: try JSONDecoder().decode([String: JSONValue].self, from: parameterData),
                     attributions: try tensor(fromJSON: entry["attributions"] as Any),
-                    convergenceDelta: (entry["convergence_delta"] as? [NSNumber])?.map(\.floatValue))
+                    convergenceDelta: (entry["convergence_delta"] as? [NSNumber])?.map(\.floatValue),
+                    standardError: try entry["standard_error"].map { try tensor(fromJSON: $0) })
             }
         }
     }
@@ -52,7 +60,7 @@ struct GoldenCase: CustomTestStringConvertible, Sendable {
         #expect(Set(Self.cases.map(\.file)) == Set(GoldenCase.files))
     }
 
-    @Test(arguments: GoldenCase.models)
+    @Test(arguments: GoldenCase.models + GoldenCase.convolutionalModels)
     func predictionsEqualOnnxRuntime(_ file: String) throws {
         let golden = try #require(try Fixtures.json("golden/\(file).json") as? [String: Any])
         let model = try Fixtures.model(golden["model"] as? String ?? "")
@@ -65,27 +73,77 @@ struct GoldenCase: CustomTestStringConvertible, Sendable {
         }
     }
 
-    @Test(arguments: cases)
-    func attributionsEqualCaptum(_ golden: GoldenCase) throws {
+    /// Captum 0.9's DeepLIFT loses its MaxPool rule where an activation feeds the pool
+    /// directly (the activation's hook reads the gradient before the pool's hook rewrites it:
+    /// Captum issue #1104, fixed after 0.9), which breaks DeepLIFT's summation-to-delta on
+    /// these two networks. Candor applies the rule; its values are held to completeness there.
+    static let deepLiftPoolAfterActivation: Set<String> = ["cnn_lenet", "cnn_residual"]
+
+    static func explain(_ golden: GoldenCase) throws -> [InstanceExplanation] {
         let model = try Fixtures.model(golden.model)
         let output = try #require(model.outputs.firstIndex { $0.name == golden.output })
         let explainer = try #require(MethodCatalog.standard.explainer(named: golden.method))
         let problem = ExplanationProblem(model: model, inputs: [golden.inputs], output: output, targets: golden.targets)
         let plan = try explainer.prepare(golden.parameters, for: problem)
-        let explanations = try ExplanationRunner.run(plan, problem: problem, context: ExplanationContext())
-        #expect(explanations.map(\.target) == golden.targets)
+        return try ExplanationRunner.run(plan, problem: problem, context: ExplanationContext())
+    }
+
+    @Test(arguments: cases)
+    func attributionsEqualCaptum(_ golden: GoldenCase) throws {
+        let explanations = try Self.explain(golden)
+        if golden.method != "neuron_gradient" { #expect(explanations.map(\.target) == golden.targets) }
         let attributions = explanations.flatMap { $0.attribution.attributions[0].scalars }
-        #expect(
-            isClose(attributions, golden.attributions.scalars),
-            "largest difference \(maxAbsoluteDifference(attributions, golden.attributions.scalars))")
-        if let delta = golden.convergenceDelta {
-            for (explanation, expected) in zip(explanations, delta) {
-                guard case .number(let actual)? = explanation.attribution.extras["convergence_delta"] else {
-                    Issue.record("no convergence_delta")
-                    continue
-                }
-                #expect(abs(Float(actual) - expected) < 2e-4, "convergence_delta \(actual) vs Captum's \(expected)")
-            }
+        let deltas = explanations.compactMap { $0.attribution.extras["convergence_delta"]?.doubleValue }
+        if golden.method.hasPrefix("deeplift"), Self.deepLiftPoolAfterActivation.contains(golden.file) {
+            for delta in deltas { #expect(abs(delta) < 1e-4, "DeepLIFT's summation-to-delta: \(delta)") }
+            return
         }
+        let scale = golden.attributions.scalars.map(abs).max() ?? 1
+        #expect(
+            isClose(attributions, golden.attributions.scalars, absolute: 1e-4 * max(1, scale)),
+            "largest difference \(maxAbsoluteDifference(attributions, golden.attributions.scalars)) of \(scale)")
+        guard let expected = golden.convergenceDelta, golden.method != "deeplift_shap" else { return }
+        #expect(deltas.count == expected.count)
+        for (actual, reference) in zip(deltas, expected) {
+            // Captum reports LRP's delta as f(x) − Σ attributions, the others as Σ − Δf.
+            let captum = golden.method == "lrp" ? -reference : reference
+            #expect(abs(Float(actual) - captum) < 2e-4 * max(1, abs(captum)), "convergence_delta \(actual) vs Captum's \(captum)")
+        }
+    }
+
+    static let samplingCases = (try? GoldenCase.all(GoldenCase.samplingFiles)) ?? []
+
+    @Test func everySamplingFileHasItsCases() {
+        #expect(Self.samplingCases.count >= 16)
+    }
+
+    /// SmoothGrad and GradientSHAP draw differently from Captum (a seeded stream per instance
+    /// against torch's and NumPy's generators), so the estimates are compared within their
+    /// Monte-Carlo error: Candor draws 500 samples (Captum's fixture 4000, which a debug build
+    /// would take minutes over), so the two estimates differ by about √(1 + 4000/500) of
+    /// Captum's standard errors; 5 of those, plus a floor for elements near zero.
+    @Test(arguments: samplingCases)
+    func samplingMethodsConvergeToCaptumsExpectation(_ golden: GoldenCase) throws {
+        let samples = 500.0
+        var parameters = golden.parameters
+        let key = parameters["nt_samples"] != nil ? "nt_samples" : "n_samples"
+        let captumSamples = try #require(parameters[key]?.doubleValue)
+        parameters[key] = .number(samples)
+        let explanations = try Self.explain(
+            GoldenCase(
+                file: golden.file, model: golden.model, inputs: golden.inputs, method: golden.method, output: golden.output,
+                targets: golden.targets, parameters: parameters, attributions: golden.attributions, convergenceDelta: nil,
+                standardError: golden.standardError))
+        let attributions = explanations.flatMap { $0.attribution.attributions[0].scalars }
+        let errors = try #require(golden.standardError).scalars
+        let scale = golden.attributions.scalars.map(abs).max() ?? 1
+        let reference = golden.attributions.scalars
+        let spread = Float(5 * (1 + captumSamples / samples).squareRoot())
+        let floor: Float = 1e-3 * scale
+        var outside = 0
+        for index in attributions.indices where abs(attributions[index] - reference[index]) > spread * errors[index] + floor {
+            outside += 1
+        }
+        #expect(outside <= attributions.count / 200, "\(outside) of \(attributions.count) elements outside the Monte-Carlo error")
     }
 }

@@ -307,3 +307,55 @@ import Testing
         }
     }
 }
+
+/// A convolutional network Candor has never seen — PyTorch's dynamo export with batch norm
+/// and its weights in external data — dropped into the models folder and explained over HTTP
+/// by every method of the backpropagation family, with Captum's numbers
+/// (`make_cnn_fixtures.py`).
+@Suite struct ConvolutionalServingTests {
+    @Test func aDynamoExportedCNNIsServedAndExplainedAsCaptumExplainsIt() async throws {
+        let application = try TestApplication()
+        for file in ["cnn_bn_relu.onnx", "cnn_bn_relu.onnx.data"] {
+            try FileManager.default.copyItem(
+                at: Fixtures.url("models/\(file)"), to: application.modelsDirectory.appendingPathComponent(file))
+        }
+        let golden = try #require(try Fixtures.json("golden/cnn_bn_relu.json") as? [String: Any])
+        let inputs = try JSONSerialization.data(withJSONObject: try #require(golden["inputs"]))
+        let lastConvolution = try #require(golden["last_conv"] as? String)
+        // Each case as (method, request body, Captum's attributions).
+        var requests: [(method: String, body: String, expected: [Double])] = []
+        for entry in try #require(golden["cases"] as? [[String: Any]]) {
+            let method = try #require(entry["method"] as? String)
+            var request: [String: Any] = ["method": method, "params": entry["params"] ?? [:], "output": entry["output"] ?? "logits"]
+            if method != "neuron_gradient" { request["target"] = entry["targets"] }
+            var body = try JSONSerialization.data(withJSONObject: request)
+            // Splice in the inputs exactly as the fixture wrote them.
+            body.removeLast()
+            body.append(Data(#","inputs":"#.utf8) + inputs + Data("}".utf8))
+            requests.append((method, String(decoding: body, as: UTF8.self), flattenedNumbers(entry["attributions"] ?? [])))
+        }
+        let cases = requests
+        try await application.test { client in
+            let description = try await client.get("/v1/models/cnn_bn_relu").json
+            let methods = Set(description["methods"] as? [String] ?? [])
+            let layers = (description["layers"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+            #expect(layers.contains(lastConvolution))
+            var explained = Set<String>()
+            for (method, body, expected) in cases {
+                #expect(methods.contains(method), "\(method) is not listed for the model")
+                let response = try await client.post("/v1/models/cnn_bn_relu/explain", json: body)
+                #expect(response.status == .ok, "\(method): \(response.text)")
+                let explanations = response.json["explanations"] as? [[String: Any]] ?? []
+                let actual = explanations.flatMap { flattenedNumbers($0["attributions"] ?? []) }
+                let scale = expected.map(abs).max() ?? 1
+                #expect(isClose(actual.map(Float.init), expected.map(Float.init), absolute: Float(1e-4 * max(1, scale))), "\(method)")
+                explained.insert(method)
+            }
+            #expect(
+                explained.isSuperset(of: [
+                    "deeplift", "deeplift_shap", "guided_backprop", "deconvolution", "lrp", "grad_cam", "guided_grad_cam",
+                    "layer_integrated_gradients", "layer_gradient_x_activation", "layer_conductance", "neuron_gradient",
+                ]))
+        }
+    }
+}

@@ -60,3 +60,9 @@ public func isClose(_ actual: [Float], _ expected: [Float], absolute: Float = 1e
 public func jsonNumbers(_ value: Any) -> [Double] {
     (value as? [Any] ?? []).map { ($0 as? NSNumber)?.doubleValue ?? .nan }
 }
+
+/// Every number of nested JSON arrays, in row-major order.
+public func flattenedNumbers(_ value: Any) -> [Double] {
+    if let array = value as? [Any] { return array.flatMap(flattenedNumbers) }
+    return [(value as? NSNumber)?.doubleValue ?? .nan]
+}

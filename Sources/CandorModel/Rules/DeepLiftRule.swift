@@ -58,8 +58,8 @@ public struct DeepLiftRule: BackwardRule {
 
     /// Captum's maxpool rule: the output differences are split at the larger of the two
     /// pooled values, m = max(y, y′): (m − y′) for the input half and (y − m) for the baseline
-    /// half, each times g and unpooled to its own half's argmax; the two unpooled maps are
-    /// summed and shared by both halves, then divided by Δin (the gradient where |Δin| < ε).
+    /// half, each times g and routed to its own half's argmax; the two routed maps are summed
+    /// and shared by both halves, then divided by Δin (the gradient where |Δin| < ε).
     private func maxPool(_ step: BackwardStep, _ pool: PoolOperator) throws(TensorError) -> Tensor? {
         guard let g = step.outputGradients.first ?? nil else { return nil }
         let x = try step.inputs.float(0, "X")
@@ -73,9 +73,10 @@ public struct DeepLiftRule: BackwardRule {
             let top = Swift.max(y.scalars[index < half ? index : partner], y.scalars[index < half ? partner : index])
             // The input half carries m − y′, the baseline half y − m.
             let delta = index < half ? top - y.scalars[partner] : y.scalars[partner] - top
-            // Unpooling writes (PyTorch's max_unpool): where windows overlap and share a
-            // maximum, the last output position in raster order wins.
-            routed[argmax[index]] = g.scalars[index] * delta
+            // Summed where overlapping windows share a maximum. (Captum unpools with
+            // max_unpool, which overwrites there and loses part of Δout; summing keeps
+            // Σ multiplier·Δin = Σ g·Δout.)
+            routed[argmax[index]] += g.scalars[index] * delta
         }
         let inputHalf = x.count / 2
         let combined = (0..<inputHalf).map { routed[$0] + routed[inputHalf + $0] }

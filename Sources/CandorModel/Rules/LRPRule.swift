@@ -4,8 +4,9 @@ import CandorTensor
 /// Classifier Decisions by Layer-Wise Relevance Propagation", PLoS ONE 2015) in its gradient
 /// form, as Captum's `LRP` computes it: the "gradient" flowing back is the relevance R.
 ///
-/// - Weight layers (`Conv`, `Gemm`, `MatMul`) take the chosen rule; pooling and
-///   `BatchNormalization` take ε. Each passes back R_a = a ⊙ J′ᵀ(R_z / (z′ + ε·sign₀(z′))),
+/// - Weight layers (`Conv`, `Gemm`, `MatMul`) take the chosen rule; pooling (a spatial
+///   `ReduceMean` included), `BatchNormalization` and `Add` take ε — a sum sharing R in
+///   proportion to its terms, so a residual connection conserves relevance. Each passes back R_a = a ⊙ J′ᵀ(R_z / (z′ + ε·sign₀(z′))),
 ///   with z′ and J′ the layer's output and Jacobian under the rule's parameters on the
 ///   original activations a, sign₀(0) = +1. The bias stays in z′ and absorbs its share.
 ///   - ε: the layer as it is (Captum `EpsilonRule`);
@@ -15,7 +16,7 @@ import CandorTensor
 ///   - z⁺: z = W⁺a⁺ + W⁻a⁻ without bias, each sign's relevance through its own weights
 ///     (Montavon et al., 2017; Zennit's `ZPlus`), which conserves relevance exactly.
 /// - `Relu`, `Tanh` and `Dropout` pass R through unchanged; every other node keeps its
-///   gradient (additions copy R to both branches, reshapes reshape it).
+///   gradient (reshapes reshape it).
 public struct LRPRule: BackwardRule {
     public enum WeightRule: Sendable, Equatable {
         case epsilon
@@ -36,7 +37,8 @@ public struct LRPRule: BackwardRule {
     /// redistributes relevance without changing it. Any other node on the way to the
     /// explained output makes LRP inapplicable (Captum raises for them too).
     public static let supportedOperators: Set<String> = [
-        "Conv", "Gemm", "MatMul", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Relu", "Tanh", "Dropout",
+        "Conv", "Gemm", "MatMul", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "BatchNormalization", "Relu", "Tanh",
+        "Dropout",
         "Add", "Sub", "Identity", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Shape", "Gather", "Cast",
         "Slice", "Constant",
     ]
@@ -50,8 +52,17 @@ public struct LRPRule: BackwardRule {
             return [g] + [Tensor?](repeating: nil, count: Swift.max(step.inputs.count - 1, 0))
         case is ConvOperator, is GemmOperator, is MatMulOperator:
             return try weightLayer(step, g)
-        case is PoolOperator, is GlobalPoolOperator, is BatchNormalizationOperator:
+        case is PoolOperator, is GlobalPoolOperator, is BatchNormalizationOperator, is ReduceOperator:
             return try ruled(step, inputs: step.inputs, g, activation: 0)
+        case let binary as ElementwiseBinary where binary.kind == .add:
+            // A sum shares R in proportion to its terms (Captum's `Addition_Module` rule):
+            // a residual connection conserves relevance, and a bias term absorbs its share
+            // as a layer's bias does.
+            var result = [Tensor?](repeating: nil, count: step.inputs.count)
+            for index in step.inputs.indices where step.wanted[index] {
+                result[index] = try ruled(step, inputs: step.inputs, g, activation: index)[index]
+            }
+            return result
         default:
             return nil
         }
