@@ -115,7 +115,7 @@ struct GradCamMap: Sendable {
     {
         let result = try TargetGradients.compute(
             model: model, inputs: problem.problem.inputs, output: problem.problem.output, targets: problem.targets,
-            pass: BackwardPass(layers: [layer]), context: context)
+            pass: BackwardPass(layers: [layer], needsInputGradients: false), context: context)
         let activation = result.layerValues[0]
         let gradient = result.layerGradients[0]
         let (batch, channels, height, width) = (activation.shape[0], activation.shape[1], activation.shape[2], activation.shape[3])

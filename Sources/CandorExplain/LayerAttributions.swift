@@ -28,7 +28,7 @@ public struct LayerGradientXActivation: Explainer {
         func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
             let result = try TargetGradients.compute(
                 model: model, inputs: problem.problem.inputs, output: problem.problem.output, targets: problem.targets,
-                pass: BackwardPass(layers: [layer]), context: context)
+                pass: BackwardPass(layers: [layer], needsInputGradients: false), context: context)
             do {
                 return try result.layerValues[0].zipMap(result.layerGradients[0]) { $0 * $1 }.unstacked().map {
                     InstanceAttribution(attributions: [$0])
@@ -128,10 +128,12 @@ public struct LayerIntegratedGradients: Explainer {
             let output = problem.problem.output
             let batch = problem.problem.batchSize
             let atInput = try TargetGradients.compute(
-                model: model, inputs: inputs, output: output, targets: problem.targets, pass: BackwardPass(layers: [layer]),
+                model: model, inputs: inputs, output: output, targets: problem.targets,
+                pass: BackwardPass(layers: [layer], needsInputGradients: false),
                 context: context)
             let atBaseline = try TargetGradients.compute(
-                model: model, inputs: path.baselines, output: output, targets: problem.targets, pass: BackwardPass(layers: [layer]),
+                model: model, inputs: path.baselines, output: output, targets: problem.targets,
+                pass: BackwardPass(layers: [layer], needsInputGradients: false),
                 context: context)
             let (high, low) = (atInput.layerValues[0], atBaseline.layerValues[0])
             let (alphas, weights) = path.scheme.pointsAndWeights(steps: path.steps)
@@ -153,7 +155,8 @@ public struct LayerIntegratedGradients: Explainer {
                 }
                 let result = try TargetGradients.compute(
                     model: model, inputs: repeated, output: output, targets: Array(steps.map { _ in problem.targets }.joined()),
-                    pass: BackwardPass(layers: [layer], overrides: [layer: replaced]), context: context, rowsPerChunk: batch * steps.count)
+                    pass: BackwardPass(layers: [layer], overrides: [layer: replaced], needsInputGradients: false), context: context,
+                    rowsPerChunk: batch * steps.count)
                 let gradient = result.layerGradients[0]
                 for (position, step) in steps.enumerated() {
                     let weight = Float(weights[step])
@@ -224,7 +227,7 @@ public struct LayerConductance: Explainer {
                 let result = try TargetGradients.compute(
                     model: model, inputs: scaled, output: problem.problem.output,
                     targets: Array(steps.map { _ in problem.targets }.joined()),
-                    pass: BackwardPass(layers: [layer]), context: context, rowsPerChunk: batch * steps.count)
+                    pass: BackwardPass(layers: [layer], needsInputGradients: false), context: context, rowsPerChunk: batch * steps.count)
                 let size = result.layerValues[0].count / steps.count
                 if total.isEmpty {
                     total = [Float](repeating: 0, count: size)

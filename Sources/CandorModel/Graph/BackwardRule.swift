@@ -34,14 +34,19 @@ public struct BackwardPass: Sendable {
     /// The intermediate tensor the seed applies to instead of the explained output (a
     /// neuron's gradient); the seed function then receives that tensor's value.
     public var seedLayer: String?
+    /// Whether ∂L/∂input is wanted; without it the backward pass stops at the layers (Grad-CAM
+    /// and the layer methods need nothing below them), and `inputGradients` is empty.
+    public var needsInputGradients: Bool
 
     public init(
-        layers: [String] = [], overrides: [String: Tensor] = [:], rule: (any BackwardRule)? = nil, seedLayer: String? = nil
+        layers: [String] = [], overrides: [String: Tensor] = [:], rule: (any BackwardRule)? = nil, seedLayer: String? = nil,
+        needsInputGradients: Bool = true
     ) {
         self.layers = layers
         self.overrides = overrides
         self.rule = rule
         self.seedLayer = seedLayer
+        self.needsInputGradients = needsInputGradients
     }
 
     public static let plain = BackwardPass()

@@ -147,12 +147,13 @@ public final class ONNXModel: DifferentiableModel {
                 try Self.floatOutput(values[slot], name: graph.slotNames[slot])
             }
             let gradients = try graph.backward(
-                values: values, seeds: [(outputSlot, seedGradient)], targets: graph.inputSlots + layerSlots, rule: pass.rule,
-                cut: Set(overrides.keys))
+                values: values, seeds: [(outputSlot, seedGradient)],
+                targets: (pass.needsInputGradients ? graph.inputSlots : []) + layerSlots,
+                rule: pass.rule, cut: Set(overrides.keys))
             return outputs + layerValues + gradients
         }
         let layerCount = layerSlots.count
-        let inputCount = graph.inputSlots.count
+        let inputCount = pass.needsInputGradients ? graph.inputSlots.count : 0
         return GradientResult(
             outputs: Array(combined.prefix(outputCount)),
             inputGradients: Array(combined[(outputCount + layerCount)..<(outputCount + layerCount + inputCount)]),
