@@ -64,13 +64,7 @@ public struct DeepLiftShap: Explainer {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let distribution = try BaselineDistribution.resolve(&reader, problem: problem, method: descriptor.name)
         let model = try DeepLiftPairs.model(problem.model, method: descriptor.name)
-        let pairs = problem.batchSize.multipliedReportingOverflow(by: distribution.count)
-        guard !pairs.overflow, pairs.partialValue <= DeepLiftPairs.maximumPairs else {
-            throw ExplanationError(
-                .invalidParameter,
-                "deeplift_shap runs every instance against every baseline: \(problem.batchSize) × \(distribution.count) is more than \(DeepLiftPairs.maximumPairs); send fewer baselines or instances"
-            )
-        }
+        try SmoothGrad.checkCopies(problem, samples: distribution.count, method: descriptor.name)
         return Plan(model: model, distribution: distribution, effectiveParameters: reader.effective)
     }
 
@@ -80,41 +74,32 @@ public struct DeepLiftShap: Explainer {
         let effectiveParameters: [String: JSONValue]
 
         func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
-            let batch = problem.problem.batchSize
             let count = distribution.count
-            // Instance i against baseline b at row i·count + b, as Captum expands them.
-            let expanded: (inputs: [Tensor], baselines: [Tensor])
-            do {
-                expanded = (
-                    try problem.problem.inputs.map { input throws(TensorError) in
-                        var rows: [Tensor] = []
-                        for row in 0..<batch {
-                            rows += [Tensor](repeating: input.rows(row..<(row + 1)), count: count)
-                        }
-                        return try Tensor.concatenatingRows(rows)
-                    },
-                    try distribution.rows.map { rows throws(TensorError) in
-                        try Tensor.concatenatingRows([Tensor](repeating: rows, count: batch))
+            var results: [InstanceAttribution] = []
+            // Each instance against every baseline in turn, as Captum pairs them.
+            for row in 0..<problem.problem.batchSize {
+                let repeated: [Tensor]
+                do {
+                    repeated = try problem.problem.inputs.map { input throws(TensorError) in
+                        try Tensor.concatenatingRows([Tensor](repeating: input.rows(row..<(row + 1)), count: count))
                     }
-                )
-            } catch {
-                throw ExplanationError(.invalidInput, "the expanded batch is too large: \(error)")
-            }
-            let targets = problem.targets.flatMap { [Int](repeating: $0, count: count) }
-            let pairs = try DeepLiftPairs.run(
-                model: model, inputs: expanded.inputs, baselines: expanded.baselines, output: problem.problem.output, targets: targets,
-                context: context)
-            return (0..<batch).map { row in
+                } catch {
+                    throw ExplanationError(.invalidInput, "the pairs are too large: \(error)")
+                }
+                let pairs = try DeepLiftPairs.run(
+                    model: model, inputs: repeated, baselines: distribution.rows, output: problem.problem.output,
+                    targets: [Int](repeating: problem.targets[row], count: count), context: context)
                 let attributions = pairs.attributions.map { perPair in
-                    var mean = Tensor(zerosLike: perPair[row * count])
-                    for pair in (row * count)..<((row + 1) * count) {
-                        for index in mean.scalars.indices { mean.scalars[index] += perPair[pair].scalars[index] / Float(count) }
+                    var mean = Tensor(zerosLike: perPair[0])
+                    for pair in perPair {
+                        for index in mean.scalars.indices { mean.scalars[index] += pair.scalars[index] / Float(count) }
                     }
                     return mean
                 }
-                let delta = pairs.deltas[(row * count)..<((row + 1) * count)].reduce(0, +) / Double(count)
-                return InstanceAttribution(attributions: attributions, extras: ["convergence_delta": .number(delta)])
+                let delta = pairs.deltas.reduce(0, +) / Double(count)
+                results.append(InstanceAttribution(attributions: attributions, extras: ["convergence_delta": .number(delta)]))
             }
+            return results
         }
     }
 }
@@ -122,9 +107,6 @@ public struct DeepLiftShap: Explainer {
 /// Runs DeepLIFT on (instance, baseline) pairs: each chunk of pairs as one batch, instances
 /// first, baselines second, under `DeepLiftRule`.
 enum DeepLiftPairs {
-    /// The most (instance, baseline) pairs of one request.
-    static let maximumPairs = 100_000
-
     /// The model as DeepLIFT needs it: differentiable, with a free batch axis (the rule pairs
     /// the halves of one batch, which a fixed batch size would split).
     static func model(_ model: any PredictiveModel, method: String) throws(ExplanationError) -> any DifferentiableModel {

@@ -12,6 +12,25 @@ public struct SmoothGrad: Explainer {
     static let baseMethods: [any Explainer] = [Saliency(), InputXGradient(), IntegratedGradients(), GuidedBackprop(), Deconvolution()]
     /// The most noisy copies of one request (instances × samples).
     public static let maximumCopies = 100_000
+    /// The most elements one instance's copies may hold together (samples × its elements):
+    /// each instance's copies are built and explained in turn, so this bounds the memory.
+    public static let maximumCopyElements = 1 << 26
+
+    /// Refuses `samples` copies per instance beyond the two limits above.
+    static func checkCopies(_ problem: ExplanationProblem, samples: Int, method: String) throws(ExplanationError) {
+        let copies = problem.batchSize.multipliedReportingOverflow(by: samples)
+        guard !copies.overflow, copies.partialValue <= maximumCopies else {
+            throw ExplanationError(
+                .invalidParameter,
+                "\(method) makes \(problem.batchSize) × \(samples) copies, more than \(maximumCopies): send fewer instances or samples")
+        }
+        let elements = problem.inputs.reduce(0) { $0 + $1.count / max(problem.batchSize, 1) }.multipliedReportingOverflow(by: samples)
+        guard !elements.overflow, elements.partialValue <= maximumCopyElements else {
+            throw ExplanationError(
+                .invalidParameter,
+                "\(method)'s \(samples) copies of one instance would hold more than \(maximumCopyElements) numbers: ask for fewer samples")
+        }
+    }
 
     public let descriptor = MethodDescriptor(
         name: "smoothgrad", family: "gradient",
@@ -49,11 +68,7 @@ public struct SmoothGrad: Explainer {
         let samples = try reader.int("nt_samples")
         let sigma = try reader.double("stdevs")
         let seed = UInt64(try reader.int("seed"))
-        let copies = problem.batchSize.multipliedReportingOverflow(by: samples)
-        guard !copies.overflow, copies.partialValue <= Self.maximumCopies else {
-            throw ExplanationError(
-                .invalidParameter, "smoothgrad makes \(problem.batchSize) × \(samples) noisy copies, more than \(Self.maximumCopies)")
-        }
+        try Self.checkCopies(problem, samples: samples, method: descriptor.name)
         // The base method's own parameters: those it declares that the request gives.
         let own = Set(base.descriptor.parameters.map(\.name))
         var baseParameters: [String: JSONValue] = [:]
@@ -82,34 +97,32 @@ public struct SmoothGrad: Explainer {
 
         func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
             let batch = problem.problem.batchSize
-            // Copies of instance i at rows i·S + s, each input's noise from instance i's stream.
-            var noisy: [Tensor] = []
-            for (inputIndex, input) in problem.problem.inputs.enumerated() {
-                let size = input.count / max(batch, 1)
-                var scalars = [Float](repeating: 0, count: size * batch * samples)
-                for row in 0..<batch {
+            var results: [InstanceAttribution] = []
+            for row in 0..<batch {
+                try context.checkCancellation()
+                // Instance `row`'s S copies, each input's noise from the instance's own stream.
+                var noisy: [Tensor] = []
+                for (inputIndex, input) in problem.problem.inputs.enumerated() {
+                    let size = input.count / max(batch, 1)
                     var random = SeededRandom(seed: seed, stream: row * max(problem.problem.inputs.count, 1) + inputIndex)
+                    var scalars = [Float](repeating: 0, count: size * samples)
                     for sample in 0..<samples {
-                        let offset = (row * samples + sample) * size
                         for index in 0..<size {
-                            scalars[offset + index] = input.scalars[row * size + index] + sigma * Float(random.standardNormal())
+                            scalars[sample * size + index] = input.scalars[row * size + index] + sigma * Float(random.standardNormal())
                         }
                     }
+                    do { noisy.append(try Tensor(shape: [samples] + input.shape.dropFirst(), scalars: scalars)) } catch {
+                        throw ExplanationError(.invalidInput, "the noisy copies are too large: \(error)")
+                    }
                 }
-                do { noisy.append(try Tensor(shape: [batch * samples] + input.shape.dropFirst(), scalars: scalars)) } catch {
-                    throw ExplanationError(.invalidInput, "the noisy batch is too large: \(error)")
-                }
-            }
-            let targets = problem.targets.flatMap { [Int](repeating: $0, count: samples) }
-            let noisyProblem = ExplanationProblem(
-                model: problem.problem.model, inputs: noisy, output: problem.problem.output, targets: targets,
-                dataset: problem.problem.dataset)
-            let explanations = try ExplanationRunner.run(
-                try base.prepare(baseParameters, for: noisyProblem), problem: noisyProblem, context: context)
-            return (0..<batch).map { row in
-                let copies = explanations[(row * samples)..<((row + 1) * samples)].map(\.attribution.attributions)
-                let attributions = copies[copies.startIndex].indices.map { inputIndex in
-                    var first = Tensor(zerosLike: copies[copies.startIndex][inputIndex])
+                let copiesProblem = ExplanationProblem(
+                    model: problem.problem.model, inputs: noisy, output: problem.problem.output,
+                    targets: [Int](repeating: problem.targets[row], count: samples), dataset: problem.problem.dataset)
+                let explanations = try ExplanationRunner.run(
+                    try base.prepare(baseParameters, for: copiesProblem), problem: copiesProblem, context: context)
+                let copies = explanations.map(\.attribution.attributions)
+                let attributions = copies[0].indices.map { inputIndex in
+                    var first = Tensor(zerosLike: copies[0][inputIndex])
                     var second = first
                     for copy in copies {
                         for (index, value) in copy[inputIndex].scalars.enumerated() {
@@ -125,8 +138,9 @@ public struct SmoothGrad: Explainer {
                     default: return first
                     }
                 }
-                return InstanceAttribution(attributions: attributions)
+                results.append(InstanceAttribution(attributions: attributions))
             }
+            return results
         }
     }
 }
@@ -157,11 +171,7 @@ public struct GradientShap: Explainer {
         let model = try differentiable(problem.model)
         let distribution = try BaselineDistribution.resolve(&reader, problem: problem, method: descriptor.name)
         let samples = try reader.int("n_samples")
-        let copies = problem.batchSize.multipliedReportingOverflow(by: samples)
-        guard !copies.overflow, copies.partialValue <= SmoothGrad.maximumCopies else {
-            throw ExplanationError(
-                .invalidParameter, "gradient_shap draws \(problem.batchSize) × \(samples) samples, more than \(SmoothGrad.maximumCopies)")
-        }
+        try SmoothGrad.checkCopies(problem, samples: samples, method: descriptor.name)
         return Plan(
             model: model, distribution: distribution, samples: samples, sigma: Float(try reader.double("stdevs")),
             seed: UInt64(try reader.int("seed")), effectiveParameters: reader.effective)
@@ -178,60 +188,60 @@ public struct GradientShap: Explainer {
         func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
             let batch = problem.problem.batchSize
             let inputs = problem.problem.inputs
-            // Row i·S + s: instance i's sample s. Each instance draws from its own stream:
-            // the baseline index, then every input's noise, then α.
-            var points = inputs.map { [Float](repeating: 0, count: $0.count * samples) }
-            var differences = points
+            var results: [InstanceAttribution] = []
             for row in 0..<batch {
+                try context.checkCancellation()
+                // Instance `row`'s samples, drawn from its own stream: the baseline index, then
+                // every input's noise, then α.
                 var random = SeededRandom(seed: seed, stream: row)
+                var points = inputs.map { [Float](repeating: 0, count: $0.count / max(batch, 1) * samples) }
+                var differences = points
                 for sample in 0..<samples {
                     let reference = random.integer(below: distribution.count)
-                    let copy = row * samples + sample
                     var noisy: [[Float]] = []
-                    for (inputIndex, input) in inputs.enumerated() {
+                    for input in inputs {
                         let size = input.count / max(batch, 1)
                         noisy.append((0..<size).map { input.scalars[row * size + $0] + sigma * Float(random.standardNormal()) })
                     }
                     let alpha = Float(random.uniform())
-                    for (inputIndex, input) in inputs.enumerated() {
-                        let size = input.count / max(batch, 1)
+                    for inputIndex in inputs.indices {
+                        let size = noisy[inputIndex].count
                         let baseline = distribution.rows[inputIndex].scalars[(reference * size)..<((reference + 1) * size)]
                         for index in 0..<size {
                             let x = noisy[inputIndex][index]
                             let b = baseline[baseline.startIndex + index]
-                            points[inputIndex][copy * size + index] = alpha * x + (1 - alpha) * b
-                            differences[inputIndex][copy * size + index] = x - b
+                            points[inputIndex][sample * size + index] = alpha * x + (1 - alpha) * b
+                            differences[inputIndex][sample * size + index] = x - b
                         }
                     }
                 }
-            }
-            let pointTensors: [Tensor]
-            do {
-                pointTensors = try zip(inputs, points).map { input, scalars throws(TensorError) in
-                    try Tensor(shape: [batch * samples] + input.shape.dropFirst(), scalars: scalars)
+                let pointTensors: [Tensor]
+                do {
+                    pointTensors = try zip(inputs, points).map { input, scalars throws(TensorError) in
+                        try Tensor(shape: [samples] + input.shape.dropFirst(), scalars: scalars)
+                    }
+                } catch {
+                    throw ExplanationError(.invalidInput, "the samples are too large: \(error)")
                 }
-            } catch {
-                throw ExplanationError(.invalidInput, "the sample batch is too large: \(error)")
-            }
-            let gradients = try TargetGradients.compute(
-                model: model, inputs: pointTensors, output: problem.problem.output,
-                targets: problem.targets.flatMap { [Int](repeating: $0, count: samples) }, context: context
-            ).gradients
-            return (0..<batch).map { row in
+                let gradients = try TargetGradients.compute(
+                    model: model, inputs: pointTensors, output: problem.problem.output,
+                    targets: [Int](repeating: problem.targets[row], count: samples), context: context
+                ).gradients
                 let attributions = inputs.indices.map { inputIndex in
                     let size = inputs[inputIndex].count / max(batch, 1)
                     var mean = [Float](repeating: 0, count: size)
                     for sample in 0..<samples {
-                        let offset = (row * samples + sample) * size
                         for index in 0..<size {
                             mean[index] +=
-                                differences[inputIndex][offset + index] * gradients[inputIndex].scalars[offset + index] / Float(samples)
+                                differences[inputIndex][sample * size + index] * gradients[inputIndex].scalars[sample * size + index]
+                                / Float(samples)
                         }
                     }
                     return problem.problem.instanceTensor(mean, input: inputIndex)
                 }
-                return InstanceAttribution(attributions: attributions)
+                results.append(InstanceAttribution(attributions: attributions))
             }
+            return results
         }
     }
 }
