@@ -26,7 +26,8 @@ public struct GradCam: Explainer {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let model = try differentiable(problem.model)
         let layer = try LayerSelection.resolve(
-            &reader, model: model, fallback: (model as? ONNXModel)?.lastConvolutionOutput, method: descriptor.name)
+            &reader, model: model, fallback: (model as? ONNXModel)?.lastConvolutionOutput, method: descriptor.name,
+            batchSize: problem.batchSize)
         let map = GradCamMap(
             layer: layer, relu: try reader.bool("relu_attributions"), upsample: Resampling.Mode(rawValue: try reader.choice("upsample")))
         try map.check(problem)
@@ -65,7 +66,8 @@ public struct GuidedGradCam: Explainer {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let model = try differentiable(problem.model)
         let layer = try LayerSelection.resolve(
-            &reader, model: model, fallback: (model as? ONNXModel)?.lastConvolutionOutput, method: descriptor.name)
+            &reader, model: model, fallback: (model as? ONNXModel)?.lastConvolutionOutput, method: descriptor.name,
+            batchSize: problem.batchSize)
         let map = GradCamMap(layer: layer, relu: true, upsample: Resampling.Mode(rawValue: try reader.choice("upsample")))
         try map.check(problem)
         return Plan(model: model, map: map, effectiveParameters: reader.effective)
@@ -118,6 +120,9 @@ struct GradCamMap: Sendable {
             pass: BackwardPass(layers: [layer], needsInputGradients: false), context: context)
         let activation = result.layerValues[0]
         let gradient = result.layerGradients[0]
+        guard activation.rank == 4, gradient.shape == activation.shape, activation.shape[0] == problem.problem.batchSize else {
+            throw ExplanationError(.modelFailure, "layer '\(layer)' is not [N, C, h, w] with one row per instance")
+        }
         let (batch, channels, height, width) = (activation.shape[0], activation.shape[1], activation.shape[2], activation.shape[3])
         let plane = height * width
         var maps = [Float](repeating: 0, count: batch * plane)

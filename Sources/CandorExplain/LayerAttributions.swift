@@ -16,7 +16,7 @@ public struct LayerGradientXActivation: Explainer {
     {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let model = try differentiable(problem.model)
-        let layer = try LayerSelection.resolve(&reader, model: model, fallback: nil, method: descriptor.name)
+        let layer = try LayerSelection.resolve(&reader, model: model, fallback: nil, method: descriptor.name, batchSize: problem.batchSize)
         return Plan(model: model, layer: layer, effectiveParameters: reader.effective)
     }
 
@@ -61,7 +61,7 @@ public struct NeuronGradient: Explainer {
     {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let model = try differentiable(problem.model)
-        let layer = try LayerSelection.resolve(&reader, model: model, fallback: nil, method: descriptor.name)
+        let layer = try LayerSelection.resolve(&reader, model: model, fallback: nil, method: descriptor.name, batchSize: problem.batchSize)
         guard let info = (model as? ONNXModel)?.layers.first(where: { $0.name == layer }) else {
             throw ExplanationError(.invalidParameter, "neuron_gradient needs a layer of an ONNX graph")
         }
@@ -112,7 +112,7 @@ public struct LayerIntegratedGradients: Explainer {
     {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let model = try differentiable(problem.model)
-        let layer = try LayerSelection.resolve(&reader, model: model, fallback: nil, method: descriptor.name)
+        let layer = try LayerSelection.resolve(&reader, model: model, fallback: nil, method: descriptor.name, batchSize: problem.batchSize)
         let path = try LayerPath(&reader, problem: problem, method: descriptor.name)
         return Plan(model: model, layer: layer, path: path, effectiveParameters: reader.effective)
     }
@@ -193,7 +193,7 @@ public struct LayerConductance: Explainer {
     {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let model = try differentiable(problem.model)
-        let layer = try LayerSelection.resolve(&reader, model: model, fallback: nil, method: descriptor.name)
+        let layer = try LayerSelection.resolve(&reader, model: model, fallback: nil, method: descriptor.name, batchSize: problem.batchSize)
         let path = try LayerPath(&reader, problem: problem, method: descriptor.name)
         return Plan(model: model, layer: layer, path: path, effectiveParameters: reader.effective)
     }
@@ -228,6 +228,11 @@ public struct LayerConductance: Explainer {
                     model: model, inputs: scaled, output: problem.problem.output,
                     targets: Array(steps.map { _ in problem.targets }.joined()),
                     pass: BackwardPass(layers: [layer], needsInputGradients: false), context: context, rowsPerChunk: batch * steps.count)
+                guard result.layerValues[0].shape.first == batch * steps.count,
+                    result.layerGradients[0].shape == result.layerValues[0].shape
+                else {
+                    throw ExplanationError(.modelFailure, "layer '\(layer)' does not have one row per path point and instance")
+                }
                 let size = result.layerValues[0].count / steps.count
                 if total.isEmpty {
                     total = [Float](repeating: 0, count: size)

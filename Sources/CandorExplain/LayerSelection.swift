@@ -10,8 +10,12 @@ enum LayerSelection {
 
     /// The named layer (or `fallback` when the request names none), checked against the
     /// model's tensors; the choice is recorded so the response and cache key show it.
+    /// The most numbers a layer may hold for one request (instances × its per-instance size):
+    /// its values, gradients and attributions are kept whole.
+    static let maximumElements = 1 << 26
+
     static func resolve(
-        _ reader: inout ParameterReader, model: any DifferentiableModel, fallback: String?, method: String
+        _ reader: inout ParameterReader, model: any DifferentiableModel, fallback: String?, method: String, batchSize: Int
     ) throws(ExplanationError) -> String {
         guard let name = try reader.optionalString("layer") ?? fallback else {
             throw ExplanationError(
@@ -20,6 +24,21 @@ enum LayerSelection {
         guard model.layerNames.contains(name) else {
             throw ExplanationError(
                 .invalidParameter, "the model has no intermediate tensor '\(name)' for \(method); GET /v1/models/{name} lists its layers")
+        }
+        // A layer method needs one row of the layer per instance, and a bounded layer.
+        if let info = (model as? ONNXModel)?.layers.first(where: { $0.name == name }) {
+            guard case .symbolic? = info.shape.first, info.shape.count >= 2 else {
+                throw ExplanationError(
+                    .invalidParameter, "layer '\(name)' has no batch axis (shape \(info.shape)); \(method) needs one row per instance")
+            }
+            let perInstance = info.shape.dropFirst().reduce(1) { $0.multipliedReportingOverflow(by: $1.fixedValue ?? 1).partialValue }
+            let total = perInstance.multipliedReportingOverflow(by: batchSize)
+            guard !total.overflow, total.partialValue <= maximumElements else {
+                throw ExplanationError(
+                    .invalidParameter,
+                    "layer '\(name)' holds \(perInstance) numbers per instance; for \(batchSize) instances that is more than the \(maximumElements) allowed: send fewer instances"
+                )
+            }
         }
         reader.record("layer", .string(name))
         return name

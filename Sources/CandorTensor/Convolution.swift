@@ -156,7 +156,9 @@ public enum Convolution {
             guard input.count == 4, weights.count == 4 else {
                 throw .invalidShape("convolution needs [N, C, H, W] input and [M, C/groups, kH, kW] weights, got \(input) and \(weights)")
             }
-            guard groups > 0, input[1] % groups == 0, weights[0] % groups == 0, weights[1] * groups == input[1] else {
+            guard groups > 0, input[1] % groups == 0, weights[0] % groups == 0,
+                weights[1].multipliedReportingOverflow(by: groups) == (input[1], false)
+            else {
                 throw .shapeMismatch("weights \(weights) do not fit input channels \(input[1]) in \(groups) groups")
             }
             guard weights[2] == geometry.kernel.height, weights[3] == geometry.kernel.width, geometry.isValid else {
@@ -419,8 +421,12 @@ public enum Convolution {
         guard x.rank == 4, w.rank == 4, groups > 0, x.shape[1] == w.shape[0], w.shape[0] % groups == 0 else {
             throw .shapeMismatch("ConvTranspose needs [N, C, H, W] input and [C, M/groups, kH, kW] weights, got \(x.shape) and \(w.shape)")
         }
+        let (channels, overflow) = w.shape[1].multipliedReportingOverflow(by: groups)
+        guard !overflow else { throw .tooLarge("ConvTranspose has too many output channels") }
+        // The output itself must fit: it is allocated whole.
+        _ = try [x.shape[0], channels, outputSize.height, outputSize.width].checkedElementCount()
         let s = try Shapes(
-            input: [x.shape[0], w.shape[1] * groups, outputSize.height, outputSize.width],
+            input: [x.shape[0], channels, outputSize.height, outputSize.width],
             weights: [w.shape[0], w.shape[1], w.shape[2], w.shape[3]], groups: groups, geometry: geometry)
         guard s.outputHeight == x.shape[2], s.outputWidth == x.shape[3] else {
             throw .shapeMismatch("an output of \(outputSize) does not convolve back to the input's \(x.shape.suffix(2))")

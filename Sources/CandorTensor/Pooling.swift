@@ -3,6 +3,9 @@
 /// and an average divides by the taps inside the input, or (`countIncludePad`) inside the
 /// padded input, as onnxruntime and PyTorch do.
 public enum Pooling {
+    /// The most window taps one pooling pass may visit (outputs × window area).
+    public static let maximumTaps = 1 << 32
+
     /// The pooled output shape for an input shape, checked.
     public static func outputShape(_ input: [Int], geometry: WindowGeometry, ceilMode: Bool) throws(TensorError) -> [Int] {
         guard input.count == 4 else { throw .invalidShape("pooling needs [N, C, H, W] input, got \(input)") }
@@ -11,7 +14,14 @@ public enum Pooling {
         guard height > 0, width > 0 else {
             throw .invalidShape("the window \(geometry.kernel) does not fit the padded input \(input.suffix(2))")
         }
-        return [input[0], input[1], height, width]
+        let shape = [input[0], input[1], height, width]
+        // Every output visits its whole window: bound the taps of one pass.
+        let area = geometry.kernel.height.multipliedReportingOverflow(by: geometry.kernel.width)
+        let taps = try shape.checkedElementCount().multipliedReportingOverflow(by: area.partialValue)
+        guard !area.overflow, !taps.overflow, taps.partialValue <= maximumTaps else {
+            throw .tooLarge("pooling with a \(geometry.kernel) window over \(shape) visits more than \(maximumTaps) elements")
+        }
+        return shape
     }
 
     /// Calls `body(output index, first tap, taps)` for every output position of every plane:
@@ -24,7 +34,9 @@ public enum Pooling {
     ) {
         let (height, width) = (input[2], input[3])
         let (outputHeight, outputWidth) = (output[2], output[3])
-        let buffer = UnsafeMutableBufferPointer<Int>.allocate(capacity: Swift.max(g.kernel.height * g.kernel.width, 1))
+        // A window holds at most kernel-area taps, and no more than the plane has.
+        let capacity = Swift.min(g.kernel.height.multipliedReportingOverflow(by: g.kernel.width).partialValue, height * width)
+        let buffer = UnsafeMutableBufferPointer<Int>.allocate(capacity: Swift.max(capacity, 1))
         defer { buffer.deallocate() }
         var outputIndex = 0
         for plane in 0..<(input[0] * input[1]) {

@@ -119,8 +119,13 @@ extension Tensor {
             throw .shapeMismatch("cannot concatenate an empty list or scalars")
         }
         let tail = Array(first.shape.dropFirst())
+        let total = parts.reduce(0) { $0 &+ $1.scalars.count }
+        guard total <= Tensor.maximumElementCount else {
+            throw .tooLarge("joining \(parts.count) tensors would hold \(total) elements, more than \(Tensor.maximumElementCount)")
+        }
         var rows = 0
         var scalars: [Float] = []
+        scalars.reserveCapacity(total)
         for part in parts {
             guard Array(part.shape.dropFirst()) == tail, part.rank == first.rank else {
                 throw .shapeMismatch("cannot concatenate shapes \(first.shape) and \(part.shape)")

@@ -46,7 +46,9 @@ public struct LinearForm: Sendable, Equatable {
                     scale: zip(value.scale, scale).map { $0 * Double($1) },
                     offset: (0..<features).map { (value.offset[$0] - Double(offset[$0])) * Double(scale[$0]) })
             case let binary as ElementwiseBinary:
-                guard let other = Self.featureConstant(graph, step.inputs[1 - position], features: features) else { return nil }
+                guard step.inputs.count == 2, position < 2,
+                    let other = Self.featureConstant(graph, step.inputs[1 - position], features: features)
+                else { return nil }
                 switch (binary.kind, position) {
                 case (.add, _):
                     affine[output] = Diagonal(scale: value.scale, offset: zip(value.offset, other).map { $0 + $1 })

@@ -10,7 +10,9 @@ struct ConvOperator: Operator {
     init(attributes: inout NodeAttributes, context: OperatorContext) throws(ModelError) {
         window = try WindowAttributes(attributes: &attributes, node: context.node, kernelRequired: false)
         groups = try attributes.int("group", default: 1)
-        guard groups >= 1 else { throw ModelError(.unsupportedAttribute, "\(context.node): group must be at least 1") }
+        guard (1...(1 << 20)).contains(groups) else {
+            throw ModelError(.unsupportedAttribute, "\(context.node): group must be between 1 and 2^20")
+        }
     }
 
     /// X and W as [N, C, H, W] and [M, C/group, kH, kW], with the window geometry.
@@ -65,9 +67,24 @@ struct ConvTransposeOperator: Operator {
             )
         }
         groups = try attributes.int("group", default: 1)
-        guard groups >= 1 else { throw ModelError(.unsupportedAttribute, "\(context.node): group must be at least 1") }
+        guard (1...(1 << 20)).contains(groups) else {
+            throw ModelError(.unsupportedAttribute, "\(context.node): group must be between 1 and 2^20")
+        }
         outputPadding = try attributes.ints("output_padding").map { $0.map { Int(clamping: $0) } }
         outputShape = try attributes.ints("output_shape").map { $0.map { Int(clamping: $0) } }
+        // ONNX: 0 ≤ output_padding < max(stride, dilation); an output extent is positive.
+        let strides = window.strides ?? [], dilations = window.dilations ?? []
+        for (axis, padding) in (outputPadding ?? []).enumerated() {
+            let limit = Swift.max(axis < strides.count ? strides[axis] : 1, axis < dilations.count ? dilations[axis] : 1)
+            guard padding >= 0, padding < limit else {
+                throw ModelError(
+                    .unsupportedAttribute,
+                    "\(context.node): output_padding \(outputPadding ?? []) must be at least 0 and below the stride or dilation")
+            }
+        }
+        if let outputShape, !outputShape.allSatisfy({ (1...(1 << 24)).contains($0) }) {
+            throw ModelError(.unsupportedAttribute, "\(context.node): output_shape \(outputShape) must hold positive extents")
+        }
     }
 
     /// X and W as images, the geometry and the output [height, width].

@@ -44,7 +44,10 @@ struct IndexMap {
         case .float(let x):
             return .float(try Tensor(shape: outputShape, scalars: sources.map { $0 >= 0 ? x.scalars[$0] : fill }))
         case .integer(let x):
-            return .integer(try IntegerTensor(shape: outputShape, values: sources.map { $0 >= 0 ? x.values[$0] : Int64(fill) }))
+            guard let integerFill = Int64(exactly: fill.rounded(.towardZero)) else {
+                throw .invalidShape("the fill value \(fill) is not an int64")
+            }
+            return .integer(try IntegerTensor(shape: outputShape, values: sources.map { $0 >= 0 ? x.values[$0] : integerFill }))
         }
     }
 
@@ -91,6 +94,6 @@ extension Array where Element == GraphValue? {
 
 /// Resolves a possibly negative axis against a rank.
 func normalizedAxis(_ axis: Int, rank: Int) throws(TensorError) -> Int {
-    guard axis >= -rank, axis < Swift.max(rank, 1) else { throw .invalidAxis("axis \(axis) is out of range for rank \(rank)") }
+    guard axis >= -rank, axis < rank else { throw .invalidAxis("axis \(axis) is out of range for rank \(rank)") }
     return axis < 0 ? axis + rank : axis
 }

@@ -67,10 +67,15 @@ struct SliceOperator: IndexMapOperator {
             let axis = try normalizedAxis(axes[position], rank: shape.count)
             guard seen.insert(axis).inserted else { throw .invalidAxis("Slice names axis \(axis) twice") }
             let dimension = shape[axis]
-            let stride: Int = steps.isEmpty ? 1 : steps[position]
+            // Steps beyond the axis extent take one element, like a step of the extent + 1.
+            let stride: Int = Swift.min(Swift.max(steps.isEmpty ? 1 : steps[position], -(dimension + 1)), dimension + 1)
             guard stride != 0 else { throw .invalidShape("Slice step 0") }
-            var start = starts[position] < 0 ? starts[position] &+ dimension : starts[position]
-            var end = ends[position] < 0 ? ends[position] &+ dimension : ends[position]
+            // Clamped before the arithmetic, so INT64_MIN/MAX bounds cannot overflow.
+            let bound = dimension + 1
+            var start = Swift.min(Swift.max(starts[position], -bound), bound)
+            var end = Swift.min(Swift.max(ends[position], -2 * bound), 2 * bound)
+            if start < 0 { start += dimension }
+            if end < 0 { end += dimension }
             if stride > 0 {
                 start = Swift.min(Swift.max(start, 0), dimension)
                 end = Swift.min(Swift.max(end, 0), dimension)
@@ -159,6 +164,9 @@ struct PadOperator: IndexMapOperator {
         }
         guard pads.count == 2 * resolvedAxes.count else {
             throw .shapeMismatch("Pad has \(pads.count) pads for \(resolvedAxes.count) axes")
+        }
+        guard pads.allSatisfy({ (-Tensor.maximumElementCount...Tensor.maximumElementCount).contains($0) }) else {
+            throw .tooLarge("Pad's pads \(pads) are too large")
         }
         var begin = [Int](repeating: 0, count: shape.count)
         var end = [Int](repeating: 0, count: shape.count)

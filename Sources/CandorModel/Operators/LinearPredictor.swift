@@ -5,9 +5,9 @@ import CandorTensor
 /// regression and linear SVMs as skl2onnx writes them. W's row count follows from the
 /// input's feature count at run time, as in onnxruntime.
 ///
-/// The classifier's outputs are the label (int64: the class label of the highest score, or
-/// its position when the labels are strings, which Candor's tensors do not carry) and the
-/// scores. With one coefficient row and two classes the scores are [1 − t(s), t(s)], as
+/// The classifier's outputs are the label (int64: the class label of the highest score — of
+/// a positive raw score for a one-row binary classifier — or its position when the labels
+/// are strings, which Candor's tensors do not carry) and the scores. With one coefficient row and two classes the scores are [1 − t(s), t(s)], as
 /// onnxruntime reports them.
 /// Reference: https://onnx.ai/onnx/operators/onnx_aionnxml_LinearClassifier.html
 public struct LinearPredictor: Operator {
@@ -95,7 +95,8 @@ public struct LinearPredictor: Operator {
             var transformed = transform.apply(scores)
             if binary { transformed = [1 - transformed[0], transformed[0]] }
             output += transformed.map(Float.init)
-            let best = transformed.indices.max { transformed[$0] < transformed[$1] } ?? 0
+            // onnxruntime labels a one-row binary classifier by the sign of its raw score.
+            let best = binary ? (scores[0] > 0 ? 1 : 0) : transformed.indices.max { transformed[$0] < transformed[$1] } ?? 0
             label.append(labels[best])
         }
         return [.integer(try IntegerTensor(shape: [batch], values: label)), .float(try Tensor(shape: [batch, width], scalars: output))]

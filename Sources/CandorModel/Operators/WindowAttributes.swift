@@ -14,6 +14,9 @@ struct WindowAttributes: Sendable {
     let pads: [Int]?
     let autoPad: AutoPad
 
+    /// The largest pooling window (kernel area), far above any real network's.
+    static let maximumPoolingArea = 1 << 16
+
     init(attributes: inout NodeAttributes, node: NodeIdentity, kernelRequired: Bool) throws(ModelError) {
         func list(_ name: String) throws(ModelError) -> [Int]? {
             guard let values = try attributes.ints(name) else { return nil }
@@ -32,6 +35,12 @@ struct WindowAttributes: Sendable {
         }
         self.autoPad = autoPad
         if kernelRequired && kernel == nil { throw ModelError(.unsupportedAttribute, "\(node): kernel_shape is required") }
+        // A pooling window visits every tap for every output: refuse absurd windows now.
+        if kernelRequired, let kernel, kernel.reduce(1, { $0.multipliedReportingOverflow(by: $1).partialValue }) > Self.maximumPoolingArea {
+            throw ModelError(
+                .unsupportedAttribute,
+                "\(node): a pooling window of \(kernel) is larger than the \(Self.maximumPoolingArea) taps Candor pools over")
+        }
         let spatial = kernel?.count ?? strides?.count ?? dilations?.count ?? 2
         guard (1...2).contains(spatial) else {
             throw ModelError(.unsupportedAttribute, "\(node): Candor implements 1-D and 2-D windows, not \(spatial)-D")

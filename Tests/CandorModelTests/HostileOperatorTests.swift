@@ -1,0 +1,87 @@
+import CandorModel
+import CandorTensor
+import CandorTestSupport
+import Foundation
+import SwiftProtobuf
+import Testing
+
+/// Model files a client controls: operator attributes and constant inputs at their extremes
+/// are refused at load time with an error, never a crash or a runaway allocation.
+@Suite struct HostileOperatorTests {
+    static func integers(_ name: String, _ values: [Int64]) -> Onnx_TensorProto {
+        var proto = Onnx_TensorProto()
+        proto.name = name
+        proto.dims = [Int64(values.count)]
+        proto.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue)
+        proto.int64Data = values
+        return proto
+    }
+
+    static func load(_ nodes: [Onnx_NodeProto], input: [Int?], initializers: [Onnx_TensorProto] = []) throws -> ONNXModel {
+        try ONNXModelLoader.load(
+            try GraphFactory.model(
+                nodes: nodes, inputs: [GraphFactory.value("x", input)], outputs: [GraphFactory.value("y", [nil])],
+                initializers: initializers))
+    }
+
+    @Test func convTransposeWithAnAbsurdOutputIsRefused() throws {
+        let weights = GraphFactory.initializer("W", try Tensor(repeating: 1, shape: [1, 1, 2, 2]))
+        for attributes in [
+            [GraphFactory.intsAttribute("output_shape", [-5, 7])],
+            [GraphFactory.intsAttribute("dilations", [65536, 65536])],
+            [GraphFactory.intsAttribute("output_padding", [Int(Int32.max), 0])],
+        ] {
+            #expect(throws: ModelError.self) {
+                _ = try Self.load(
+                    [GraphFactory.node("ConvTranspose", ["x", "W"], ["y"], attributes: attributes)], input: [nil, 1, 1, 1],
+                    initializers: [weights])
+            }
+        }
+    }
+
+    @Test func sliceAndPadAtTheInt64ExtremesDoNotTrap() throws {
+        let sliced = try Self.load(
+            [GraphFactory.node("Slice", ["x", "starts", "ends", "axes", "steps"], ["y"])], input: [nil, 5],
+            initializers: [
+                Self.integers("starts", [Int64.min]), Self.integers("ends", [Int64.max]), Self.integers("axes", [1]),
+                Self.integers("steps", [Int64.max]),
+            ])
+        #expect(try sliced.predict([try Tensor(shape: [1, 5], scalars: [1, 2, 3, 4, 5])])[0].scalars == [1])
+        let backwards = try Self.load(
+            [GraphFactory.node("Slice", ["x", "starts", "ends", "axes", "steps"], ["y"])], input: [nil, 5],
+            initializers: [
+                Self.integers("starts", [Int64.max]), Self.integers("ends", [Int64.min]), Self.integers("axes", [1]),
+                Self.integers("steps", [Int64.min]),
+            ])
+        #expect(try backwards.predict([try Tensor(shape: [1, 5], scalars: [1, 2, 3, 4, 5])])[0].scalars == [5])
+        #expect(throws: ModelError.self) {
+            _ = try Self.load(
+                [GraphFactory.node("Pad", ["x", "pads"], ["y"])], input: [nil, 2],
+                initializers: [Self.integers("pads", [0, Int64.min, 0, Int64.max])])
+        }
+    }
+
+    @Test func aHugePoolingWindowIsRefused() {
+        #expect(throws: ModelError.self) {
+            _ = try Self.load(
+                [
+                    GraphFactory.node(
+                        "AveragePool", ["x"], ["y"],
+                        attributes: [
+                            GraphFactory.intsAttribute("kernel_shape", [65536, 65536]),
+                            GraphFactory.intsAttribute("pads", [65535, 65535, 0, 0]),
+                        ])
+                ], input: [nil, 1, 1, 1])
+        }
+    }
+
+    @Test func anAxisOfAScalarIsRefused() throws {
+        #expect(throws: ModelError.self) {
+            _ = try Self.load(
+                [
+                    GraphFactory.node("ReduceSum", ["x"], ["s"], attributes: [GraphFactory.intAttribute("keepdims", 0)]),
+                    GraphFactory.node("Concat", ["s", "s"], ["y"], attributes: [GraphFactory.intAttribute("axis", 0)]),
+                ], input: [nil, 2])
+        }
+    }
+}
