@@ -84,4 +84,14 @@ import Testing
                 ], input: [nil, 2])
         }
     }
+
+    /// A 1-D convolution may give pads without kernel_shape (the kernel comes from W).
+    @Test func aOneDimensionalConvolutionTakesItsPadsWithoutAKernelShape() throws {
+        let model = try Self.load(
+            [GraphFactory.node("Conv", ["x", "W"], ["y"], attributes: [GraphFactory.intsAttribute("pads", [1, 1])])], input: [nil, 1, 5],
+            initializers: [GraphFactory.initializer("W", try Tensor(repeating: 1, shape: [2, 1, 3]))])
+        let output = try model.predict([try Tensor(shape: [1, 1, 5], scalars: [1, 2, 3, 4, 5])])[0]
+        #expect(output.shape == [1, 2, 5])
+        #expect(Array(output.scalars.prefix(5)) == [3, 6, 9, 12, 9])
+    }
 }

@@ -45,7 +45,8 @@ struct ReduceOperator: Operator {
         let (positions, output, count) = try layout(x.shape, axes: axes)
         var values = [Float](repeating: 0, count: try output.checkedElementCount())
         for (index, target) in positions.sources.enumerated() { values[target] += x.scalars[index] }
-        if isMean, count > 0 { values = values.map { $0 / Float(count) } }
+        // The mean of no elements is NaN, as ONNX defines it (0 / 0).
+        if isMean { values = values.map { $0 / Float(count) } }
         return [.float(try Tensor(shape: output, scalars: values))]
     }
 

@@ -41,7 +41,7 @@ struct WindowAttributes: Sendable {
                 .unsupportedAttribute,
                 "\(node): a pooling window of \(kernel) is larger than the \(Self.maximumPoolingArea) taps Candor pools over")
         }
-        let spatial = kernel?.count ?? strides?.count ?? dilations?.count ?? 2
+        let spatial = kernel?.count ?? strides?.count ?? dilations?.count ?? pads.map { $0.count / 2 } ?? 2
         guard (1...2).contains(spatial) else {
             throw ModelError(.unsupportedAttribute, "\(node): Candor implements 1-D and 2-D windows, not \(spatial)-D")
         }
