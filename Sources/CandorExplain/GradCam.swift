@@ -12,7 +12,7 @@ public struct GradCam: Explainer {
         summary: "Grad-CAM: channels of a convolutional layer weighted by their mean gradient, summed, upsampled to the input",
         reference: "Captum LayerGradCam + LayerAttribution.interpolate", requirement: .differentiable,
         parameters: [
-            LayerSelection.parameter(required: false, "the [N, C, h, w] layer (default: the output of the last Conv node)"),
+            LayerSelection.parameter("the [N, C, h, w] layer (default: the output of the last Conv node)"),
             ParameterSpec("relu_attributions", .boolean, default: false, summary: "apply a ReLU to the map"),
             ParameterSpec(
                 "upsample", .choice(["bilinear", "nearest", "none"]), default: "bilinear",
@@ -53,7 +53,7 @@ public struct GuidedGradCam: Explainer {
         summary: "guided backpropagation ⊙ the ReLU'd Grad-CAM map upsampled to the input",
         reference: "Captum GuidedGradCam", requirement: .differentiable,
         parameters: [
-            LayerSelection.parameter(required: false, "the [N, C, h, w] layer (default: the output of the last Conv node)"),
+            LayerSelection.parameter("the [N, C, h, w] layer (default: the output of the last Conv node)"),
             ParameterSpec(
                 "upsample", .choice(["nearest", "bilinear"]), default: "nearest",
                 summary: "how the Grad-CAM map is brought to the input's size (Captum's interpolate_mode)"),

@@ -8,7 +8,7 @@ public struct LayerGradientXActivation: Explainer {
         name: "layer_gradient_x_activation", family: "layer",
         summary: "A ⊙ ∂f/∂A at an intermediate tensor A (attributions shaped like the layer)",
         reference: "Captum LayerGradientXActivation", requirement: .differentiable,
-        parameters: [LayerSelection.parameter(required: true, "the intermediate tensor A (required)")])
+        parameters: [LayerSelection.parameter("the intermediate tensor A (required)")])
 
     public init() {}
 
@@ -49,7 +49,7 @@ public struct NeuronGradient: Explainer {
         summary: "∂A[neuron]/∂x: the gradient of one element of an intermediate tensor with respect to the input",
         reference: "Captum NeuronGradient", requirement: .differentiable,
         parameters: [
-            LayerSelection.parameter(required: true, "the intermediate tensor A (required)"),
+            LayerSelection.parameter("the intermediate tensor A (required)"),
             ParameterSpec(
                 "neuron_selector", .integers, minimum: 0,
                 summary: "the element of A, one index per axis after the batch axis (required)"),
@@ -104,7 +104,7 @@ public struct LayerIntegratedGradients: Explainer {
         summary:
             "integrated gradients at an intermediate tensor, interpolating its values (attributions shaped like the layer); returns convergence_delta",
         reference: "Captum LayerIntegratedGradients", requirement: .differentiable,
-        parameters: [LayerSelection.parameter(required: true, "the intermediate tensor A (required)")] + LayerPath.parameters)
+        parameters: [LayerSelection.parameter("the intermediate tensor A (required)")] + LayerPath.parameters)
 
     public init() {}
 
@@ -185,7 +185,7 @@ public struct LayerConductance: Explainer {
         summary:
             "conductance of an intermediate tensor along the input path (attributions shaped like the layer); returns convergence_delta",
         reference: "Captum LayerConductance", requirement: .differentiable,
-        parameters: [LayerSelection.parameter(required: true, "the intermediate tensor A (required)")] + LayerPath.parameters)
+        parameters: [LayerSelection.parameter("the intermediate tensor A (required)")] + LayerPath.parameters)
 
     public init() {}
 

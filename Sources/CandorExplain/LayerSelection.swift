@@ -4,7 +4,7 @@ import CandorTensor
 /// The `layer` parameter of the layer methods: an intermediate tensor of an ONNX graph, by
 /// the name `GET /v1/models/{name}` lists under `layers`.
 enum LayerSelection {
-    static func parameter(required: Bool, _ summary: String) -> ParameterSpec {
+    static func parameter(_ summary: String) -> ParameterSpec {
         ParameterSpec("layer", .text, summary: summary)
     }
 

@@ -1,7 +1,7 @@
 /// The geometry of a 2-D convolution or pooling window over [N, C, H, W] (1-D inputs are
 /// taken as H = 1): kernel, strides, dilations and the padding on each side, and the output
 /// extent they give.
-public struct WindowGeometry: Sendable, Equatable {
+public struct WindowGeometry: Sendable {
     public var kernel: (height: Int, width: Int)
     public var strides: (height: Int, width: Int)
     public var dilations: (height: Int, width: Int)
@@ -18,11 +18,6 @@ public struct WindowGeometry: Sendable, Equatable {
         self.dilations = dilations
         self.padsBegin = padsBegin
         self.padsEnd = padsEnd
-    }
-
-    public static func == (a: WindowGeometry, b: WindowGeometry) -> Bool {
-        a.kernel == b.kernel && a.strides == b.strides && a.dilations == b.dilations && a.padsBegin == b.padsBegin
-            && a.padsEnd == b.padsEnd
     }
 
     /// The extent one window covers along an axis, dilation included.
