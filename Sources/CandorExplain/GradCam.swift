@@ -25,12 +25,8 @@ public struct GradCam: Explainer {
     {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let model = try differentiable(problem.model)
-        let layer = try LayerSelection.resolve(
-            &reader, model: model, fallback: (model as? ONNXModel)?.lastConvolutionOutput, method: descriptor.name,
-            batchSize: problem.batchSize)
-        let map = GradCamMap(
-            layer: layer, relu: try reader.bool("relu_attributions"), upsample: Resampling.Mode(rawValue: try reader.choice("upsample")))
-        try map.check(problem)
+        let relu = try reader.bool("relu_attributions")
+        let map = try GradCamMap(&reader, model: model, problem: problem, method: descriptor.name, relu: relu)
         return Plan(model: model, map: map, effectiveParameters: reader.effective)
     }
 
@@ -65,11 +61,7 @@ public struct GuidedGradCam: Explainer {
     {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let model = try differentiable(problem.model)
-        let layer = try LayerSelection.resolve(
-            &reader, model: model, fallback: (model as? ONNXModel)?.lastConvolutionOutput, method: descriptor.name,
-            batchSize: problem.batchSize)
-        let map = GradCamMap(layer: layer, relu: true, upsample: Resampling.Mode(rawValue: try reader.choice("upsample")))
-        try map.check(problem)
+        let map = try GradCamMap(&reader, model: model, problem: problem, method: descriptor.name, relu: true)
         return Plan(model: model, map: map, effectiveParameters: reader.effective)
     }
 
@@ -102,8 +94,15 @@ struct GradCamMap: Sendable {
     /// nil: the layer's own resolution.
     let upsample: Resampling.Mode?
 
-    /// The layer must be [N, C, h, w] and, to be upsampled, the input [N, C, H, W].
-    func check(_ problem: ExplanationProblem) throws(ExplanationError) {
+    /// Reads `layer` (default: the last Conv output) and `upsample`. The layer must be
+    /// [N, C, h, w] and, to be upsampled, the input [N, C, H, W].
+    init(
+        _ reader: inout ParameterReader, model: any DifferentiableModel, problem: ExplanationProblem, method: String, relu: Bool
+    ) throws(ExplanationError) {
+        layer = try LayerSelection.resolve(
+            &reader, model: model, fallback: (model as? ONNXModel)?.lastConvolutionOutput, method: method, batchSize: problem.batchSize)
+        self.relu = relu
+        upsample = Resampling.Mode(rawValue: try reader.choice("upsample"))
         guard let info = (problem.model as? ONNXModel)?.layers.first(where: { $0.name == layer }), info.shape.count == 4 else {
             throw ExplanationError(.invalidParameter, "Grad-CAM needs a 4-D [N, C, h, w] layer; '\(layer)' is not one")
         }

@@ -64,8 +64,9 @@ public struct DeepLiftRule: BackwardRule {
         guard let g = step.outputGradients.first ?? nil else { return nil }
         let x = try step.inputs.float(0, "X")
         let y = try step.outputs.firstFloat()
-        guard let plain = try step.gradient().first ?? nil else { return nil }
+        // One pooling pass gives the argmax for both the routing and the plain gradient.
         guard let argmax = try pool.pool(x).argmax else { return nil }
+        let plain = try Pooling.maxPoolGradient(inputShape: x.shape, argmax: argmax, outputGradient: g)
         let half = y.count / 2
         var routed = [Float](repeating: 0, count: x.count)
         for index in 0..<y.count where argmax[index] >= 0 {
