@@ -83,7 +83,7 @@ public struct Occlusion: Explainer {
         let listed = positions.multipliedReportingOverflow(by: window.reduce(1, *))
         guard !listed.overflow, listed.partialValue <= Self.maximumWindowElements else {
             throw ExplanationError(
-                .invalidParameter,
+                .tooLarge,
                 "occlusion with these windows and strides would occlude \(positions) windows of \(window.reduce(1, *)) elements, more than the \(Self.maximumWindowElements) allowed: use larger strides or a smaller window"
             )
         }

@@ -128,7 +128,7 @@ enum DeepLiftPairs {
         let rows = inputs.first?.shape.first ?? 0
         let budgetRows = context.maxBatchElements / max(model.elementsPerInstance, 1)
         guard budgetRows >= 2 else {
-            throw ExplanationError(.invalidInput, "one instance and its baseline do not fit the memory budget together")
+            throw ExplanationError(.tooLarge, "one instance and its baseline do not fit the memory budget together")
         }
         let chunk = max(1, min(rows, budgetRows / 2))
         var attributions = inputs.map { _ in [Tensor]() }

@@ -40,7 +40,7 @@ public struct ExactShapley: Explainer {
         let groups = try FeatureGroups(featureMask: reader.json("feature_mask"), problem: problem)
         guard groups.groups.count <= Self.maximumGroups else {
             throw ExplanationError(
-                .invalidParameter,
+                .tooLarge,
                 "exact_shapley enumerates all 2ⁿ coalitions and accepts at most \(Self.maximumGroups) feature groups; this input has \(groups.groups.count): group features with 'feature_mask'"
             )
         }

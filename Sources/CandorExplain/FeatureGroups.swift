@@ -33,6 +33,10 @@ struct FeatureGroups: Sendable {
     /// Groups from a `feature_mask`: an integer id per element, shaped like one instance (an
     /// object of such arrays by input name for a model with several inputs). Elements that
     /// share an id form one group, across inputs too, as in Captum.
+    /// Group ids are labels, so any range would do; a bound keeps them exact in `Int` and in
+    /// the float32 tensor they arrive in.
+    static let groupIdLimit: Float = 10_000_000
+
     static func fromMask(_ value: JSONValue, problem: ExplanationProblem) throws(ExplanationError) -> FeatureGroups {
         let infos = problem.model.inputs
         var byId: [Int: [Element]] = [:]
@@ -47,8 +51,14 @@ struct FeatureGroups: Sendable {
                     .invalidParameter, "parameter 'feature_mask' must be shaped like one instance \(instanceShape), got \(mask.shape)")
             }
             for (index, id) in mask.scalars.enumerated() {
-                guard id >= 0, id == id.rounded(), id < 1e7 else {
+                guard id >= 0, id == id.rounded() else {
                     throw ExplanationError(.invalidParameter, "parameter 'feature_mask' must hold group ids (integers ≥ 0), found \(id)")
+                }
+                guard id < Self.groupIdLimit else {
+                    throw ExplanationError(
+                        .invalidParameter,
+                        "parameter 'feature_mask' group ids must be below \(Int(Self.groupIdLimit)) (they label groups; only their equality matters), found \(id)"
+                    )
                 }
                 byId[Int(id), default: []].append(Element(input: input, index: index))
             }

@@ -6,7 +6,8 @@
 /// Numbers with at most 19 significant digits and a decimal exponent within ±22 convert
 /// exactly in one multiplication or division (Clinger's fast path); the rest go through the
 /// standard library's correctly rounded conversion, so every number reads as `Double(text)`.
-/// Nesting deeper than `maximumDepth` is an error, not a stack overflow.
+/// Nesting deeper than `maximumDepth` is an error, not a stack overflow, and so is a key that
+/// appears twice in one object.
 public struct JSONParser {
     public struct Failure: Error, CustomStringConvertible {
         public let offset: Int
@@ -80,12 +81,18 @@ public struct JSONParser {
             while true {
                 skipWhitespace()
                 guard current == UInt8(ascii: "\"") else { throw failure("expected a string key in an object") }
+                let keyOffset = position
                 let key = try string()
                 skipWhitespace()
                 guard current == UInt8(ascii: ":") else { throw failure("expected ':' after an object key") }
                 position += 1
                 skipWhitespace()
-                members[key] = try value(depth: depth + 1)
+                // RFC 8259 §4 leaves duplicate names' meaning to the reader; silently keeping the
+                // last (as most parsers do) lets two readers of one body see different requests.
+                guard members.updateValue(try value(depth: depth + 1), forKey: key) == nil else {
+                    let shown = key.count > 64 ? key.prefix(64) + "…" : Substring(key)
+                    throw Failure(offset: keyOffset, reason: "duplicate key '\(shown)' in an object")
+                }
                 skipWhitespace()
                 guard let next = current else { throw failure("unterminated object") }
                 position += 1

@@ -55,7 +55,7 @@ public struct KernelShap: Explainer {
         let groupCount = segmenter?.segments ?? groups.groups.count
         guard groupCount <= Self.maximumGroups else {
             throw ExplanationError(
-                .invalidParameter,
+                .tooLarge,
                 "kernel_shap solves for one value per feature group and accepts at most \(Self.maximumGroups) groups; this input has \(groupCount): group features with 'feature_mask' (for images, superpixels from slic)"
             )
         }

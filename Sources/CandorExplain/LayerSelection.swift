@@ -35,7 +35,7 @@ enum LayerSelection {
             let total = perInstance.multipliedReportingOverflow(by: batchSize)
             guard !total.overflow, total.partialValue <= maximumElements else {
                 throw ExplanationError(
-                    .invalidParameter,
+                    .tooLarge,
                     "layer '\(name)' holds \(perInstance) numbers per instance; for \(batchSize) instances that is more than the \(maximumElements) allowed: send fewer instances"
                 )
             }

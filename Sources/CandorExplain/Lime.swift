@@ -114,7 +114,7 @@ public struct Lime: Explainer {
         }
         guard neighbourhood.featureCount <= Self.maximumFeatures else {
             throw ExplanationError(
-                .invalidParameter,
+                .tooLarge,
                 "lime fits one coefficient per interpretable feature and accepts at most \(Self.maximumFeatures); this input has \(neighbourhood.featureCount): group elements with 'feature_mask'"
             )
         }
@@ -122,7 +122,7 @@ public struct Lime: Explainer {
         let width = if case .superpixels(let segmenter, _) = neighbourhood { 2 * segmenter.segments } else { neighbourhood.featureCount }
         guard samples * width <= Self.maximumDesignEntries else {
             throw ExplanationError(
-                .invalidParameter,
+                .tooLarge,
                 "lime's regression over \(samples) samples × \(width) features would hold more than \(Self.maximumDesignEntries) entries: lower n_samples or group features with 'feature_mask'"
             )
         }
@@ -131,7 +131,7 @@ public struct Lime: Explainer {
             let work = samples.multipliedReportingOverflow(by: width * rounds * rounds)
             guard features <= 20, !work.overflow, work.partialValue <= Self.maximumSelectionWork else {
                 throw ExplanationError(
-                    .invalidParameter,
+                    .tooLarge,
                     "forward_selection refits once per candidate feature and round: \(samples) samples × \(width) features × \(features) rounds is too much work; use highest_weights, fewer samples or fewer features (at most 20)"
                 )
             }

@@ -27,7 +27,7 @@ public struct SmoothGrad: Explainer {
         let elements = problem.inputs.reduce(0) { $0 + $1.count / max(problem.batchSize, 1) }.multipliedReportingOverflow(by: samples)
         guard !elements.overflow, elements.partialValue <= maximumCopyElements else {
             throw ExplanationError(
-                .invalidParameter,
+                .tooLarge,
                 "\(method)'s \(samples) copies of one instance would hold more than \(maximumCopyElements) numbers: ask for fewer samples")
         }
     }

@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 
 /// The parts every route shares: configuration, models, methods, workers, cache and metrics.
 public final class CandorService: Sendable {
@@ -28,9 +29,14 @@ public final class CandorService: Sendable {
         cache = ResponseCache(maxBytes: configuration.cache.maxBytes, metrics: metrics)
     }
 
-    /// Runs CPU-heavy work on the worker pool under the request deadline.
-    func compute<Result: Sendable>(_ work: @escaping @Sendable (CancellationFlag) throws -> Result) async throws -> Result {
-        try await pool.run(timeout: .seconds(configuration.server.requestTimeoutSeconds), work)
+    /// Runs CPU-heavy work on the worker pool under the request deadline; it is cancelled if
+    /// the request's client leaves before the answer is ready.
+    /// `kind` names the work (model and method) for the pool's service-time estimates.
+    func compute<Result: Sendable>(
+        _ kind: String, for context: CandorRequestContext, _ work: @escaping @Sendable (CancellationFlag) throws -> Result
+    ) async throws -> Result {
+        try await pool.run(
+            timeout: .seconds(configuration.server.requestTimeoutSeconds), kind: kind, abandonedWhen: context.presence, work)
     }
 
     /// After a model is added, replaced or removed: cached answers for an old version can
@@ -49,26 +55,41 @@ public final class CandorService: Sendable {
 
 /// The router with every route and middleware.
 public func buildRouter(_ service: CandorService) -> Router<CandorRequestContext> {
-    let router = Router(context: CandorRequestContext.self)
-    router.add(middleware: RequestEnvelopeMiddleware(metrics: service.metrics))
+    // HEAD answers every GET route, as RFC 9110 §9.3.2 asks of a general-purpose server.
+    let router = Router(context: CandorRequestContext.self, options: .autoGenerateHeadEndpoints)
+    let allowed = AllowedMethods()
+    router.add(middleware: RequestEnvelopeMiddleware(metrics: service.metrics, allowedMethods: allowed))
     ServiceRoutes(service: service).register(on: router)
     ModelRoutes(service: service).register(on: router)
     InferenceRoutes(service: service).register(on: router)
+    allowed.load(router.routes)
     return router
 }
 
 /// The whole application: loads the models, then serves them. The worker pool is a service
 /// of the application, started before and stopped after the HTTP server, so on SIGTERM or
 /// SIGINT the server stops accepting, in-flight requests finish, and only then the pool ends.
-public func buildApplication(_ service: CandorService) -> some ApplicationProtocol {
+/// `onServerRunning` learns the listening channel (its port, when the configuration asks for 0).
+public func buildApplication(
+    _ service: CandorService, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+) -> some ApplicationProtocol {
     service.loadModels()
     var logger = service.logger
     logger[metadataKey: "component"] = "http"
+    let server = service.configuration.server
+    let timeouts = ConnectionTimeouts(
+        header: .seconds(fractional: server.headerTimeoutSeconds), bodyWindow: .seconds(fractional: server.bodyTimeoutSeconds),
+        minimumBodyBytes: Int((Double(server.minBodyBytesPerSecond) * server.bodyTimeoutSeconds).rounded(.up)),
+        idle: .seconds(fractional: server.idleTimeoutSeconds))
+    let metrics = service.metrics
     return Application(
         router: buildRouter(service),
+        server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(timeouts: timeouts, metrics: metrics)])),
         configuration: .init(
-            address: .hostname(service.configuration.server.host, port: service.configuration.server.port),
-            serverName: "candor"),
+            address: .hostname(server.host, port: server.port),
+            serverName: "candor",
+            availableConnectionsDelegate: ConnectionLimit(maximum: server.maxConnections, gauge: metrics.openConnections)),
         services: [service.pool],
+        onServerRunning: onServerRunning,
         logger: logger)
 }

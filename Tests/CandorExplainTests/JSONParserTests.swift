@@ -60,4 +60,21 @@ import Testing
         let invalid = Data([0x5B, 0x22, 0xFF, 0xFE, 0x22, 0x5D])
         #expect(throws: JSONParser.Failure.self) { _ = try invalid.withUnsafeBytes { bytes in try JSONParser.parse(bytes) } }
     }
+
+    /// A body naming one field twice would mean one request to this reader and another to a
+    /// proxy that keeps the first: refused, naming the key and where it repeats.
+    @Test func refusesDuplicateKeysAtAnyDepth() throws {
+        for text in [#"{"inputs":[[1,2,3]],"inputs":[[5.1,3.5,1.4,0.2]]}"#, #"{"params":{"n_steps":5,"n_steps":50}}"#] {
+            #expect {
+                _ = try Self.parse(text)
+            } throws: { error in
+                (error as? JSONParser.Failure)?.reason.contains("duplicate key") == true
+            }
+        }
+        let failure = #expect(throws: JSONParser.Failure.self) { _ = try Self.parse(#"{"a":1,"b":2,"a":3}"#) }
+        #expect(failure?.offset == 13)  // the second "a"
+        #expect(failure?.reason == "duplicate key 'a' in an object")
+        // Equal keys in different objects are not duplicates.
+        #expect(try Self.parse(#"[{"a":1},{"a":2}]"#) == Self.foundation(#"[{"a":1},{"a":2}]"#))
+    }
 }

@@ -151,6 +151,39 @@ import Testing
         }
     }
 
+    /// A request whose computation would pass a per-request work or memory budget is refused
+    /// as too large (413), like a body or batch over its limit, not as a wrong parameter.
+    @Test func aComputationOverItsBudgetIs413() async throws {
+        try await TestApplication().test { client in
+            let instance = "[" + Array(repeating: "1.5", count: 30).joined(separator: ",") + "]"
+            let response = try await client.post(
+                "/v1/models/breast_cancer_mlp/explain", json: #"{"method":"exact_shapley","inputs":[\#(instance)]}"#)
+            #expect(response.status == .contentTooLarge, "\(response.text)")
+            #expect(response.problemCode == "too-large")
+        }
+    }
+
+    /// One field given twice could mean two different requests to two readers: a 400 naming it.
+    @Test func aDuplicateFieldIs400NamingIt() async throws {
+        try await TestApplication().test { client in
+            let response = try await client.post(
+                "/v1/models/iris_mlp/predict", json: #"{"inputs": [[1,2,3]], "inputs": [[5.1,3.5,1.4,0.2]]}"#)
+            #expect(response.status == .badRequest)
+            #expect(response.problemCode == "malformed-json")
+            #expect((response.json["detail"] as? String)?.contains("duplicate key 'inputs'") == true, "\(response.text)")
+        }
+    }
+
+    @Test func aGroupIdPastTheLimitIsNamedAsSuch() async throws {
+        try await TestApplication().test { client in
+            let response = try await client.post(
+                iris, json: #"{"method":"feature_ablation","inputs":[[1,2,3,4]],"params":{"feature_mask":[0,1,2,10000000]}}"#)
+            #expect(response.status == .badRequest)
+            let detail = response.json["detail"] as? String ?? ""
+            #expect(detail.contains("must be below 10000000") && !detail.contains("integers ≥ 0"), "\(detail)")
+        }
+    }
+
     @Test func tooManyInstancesAre413() async throws {
         try await TestApplication { $0.limits.maxBatchSize = 2 }.test { client in
             let response = try await client.post(iris, json: #"{"method":"saliency","inputs":[[1,2,3,4],[1,2,3,4],[1,2,3,4]]}"#)

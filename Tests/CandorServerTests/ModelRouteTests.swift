@@ -49,6 +49,22 @@ import Testing
         }
     }
 
+    /// RFC 9110 §11.1: the scheme is case-insensitive; the token itself is not.
+    @Test(arguments: ["bearer s3cret", "BEARER s3cret", "Bearer   s3cret"])
+    func theBearerSchemeIsCaseInsensitive(_ credentials: String) async throws {
+        try await TestApplication { $0.admin.token = "s3cret" }.test { client in
+            let response = try await client.execute(
+                uri: "/v1/models/iris_mlp", method: .delete, headers: [.authorization: credentials])
+            #expect(response.status == .noContent, "\(response.text)")
+        }
+        try await TestApplication { $0.admin.token = "s3cret" }.test { client in
+            for wrong in ["Bearer S3CRET", "Basic s3cret", "Bearers3cret"] {
+                let response = try await client.execute(uri: "/v1/models/iris_mlp", method: .delete, headers: [.authorization: wrong])
+                #expect(response.status == .unauthorized, "\(wrong)")
+            }
+        }
+    }
+
     @Test func aModelCanBeUploadedUsedAndRemoved() async throws {
         let application = try TestApplication { $0.admin.token = "s3cret" }
         let onnx = try Data(contentsOf: Fixtures.url("models/mlp_torchscript.onnx"))

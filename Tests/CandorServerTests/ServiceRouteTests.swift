@@ -58,4 +58,23 @@ import Testing
             #expect(response.json["instance"] as? String == "urn:candor:request:abc-123")
         }
     }
+
+    /// A path that exists but not for this method is a 405 naming the methods it takes; HEAD
+    /// answers wherever GET does.
+    @Test func aMethodAPathDoesNotTakeIs405WithAllow() async throws {
+        try await TestApplication().test { client in
+            let cases: [(String, HTTPRequest.Method, String)] = [
+                ("/v1/models", .put, "GET, HEAD, POST"), ("/healthz", .patch, "GET, HEAD"),
+                ("/v1/models/iris_mlp/explain", .get, "POST"), ("/v1/models/anything", .post, "GET, HEAD, DELETE"),
+            ]
+            for (path, method, allow) in cases {
+                let response = try await client.execute(uri: path, method: method)
+                #expect(response.status == .methodNotAllowed, "\(method) \(path)")
+                #expect(response.headers[.allow] == allow, "\(method) \(path)")
+                #expect(response.problemCode == "method-not-allowed")
+            }
+            #expect(try await client.execute(uri: "/healthz", method: .head).status == .ok)
+            #expect(try await client.execute(uri: "/v1/nowhere", method: .put).status == .notFound)
+        }
+    }
 }

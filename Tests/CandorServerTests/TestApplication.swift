@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// A service over a private copy of the demo models, with settings a test may change.
 struct TestApplication {
@@ -40,6 +41,36 @@ struct TestApplication {
     func test<Value>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
         defer { try? FileManager.default.removeItem(at: modelsDirectory) }
         return try await buildApplication(service).test(.router, body)
+    }
+
+    /// Runs `body` against the application listening on a free loopback port (configure
+    /// `server.port = 0`), for tests that need real sockets; `body` gets the port. Unlike
+    /// HummingbirdTesting's `.live`, no test client holds a connection of its own.
+    func live<Value: Sendable>(_ body: @Sendable (Int) async throws -> Value) async throws -> Value {
+        defer { try? FileManager.default.removeItem(at: modelsDirectory) }
+        let (ports, portSource) = AsyncStream<Int>.makeStream()
+        let application = buildApplication(service) { channel in
+            portSource.yield(channel.localAddress?.port ?? 0)
+            portSource.finish()
+        }
+        let group = ServiceGroup(configuration: .init(services: [application], logger: Logger(label: "candor-tests-live")))
+        return try await withThrowingTaskGroup(of: Value?.self) { tasks in
+            tasks.addTask {
+                try await group.run()
+                return nil
+            }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next(), port > 0 else { throw CancellationError() }
+            do {
+                let value = try await body(port)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return value
+            } catch {
+                await group.triggerGracefulShutdown()
+                throw error
+            }
+        }
     }
 }
 

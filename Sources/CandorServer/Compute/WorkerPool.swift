@@ -31,6 +31,10 @@ public final class WorkerPool: Service, Sendable {
         var admitted = 0
         var running = 0
         var isShutDown = false
+        /// Estimated seconds of the work admitted and not finished (running jobs count whole,
+        /// which errs towards refusing rather than letting a job expire in the queue).
+        var admittedSeconds = 0.0
+        var serviceTimes = ServiceTimes()
     }
 
     init(threads: Int, queueLimit: Int, retryAfterSeconds: Int, metrics: ServiceMetrics) {
@@ -49,24 +53,59 @@ public final class WorkerPool: Service, Sendable {
     /// Jobs admitted but not yet finished, and those running now.
     var load: (admitted: Int, running: Int) { state.withLock { ($0.admitted, $0.running) } }
 
-    /// Runs `work` on a worker thread, refusing it when the queue is full and answering 504
-    /// when `timeout` passes first.
+    /// Refuses at once (429) when every worker is busy and the queue is full, so a flood is
+    /// turned away before its bodies are read and parsed.
+    func refuseIfFull() throws {
+        let isFull = state.withLock { $0.isShutDown || $0.admitted >= threads + queueLimit }
+        if isFull { throw queueFull() }
+    }
+
+    private func queueFull() -> Problem {
+        metrics.rejectedJobs.increment()
+        var problem = Problem(
+            .tooManyRequests, code: "overloaded",
+            detail: "all \(threads) workers are busy and \(queueLimit) requests are already waiting; retry after \(retryAfterSeconds) s"
+        )
+        problem.headers[.retryAfter] = String(retryAfterSeconds)
+        return problem
+    }
+
+    /// Runs `work` on a worker thread, refusing it when the queue is full or when, by the
+    /// measured service times, it could not finish before `timeout` (a request admitted only
+    /// to expire in the queue costs the client its deadline and the server its work), and
+    /// answering 504 when `timeout` passes first. `kind` names what the work is (its model and
+    /// method), so jobs of one kind are timed together.
     func run<Result: Sendable>(
-        timeout: Duration, _ work: @escaping @Sendable (CancellationFlag) throws -> Result
+        timeout: Duration, kind: String, abandonedWhen presence: ClientPresence? = nil,
+        _ work: @escaping @Sendable (CancellationFlag) throws -> Result
     ) async throws -> Result {
-        let admitted = state.withLock { state -> Bool in
-            guard !state.isShutDown, state.admitted < threads + queueLimit else { return false }
+        let admission = state.withLock { state -> Admission in
+            guard !state.isShutDown, state.admitted < threads + queueLimit else { return .full }
+            let estimate = state.serviceTimes.estimate(for: kind)
+            // The work already admitted is shared among the workers, then this job runs.
+            let wait = state.admittedSeconds / Double(threads)
+            // Only waiting can be refused: a job that alone outlasts its deadline is admitted
+            // and answered 504 as before, which keeps its estimate current.
+            if let estimate, wait > 0, wait + estimate > timeout.seconds { return .tooLate(wait: wait, estimate: estimate) }
             state.admitted += 1
-            return true
+            state.admittedSeconds += estimate ?? 0
+            return .admitted(estimate: estimate ?? 0)
         }
-        guard admitted else {
+        let estimate: Double
+        switch admission {
+        case .full: throw queueFull()
+        case .tooLate(let wait, let workSeconds):
             metrics.rejectedJobs.increment()
+            let retry = max(1, Int((wait + workSeconds - timeout.seconds).rounded(.up)))
             var problem = Problem(
                 .tooManyRequests, code: "overloaded",
-                detail: "all \(threads) workers are busy and \(queueLimit) requests are already waiting; retry after \(retryAfterSeconds) s"
-            )
-            problem.headers[.retryAfter] = String(retryAfterSeconds)
+                detail: String(
+                    format:
+                        "the queue holds about %.2f s of work per worker and this request takes about %.2f s, past its %.2f s deadline; retry after %d s",
+                    wait, workSeconds, timeout.seconds, retry))
+            problem.headers[.retryAfter] = String(retry)
             throw problem
+        case .admitted(let admittedEstimate): estimate = admittedEstimate
         }
         publishLoad()
         let cancellation = CancellationFlag()
@@ -82,26 +121,37 @@ public final class WorkerPool: Service, Sendable {
             if outcome.finish(.failure(problem)) { cancellation.cancel() }
         }
         defer { deadline.cancel() }
+        // A client that leaves will never read the answer: stop the work and free the worker.
+        let abandonment = presence?.whenGone {
+            if outcome.finish(.failure(CancellationError())) { cancellation.cancel() }
+        }
+        defer { if let abandonment { presence?.remove(abandonment) } }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
                 outcome.attach(continuation)
                 pool.submit { [self] poolState in
+                    let start = ContinuousClock.now
+                    var completed = false
                     defer {
                         state.withLock {
                             $0.admitted -= 1
+                            $0.admittedSeconds = max(0, $0.admittedSeconds - estimate)
                             if poolState == .active { $0.running -= 1 }
+                            if completed { $0.serviceTimes.record((ContinuousClock.now - start).seconds, for: kind) }
                         }
                         publishLoad()
                     }
+                    if poolState == .active { state.withLock { $0.running += 1 } }
                     guard poolState == .active else {
                         outcome.finish(
                             .failure(Problem(.serviceUnavailable, code: "shutting-down", detail: "the service is shutting down")))
                         return
                     }
-                    state.withLock { $0.running += 1 }
                     publishLoad()
                     guard !cancellation.isCancelled else { return }
-                    outcome.finish(Swift.Result { try work(cancellation) })
+                    let result = Swift.Result { try work(cancellation) }
+                    completed = !cancellation.isCancelled
+                    outcome.finish(result)
                 }
             }
         } onCancel: {
@@ -120,6 +170,31 @@ public final class WorkerPool: Service, Sendable {
         try? await gracefulShutdown()
         state.withLock { $0.isShutDown = true }
         try await pool.shutdownGracefully()
+    }
+}
+
+/// What admission decided for one job.
+private enum Admission {
+    case admitted(estimate: Double)
+    case full
+    case tooLate(wait: Double, estimate: Double)
+}
+
+/// Mean service time of each kind of job, as an exponentially weighted moving average, so an
+/// estimate follows a model's cost as load and inputs change.
+struct ServiceTimes {
+    /// Weight of the newest measurement.
+    static let smoothing = 0.2
+    /// Kinds remembered at most; past it the table starts over (kinds are model and method
+    /// names, so this is reached only by many uploads).
+    static let maximumKinds = 4096
+    private var means: [String: Double] = [:]
+
+    func estimate(for kind: String) -> Double? { means[kind] }
+
+    mutating func record(_ seconds: Double, for kind: String) {
+        if means.count >= Self.maximumKinds && means[kind] == nil { means.removeAll(keepingCapacity: true) }
+        means[kind] = means[kind].map { $0 + Self.smoothing * (seconds - $0) } ?? seconds
     }
 }
 

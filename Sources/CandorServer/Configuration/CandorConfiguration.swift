@@ -12,6 +12,17 @@ public struct CandorConfiguration: Sendable, Equatable {
         public var maxBodyBytes = 8 * 1024 * 1024
         /// Wall-clock budget of one request's computation (504 beyond it; the work stops).
         public var requestTimeoutSeconds = 30.0
+        /// Seconds from a new connection, or the first byte of a request, until its head is
+        /// complete (408 and close beyond it; a connection that sent nothing just closes).
+        public var headerTimeoutSeconds = 10.0
+        /// The body must arrive at `minBodyBytesPerSecond` on average over every window of
+        /// this many seconds (408 and close otherwise).
+        public var bodyTimeoutSeconds = 10.0
+        public var minBodyBytesPerSecond = 100
+        /// Seconds a kept-alive connection with no request in flight stays open.
+        public var idleTimeoutSeconds = 60.0
+        /// Most connections open at once; beyond it new ones wait in the listen backlog.
+        public var maxConnections = 1024
     }
 
     public struct Workers: Sendable, Equatable {
@@ -111,6 +122,8 @@ extension CandorConfiguration {
     /// Every (section, key) pair, as spelled in YAML.
     static let settingNames: [(section: String, key: String)] = [
         ("server", "host"), ("server", "port"), ("server", "max_body_bytes"), ("server", "request_timeout_seconds"),
+        ("server", "header_timeout_seconds"), ("server", "body_timeout_seconds"), ("server", "min_body_bytes_per_second"),
+        ("server", "idle_timeout_seconds"), ("server", "max_connections"),
         ("workers", "threads"), ("workers", "queue_limit"), ("workers", "retry_after_seconds"),
         ("models", "directory"), ("models", "max_model_bytes"),
         ("limits", "max_batch_size"), ("limits", "max_input_elements"), ("limits", "max_batch_elements"),
@@ -127,6 +140,13 @@ extension CandorConfiguration {
             }
             return number
         }
+        /// A duration in seconds: positive and at most a day (timers take nanoseconds in 64 bits).
+        func seconds() throws -> Double {
+            guard let seconds = Double(value), seconds > 0, seconds <= 86_400 else {
+                throw LoadError(description: "\(source): \(section).\(key) must be a number of seconds in (0, 86400], got '\(value)'")
+            }
+            return seconds
+        }
         switch (section, key) {
         case ("server", "host"): server.host = value
         case ("server", "port"):
@@ -134,11 +154,12 @@ extension CandorConfiguration {
             guard port <= 65535 else { throw LoadError(description: "\(source): server.port must be at most 65535") }
             server.port = port
         case ("server", "max_body_bytes"): server.maxBodyBytes = try integer(minimum: 1024)
-        case ("server", "request_timeout_seconds"):
-            guard let seconds = Double(value), seconds > 0 else {
-                throw LoadError(description: "\(source): server.request_timeout_seconds must be a positive number, got '\(value)'")
-            }
-            server.requestTimeoutSeconds = seconds
+        case ("server", "request_timeout_seconds"): server.requestTimeoutSeconds = try seconds()
+        case ("server", "header_timeout_seconds"): server.headerTimeoutSeconds = try seconds()
+        case ("server", "body_timeout_seconds"): server.bodyTimeoutSeconds = try seconds()
+        case ("server", "min_body_bytes_per_second"): server.minBodyBytesPerSecond = try integer(minimum: 0)
+        case ("server", "idle_timeout_seconds"): server.idleTimeoutSeconds = try seconds()
+        case ("server", "max_connections"): server.maxConnections = try integer(minimum: 1)
         case ("workers", "threads"): workers.threads = try integer(minimum: 0)
         case ("workers", "queue_limit"): workers.queueLimit = try integer(minimum: 0)
         case ("workers", "retry_after_seconds"): workers.retryAfterSeconds = try integer(minimum: 1)

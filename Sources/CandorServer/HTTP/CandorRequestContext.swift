@@ -8,8 +8,11 @@ public struct CandorRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The client's `X-Request-Id` when it sent a usable one, otherwise a generated one.
     public var requestId = ""
+    /// Whether the client is still connected (nil for requests that came without a socket).
+    let presence: ClientPresence?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        presence = ClientPresence.of(source.channel)
     }
 }

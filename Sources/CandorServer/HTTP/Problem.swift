@@ -30,14 +30,18 @@ public struct Problem: Error, HTTPResponseError, Sendable, CustomStringConvertib
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let requestId = (context as? CandorRequestContext)?.requestId
+        let data = encodedBody(requestId: (context as? CandorRequestContext)?.requestId)
+        var headers = headers
+        headers[.contentType] = "application/problem+json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The `application/problem+json` document; `instance` names the request when known.
+    func encodedBody(requestId: String?) -> Data {
         let body = Body(
             type: "urn:candor:error:\(code)", title: status.reasonPhrase, status: status.code, detail: detail,
             instance: requestId.map { "urn:candor:request:\($0)" })
-        var headers = headers
-        headers[.contentType] = "application/problem+json"
-        let data = (try? JSONEncoder.candor.encode(body)) ?? Data()
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return (try? JSONEncoder.candor.encode(body)) ?? Data()
     }
 }
 

@@ -11,9 +11,25 @@ enum RequestBody {
     static func jsonObject(
         _ request: Request, limit: Int, allowedKeys: Set<String>
     ) async throws -> [String: JSONValue] {
+        try refuseDeclaredLength(of: request, over: limit)
         var request = request
         let buffer = try await request.collectBody(upTo: limit)
         return try jsonObject(Data(buffer.readableBytesView), allowedKeys: allowedKeys)
+    }
+
+    /// A body whose `Content-Length` is over `limit` is refused before a byte of it is read
+    /// (otherwise a client declaring 2⁶³ bytes holds the request until the body times out).
+    /// The connection then closes, since the body is never read.
+    static func refuseDeclaredLength(of request: Request, over limit: Int) throws {
+        guard let declared = request.headers[.contentLength] else { return }
+        // The HTTP decoder accepted it, so it is digits; too many for an Int is over any limit.
+        guard let length = Int(declared), length <= limit else {
+            var problem = Problem(
+                .contentTooLarge, code: "body-too-large",
+                detail: "the request body declares \(declared) bytes; the limit is \(limit)")
+            problem.headers[.connection] = "close"
+            throw problem
+        }
     }
 
     /// The same checks on bytes already read (a file, for `candor explain`).

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// Wraps every request: assigns the request id (echoed in `X-Request-Id` and attached to the
 /// request's logger), turns every error into an `application/problem+json` response — a
@@ -11,6 +12,7 @@ import NIOCore
 struct RequestEnvelopeMiddleware: RouterMiddleware {
     typealias Context = CandorRequestContext
     let metrics: ServiceMetrics
+    let allowedMethods: AllowedMethods
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
@@ -23,7 +25,7 @@ struct RequestEnvelopeMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch {
-            let problem = Self.problem(for: error, request: request)
+            let problem = Self.problem(for: error, request: request, allowedMethods: allowedMethods)
             if problem.status.code >= 500 && problem.code == "internal-error" {
                 context.logger.error("request failed", metadata: ["error": "\(error)"])
             }
@@ -50,7 +52,7 @@ struct RequestEnvelopeMiddleware: RouterMiddleware {
         return UUID().uuidString.lowercased()
     }
 
-    static func problem(for error: any Error, request: Request) -> Problem {
+    static func problem(for error: any Error, request: Request, allowedMethods: AllowedMethods) -> Problem {
         switch error {
         case let problem as Problem:
             return problem
@@ -58,9 +60,27 @@ struct RequestEnvelopeMiddleware: RouterMiddleware {
             // The client went away; nobody reads this answer, and it is no server fault.
             return Problem(.serviceUnavailable, code: "cancelled", detail: "the request was cancelled before it finished")
         case is NIOTooManyBytesError:
-            return Problem(.contentTooLarge, code: "body-too-large", detail: "the request body exceeds the configured limit")
+            // The rest of the body is never read, so the connection cannot carry another request.
+            var problem = Problem(.contentTooLarge, code: "body-too-large", detail: "the request body exceeds the configured limit")
+            problem.headers[.connection] = "close"
+            return problem
+        case let timeout as RequestReadTimeout:
+            var problem = Problem(.requestTimeout, code: "request-timeout", detail: timeout.detail)
+            problem.headers[.connection] = "close"
+            return problem
+        case let framing as HTTPParserError:
+            return Problem(framing)
         case let error as HTTPError where error.status == .notFound:
-            return Problem(.notFound, code: "not-found", detail: "no route for \(request.method) \(request.uri.path)")
+            let allowed = allowedMethods.methods(at: request.uri.path)
+            guard !allowed.isEmpty else {
+                return Problem(.notFound, code: "not-found", detail: "no route for \(request.method) \(request.uri.path)")
+            }
+            let list = allowed.map(\.rawValue).joined(separator: ", ")
+            var problem = Problem(
+                .methodNotAllowed, code: "method-not-allowed",
+                detail: "\(request.uri.path) does not take \(request.method); it takes \(list)")
+            problem.headers[.allow] = list
+            return problem
         case let error as any HTTPResponseError where error.status.code < 500:
             return Problem(error.status, code: "bad-request", detail: (error as? HTTPError)?.body ?? error.status.reasonPhrase)
         default:

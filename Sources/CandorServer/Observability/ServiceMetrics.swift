@@ -19,6 +19,8 @@ final class ServiceMetrics: Sendable {
     let cacheEvictions: CoreMetrics.Counter
     let cacheBytes: CoreMetrics.Gauge
     let cacheEntries: CoreMetrics.Gauge
+    let openConnections: CoreMetrics.Gauge
+    let framingErrors: CoreMetrics.Counter
 
     init() {
         registry = PrometheusCollectorRegistry()
@@ -39,6 +41,14 @@ final class ServiceMetrics: Sendable {
         cacheEvictions = CoreMetrics.Counter(label: "candor_cache_evictions_total", factory: factory)
         cacheBytes = CoreMetrics.Gauge(label: "candor_cache_bytes", factory: factory)
         cacheEntries = CoreMetrics.Gauge(label: "candor_cache_entries", factory: factory)
+        openConnections = CoreMetrics.Gauge(label: "candor_open_connections", factory: factory)
+        framingErrors = CoreMetrics.Counter(label: "candor_http_framing_errors_total", factory: factory)
+    }
+
+    /// Connections closed for sending too slowly or sitting idle, by phase: `header`, `body`
+    /// or `idle`.
+    func connectionTimeouts(phase: String) -> CoreMetrics.Counter {
+        CoreMetrics.Counter(label: "candor_connection_timeouts_total", dimensions: [("phase", phase)], factory: factory)
     }
 
     /// Counts a finished HTTP request and records its latency.

@@ -24,10 +24,11 @@ struct InferenceRoutes {
     }
 
     func predict(_ request: Request, _ context: CandorRequestContext) async throws -> Response {
+        try service.pool.refuseIfFull()
         let model = try model(context)
         let body = try await RequestBody.jsonObject(request, limit: service.configuration.server.maxBodyBytes, allowedKeys: ["inputs"])
         let inputs = try InstanceDecoding(model: model, limits: service.configuration.limits).decode(body["inputs"])
-        let outputs = try await service.compute { _ in
+        let outputs = try await service.compute("\(model.name) predict", for: context) { _ in
             do { return try model.model.predict(inputs) } catch let error as ModelError { throw Problem(error) }
         }
         guard outputs.allSatisfy(\.isFinite) else {
@@ -41,6 +42,7 @@ struct InferenceRoutes {
 
     func explain(_ request: Request, _ context: CandorRequestContext) async throws -> Response {
         let start = ContinuousClock.now
+        try service.pool.refuseIfFull()
         let model = try model(context)
         let body = try await RequestBody.jsonObject(
             request, limit: service.configuration.server.maxBodyBytes, allowedKeys: ExplainRequest.fields)
@@ -52,7 +54,7 @@ struct InferenceRoutes {
         }
 
         let maxBatchElements = service.configuration.limits.maxBatchElements
-        let explanations = try await service.compute { cancellation in
+        let explanations = try await service.compute("\(model.name) \(parsed.method)", for: context) { cancellation in
             try parsed.run(ExplanationContext(cancellation: cancellation, maxBatchElements: maxBatchElements))
         }
         let bytes = try parsed.responseBody(explanations)

@@ -52,7 +52,7 @@ struct ModelRoutes {
                 .forbidden, code: "admin-disabled",
                 detail: "model administration is disabled: set admin.token in the configuration (or CANDOR_ADMIN_TOKEN) to enable it")
         }
-        let given = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
+        let given = request.headers[.authorization].flatMap(Self.bearerToken) ?? ""
         // Compare digests, so the comparison takes the same time wherever the strings differ.
         guard SHA256.hash(data: Data(given.utf8)) == SHA256.hash(data: Data(token.utf8)) else {
             var problem = Problem(
@@ -60,6 +60,13 @@ struct ModelRoutes {
             problem.headers[.wwwAuthenticate] = "Bearer"
             throw problem
         }
+    }
+
+    /// The token of a `Bearer` credential. The scheme is case-insensitive and followed by one
+    /// or more spaces (RFC 9110 §11.1, §11.4; RFC 6750 §2.1).
+    static func bearerToken(_ credentials: String) -> String? {
+        guard let space = credentials.firstIndex(of: " "), credentials[..<space].lowercased() == "bearer" else { return nil }
+        return String(credentials[space...].drop(while: { $0 == " " }))
     }
 
     func add(_ request: Request, _ context: CandorRequestContext) async throws -> Response {
@@ -78,7 +85,7 @@ struct ModelRoutes {
                 .conflict, code: "model-exists", detail: "a model named '\(upload.name)' already exists; add ?replace=true to replace it")
         }
         let registry = service.registry
-        let model = try await service.compute { _ in
+        let model = try await service.compute("\(upload.name) load", for: context) { _ in
             do {
                 return try LoadedModel.load(
                     name: upload.name, format: upload.format, data: upload.data, externalData: .files(upload.externalFiles),

@@ -1,0 +1,39 @@
+import HTTPTypes
+import Hummingbird
+import Synchronization
+
+/// Which methods each route template answers, so a request with a method a path does not
+/// take is a 405 with `Allow` (RFC 9110 §15.5.6) rather than a 404 that says the path does
+/// not exist. Filled from the router once every route is registered.
+final class AllowedMethods: Sendable {
+    private let routes = Mutex<[(segments: [String], method: HTTPRequest.Method)]>([])
+
+    /// Takes the routes as the router lists them (captures appear as `{name}`).
+    func load(_ descriptions: [Router<CandorRequestContext>.RouteDescription]) {
+        let table = descriptions.map { (segments: Self.segments(of: $0.path.description), method: $0.method) }
+        routes.withLock { $0 = table }
+    }
+
+    /// The methods some route answers at `path`, in the order HTTP lists them; empty when no
+    /// route has this path.
+    func methods(at path: String) -> [HTTPRequest.Method] {
+        let requested = Self.segments(of: path)
+        let matching = routes.withLock { routes in
+            routes.filter { route in
+                route.segments.count == requested.count
+                    && zip(route.segments, requested).allSatisfy { template, segment in
+                        template.hasPrefix("{") || template.hasPrefix(":") || template == segment
+                    }
+            }.map(\.method)
+        }
+        // The router answers HEAD wherever it answers GET (`autoGenerateHeadEndpoints`),
+        // though it lists only GET.
+        let answered = matching.contains(.get) ? matching + [.head] : matching
+        let order: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options]
+        return order.filter(answered.contains)
+    }
+
+    private static func segments(of path: String) -> [String] {
+        path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+    }
+}

@@ -1,0 +1,146 @@
+import CandorServer
+import Foundation
+import Testing
+
+/// What raw-socket clients that break HTTP/1.1 or hold connections get: a problem document
+/// with a request id and a closed connection, at once or within the configured timeouts —
+/// never a 500, never a connection held for as long as the client likes.
+@Suite(.serialized) struct HostileClientTests {
+    /// Short timeouts, so each case resolves in well under a second.
+    static func application(_ configure: (inout CandorConfiguration) -> Void = { _ in }) throws -> TestApplication {
+        try TestApplication {
+            $0.server.port = 0
+            $0.server.headerTimeoutSeconds = 0.5
+            $0.server.bodyTimeoutSeconds = 0.5
+            $0.server.minBodyBytesPerSecond = 1000
+            $0.server.idleTimeoutSeconds = 0.5
+            configure(&$0)
+        }
+    }
+
+    static let predict = "POST /v1/models/iris_mlp/predict HTTP/1.1\r\nHost: localhost\r\n"
+
+    /// Sends `request` on a new connection and returns what came back once the server closed.
+    static func exchange(_ request: String, port: Int, within limit: Duration = .seconds(3)) async throws -> (text: String, closed: Bool) {
+        let connection = try await RawConnection.open(port: port)
+        try await connection.send(request)
+        let closed = await connection.waitForClose(within: limit)
+        let text = connection.received
+        await connection.close()
+        return (text, closed)
+    }
+
+    static func expectProblem(_ text: String, status: String, code: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let lowered = text.lowercased()
+        #expect(text.hasPrefix("HTTP/1.1 \(status)"), "\(text)", sourceLocation: sourceLocation)
+        #expect(lowered.contains("content-type: application/problem+json"), "\(text)", sourceLocation: sourceLocation)
+        #expect(lowered.contains("x-request-id: "), "\(text)", sourceLocation: sourceLocation)
+        #expect(text.contains("urn:candor:error:\(code)"), "\(text)", sourceLocation: sourceLocation)
+    }
+
+    @Test func aBadChunkSizeIsA400ProblemAndTheConnectionCloses() async throws {
+        try await Self.application().live { port in
+            let (text, closed) = try await Self.exchange(Self.predict + "Transfer-Encoding: chunked\r\n\r\nzz\r\n", port: port)
+            #expect(closed)
+            Self.expectProblem(text, status: "400", code: "malformed-request")
+        }
+    }
+
+    @Test(arguments: ["9223372036854775808", "18446744073709551615", "9000000"])
+    func aDeclaredLengthOverTheLimitIs413AtOnce(_ length: String) async throws {
+        try await Self.application().live { port in
+            let start = ContinuousClock.now
+            let (text, closed) = try await Self.exchange(Self.predict + "Content-Length: \(length)\r\n\r\n{", port: port)
+            #expect(closed)
+            #expect(ContinuousClock.now - start < .seconds(0.4), "answered before any timeout")
+            Self.expectProblem(text, status: "413", code: "body-too-large")
+        }
+    }
+
+    @Test func aClientSendingAByteAtATimeIsCutOffWith408() async throws {
+        try await Self.application().live { port in
+            let connection = try await RawConnection.open(port: port)
+            try await connection.send(Self.predict + "Content-Length: 200\r\n\r\n")
+            let start = ContinuousClock.now
+            while connection.isOpen && ContinuousClock.now - start < .seconds(3) {
+                try? await connection.send("[")
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(!connection.isOpen)
+            Self.expectProblem(connection.received, status: "408", code: "request-timeout")
+        }
+    }
+
+    @Test func aChunkLargerThanAnyBodyIsCutOffWhenItStalls() async throws {
+        try await Self.application().live { port in
+            let (text, closed) = try await Self.exchange(
+                Self.predict + "Transfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n{\"inputs\"", port: port)
+            #expect(closed)
+            Self.expectProblem(text, status: "408", code: "request-timeout")
+        }
+    }
+
+    @Test func aHalfSentHeadGets408AndIsCounted() async throws {
+        try await Self.application().live { port in
+            let (text, closed) = try await Self.exchange(Self.predict + "Content-Type: application/j", port: port)
+            #expect(closed)
+            Self.expectProblem(text, status: "408", code: "request-timeout")
+            let metrics = try await Self.exchange("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", port: port)
+            #expect(metrics.text.contains(#"candor_connection_timeouts_total{phase="header"} 1"#), "\(metrics.text)")
+        }
+    }
+
+    @Test func aSilentConnectionAndAnIdleKeptAliveOneAreClosedQuietly() async throws {
+        try await Self.application().live { port in
+            let silent = try await RawConnection.open(port: port)
+            #expect(await silent.waitForClose(within: .seconds(3)))
+            #expect(silent.received.isEmpty)
+
+            let keptAlive = try await RawConnection.open(port: port)
+            try await keptAlive.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(await keptAlive.waitFor("HTTP/1.1 200", within: .seconds(2)))
+            #expect(keptAlive.isOpen, "kept alive after the answer")
+            #expect(await keptAlive.waitForClose(within: .seconds(3)))
+        }
+    }
+
+    @Test func anUnknownMethodIs501WithAllow() async throws {
+        try await Self.application().live { port in
+            let (text, closed) = try await Self.exchange("FROB /v1/models HTTP/1.1\r\nHost: x\r\n\r\n", port: port)
+            #expect(closed)
+            Self.expectProblem(text, status: "501", code: "method-not-implemented")
+            #expect(text.lowercased().contains("allow: get, head, post, delete"), "\(text)")
+        }
+    }
+
+    @Test(arguments: [
+        "GET /healthz HTTP/1.1\r\nContent-Length: abc\r\n\r\n", "GET /healthz HTTP/9.9\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n",
+        "POST /v1/models/iris_mlp/predict HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+    ])
+    func aGarbageRequestIsA400Problem(_ request: String) async throws {
+        try await Self.application().live { port in
+            let (text, closed) = try await Self.exchange(request, port: port)
+            #expect(closed)
+            Self.expectProblem(text, status: "400", code: "malformed-request")
+        }
+    }
+
+    @Test func connectionsBeyondTheLimitWaitUntilOneCloses() async throws {
+        try await Self.application {
+            $0.server.maxConnections = 2
+            $0.server.headerTimeoutSeconds = 10
+        }.live { port in
+            let first = try await RawConnection.open(port: port)
+            let second = try await RawConnection.open(port: port)
+            try await Task.sleep(for: .milliseconds(100))
+            let third = try await RawConnection.open(port: port)
+            try await third.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(await !third.waitFor("HTTP/1.1 200", within: .milliseconds(500)), "not accepted while two are open")
+            await first.close()
+            #expect(await third.waitFor("HTTP/1.1 200", within: .seconds(3)), "accepted once one closed")
+            await second.close()
+            await third.close()
+        }
+    }
+}
