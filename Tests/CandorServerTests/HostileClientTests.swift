@@ -143,4 +143,45 @@ import Testing
             await third.close()
         }
     }
+
+    /// A client that leaves while its explanation is computed frees the worker at the next
+    /// batch: the computation (seconds of occlusion) is cancelled, not finished for nobody.
+    @Test func aClientThatLeavesHasItsComputationCancelled() async throws {
+        try await Self.application {
+            $0.server.requestTimeoutSeconds = 120
+            $0.limits.maxBatchElements = 3 * 32 * 32 * 8
+        }.live { port in
+            let image =
+                "["
+                + Array(
+                    repeating: "["
+                        + Array(repeating: "[" + Array(repeating: "0.5", count: 32).joined(separator: ",") + "]", count: 32).joined(
+                            separator: ",") + "]", count: 3
+                ).joined(separator: ",") + "]"
+            let body = #"{"method":"occlusion","inputs":[\#(image)],"params":{"sliding_window_shapes":[1,1,1]}}"#
+            let connection = try await RawConnection.open(port: port)
+            try await connection.send(
+                "POST /v1/models/shapes_cnn/explain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            )
+            func busyWorkers() async throws -> String {
+                let (text, _) = try await Self.exchange("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", port: port)
+                return text.split(separator: "\n").first { $0.hasPrefix("candor_busy_workers ") }.map(String.init) ?? ""
+            }
+            var started = false
+            for _ in 0..<100 where !started {
+                started = try await busyWorkers() == "candor_busy_workers 1.0"
+                if !started { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(started, "the occlusion is running")
+            let left = ContinuousClock.now
+            await connection.close()
+            var idle = false
+            while !idle && ContinuousClock.now - left < .seconds(3) {
+                idle = try await busyWorkers() == "candor_busy_workers 0.0"
+                if !idle { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(idle, "the worker was freed within 3 s of the client leaving")
+            #expect(connection.received.isEmpty)
+        }
+    }
 }
