@@ -184,4 +184,19 @@ import Testing
             #expect(connection.received.isEmpty)
         }
     }
+
+    /// Requests sent back to back on one connection are each answered, and the connection
+    /// then idles as usual.
+    @Test func pipelinedRequestsAreAllAnswered() async throws {
+        try await Self.application().live { port in
+            let predict = #"{"inputs":[[5.1,3.5,1.4,0.2]]}"#
+            let connection = try await RawConnection.open(port: port)
+            try await connection.send(
+                "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" + Self.predict + "Content-Length: \(predict.utf8.count)\r\n\r\n\(predict)"
+                    + "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(await connection.waitFor("ready", within: .seconds(3)))
+            #expect(connection.received.components(separatedBy: "HTTP/1.1 200 OK").count == 4, "\(connection.received)")
+            #expect(await connection.waitForClose(within: .seconds(3)), "idle afterwards")
+        }
+    }
 }

@@ -118,7 +118,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .head:
             responsesOwed += 1
             reading = .body(bytesInWindow: 0)
-            arm(timeouts.bodyWindow, context: context)
+            // A pipelined request's body waits while the one before it is answered: its rate
+            // is measured from when the handler can read it.
+            if responsesOwed == 1 { arm(timeouts.bodyWindow, context: context) }
         case .body(let bytes):
             if case .body(let received) = reading { reading = .body(bytesInWindow: received + bytes.readableBytes) }
         case .end:
@@ -157,6 +159,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             responsesOwed = max(0, responsesOwed - 1)
             guard responsesOwed == 0 else {
                 context.write(data, promise: promise)
+                if case .body = reading, responsesOwed == 1 {
+                    reading = .body(bytesInWindow: 0)
+                    arm(timeouts.bodyWindow, context: context)
+                }
                 return
             }
             if closesAfterResponse {
