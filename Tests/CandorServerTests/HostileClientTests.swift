@@ -90,6 +90,20 @@ import Testing
         }
     }
 
+    /// The head's clock also runs for the second request on a kept-alive connection.
+    @Test func aHalfSentSecondHeadGets408() async throws {
+        try await Self.application().live { port in
+            let connection = try await RawConnection.open(port: port)
+            try await connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(await connection.waitFor("HTTP/1.1 200", within: .seconds(2)))
+            try await connection.send("GET /healthz HTTP/1.1\r\nHo")
+            #expect(await connection.waitForClose(within: .seconds(3)))
+            Self.expectProblem(
+                String(connection.received[(connection.received.range(of: "HTTP/1.1 408")?.lowerBound ?? connection.received.endIndex)...]),
+                status: "408", code: "request-timeout")
+        }
+    }
+
     @Test func aSilentConnectionAndAnIdleKeptAliveOneAreClosedQuietly() async throws {
         try await Self.application().live { port in
             let silent = try await RawConnection.open(port: port)
@@ -144,6 +158,63 @@ import Testing
         }
     }
 
+    /// Seconds of occlusion on the CNN demo model, checked for cancellation every 8 rows.
+    static let slowExplanation: String = {
+        let row = "[" + Array(repeating: "0.5", count: 32).joined(separator: ",") + "]"
+        let channel = "[" + Array(repeating: row, count: 32).joined(separator: ",") + "]"
+        let image = "[" + Array(repeating: channel, count: 3).joined(separator: ",") + "]"
+        let body = #"{"method":"occlusion","inputs":[\#(image)],"params":{"sliding_window_shapes":[1,1,1]}}"#
+        return "POST /v1/models/shapes_cnn/explain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + "Cache-Control: no-cache\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+    }()
+
+    static func busyWorkers(port: Int) async throws -> String {
+        let (text, _) = try await exchange("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", port: port)
+        return text.split(separator: "\n").first { $0.hasPrefix("candor_busy_workers ") }.map(String.init) ?? ""
+    }
+
+    /// Sends the slow explanation and waits until a worker runs it.
+    static func occupyWorker(port: Int) async throws -> RawConnection {
+        let connection = try await RawConnection.open(port: port)
+        try await connection.send(slowExplanation)
+        for _ in 0..<100 {
+            if try await busyWorkers(port: port) == "candor_busy_workers 1.0" { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return connection
+    }
+
+    /// A connection that got a 429 is not read again before its Retry-After: a flood that
+    /// ignores the header gets one refusal per second per connection, not thousands, and the
+    /// workers keep the cores.
+    @Test func aRefusedConnectionIsNotReadBeforeItsRetryAfter() async throws {
+        try await Self.application {
+            $0.workers.threads = 1
+            $0.workers.queueLimit = 0
+            $0.server.requestTimeoutSeconds = 120
+            $0.limits.maxBatchElements = 3 * 32 * 32 * 8
+        }.live { port in
+            let busy = try await Self.occupyWorker(port: port)
+            let flood = try await RawConnection.open(port: port)
+            let predict = #"{"inputs":[[5.1,3.5,1.4,0.2]]}"#
+            let request = Self.predict + "Content-Length: \(predict.utf8.count)\r\n\r\n\(predict)"
+            try await flood.send(request)
+            #expect(await flood.waitFor("HTTP/1.1 429", within: .milliseconds(500)))
+            #expect(flood.received.lowercased().contains("retry-after: 1"))
+            let start = ContinuousClock.now
+            try await flood.send(request)
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(flood.received.components(separatedBy: "HTTP/1.1 429").count == 2, "the second waits out the Retry-After")
+            while flood.received.components(separatedBy: "HTTP/1.1 429").count < 3 && ContinuousClock.now - start < .seconds(5) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(flood.received.components(separatedBy: "HTTP/1.1 429").count == 3, "then it is read and refused too")
+            #expect(ContinuousClock.now - start >= .seconds(0.9))
+            await flood.close()
+            await busy.close()
+        }
+    }
+
     /// A client that leaves while its explanation is computed frees the worker at the next
     /// batch: the computation (seconds of occlusion) is cancelled, not finished for nobody.
     @Test func aClientThatLeavesHasItsComputationCancelled() async throws {
@@ -151,33 +222,13 @@ import Testing
             $0.server.requestTimeoutSeconds = 120
             $0.limits.maxBatchElements = 3 * 32 * 32 * 8
         }.live { port in
-            let image =
-                "["
-                + Array(
-                    repeating: "["
-                        + Array(repeating: "[" + Array(repeating: "0.5", count: 32).joined(separator: ",") + "]", count: 32).joined(
-                            separator: ",") + "]", count: 3
-                ).joined(separator: ",") + "]"
-            let body = #"{"method":"occlusion","inputs":[\#(image)],"params":{"sliding_window_shapes":[1,1,1]}}"#
-            let connection = try await RawConnection.open(port: port)
-            try await connection.send(
-                "POST /v1/models/shapes_cnn/explain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
-            )
-            func busyWorkers() async throws -> String {
-                let (text, _) = try await Self.exchange("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", port: port)
-                return text.split(separator: "\n").first { $0.hasPrefix("candor_busy_workers ") }.map(String.init) ?? ""
-            }
-            var started = false
-            for _ in 0..<100 where !started {
-                started = try await busyWorkers() == "candor_busy_workers 1.0"
-                if !started { try await Task.sleep(for: .milliseconds(20)) }
-            }
-            #expect(started, "the occlusion is running")
+            let connection = try await Self.occupyWorker(port: port)
+            #expect(try await Self.busyWorkers(port: port) == "candor_busy_workers 1.0", "the occlusion is running")
             let left = ContinuousClock.now
             await connection.close()
             var idle = false
             while !idle && ContinuousClock.now - left < .seconds(3) {
-                idle = try await busyWorkers() == "candor_busy_workers 0.0"
+                idle = try await Self.busyWorkers(port: port) == "candor_busy_workers 0.0"
                 if !idle { try await Task.sleep(for: .milliseconds(20)) }
             }
             #expect(idle, "the worker was freed within 3 s of the client leaving")

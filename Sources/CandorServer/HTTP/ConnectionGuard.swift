@@ -48,6 +48,7 @@ struct RequestReadTimeout: Error {
 /// - A response that says `Connection: close` closes the connection once written.
 /// - The client half-closing or leaving while an answer is owed tells `ClientPresence`, which
 ///   cancels the computation.
+/// - After a 429, the connection is not read again until its `Retry-After` has passed.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -72,20 +73,34 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var responsesOwed = 0
     private var closesAfterResponse = false
     private var timer: Scheduled<Void>?
+    /// After a 429, the connection's next request is not read before this; parts that were
+    /// already on their way wait in `heldParts` (one socket read's worth at most, since no
+    /// further read is asked for meanwhile).
+    private var readsPausedUntil: NIODeadline?
+    private var heldParts: [NIOAny] = []
+    private var isReadHeld = false
+    private var resumption: Scheduled<Void>?
 
     init(timeouts: ConnectionTimeouts, metrics: ServiceMetrics) {
         self.timeouts = timeouts
         self.metrics = metrics
     }
 
+    /// This handler's own context, for the watcher's calls: writes must start here, after the
+    /// HTTP codec, never from the watcher's place in front of it.
+    private var ownContext: ChannelHandlerContext?
+
     func handlerAdded(context: ChannelHandlerContext) {
+        ownContext = context
         try? context.pipeline.syncOperations.addHandler(ByteArrivalWatcher(guardian: self), position: .first)
         ClientPresence.register(presence, for: context.channel)
         if context.channel.isActive { arm(timeouts.header, context: context) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        ownContext = nil
         disarm()
+        resumption?.cancel()
         ClientPresence.unregister(context.channel)
     }
 
@@ -101,11 +116,18 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Called by the watcher in front of the decoder for every read.
-    fileprivate func bytesArrived(context: ChannelHandlerContext) {
+    fileprivate func bytesArrived() {
+        guard let context = ownContext else { return }
         switch reading {
         case .nothing:
             reading = .head(sawBytes: true)
-            if responsesOwed == 0 { arm(timeouts.header, context: context) }
+            // While reads are paused after a 429, the head's clock starts when they resume
+            // (and the idle clock has stopped: a request has begun).
+            if readsPausedUntil != nil {
+                disarm()
+            } else if responsesOwed == 0 {
+                arm(timeouts.header, context: context)
+            }
         case .head(sawBytes: false):
             reading = .head(sawBytes: true)
         case .head(sawBytes: true), .body:
@@ -114,6 +136,18 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if isPaused(context: context) {
+            heldParts.append(data)
+            return
+        }
+        admit(data, context: context)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if heldParts.isEmpty { context.fireChannelReadComplete() }
+    }
+
+    private func admit(_ data: NIOAny, context: ChannelHandlerContext) {
         switch unwrapInboundIn(data) {
         case .head:
             responsesOwed += 1
@@ -152,6 +186,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapOutboundIn(data) {
         case .head(let response):
             if response.headerFields[.connection]?.lowercased() == "close" { closesAfterResponse = true }
+            if response.status == .tooManyRequests {
+                let seconds = min(Int64(response.headerFields[.retryAfter] ?? "") ?? 1, Self.longestReadPauseSeconds)
+                readsPausedUntil = .now() + .seconds(max(seconds, 1))
+            }
             context.write(data, promise: promise)
         case .body:
             context.write(data, promise: promise)
@@ -180,6 +218,44 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// A client told to come back after `Retry-After` seconds is not heard before then (up
+    /// to this bound): a flood that ignores the header cannot turn the cores it would take
+    /// from the workers into refusals, and each refusal stays cheap.
+    static let longestReadPauseSeconds: Int64 = 2
+
+    func read(context: ChannelHandlerContext) {
+        if isPaused(context: context) {
+            isReadHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// Whether reading is paused after a 429; arms the resumption the first time it is asked.
+    private func isPaused(context: ChannelHandlerContext) -> Bool {
+        guard let until = readsPausedUntil else { return false }
+        if resumption == nil {
+            resumption = context.eventLoop.assumeIsolated().scheduleTask(deadline: until) { [self] in
+                resume(context: context)
+            }
+        }
+        return true
+    }
+
+    private func resume(context: ChannelHandlerContext) {
+        readsPausedUntil = nil
+        resumption = nil
+        let held = heldParts
+        heldParts = []
+        for part in held { admit(part, context: context) }
+        if !held.isEmpty { context.fireChannelReadComplete() }
+        if case .head = reading, responsesOwed == 0 { arm(timeouts.header, context: context) }
+        if isReadHeld {
+            isReadHeld = false
+            context.read()
+        }
+    }
+
     // MARK: Timers
 
     private func arm(_ delay: TimeAmount, context: ChannelHandlerContext) {
@@ -202,9 +278,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             metrics.connectionTimeouts(phase: "idle").increment()
             context.close(promise: nil)
         case .head(let sawBytes):
-            // An answer is still being computed for an earlier request: the head's clock
-            // starts again once that answer is written.
-            guard responsesOwed == 0 else { return }
+            // An answer is still being computed for an earlier request, or reads are paused:
+            // the head's clock starts again once that answer is written or reads resume.
+            guard responsesOwed == 0, readsPausedUntil == nil else { return }
             if sawBytes {
                 metrics.connectionTimeouts(phase: "header").increment()
                 answerAndClose(
@@ -217,7 +293,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 context.close(promise: nil)
             }
         case .body(let received):
-            guard received < timeouts.minimumBodyBytes else {
+            // Held parts are not counted until reads resume, so a paused window proves nothing.
+            guard received < timeouts.minimumBodyBytes, readsPausedUntil == nil else {
                 reading = .body(bytesInWindow: 0)
                 arm(timeouts.bodyWindow, context: context)
                 return
@@ -263,7 +340,7 @@ private final class ByteArrivalWatcher: ChannelInboundHandler, RemovableChannelH
     init(guardian: ConnectionGuard) { self.guardian = guardian }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guardian.bytesArrived(context: context)
+        guardian.bytesArrived()
         context.fireChannelRead(data)
     }
 }
