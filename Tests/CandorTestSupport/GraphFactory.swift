@@ -98,6 +98,14 @@ package enum GraphFactory {
             ])
     }
 
+    package static func stringAttribute(_ name: String, _ value: String) -> Onnx_AttributeProto {
+        var attribute = Onnx_AttributeProto()
+        attribute.name = name
+        attribute.type = .string
+        attribute.s = Data(value.utf8)
+        return attribute
+    }
+
     package static func intsAttribute(_ name: String, _ values: [Int]) -> Onnx_AttributeProto {
         var attribute = Onnx_AttributeProto()
         attribute.name = name

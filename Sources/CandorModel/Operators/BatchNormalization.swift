@@ -75,7 +75,14 @@ struct DropoutOperator: Operator {
     init(attributes: inout NodeAttributes, context: OperatorContext) throws(ModelError) {
         _ = try attributes.float("ratio", default: 0.5)
         _ = try attributes.int("seed", default: 0)
-        try attributes.refuse("is_test", reason: "opset-6 Dropout is not supported")
+        // Before opset 7, `is_test` nonzero is inference (the identity); zero, its default, asks
+        // for a random mask. Opset 7 removed the attribute: Dropout is the identity at inference.
+        if context.opset < 7, try attributes.int("is_test", default: 0) == 0 {
+            throw ModelError(.unsupportedAttribute, "\(context.node): Dropout with is_test = 0 (training mode) is not supported")
+        }
+        if context.consumesOutput(1) {
+            throw ModelError(.unsupportedFeature, "\(context.node): the graph reads Dropout's mask output, which Candor does not produce")
+        }
     }
 
     func forward(_ inputs: [GraphValue?]) throws(TensorError) -> [GraphValue] {
