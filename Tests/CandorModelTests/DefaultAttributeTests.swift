@@ -147,4 +147,26 @@ import Testing
             initializers: [try perChannel("scale", 1), try perChannel("bias", 0), try perChannel("mean", 0.5), try perChannel("var", 2)],
             opset: 15)
     }
+
+    @Test func normalizationAndResizeAcceptTheirDefaults() throws {
+        let rows = try Tensor(shape: [2, 3], scalars: [0.5, -1, 2, -3, 0.25, 1.5])
+        try Self.expectDefaultsChangeNothing(
+            "LayerNormalization",
+            [
+                GraphFactory.intAttribute("axis", -1), GraphFactory.floatAttribute("epsilon", 1e-5),
+                GraphFactory.intAttribute("stash_type", 1),
+            ], input: rows, extraInputs: ["scale"],
+            initializers: [GraphFactory.initializer("scale", try Tensor(shape: [3], scalars: [1, 2, 0.5]))], opset: 17)
+        let scales = GraphFactory.initializer("scales", try Tensor(shape: [4], scalars: [1, 1, 2, 2]))
+        let roi = GraphFactory.initializer("roi", try Tensor(shape: [0], scalars: []))
+        try Self.expectDefaultsChangeNothing(
+            "Resize",
+            [
+                GraphFactory.stringAttribute("mode", "nearest"),
+                GraphFactory.stringAttribute("coordinate_transformation_mode", "half_pixel"),
+                GraphFactory.stringAttribute("nearest_mode", "round_prefer_floor"), GraphFactory.floatAttribute("cubic_coeff_a", -0.75),
+                GraphFactory.intAttribute("exclude_outside", 0), GraphFactory.floatAttribute("extrapolation_value", 0),
+                GraphFactory.intAttribute("antialias", 0), GraphFactory.stringAttribute("keep_aspect_ratio_policy", "stretch"),
+            ], input: Self.image(), extraInputs: ["roi", "scales"], initializers: [roi, scales], opset: 19)
+    }
 }

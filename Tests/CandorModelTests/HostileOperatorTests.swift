@@ -94,4 +94,51 @@ import Testing
         #expect(output.shape == [1, 2, 5])
         #expect(Array(output.scalars.prefix(5)) == [3, 6, 9, 12, 9])
     }
+
+    /// The operators added for current exporters refuse what they cannot compute, at load.
+    @Test func normalizationSplitAndExpandRefuseHostileAttributes() throws {
+        let scale = GraphFactory.initializer("scale", try Tensor(repeating: 1, shape: [4]))
+        for (node, opset) in [
+            (
+                GraphFactory.node(
+                    "GroupNormalization", ["x", "scale", "scale"], ["y"], attributes: [GraphFactory.intAttribute("num_groups", 0)]), 21
+            ),
+            (
+                GraphFactory.node(
+                    "GroupNormalization", ["x", "scale", "scale"], ["y"], attributes: [GraphFactory.intAttribute("num_groups", 3)]), 21
+            ),
+            (
+                GraphFactory.node(
+                    "GroupNormalization", ["x", "scale", "scale"], ["y"], attributes: [GraphFactory.intAttribute("num_groups", 2)]), 18
+            ),
+            (GraphFactory.node("LayerNormalization", ["x", "scale"], ["y"], attributes: [GraphFactory.floatAttribute("epsilon", -1)]), 17),
+            (GraphFactory.node("LayerNormalization", ["x", "scale"], ["y"], attributes: [GraphFactory.intAttribute("axis", 7)]), 17),
+            (GraphFactory.node("Split", ["x"], ["y"], attributes: [GraphFactory.intAttribute("num_outputs", 3)]), 18),
+        ] {
+            #expect(throws: ModelError.self, "\(node.opType) \(node.attribute.map(\.name))") {
+                try ONNXModelLoader.load(
+                    try GraphFactory.model(
+                        nodes: [node], inputs: [GraphFactory.value("x", [nil, 4, 2, 2])], outputs: [GraphFactory.value("y", [nil])],
+                        initializers: [scale], opset: opset))
+            }
+        }
+        // LayerNormalization's Mean output read by the graph: refused by name.
+        let error = try #require(
+            throws: ModelError.self,
+            performing: {
+                try ONNXModelLoader.load(
+                    try GraphFactory.model(
+                        nodes: [GraphFactory.node("LayerNormalization", ["x", "scale"], ["y", "mean"], name: "norm")],
+                        inputs: [GraphFactory.value("x", [nil, 4])],
+                        outputs: [GraphFactory.value("y", [nil]), GraphFactory.value("mean", [nil])],
+                        initializers: [scale], opset: 17))
+            })
+        #expect(error.message.contains("node 'norm' (LayerNormalization)"))
+        // An Expand to an absurd shape is refused before anything is allocated.
+        #expect(throws: ModelError.self) {
+            try Self.load(
+                [GraphFactory.node("Expand", ["x", "shape"], ["y"])], input: [nil, 1],
+                initializers: [Self.integers("shape", [1 << 20, 1 << 20, 1 << 20])])
+        }
+    }
 }
