@@ -169,4 +169,41 @@ import Testing
                 GraphFactory.intAttribute("antialias", 0), GraphFactory.stringAttribute("keep_aspect_ratio_policy", "stretch"),
             ], input: Self.image(), extraInputs: ["roi", "scales"], initializers: [roi, scales], opset: 19)
     }
+
+    /// Before opset 7 element-wise operators took `broadcast` (default 0) and BatchNormalization
+    /// `is_test`; the defaults and inference mode load and compute what opset 7+ computes.
+    @Test func opsetSixAttributesLoadAtTheirDefaultsAndInInferenceMode() throws {
+        let rows = try Tensor(shape: [2, 3], scalars: [0.5, -1, 2, -3, 0.25, 1.5])
+        let constant = GraphFactory.initializer("b", try Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6]))
+        for opType in ["Add", "Sub", "Mul", "Div"] {
+            let legacy = try Self.load(
+                opType, [GraphFactory.intAttribute("broadcast", 0)], input: [nil, 3], extraInputs: ["b"], initializers: [constant],
+                opset: 6)
+            let current = try Self.load(opType, [], input: [nil, 3], extraInputs: ["b"], initializers: [constant], opset: 13)
+            #expect(try legacy.predict([rows])[0].scalars == current.predict([rows])[0].scalars, "\(opType)")
+        }
+        #expect(throws: ModelError.self) {
+            try Self.load(
+                "Add", [GraphFactory.intAttribute("broadcast", 1), GraphFactory.intAttribute("axis", 0)], input: [nil, 3],
+                extraInputs: ["b"], initializers: [constant], opset: 6)
+        }
+        let perChannel = { (name: String, value: Float) in
+            GraphFactory.initializer(name, try Tensor(shape: [2], scalars: [value, value + 1]))
+        }
+        let statistics = [try perChannel("scale", 1), try perChannel("bias", 0), try perChannel("mean", 0.5), try perChannel("var", 2)]
+        let names = ["scale", "bias", "mean", "var"]
+        let inference = try Self.load(
+            "BatchNormalization", [GraphFactory.intAttribute("is_test", 1), GraphFactory.intAttribute("spatial", 1)],
+            input: [nil, 2, 4, 4], extraInputs: names, initializers: statistics, opset: 6)
+        let current = try Self.load(
+            "BatchNormalization", [], input: [nil, 2, 4, 4], extraInputs: names, initializers: statistics, opset: 15)
+        #expect(try inference.predict([Self.image()])[0].scalars == current.predict([Self.image()])[0].scalars)
+        // is_test's default 0 normalises with the batch's statistics: refused, with the reason.
+        let training = try #require(
+            throws: ModelError.self,
+            performing: {
+                try Self.load("BatchNormalization", [], input: [nil, 2, 4, 4], extraInputs: names, initializers: statistics, opset: 6)
+            })
+        #expect(training.message.contains("training mode"))
+    }
 }

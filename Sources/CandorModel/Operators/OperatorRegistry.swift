@@ -5,11 +5,20 @@ import CandorTensor
 enum OperatorRegistry {
     typealias Factory = @Sendable (inout NodeAttributes, OperatorContext, TensorDecoder) throws(ModelError) -> any Operator
 
+    /// An element-wise operator with NumPy broadcasting, which before opset 7 took the
+    /// `broadcast` attributes (see ``NodeAttributes/legacyBroadcast(opset:)``).
+    static func broadcasting(_ make: @escaping @Sendable () -> any Operator) -> Factory {
+        { attributes, context, _ throws(ModelError) in
+            try attributes.legacyBroadcast(opset: context.opset)
+            return make()
+        }
+    }
+
     static let factories: [String: Factory] = [
-        "Add": { _, _, _ in ElementwiseBinary(kind: .add) },
-        "Sub": { _, _, _ in ElementwiseBinary(kind: .sub) },
-        "Mul": { _, _, _ in ElementwiseBinary(kind: .mul) },
-        "Div": { _, _, _ in ElementwiseBinary(kind: .div) },
+        "Add": broadcasting { ElementwiseBinary(kind: .add) },
+        "Sub": broadcasting { ElementwiseBinary(kind: .sub) },
+        "Mul": broadcasting { ElementwiseBinary(kind: .mul) },
+        "Div": broadcasting { ElementwiseBinary(kind: .div) },
         "Relu": { _, _, _ in ElementwiseActivation(kind: .relu) },
         "LeakyRelu": { attributes, _, _ throws(ModelError) in
             ElementwiseActivation(kind: .leakyRelu(alpha: try attributes.float("alpha", default: 0.01)))
@@ -65,10 +74,10 @@ enum OperatorRegistry {
         "Min": { _, _, _ in VariadicElementwise(kind: .min) },
         "Resize": { attributes, context, _ throws(ModelError) in try ResizeOperator(attributes: &attributes, context: context) },
         "Where": { _, _, _ in WhereOperator() },
-        "Equal": { _, _, _ in ComparisonOperator(kind: .equal) },
-        "Less": { _, _, _ in ComparisonOperator(kind: .less) },
+        "Equal": broadcasting { ComparisonOperator(kind: .equal) },
+        "Less": broadcasting { ComparisonOperator(kind: .less) },
         "LessOrEqual": { _, _, _ in ComparisonOperator(kind: .lessOrEqual) },
-        "Greater": { _, _, _ in ComparisonOperator(kind: .greater) },
+        "Greater": broadcasting { ComparisonOperator(kind: .greater) },
         "GreaterOrEqual": { _, _, _ in ComparisonOperator(kind: .greaterOrEqual) },
         "Transpose": { attributes, _, _ throws(ModelError) in try TransposeOperator(attributes: &attributes) },
         "Squeeze": { attributes, context, _ throws(ModelError) in
@@ -96,7 +105,7 @@ enum OperatorRegistry {
         "ReduceL2": { attributes, context, _ throws(ModelError) in try ReduceOperator(kind: .l2, attributes: &attributes, context: context)
         },
         "Clip": { attributes, context, _ throws(ModelError) in try ClipOperator(attributes: &attributes, context: context) },
-        "Pow": { _, _, _ in PowOperator() },
+        "Pow": broadcasting { PowOperator() },
         "Exp": { _, _, _ in ElementwiseActivation(kind: .exp) },
         "Log": { _, _, _ in ElementwiseActivation(kind: .log) },
         "Sqrt": { _, _, _ in ElementwiseActivation(kind: .sqrt) },
