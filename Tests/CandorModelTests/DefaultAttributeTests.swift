@@ -206,4 +206,55 @@ import Testing
             })
         #expect(training.message.contains("training mode"))
     }
+
+    /// An attribute of `operators/default_attributes.json` (onnx.defs' defaults) as a proto.
+    static func attribute(_ entry: [String: Any]) throws -> Attribute {
+        var attribute = Attribute()
+        attribute.name = try #require(entry["name"] as? String)
+        let value = entry["value"]
+        switch entry["type"] as? String {
+        case "int": return GraphFactory.intAttribute(attribute.name, try #require((value as? NSNumber)?.intValue))
+        case "float": return GraphFactory.floatAttribute(attribute.name, try #require((value as? NSNumber)?.floatValue))
+        case "string": return GraphFactory.stringAttribute(attribute.name, try #require(value as? String))
+        case "ints": return GraphFactory.intsAttribute(attribute.name, try #require(value as? [NSNumber]).map(\.intValue))
+        case "floats":
+            attribute.type = .floats
+            attribute.floats = try #require(value as? [NSNumber]).map(\.floatValue)
+        case "strings":
+            attribute.type = .strings
+            attribute.strings = try #require(value as? [String]).map { Data($0.utf8) }
+        default: Issue.record("unknown attribute type in \(entry)")
+        }
+        return attribute
+    }
+
+    /// Every version of every supported operator, its defaulted attributes set to their ONNX
+    /// defaults: the model may fail to load for want of inputs, but never because of one of
+    /// those attributes.
+    @Test func noSupportedOperatorRefusesAnAttributeAtItsDefault() throws {
+        let entries = try #require(try Fixtures.json("operators/default_attributes.json") as? [[String: Any]])
+        let supported = Set(ONNXModelLoader.supportedOperators)
+        var checked = 0
+        for entry in entries {
+            let opType = try #require(entry["op"] as? String)
+            let domain = entry["domain"] as? String ?? ""
+            let version = try #require(entry["since_version"] as? Int)
+            guard supported.contains(domain.isEmpty ? opType : "\(domain).\(opType)") else { continue }
+            let attributes = try (entry["attributes"] as? [[String: Any]] ?? []).map(Self.attribute)
+            var node = GraphFactory.node(opType, ["x"], ["y"], name: "node", attributes: attributes)
+            node.domain = domain
+            let bytes = try GraphFactory.model(
+                nodes: [node], inputs: [GraphFactory.value("x", [nil, 3])], outputs: [GraphFactory.value("y", [nil])],
+                opset: domain.isEmpty ? version : 13, domains: domain.isEmpty ? [:] : [domain: version])
+            checked += 1
+            do {
+                _ = try ONNXModelLoader.load(bytes)
+            } catch {
+                for name in attributes.map(\.name) {
+                    #expect(!error.message.contains("attribute '\(name)'"), "\(opType) v\(version): \(error.message)")
+                }
+            }
+        }
+        #expect(checked >= 100)
+    }
 }

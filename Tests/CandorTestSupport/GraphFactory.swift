@@ -62,10 +62,11 @@ package enum GraphFactory {
         return attribute
     }
 
-    /// Serialises a model with the given graph parts at `opset`.
+    /// Serialises a model with the given graph parts at `opset`, importing the other
+    /// operator `domains` at the given versions.
     package static func model(
         nodes: [Onnx_NodeProto], inputs: [Onnx_ValueInfoProto], outputs: [Onnx_ValueInfoProto],
-        initializers: [Onnx_TensorProto] = [], opset: Int = 13
+        initializers: [Onnx_TensorProto] = [], opset: Int = 13, domains: [String: Int] = [:]
     ) throws -> Data {
         var graph = Onnx_GraphProto()
         graph.name = "test"
@@ -80,6 +81,12 @@ package enum GraphFactory {
         import_.domain = ""
         import_.version = Int64(opset)
         model.opsetImport = [import_]
+        for (domain, version) in domains.sorted(by: { $0.key < $1.key }) {
+            var other = Onnx_OperatorSetIdProto()
+            other.domain = domain
+            other.version = Int64(version)
+            model.opsetImport.append(other)
+        }
         model.graph = graph
         return try model.serializedBytes()
     }
