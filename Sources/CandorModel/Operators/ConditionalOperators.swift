@@ -50,7 +50,7 @@ struct ComparisonOperator: Operator {
 }
 
 /// `Where`: X where the condition holds (is nonzero), Y elsewhere, all three broadcast
-/// together. Its VJP routes g to X where the condition holds and to Y elsewhere, each summed
+/// together (X and Y float, or both int64). Its VJP routes g to X where the condition holds and to Y elsewhere, each summed
 /// back over its broadcast axes; the condition gets none. DeepLIFT keeps this gradient
 /// (Captum does not hook `torch.where`); LRP has no rule for it and refuses models that use it.
 /// Reference: https://onnx.ai/onnx/operators/onnx__Where.html
@@ -69,6 +69,14 @@ struct WhereOperator: Operator {
     }
 
     func forward(_ inputs: [GraphValue?]) throws(TensorError) -> [GraphValue] {
+        if case .integer(let x)? = inputs.count > 1 ? inputs[1] : nil, case .integer(let y)? = inputs.count > 2 ? inputs[2] : nil {
+            // int64 branches (shape arithmetic): no gradient, so no float detour.
+            guard case .integer(let condition)? = inputs.first ?? nil else { throw .shapeMismatch("Where's condition must be boolean") }
+            let picked = try IntegerArithmetic.apply(condition, x) { truth, value in truth != 0 ? value : 0 }
+            let chosen = try IntegerArithmetic.apply(condition, x) { truth, _ in truth }
+            let fallback = try IntegerArithmetic.apply(chosen, y) { truth, value in truth != 0 ? 0 : value }
+            return [.integer(try IntegerArithmetic.apply(picked, fallback) { $0 + $1 })]
+        }
         let (condition, x, y) = try operands(inputs)
         var result = x
         for index in result.scalars.indices where condition.scalars[index] == 0 { result.scalars[index] = y.scalars[index] }

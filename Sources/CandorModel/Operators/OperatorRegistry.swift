@@ -74,6 +74,10 @@ enum OperatorRegistry {
         "Min": { _, _, _ in VariadicElementwise(kind: .min) },
         "Resize": { attributes, context, _ throws(ModelError) in try ResizeOperator(attributes: &attributes, context: context) },
         "Where": { _, _, _ in WhereOperator() },
+        "Mod": { attributes, _, _ throws(ModelError) in try ModOperator(attributes: &attributes) },
+        "ConstantOfShape": { attributes, context, decoder throws(ModelError) in
+            try ConstantOfShapeOperator(attributes: &attributes, context: context, decode: decoder.decode)
+        },
         "Equal": broadcasting { ComparisonOperator(kind: .equal) },
         "Less": broadcasting { ComparisonOperator(kind: .less) },
         "LessOrEqual": { _, _, _ in ComparisonOperator(kind: .lessOrEqual) },
