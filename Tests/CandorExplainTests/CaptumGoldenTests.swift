@@ -30,9 +30,8 @@ struct GoldenCase: CustomTestStringConvertible, Sendable {
     /// (`make_exporter_zoo_fixtures.py`, against Captum) and as tf2onnx converts Keras 3 ones
     /// (`make_keras_zoo_fixtures.py`, against TensorFlow's gradients).
     static let exporterZoo =
-        ["residual_cnn", "mobilenet", "layernorm_mlp"].flatMap { ["zoo_\($0)_dynamo", "zoo_\($0)_legacy"] } + [
-            "zoo_keras_cnn", "zoo_keras_mlp",
-        ]
+        ["residual_cnn", "mobilenet", "layernorm_mlp", "vision_transformer"].flatMap { ["zoo_\($0)_dynamo", "zoo_\($0)_legacy"] }
+        + ["zoo_keras_cnn", "zoo_keras_mlp"]
     /// Gradient methods (`make_gradient_fixtures.py`), perturbation methods
     /// (`make_perturbation_fixtures.py`), the backpropagation family (`make_cnn_fixtures.py`)
     /// and the exporter zoo's saliency and integrated gradients.
@@ -79,6 +78,8 @@ struct GoldenCase: CustomTestStringConvertible, Sendable {
         #expect(try operators("zoo_mobilenet_dynamo").isSuperset(of: ["HardSwish", "HardSigmoid", "ReduceMean", "Conv"]))
         #expect(try operators("zoo_layernorm_mlp_dynamo").isSuperset(of: ["LayerNormalization", "Gelu"]))
         #expect(try operators("zoo_layernorm_mlp_legacy").contains("LayerNormalization"))
+        #expect(try operators("zoo_vision_transformer_dynamo").isSuperset(of: ["LayerNormalization", "Expand", "Softmax", "MatMul"]))
+        #expect(try operators("zoo_vision_transformer_legacy").isSuperset(of: ["ConstantOfShape", "Where", "Equal", "Mod"]))
         #expect(try operators("zoo_keras_cnn").isSuperset(of: ["Transpose", "MaxPool", "Conv"]))
     }
 
