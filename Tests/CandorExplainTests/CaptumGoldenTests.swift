@@ -26,9 +26,16 @@ struct GoldenCase: CustomTestStringConvertible, Sendable {
     /// The convolutional networks of `make_cnn_fixtures.py`: a sigmoid LeNet, a dynamo export
     /// with batch norm and external data, a hand-built graph, and a residual block.
     static let convolutionalModels = ["cnn_lenet", "cnn_bn_relu", "cnn_handbuilt", "cnn_residual"]
+    /// The exporter zoo: models as PyTorch's dynamo and legacy exporters write them
+    /// (`make_exporter_zoo_fixtures.py`, against Captum) and as tf2onnx converts Keras 3 ones
+    /// (`make_keras_zoo_fixtures.py`, against TensorFlow's gradients).
+    static let exporterZoo =
+        ["residual_cnn", "mobilenet", "layernorm_mlp", "vision_transformer"].flatMap { ["zoo_\($0)_dynamo", "zoo_\($0)_legacy"] }
+        + ["zoo_keras_cnn", "zoo_keras_mlp"]
     /// Gradient methods (`make_gradient_fixtures.py`), perturbation methods
-    /// (`make_perturbation_fixtures.py`) and the backpropagation family (`make_cnn_fixtures.py`).
-    static let files = models + models.map { "perturbation_\($0)" } + convolutionalModels
+    /// (`make_perturbation_fixtures.py`), the backpropagation family (`make_cnn_fixtures.py`)
+    /// and the exporter zoo's saliency and integrated gradients.
+    static let files = models + models.map { "perturbation_\($0)" } + convolutionalModels + exporterZoo
     /// The sampling methods' expectations (`make_cnn_fixtures.py`).
     static let samplingFiles = convolutionalModels.map { "\($0)_sampling" }
 
@@ -60,7 +67,23 @@ struct GoldenCase: CustomTestStringConvertible, Sendable {
         #expect(Set(Self.cases.map(\.file)) == Set(GoldenCase.files))
     }
 
-    @Test(arguments: GoldenCase.models + GoldenCase.convolutionalModels)
+    /// The zoo holds what it is meant to: the dynamo exporter's MaxPool (with its
+    /// `storage_order`), LayerNormalization and Gelu, and tf2onnx's NHWC transpose.
+    @Test func theExporterZooHoldsWhatExportersWrite() throws {
+        func operators(_ file: String) throws -> Set<String> {
+            let golden = try #require(try Fixtures.json("golden/\(file).json") as? [String: Any])
+            return Set(golden["op_types"] as? [String] ?? [])
+        }
+        #expect(try operators("zoo_residual_cnn_dynamo").isSuperset(of: ["MaxPool", "Conv", "Sigmoid", "Add", "AveragePool"]))
+        #expect(try operators("zoo_mobilenet_dynamo").isSuperset(of: ["HardSwish", "HardSigmoid", "ReduceMean", "Conv"]))
+        #expect(try operators("zoo_layernorm_mlp_dynamo").isSuperset(of: ["LayerNormalization", "Gelu"]))
+        #expect(try operators("zoo_layernorm_mlp_legacy").contains("LayerNormalization"))
+        #expect(try operators("zoo_vision_transformer_dynamo").isSuperset(of: ["LayerNormalization", "Expand", "Softmax", "MatMul"]))
+        #expect(try operators("zoo_vision_transformer_legacy").isSuperset(of: ["ConstantOfShape", "Where", "Equal", "Mod"]))
+        #expect(try operators("zoo_keras_cnn").isSuperset(of: ["Transpose", "MaxPool", "Conv"]))
+    }
+
+    @Test(arguments: GoldenCase.models + GoldenCase.convolutionalModels + GoldenCase.exporterZoo)
     func predictionsEqualOnnxRuntime(_ file: String) throws {
         let golden = try #require(try Fixtures.json("golden/\(file).json") as? [String: Any])
         let model = try Fixtures.model(golden["model"] as? String ?? "")

@@ -62,10 +62,11 @@ package enum GraphFactory {
         return attribute
     }
 
-    /// Serialises a model with the given graph parts at `opset`.
+    /// Serialises a model with the given graph parts at `opset`, importing the other
+    /// operator `domains` at the given versions.
     package static func model(
         nodes: [Onnx_NodeProto], inputs: [Onnx_ValueInfoProto], outputs: [Onnx_ValueInfoProto],
-        initializers: [Onnx_TensorProto] = [], opset: Int = 13
+        initializers: [Onnx_TensorProto] = [], opset: Int = 13, domains: [String: Int] = [:]
     ) throws -> Data {
         var graph = Onnx_GraphProto()
         graph.name = "test"
@@ -80,6 +81,12 @@ package enum GraphFactory {
         import_.domain = ""
         import_.version = Int64(opset)
         model.opsetImport = [import_]
+        for (domain, version) in domains.sorted(by: { $0.key < $1.key }) {
+            var other = Onnx_OperatorSetIdProto()
+            other.domain = domain
+            other.version = Int64(version)
+            model.opsetImport.append(other)
+        }
         model.graph = graph
         return try model.serializedBytes()
     }
@@ -96,6 +103,14 @@ package enum GraphFactory {
                 initializer("W", try Tensor(shape: [inputs, outputs], scalars: weights.flatMap { $0 })),
                 initializer("b", try Tensor(shape: [outputs], scalars: bias)),
             ])
+    }
+
+    package static func stringAttribute(_ name: String, _ value: String) -> Onnx_AttributeProto {
+        var attribute = Onnx_AttributeProto()
+        attribute.name = name
+        attribute.type = .string
+        attribute.s = Data(value.utf8)
+        return attribute
     }
 
     package static func intsAttribute(_ name: String, _ values: [Int]) -> Onnx_AttributeProto {

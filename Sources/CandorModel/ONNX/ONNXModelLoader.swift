@@ -115,6 +115,9 @@ private struct GraphBuilder {
             inputSlots.append(try slot(for: input.name, value: nil))
         }
 
+        // Every tensor name something reads: a node's input or a graph output. An optional
+        // output (position ≥ 1) outside this set is left uncomputed.
+        let consumedNames = Set(graph.node.flatMap(\.input) + graph.output.map(\.name))
         var steps: [ComputationGraph.Step] = []
         for (index, node) in graph.node.enumerated() {
             let identity = NodeIdentity(name: node.name.isEmpty ? "#\(index)" : node.name, operatorType: node.opType)
@@ -141,8 +144,12 @@ private struct GraphBuilder {
                 }
             }
             var attributes = try NodeAttributes(node.attribute, node: identity)
+            let consumed = node.output.enumerated().map { position, name in
+                !name.isEmpty && (position == 0 || consumedNames.contains(name))
+            }
             let context = OperatorContext(
-                node: identity, opset: opset, constantInputs: inputSlots.map { $0.flatMap { constants[$0] } })
+                node: identity, opset: opset, constantInputs: inputSlots.map { $0.flatMap { constants[$0] } },
+                consumedOutputs: consumed)
             let op = try factory(&attributes, context, decoder)
             if let unread = attributes.unreadNames.first {
                 throw ModelError(
@@ -157,7 +164,9 @@ private struct GraphBuilder {
             }
             var outputSlots: [Int?] = []
             for (position, name) in node.output.enumerated() {
-                if name.isEmpty {
+                if !consumed[position] {
+                    // The name stays reserved (defined once), but nothing computes or reads it.
+                    if !name.isEmpty { _ = try slot(for: name, value: nil) }
                     outputSlots.append(nil)
                 } else {
                     let value = folded.flatMap { position < $0.count ? $0[position] : nil }

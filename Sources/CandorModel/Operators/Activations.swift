@@ -3,8 +3,8 @@ import Foundation
 
 /// Element-wise functions of one input — the activations (`Relu`, `LeakyRelu`, `Sigmoid`,
 /// `Tanh`, `Gelu`, `HardSigmoid`, `HardSwish`, `Softplus`, `Elu`) and the unary math
-/// operators (`Exp`, `Log`, `Sqrt`, `Erf`, `Neg`, `Abs`, `Reciprocal`) — each defined by its
-/// function and its derivative, expressed through the input x and output y.
+/// operators (`Exp`, `Log`, `Sqrt`, `Erf`, `Neg`, `Abs`, `Reciprocal`, `Sin`, `Cos`) — each
+/// defined by its function and its derivative, expressed through the input x and output y.
 ///
 /// Where the derivative is undefined (ReLU at 0, the kinks of HardSigmoid and HardSwish) it
 /// follows PyTorch, whose autograd gives the gradients Captum reports: 0 for ReLU at x = 0,
@@ -28,6 +28,8 @@ public struct ElementwiseActivation: Operator {
         case neg
         case abs
         case reciprocal
+        case sin
+        case cos
 
         /// Whether the function is linear (so DeepLIFT and LRP pass through it unchanged).
         public var isLinear: Bool { self == .neg }
@@ -70,6 +72,8 @@ public struct ElementwiseActivation: Operator {
         case .neg: y = x.map { -$0 }
         case .abs: y = x.map { Swift.abs($0) }
         case .reciprocal: y = x.map { 1 / $0 }
+        case .sin: y = x.map { Foundation.sin($0) }
+        case .cos: y = x.map { Foundation.cos($0) }
         }
         return [.float(y)]
     }
@@ -104,6 +108,8 @@ public struct ElementwiseActivation: Operator {
         case .neg: return -1
         case .abs: return x > 0 ? 1 : x < 0 ? -1 : 0
         case .reciprocal: return -y * y
+        case .sin: return Foundation.cos(x)
+        case .cos: return -Foundation.sin(x)
         }
     }
 

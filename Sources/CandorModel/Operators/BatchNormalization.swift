@@ -17,9 +17,17 @@ public struct BatchNormalizationOperator: Operator {
         if try attributes.int("spatial", default: 1) != 1 {
             throw ModelError(.unsupportedAttribute, "\(context.node): BatchNormalization with spatial = 0 is not supported")
         }
-        try attributes.refuse("is_test", reason: "opset-6 BatchNormalization is not supported")
-        guard context.opset >= 7 else {
-            throw ModelError(.unsupportedAttribute, "\(context.node): BatchNormalization before opset 7 is not supported")
+        // Before opset 7, `is_test` nonzero is inference (the statistics given); zero, its
+        // default, normalises with the batch's own statistics. `consumed_inputs` (opset 1) was
+        // a memory hint without meaning for the result.
+        if context.opset < 7 {
+            _ = try attributes.ints("consumed_inputs")
+            if try attributes.int("is_test", default: 0) == 0 {
+                throw ModelError(
+                    .unsupportedAttribute,
+                    "\(context.node): BatchNormalization with is_test = 0 (training mode, batch statistics) is not supported; export the model in eval mode"
+                )
+            }
         }
     }
 
@@ -75,7 +83,14 @@ struct DropoutOperator: Operator {
     init(attributes: inout NodeAttributes, context: OperatorContext) throws(ModelError) {
         _ = try attributes.float("ratio", default: 0.5)
         _ = try attributes.int("seed", default: 0)
-        try attributes.refuse("is_test", reason: "opset-6 Dropout is not supported")
+        // Before opset 7, `is_test` nonzero is inference (the identity); zero, its default, asks
+        // for a random mask. Opset 7 removed the attribute: Dropout is the identity at inference.
+        if context.opset < 7, try attributes.int("is_test", default: 0) == 0 {
+            throw ModelError(.unsupportedAttribute, "\(context.node): Dropout with is_test = 0 (training mode) is not supported")
+        }
+        if context.consumesOutput(1) {
+            throw ModelError(.unsupportedFeature, "\(context.node): the graph reads Dropout's mask output, which Candor does not produce")
+        }
     }
 
     func forward(_ inputs: [GraphValue?]) throws(TensorError) -> [GraphValue] {

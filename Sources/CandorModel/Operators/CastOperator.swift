@@ -1,26 +1,36 @@
 import CandorTensor
 
 /// `Cast` between the element types Candor computes on: to float (from `FLOAT` or `DOUBLE`
-/// targets) or to int64 (`INT64`, `INT32`, truncating toward zero as C and ONNX Runtime do).
+/// targets) or to int64 (`INT64`, `INT32`, truncating toward zero as C and ONNX Runtime do;
+/// `BOOL`, as int64 0 and 1, nonzero becoming 1 — how Candor carries booleans).
 /// The gradient passes through a float-to-float cast and stops at integers.
 struct CastOperator: Operator {
     let target: ElementType
+    /// Whether the target is `BOOL`: every nonzero value becomes 1.
+    let isBoolean: Bool
 
     init(attributes: inout NodeAttributes, context: OperatorContext) throws(ModelError) {
         let to = try attributes.int("to", default: 0)
         switch Onnx_TensorProto.DataType(rawValue: to) {
         case .float?, .double?: target = .float32
-        case .int64?, .int32?: target = .int64
+        case .int64?, .int32?, .bool?: target = .int64
         default:
             let name = Onnx_TensorProto.DataType(rawValue: to).map { "\($0)" } ?? String(to)
             throw ModelError(
-                .unsupportedAttribute, "\(context.node): Cast to \(name) is not supported; Candor casts to float, double, int32 and int64")
+                .unsupportedAttribute,
+                "\(context.node): Cast to \(name) is not supported; Candor casts to float, double, int32, int64 and bool")
         }
+        isBoolean = Onnx_TensorProto.DataType(rawValue: to) == .bool
         // `saturate` only concerns float8 targets, which are refused above.
         _ = try attributes.int("saturate", default: 1)
     }
 
     func forward(_ inputs: [GraphValue?]) throws(TensorError) -> [GraphValue] {
+        switch (inputs.first ?? nil, isBoolean) {
+        case (.float(let x)?, true): return [.integer(try IntegerTensor(shape: x.shape, values: x.scalars.map { $0 != 0 ? 1 : 0 }))]
+        case (.integer(let x)?, true): return [.integer(try IntegerTensor(shape: x.shape, values: x.values.map { $0 != 0 ? 1 : 0 }))]
+        default: break
+        }
         switch (inputs.first ?? nil, target) {
         case (.float(let x)?, .float32): return [.float(x)]
         case (.integer(let x)?, .int64): return [.integer(x)]

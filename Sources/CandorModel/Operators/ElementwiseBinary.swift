@@ -1,12 +1,16 @@
 import CandorTensor
 
 /// `Add`, `Sub`, `Mul` and `Div` with NumPy broadcasting. Their VJPs scale the incoming
-/// gradient by the partial derivative and sum it back over broadcast axes.
+/// gradient by the partial derivative and sum it back over broadcast axes. Two int64 inputs
+/// (shape arithmetic) are combined by ``IntegerArithmetic``, without a gradient.
 struct ElementwiseBinary: Operator {
     enum Kind: String, Sendable { case add = "Add", sub = "Sub", mul = "Mul", div = "Div" }
     let kind: Kind
 
     func forward(_ inputs: [GraphValue?]) throws(TensorError) -> [GraphValue] {
+        if case .integer(let a)? = inputs.first ?? nil, case .integer(let b)? = inputs.count > 1 ? inputs[1] : nil {
+            return [.integer(try IntegerArithmetic.binary(kind, a, b))]
+        }
         let a = try inputs.float(0, "A")
         let b = try inputs.float(1, "B")
         let result: Tensor =

@@ -15,6 +15,17 @@ struct IndexMap {
         return strides
     }
 
+    /// Steps a row-major multi-index within `shape` to the next element, last axis fastest.
+    static func advance(_ index: inout [Int], in shape: [Int]) {
+        var axis = shape.count - 1
+        while axis >= 0 {
+            index[axis] += 1
+            if index[axis] < shape[axis] { return }
+            index[axis] = 0
+            axis -= 1
+        }
+    }
+
     /// Builds the map by calling `source(outputIndex)` with each output element's
     /// multi-index; it returns the source's multi-index in `input`, or nil for the fill.
     init(input: [Int], output: [Int], source: ([Int]) -> [Int]?) throws(TensorError) {
@@ -26,14 +37,7 @@ struct IndexMap {
             if let position = source(index) {
                 sources[flat] = zip(position, inputStrides).reduce(0) { $0 + $1.0 * $1.1 }
             }
-            // Advance the multi-index, last axis fastest.
-            var axis = output.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                if index[axis] < output[axis] { break }
-                index[axis] = 0
-                axis -= 1
-            }
+            Self.advance(&index, in: output)
         }
         self.outputShape = output
         self.sources = sources

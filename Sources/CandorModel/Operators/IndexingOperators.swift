@@ -214,6 +214,8 @@ struct ConcatOperator: Operator {
         axis = try attributes.int("axis", default: 1)
     }
 
+    init(axis: Int) { self.axis = axis }
+
     /// The resolved axis and each input's extent along it.
     private func layout(_ shapes: [[Int]]) throws(TensorError) -> (axis: Int, extents: [Int], outer: Int, inner: Int) {
         guard let first = shapes.first else { throw .shapeMismatch("Concat has no inputs") }
@@ -252,26 +254,91 @@ struct ConcatOperator: Operator {
         _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?], wanted: [Bool]
     ) throws(TensorError) -> [Tensor?] {
         let shapes = inputs.map { $0?.shape ?? [] }
-        let (axis, extents, outer, inner) = try layout(shapes.filter { !$0.isEmpty })
+        let (axis, extents, _, _) = try layout(shapes.filter { !$0.isEmpty })
         guard let g = outputGradients.first ?? nil else { return shapes.map { _ in nil } }
-        let total = extents.reduce(0, +)
+        var pieces = try Self.pieces(of: g, axis: axis, extents: extents).makeIterator()
+        return inputs.map { input in
+            guard let input else { return nil }
+            let piece = pieces.next()
+            return input.elementType == .float32 ? piece : nil
+        }
+    }
+
+    /// `x` cut along `axis` into consecutive pieces of the given extents (which must add up
+    /// to x's extent there): Concat's VJP and Split's forward.
+    static func pieces(of x: Tensor, axis: Int, extents: [Int]) throws(TensorError) -> [Tensor] {
+        guard axis < x.rank, extents.reduce(0, +) == x.shape[axis], extents.allSatisfy({ $0 >= 0 }) else {
+            throw .shapeMismatch("cannot cut \(x.shape) along axis \(axis) into \(extents)")
+        }
+        let outer = x.shape[..<axis].reduce(1, *)
+        let inner = x.shape[(axis + 1)...].reduce(1, *)
+        let total = x.shape[axis]
         var offset = 0
-        var gradients: [Tensor?] = []
-        for input in inputs {
-            guard let shape = input?.shape, input?.elementType == .float32 else {
-                gradients.append(nil)
-                continue
-            }
-            let extent = shape[axis]
+        return try extents.map { extent throws(TensorError) in
             var scalars: [Float] = []
             scalars.reserveCapacity(outer * extent * inner)
             for block in 0..<outer {
                 let start = (block * total + offset) * inner
-                scalars += g.scalars[start..<(start + extent * inner)]
+                scalars += x.scalars[start..<(start + extent * inner)]
             }
             offset += extent
-            gradients.append(try Tensor(shape: shape, scalars: scalars))
+            var shape = x.shape
+            shape[axis] = extent
+            return try Tensor(shape: shape, scalars: scalars)
         }
-        return gradients
+    }
+}
+
+/// `Split`: the input cut along `axis` into the node's outputs — by the `split` input (an
+/// attribute before opset 13), or into equal parts (from opset 18 `num_outputs` of them, the
+/// last one smaller when the extent does not divide). Its VJP joins the outputs' gradients
+/// (zeros for an output without one), so DeepLIFT and LRP pass through it.
+/// Reference: https://onnx.ai/onnx/operators/onnx__Split.html
+struct SplitOperator: Operator {
+    let axis: Int
+    let outputCount: Int
+    let attributeSplit: [Int]?
+
+    init(attributes: inout NodeAttributes, context: OperatorContext) throws(ModelError) {
+        axis = try attributes.int("axis", default: 0)
+        outputCount = context.consumedOutputs.count
+        attributeSplit = context.opset < 13 ? try attributes.ints("split").map { $0.map { Int(clamping: $0) } } : nil
+        let parts = context.opset >= 18 ? try attributes.int("num_outputs", default: outputCount) : outputCount
+        guard outputCount >= 1, parts == outputCount else {
+            throw ModelError(.unsupportedAttribute, "\(context.node): Split has \(outputCount) outputs but num_outputs \(parts)")
+        }
+        if let attributeSplit, attributeSplit.count != outputCount {
+            throw ModelError(.unsupportedAttribute, "\(context.node): split \(attributeSplit) does not give \(outputCount) extents")
+        }
+    }
+
+    /// The axis and each output's extent along it.
+    private func extents(_ inputs: [GraphValue?], shape: [Int]) throws(TensorError) -> (Int, [Int]) {
+        let axis = try normalizedAxis(axis, rank: shape.count)
+        let inputSplit = attributeSplit == nil ? try inputs.integers(1, "split") : nil
+        if let given = attributeSplit ?? inputSplit {
+            guard given.count == outputCount else { throw .shapeMismatch("split \(given) does not give \(outputCount) extents") }
+            return (axis, given)
+        }
+        let extent = shape[axis]
+        let part = (extent + outputCount - 1) / outputCount
+        return (axis, (0..<outputCount).map { Swift.max(0, Swift.min(part, extent - $0 * part)) })
+    }
+
+    func forward(_ inputs: [GraphValue?]) throws(TensorError) -> [GraphValue] {
+        let x = try inputs.float(0, "input")
+        let (axis, extents) = try extents(inputs, shape: x.shape)
+        return try ConcatOperator.pieces(of: x, axis: axis, extents: extents).map { .float($0) }
+    }
+
+    func backward(
+        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?], wanted: [Bool]
+    ) throws(TensorError) -> [Tensor?] {
+        let x = try inputs.float(0, "input")
+        let (axis, extents) = try extents(inputs, shape: x.shape)
+        let zeros = try ConcatOperator.pieces(of: Tensor(zerosLike: x), axis: axis, extents: extents)
+        let parts = zeros.indices.map { index in (index < outputGradients.count ? outputGradients[index] : nil) ?? zeros[index] }
+        let joined = try ConcatOperator(axis: axis).forward(parts.map { .float($0) }).firstFloat()
+        return [joined, nil]
     }
 }

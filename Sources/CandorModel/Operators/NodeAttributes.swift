@@ -78,6 +78,18 @@ public struct NodeAttributes: Sendable {
         }
     }
 
+    /// Reads the broadcasting attributes element-wise operators had before opset 7: `broadcast`
+    /// (0, its default, asks for equal shapes, which NumPy broadcasting computes alike; 1 without
+    /// `axis` matches B against A's trailing axes, as NumPy does) and `consumed_inputs` (a
+    /// memory hint of opset 1). `axis`, which aligns B elsewhere, is refused.
+    /// Reference: https://github.com/onnx/onnx/blob/main/docs/Changelog.md#Add-6
+    public mutating func legacyBroadcast(opset: Int) throws(ModelError) {
+        guard opset < 7 else { return }
+        _ = try int("broadcast", default: 0)
+        _ = try ints("consumed_inputs")
+        try refuse("axis", reason: "broadcasting aligned at an axis (before opset 7) is not supported")
+    }
+
     /// Whether the node sets `name`.
     public func has(_ name: String) -> Bool { attributes[name] != nil }
 }

@@ -28,6 +28,13 @@ public struct OperatorContext: Sendable {
     /// The node's inputs whose values are known at load time (initializers, constants), by
     /// input position; nil where the input is computed at run time or omitted.
     public let constantInputs: [GraphValue?]
+    /// Whether a later node or the graph's outputs read each of the node's outputs, by output
+    /// position. An optional output nobody reads (MaxPool's `Indices`, Dropout's `mask`) is
+    /// never computed, so attributes that only shape it do not matter.
+    public let consumedOutputs: [Bool]
+
+    /// Whether the node's output at `position` is read by the graph.
+    public func consumesOutput(_ position: Int) -> Bool { position < consumedOutputs.count && consumedOutputs[position] }
 }
 
 extension Array where Element == GraphValue? {

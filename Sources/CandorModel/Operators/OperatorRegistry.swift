@@ -5,11 +5,20 @@ import CandorTensor
 enum OperatorRegistry {
     typealias Factory = @Sendable (inout NodeAttributes, OperatorContext, TensorDecoder) throws(ModelError) -> any Operator
 
+    /// An element-wise operator with NumPy broadcasting, which before opset 7 took the
+    /// `broadcast` attributes (see ``NodeAttributes/legacyBroadcast(opset:)``).
+    static func broadcasting(_ make: @escaping @Sendable () -> any Operator) -> Factory {
+        { attributes, context, _ throws(ModelError) in
+            try attributes.legacyBroadcast(opset: context.opset)
+            return make()
+        }
+    }
+
     static let factories: [String: Factory] = [
-        "Add": { _, _, _ in ElementwiseBinary(kind: .add) },
-        "Sub": { _, _, _ in ElementwiseBinary(kind: .sub) },
-        "Mul": { _, _, _ in ElementwiseBinary(kind: .mul) },
-        "Div": { _, _, _ in ElementwiseBinary(kind: .div) },
+        "Add": broadcasting { ElementwiseBinary(kind: .add) },
+        "Sub": broadcasting { ElementwiseBinary(kind: .sub) },
+        "Mul": broadcasting { ElementwiseBinary(kind: .mul) },
+        "Div": broadcasting { ElementwiseBinary(kind: .div) },
         "Relu": { _, _, _ in ElementwiseActivation(kind: .relu) },
         "LeakyRelu": { attributes, _, _ throws(ModelError) in
             ElementwiseActivation(kind: .leakyRelu(alpha: try attributes.float("alpha", default: 0.01)))
@@ -46,8 +55,34 @@ enum OperatorRegistry {
         "BatchNormalization": { attributes, context, _ throws(ModelError) in
             try BatchNormalizationOperator(attributes: &attributes, context: context)
         },
+        "LayerNormalization": { attributes, context, _ throws(ModelError) in
+            try NormalizationOperator("LayerNormalization", attributes: &attributes, context: context)
+        },
+        "InstanceNormalization": { attributes, context, _ throws(ModelError) in
+            try NormalizationOperator("InstanceNormalization", attributes: &attributes, context: context)
+        },
+        "GroupNormalization": { attributes, context, _ throws(ModelError) in
+            try NormalizationOperator("GroupNormalization", attributes: &attributes, context: context)
+        },
         "Dropout": { attributes, context, _ throws(ModelError) in try DropoutOperator(attributes: &attributes, context: context) },
         "Concat": { attributes, _, _ throws(ModelError) in try ConcatOperator(attributes: &attributes) },
+        "Split": { attributes, context, _ throws(ModelError) in try SplitOperator(attributes: &attributes, context: context) },
+        "Expand": { _, _, _ in ExpandOperator() },
+        "Sum": { _, _, _ in VariadicElementwise(kind: .sum) },
+        "Mean": { _, _, _ in VariadicElementwise(kind: .mean) },
+        "Max": { _, _, _ in VariadicElementwise(kind: .max) },
+        "Min": { _, _, _ in VariadicElementwise(kind: .min) },
+        "Resize": { attributes, context, _ throws(ModelError) in try ResizeOperator(attributes: &attributes, context: context) },
+        "Where": { _, _, _ in WhereOperator() },
+        "Mod": { attributes, _, _ throws(ModelError) in try ModOperator(attributes: &attributes) },
+        "ConstantOfShape": { attributes, context, decoder throws(ModelError) in
+            try ConstantOfShapeOperator(attributes: &attributes, context: context, decode: decoder.decode)
+        },
+        "Equal": broadcasting { ComparisonOperator(kind: .equal) },
+        "Less": broadcasting { ComparisonOperator(kind: .less) },
+        "LessOrEqual": { _, _, _ in ComparisonOperator(kind: .lessOrEqual) },
+        "Greater": broadcasting { ComparisonOperator(kind: .greater) },
+        "GreaterOrEqual": { _, _, _ in ComparisonOperator(kind: .greaterOrEqual) },
         "Transpose": { attributes, _, _ throws(ModelError) in try TransposeOperator(attributes: &attributes) },
         "Squeeze": { attributes, context, _ throws(ModelError) in
             try SqueezeOperator(inserts: false, attributes: &attributes, context: context)
@@ -60,13 +95,21 @@ enum OperatorRegistry {
         "Gather": { attributes, _, _ throws(ModelError) in try GatherOperator(attributes: &attributes) },
         "Slice": { attributes, context, _ throws(ModelError) in try SliceOperator(attributes: &attributes, context: context) },
         "ReduceMean": { attributes, context, _ throws(ModelError) in
-            try ReduceOperator(isMean: true, attributes: &attributes, context: context)
+            try ReduceOperator(kind: .mean, attributes: &attributes, context: context)
         },
         "ReduceSum": { attributes, context, _ throws(ModelError) in
-            try ReduceOperator(isMean: false, attributes: &attributes, context: context)
+            try ReduceOperator(kind: .sum, attributes: &attributes, context: context)
+        },
+        "ReduceMax": { attributes, context, _ throws(ModelError) in
+            try ReduceOperator(kind: .max, attributes: &attributes, context: context)
+        },
+        "ReduceMin": { attributes, context, _ throws(ModelError) in
+            try ReduceOperator(kind: .min, attributes: &attributes, context: context)
+        },
+        "ReduceL2": { attributes, context, _ throws(ModelError) in try ReduceOperator(kind: .l2, attributes: &attributes, context: context)
         },
         "Clip": { attributes, context, _ throws(ModelError) in try ClipOperator(attributes: &attributes, context: context) },
-        "Pow": { _, _, _ in PowOperator() },
+        "Pow": broadcasting { PowOperator() },
         "Exp": { _, _, _ in ElementwiseActivation(kind: .exp) },
         "Log": { _, _, _ in ElementwiseActivation(kind: .log) },
         "Sqrt": { _, _, _ in ElementwiseActivation(kind: .sqrt) },
@@ -74,6 +117,8 @@ enum OperatorRegistry {
         "Neg": { _, _, _ in ElementwiseActivation(kind: .neg) },
         "Abs": { _, _, _ in ElementwiseActivation(kind: .abs) },
         "Reciprocal": { _, _, _ in ElementwiseActivation(kind: .reciprocal) },
+        "Sin": { _, _, _ in ElementwiseActivation(kind: .sin) },
+        "Cos": { _, _, _ in ElementwiseActivation(kind: .cos) },
         "Softplus": { _, _, _ in ElementwiseActivation(kind: .softplus) },
         "Elu": { attributes, _, _ throws(ModelError) in ElementwiseActivation(kind: .elu(alpha: try attributes.float("alpha", default: 1)))
         },

@@ -2,7 +2,8 @@ import CandorTensor
 
 /// `MaxPool` and `AveragePool` over 1-D or 2-D windows (`ceil_mode`, `count_include_pad`,
 /// pads or `auto_pad`, dilations for MaxPool), and `GlobalAveragePool` / `GlobalMaxPool`.
-/// MaxPool's optional second output (the indices) is not produced.
+/// MaxPool's optional second output (the indices) is not produced: a graph that reads it is
+/// refused at load, one that does not may set `storage_order` to anything.
 /// Reference: https://onnx.ai/onnx/operators/onnx__MaxPool.html,
 /// https://onnx.ai/onnx/operators/onnx__AveragePool.html
 public struct PoolOperator: Operator {
@@ -24,7 +25,13 @@ public struct PoolOperator: Operator {
                 throw ModelError(.unsupportedAttribute, "\(context.node): AveragePool with dilations is not supported")
             }
         } else {
-            try attributes.refuse("storage_order", reason: "the indices output is not produced")
+            // `storage_order` only lays out the optional Indices output; the dynamo exporter
+            // writes `storage_order: 0` on every MaxPool that has no such output.
+            _ = try attributes.int("storage_order", default: 0)
+            if context.consumesOutput(1) {
+                throw ModelError(
+                    .unsupportedFeature, "\(context.node): the graph reads MaxPool's Indices output, which Candor does not produce")
+            }
         }
         self.kind = kind
     }

@@ -1,18 +1,29 @@
 import CandorTensor
 
-/// `ReduceSum` and `ReduceMean` over `axes` (an attribute before opset 13 for ReduceSum and
-/// 18 for ReduceMean, an input from then), `keepdims`, and `noop_with_empty_axes`.
-/// Reference: https://onnx.ai/onnx/operators/onnx__ReduceMean.html
+/// `ReduceSum`, `ReduceMean`, `ReduceMax`, `ReduceMin` and `ReduceL2` over `axes` (an
+/// attribute before opset 13 for ReduceSum and 18 for the others, an input from then),
+/// `keepdims`, and `noop_with_empty_axes`.
+///
+/// Gradients: the sum and mean spread g evenly; the maximum and minimum route g to the
+/// elements that attain them, shared equally among ties (as PyTorch's `amax`/`amin`, which
+/// the exporters write as ReduceMax/ReduceMin); the L2 norm passes g · x / ‖x‖ (0 where the
+/// norm is 0). DeepLIFT keeps all of them (Captum hooks none); LRP has the ε rule for
+/// ReduceMean only (a spatial mean is average pooling) and refuses the others.
+/// Reference: https://onnx.ai/onnx/operators/onnx__ReduceMean.html,
+/// https://onnx.ai/onnx/operators/onnx__ReduceMax.html
 struct ReduceOperator: Operator {
-    let isMean: Bool
+    enum Kind: String, Sendable {
+        case sum = "ReduceSum", mean = "ReduceMean", max = "ReduceMax", min = "ReduceMin", l2 = "ReduceL2"
+    }
+    let kind: Kind
     let attributeAxes: [Int]?
     let axesAreInput: Bool
     let keepsDimensions: Bool
     let noopWithoutAxes: Bool
 
-    init(isMean: Bool, attributes: inout NodeAttributes, context: OperatorContext) throws(ModelError) {
-        self.isMean = isMean
-        axesAreInput = context.opset >= (isMean ? 18 : 13)
+    init(kind: Kind, attributes: inout NodeAttributes, context: OperatorContext) throws(ModelError) {
+        self.kind = kind
+        axesAreInput = context.opset >= (kind == .sum ? 13 : 18)
         attributeAxes = axesAreInput ? nil : try attributes.ints("axes").map { $0.map { Int(clamping: $0) } }
         keepsDimensions = try attributes.int("keepdims", default: 1) != 0
         noopWithoutAxes = try attributes.int("noop_with_empty_axes", default: 0) != 0
@@ -43,10 +54,28 @@ struct ReduceOperator: Operator {
         let x = try inputs.float(0, "data")
         guard let axes = try axes(inputs, rank: x.rank) else { return [.float(x)] }
         let (positions, output, count) = try layout(x.shape, axes: axes)
-        var values = [Float](repeating: 0, count: try output.checkedElementCount())
-        for (index, target) in positions.sources.enumerated() { values[target] += x.scalars[index] }
-        // The mean of no elements is NaN, as ONNX defines it (0 / 0).
-        if isMean { values = values.map { $0 / Float(count) } }
+        let outputCount = try output.checkedElementCount()
+        var values: [Float]
+        switch kind {
+        case .sum, .mean, .l2:
+            values = [Float](repeating: 0, count: outputCount)
+            let square = kind == .l2
+            for (index, target) in positions.sources.enumerated() {
+                let value = x.scalars[index]
+                values[target] += square ? value * value : value
+            }
+            // The mean of no elements is NaN, as ONNX defines it (0 / 0).
+            if kind == .mean { values = values.map { $0 / Float(count) } }
+            if square { values = values.map { $0.squareRoot() } }
+        case .max, .min:
+            // Over no elements the maximum is −∞ and the minimum +∞, as ONNX defines them.
+            let isMaximum = kind == .max
+            values = [Float](repeating: isMaximum ? -.infinity : .infinity, count: outputCount)
+            for (index, target) in positions.sources.enumerated() {
+                let value = x.scalars[index]
+                if isMaximum ? value > values[target] : value < values[target] { values[target] = value }
+            }
+        }
         return [.float(try Tensor(shape: output, scalars: values))]
     }
 
@@ -54,10 +83,27 @@ struct ReduceOperator: Operator {
         _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?], wanted: [Bool]
     ) throws(TensorError) -> [Tensor?] {
         let x = try inputs.float(0, "data")
-        let g = outputGradients.firstGradient(like: try outputs.firstFloat())
+        let y = try outputs.firstFloat()
+        let g = outputGradients.firstGradient(like: y)
         guard let axes = try axes(inputs, rank: x.rank) else { return [g, nil] }
         let (positions, _, count) = try layout(x.shape, axes: axes)
-        let scale: Float = isMean && count > 0 ? 1 / Float(count) : 1
-        return [try Tensor(shape: x.shape, scalars: positions.sources.map { g.scalars[$0] * scale }), nil]
+        let sources = positions.sources
+        let scalars: [Float]
+        switch kind {
+        case .sum, .mean:
+            let scale: Float = kind == .mean && count > 0 ? 1 / Float(count) : 1
+            scalars = sources.map { g.scalars[$0] * scale }
+        case .l2:
+            scalars = sources.enumerated().map { index, target in
+                y.scalars[target] > 0 ? g.scalars[target] * x.scalars[index] / y.scalars[target] : 0
+            }
+        case .max, .min:
+            var ties = [Float](repeating: 0, count: y.count)
+            for (index, target) in sources.enumerated() where x.scalars[index] == y.scalars[target] { ties[target] += 1 }
+            scalars = sources.enumerated().map { index, target in
+                x.scalars[index] == y.scalars[target] ? g.scalars[target] / ties[target] : 0
+            }
+        }
+        return [try Tensor(shape: x.shape, scalars: scalars), nil]
     }
 }

@@ -209,3 +209,27 @@ struct ShapeOperator: Operator {
         _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?], wanted: [Bool]
     ) throws(TensorError) -> [Tensor?] { [nil] }
 }
+
+/// `Expand`: the input broadcast (NumPy rules, both ways) against the `shape` input — a
+/// dimension of 1 in `shape` keeps the input's extent. Its VJP sums the gradient back over
+/// the broadcast axes, so DeepLIFT passes through it and LRP shares relevance among the
+/// copies, conserving it.
+/// Reference: https://onnx.ai/onnx/operators/onnx__Expand.html
+struct ExpandOperator: Operator {
+    func forward(_ inputs: [GraphValue?]) throws(TensorError) -> [GraphValue] {
+        let x = try inputs.float(0, "input")
+        guard let requested = try inputs.integers(1, "shape") else { throw .shapeMismatch("Expand needs its shape input") }
+        guard requested.allSatisfy({ $0 >= 0 }) else { throw .invalidShape("Expand to a negative extent: \(requested)") }
+        // Broadcasting.shape bounds the element count before anything is allocated.
+        let shape = try Broadcasting.shape(x.shape, requested)
+        return [.float(try Broadcasting.apply(x, try Tensor(repeating: 0, shape: shape)) { value, _ in value })]
+    }
+
+    func backward(
+        _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?], wanted: [Bool]
+    ) throws(TensorError) -> [Tensor?] {
+        let x = try inputs.float(0, "input")
+        guard let g = outputGradients.first ?? nil else { return [nil, nil] }
+        return [try Broadcasting.reduce(g, toShape: x.shape), nil]
+    }
+}

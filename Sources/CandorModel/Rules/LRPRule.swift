@@ -40,7 +40,7 @@ public struct LRPRule: BackwardRule {
         "Conv", "Gemm", "MatMul", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "BatchNormalization", "Relu", "Tanh",
         "Dropout",
         "Add", "Sub", "Identity", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Shape", "Gather", "Cast",
-        "Slice", "Constant",
+        "Slice", "Constant", "Expand", "Split",
     ]
 
     public func inputGradients(_ step: BackwardStep) throws(TensorError) -> [Tensor?]? {
