@@ -265,6 +265,35 @@ import Testing
     }
 }
 
+/// An ONNX tree model (onnxmltools' XGBoost classifier) is served under the names its graph
+/// declares, as onnxruntime serves it, with the raw score as one more output.
+@Suite struct ONNXTreeServingTests {
+    @Test func aConvertedTreeClassifierAnswersWithItsDeclaredNamesAndLabels() async throws {
+        let application = try TestApplication()
+        try FileManager.default.copyItem(
+            at: Fixtures.url("converted/xgboost_multiclass.onnx"), to: application.modelsDirectory.appendingPathComponent("flowers.onnx"))
+        try await application.test { client in
+            let description = try await client.get("/v1/models/flowers").json
+            let outputs = (description["outputs"] as? [[String: Any]] ?? []).map { "\($0["name"] ?? "")/\($0["type"] ?? "")" }
+            #expect(outputs == ["label/int64", "probabilities/float32", "margin/float32"])
+            let rows = "[[5.5,3.5,1.3,0.2],[5.7,2.8,4.5,1.3]]"
+            let prediction = try await client.post("/v1/models/flowers/predict", json: #"{"inputs":\#(rows)}"#)
+            let answer = try #require(prediction.json["outputs"] as? [String: Any])
+            #expect(Set(answer.keys) == ["label", "probabilities", "margin"])
+            #expect(answer["label"] as? [Int] == [0, 1])
+            // tree_shap explains the raw score without being told to.
+            let shap = try await client.post(
+                "/v1/models/flowers/explain",
+                json: #"{"method":"tree_shap","inputs":\#(rows),"params":{"feature_perturbation":"interventional","background":\#(rows)}}"#)
+            #expect(shap.status == .ok, "\(shap.text)")
+            let margin = try #require((answer["margin"] as? [[Double]])?.first)
+            let explanation = try #require((shap.json["explanations"] as? [[String: Any]])?.first)
+            let total = ((explanation["attributions"] as? [Double]) ?? []).reduce(0, +) + ((explanation["base_value"] as? Double) ?? 0)
+            #expect(abs(total - margin[0]) < 1e-4)
+        }
+    }
+}
+
 /// scikit-learn pipelines converted by skl2onnx, dropped into the models folder, are served
 /// with their `ai.onnx.ml` nodes and explained by `linear_shap` and the gradient methods.
 @Suite struct LinearModelServingTests {
