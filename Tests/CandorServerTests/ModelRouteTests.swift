@@ -56,7 +56,7 @@ import Testing
             let added = try await client.execute(
                 uri: "/v1/models?name=uploaded", method: .post, headers: bearer, body: ByteBuffer(bytes: onnx))
             #expect(added.status == .created, "\(added.text)")
-            #expect(FileManager.default.fileExists(atPath: application.modelsDirectory.appendingPathComponent("uploaded.onnx").path))
+            #expect(FileManager.default.fileExists(atPath: application.uploadedFile("uploaded", "uploaded.onnx").path))
 
             let again = try await client.execute(
                 uri: "/v1/models?name=uploaded", method: .post, headers: bearer, body: ByteBuffer(bytes: onnx))
@@ -68,7 +68,8 @@ import Testing
 
             let removed = try await client.execute(uri: "/v1/models/uploaded", method: .delete, headers: bearer)
             #expect(removed.status == .noContent)
-            #expect(!FileManager.default.fileExists(atPath: application.modelsDirectory.appendingPathComponent("uploaded.onnx").path))
+            #expect(!FileManager.default.fileExists(atPath: application.uploadedFile("uploaded", "uploaded.onnx").path))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: application.versionsDirectory.path).isEmpty)
             #expect(try await client.get("/v1/models/uploaded").status == .notFound)
         }
     }
@@ -94,7 +95,7 @@ import Testing
         try await application.test { client in
             let response = try await client.execute(uri: "/v1/models", method: .post, headers: headers, body: payload)
             #expect(response.status == .created, "\(response.text)")
-            #expect(FileManager.default.fileExists(atPath: application.modelsDirectory.appendingPathComponent("mlp_dynamo.onnx.data").path))
+            #expect(FileManager.default.fileExists(atPath: application.uploadedFile("dynamo", "mlp_dynamo.onnx.data").path))
             let prediction = try await client.post("/v1/models/dynamo/predict", json: #"{"inputs":[[1,2,3,4,5]]}"#)
             #expect(prediction.status == .ok)
         }
@@ -258,7 +259,7 @@ import Testing
             let response = try await client.execute(
                 uri: "/v1/models?name=diabetes", method: .post, headers: [.authorization: "Bearer s3cret"], body: ByteBuffer(bytes: model))
             #expect(response.status == .created, "\(response.text)")
-            #expect(FileManager.default.fileExists(atPath: application.modelsDirectory.appendingPathComponent("diabetes.json").path))
+            #expect(FileManager.default.fileExists(atPath: application.uploadedFile("diabetes", "diabetes.json").path))
             let prediction = try await client.post("/v1/models/diabetes/predict", json: #"{"inputs":[[0,0,0,0,0,0,0,0,0,0]]}"#)
             #expect(prediction.status == .ok)
         }

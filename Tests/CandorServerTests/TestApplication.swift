@@ -36,6 +36,14 @@ struct TestApplication {
         modelsDirectory = directory
     }
 
+    /// Where uploaded versions live: `.versions/NAME@ID/`, with the link `.versions/NAME`.
+    var versionsDirectory: URL { modelsDirectory.appendingPathComponent(".versions") }
+
+    /// A file of the version of uploaded model `name` being served.
+    func uploadedFile(_ name: String, _ file: String) -> URL {
+        versionsDirectory.appendingPathComponent(name).appendingPathComponent(file)
+    }
+
     /// Runs `body` against the application in process, through Hummingbird's router tester.
     func test<Value>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
         defer { try? FileManager.default.removeItem(at: modelsDirectory) }
