@@ -38,22 +38,14 @@ import Testing
         /// The multipart upload of this version with the demo's sidecar and background rows.
         func upload(as name: String) throws -> ByteBuffer {
             let folder = Fixtures.repository.appendingPathComponent("models")
-            var body = ByteBuffer()
-            func part(_ disposition: String, _ data: Data) {
-                body.writeString("--B\r\nContent-Disposition: form-data; \(disposition)\r\n\r\n")
-                body.writeBytes(data)
-                body.writeString("\r\n")
-            }
-            part(#"name="name""#, Data(name.utf8))
-            part(#"name="model"; filename="m.onnx""#, onnx)
-            part(
-                #"name="sidecar"; filename="m.yaml""#,
-                try Data(contentsOf: folder.appendingPathComponent("\(CrashConsistencyTests.name).yaml")))
-            part(#"name="external_data"; filename="\#(CrashConsistencyTests.name).onnx.data""#, weights)
             let background = "\(CrashConsistencyTests.name).background.json"
-            part(#"name="external_data"; filename="\#(background)""#, try Data(contentsOf: folder.appendingPathComponent(background)))
-            body.writeString("--B--\r\n")
-            return body
+            let sidecar = try Data(contentsOf: folder.appendingPathComponent("\(CrashConsistencyTests.name).yaml"))
+            return multipartBody([
+                (#"name="name""#, Data(name.utf8)), (#"name="model"; filename="m.onnx""#, onnx),
+                (#"name="sidecar"; filename="m.yaml""#, sidecar),
+                (#"name="external_data"; filename="\#(CrashConsistencyTests.name).onnx.data""#, weights),
+                (#"name="external_data"; filename="\#(background)""#, try Data(contentsOf: folder.appendingPathComponent(background))),
+            ])
         }
     }
 

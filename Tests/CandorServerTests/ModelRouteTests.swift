@@ -137,17 +137,6 @@ import Testing
         HTTPField(name: .authorization, value: "Bearer s3cret"), HTTPField(name: .contentType, value: "multipart/form-data; boundary=B"),
     ])
 
-    func multipart(_ parts: [(String, Data)]) -> ByteBuffer {
-        var body = ByteBuffer()
-        for (disposition, data) in parts {
-            body.writeString("--B\r\nContent-Disposition: form-data; \(disposition)\r\n\r\n")
-            body.writeBytes(data)
-            body.writeString("\r\n")
-        }
-        body.writeString("--B--\r\n")
-        return body
-    }
-
     /// Parts the model does not read — whatever their names, `../` included — are refused, so
     /// an upload can neither escape the models folder nor replace another model's weights.
     @Test func unusedOrEscapingExternalPartsAreRefusedAndNothingIsWritten() async throws {
@@ -157,7 +146,7 @@ import Testing
         let headers = bearer
         try await application.test { client in
             for file in ["../escape.bin", "breast_cancer_mlp.onnx.data", "iris_mlp.onnx"] {
-                let body = multipart([
+                let body = multipartBody([
                     (#"name="name""#, Data("sneaky".utf8)), (#"name="model"; filename="m.onnx""#, onnx),
                     (#"name="external_data"; filename="\#(file)""#, Data("evil".utf8)),
                 ])
@@ -180,14 +169,14 @@ import Testing
         let rows = Data("[[0,0,0,0,0,0],[1,1,1,1,1,1]]".utf8)
         let headers = bearer
         try await application.test { client in
-            let missing = multipart([
+            let missing = multipartBody([
                 (#"name="name""#, Data("withrows".utf8)), (#"name="model"; filename="m.onnx""#, onnx),
                 (#"name="sidecar"; filename="m.yaml""#, sidecar),
             ])
             let refused = try await client.execute(uri: "/v1/models", method: .post, headers: headers, body: missing)
             #expect(refused.status == .unprocessableContent, "\(refused.text)")
             #expect(refused.text.contains("rows.json"))
-            let complete = multipart([
+            let complete = multipartBody([
                 (#"name="name""#, Data("withrows".utf8)), (#"name="model"; filename="m.onnx""#, onnx),
                 (#"name="sidecar"; filename="m.yaml""#, sidecar), (#"name="external_data"; filename="rows.json""#, rows),
             ])

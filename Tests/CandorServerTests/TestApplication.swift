@@ -79,3 +79,15 @@ extension TestResponse {
 
     var isProblem: Bool { headers[.contentType] == "application/problem+json" && json["detail"] is String }
 }
+
+/// A `multipart/form-data` body of `(Content-Disposition parameters, bytes)` parts.
+func multipartBody(_ parts: [(String, Data)], boundary: String = "B") -> ByteBuffer {
+    var body = ByteBuffer()
+    for (disposition, data) in parts {
+        body.writeString("--\(boundary)\r\nContent-Disposition: form-data; \(disposition)\r\n\r\n")
+        body.writeBytes(data)
+        body.writeString("\r\n")
+    }
+    body.writeString("--\(boundary)--\r\n")
+    return body
+}

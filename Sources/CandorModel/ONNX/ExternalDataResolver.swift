@@ -55,7 +55,9 @@ public struct ExternalDataResolver: Sendable {
                 "tensor \(tensor): \(length.map(String.init) ?? "the") bytes at offset \(offset) lie beyond the end of '\(location)' (\(file.count) bytes)"
             )
         }
-        return file.subdata(in: offset..<(offset + (length ?? available)))
+        // A slice, not a copy: the file is mapped, and a copy would hold the weights in memory
+        // once more while they are decoded.
+        return file[(file.startIndex + offset)..<(file.startIndex + offset + (length ?? available))]
     }
 
     /// The bytes of a file beside the model (external weights, or a file the model's sidecar

@@ -61,24 +61,17 @@ struct ModelRoutes {
         }
     }
 
-    /// Receives the upload into a staging directory, validates the model from there, and
-    /// publishes it as one version (`ModelRegistry.add`); a failure leaves nothing behind.
+    /// Receives the upload into a staging directory as it arrives (`UploadReceiver`),
+    /// validates the model from there, and publishes it as one version
+    /// (`ModelRegistry.add`); a failure leaves nothing behind.
     func add(_ request: Request, _ context: CandorRequestContext) async throws -> Response {
         try authorize(request)
-        var request = request
-        let buffer = try await request.collectBody(upTo: service.configuration.models.maxModelBytes)
-        let upload = try ModelUpload.parse(buffer, request: request)
-        guard LoadedModel.isValidName(upload.name) else {
-            throw Problem.badRequest(
-                "invalid-name",
-                "model name '\(upload.name)' is not allowed: use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit")
-        }
         let replacing = request.uri.queryParameters.get("replace") == "true"
-        if !replacing, service.registry.model(named: upload.name) != nil {
-            throw Problem(
-                .conflict, code: "model-exists", detail: "a model named '\(upload.name)' already exists; add ?replace=true to replace it")
-        }
         let registry = service.registry
+        // A name given in the URL is checked before the body is read.
+        if !replacing, let name = request.uri.queryParameters.get("name"), registry.model(named: String(name)) != nil {
+            throw Self.exists(String(name))
+        }
         let staging: URL
         do { staging = try registry.store.makeStaging() } catch {
             context.logger.error("cannot stage upload", metadata: ["error": "\(error)"])
@@ -86,16 +79,16 @@ struct ModelRoutes {
         }
         let model: LoadedModel
         do {
-            let staged = try upload.write(to: staging)
+            let staged = try await UploadReceiver(staging: staging, limit: service.configuration.models.maxModelBytes).receive(request)
             CrashPoint.reach("streamed")
+            if !replacing, registry.model(named: staged.name) != nil { throw Self.exists(staged.name) }
             model = try await service.compute { _ in try staged.load(from: staging) }
             try registry.add(model, staging: staging, replacing: replacing)
         } catch {
             try? FileManager.default.removeItem(at: staging)
             switch error as? ModelRegistry.ChangeError {
             case .exists(let name)?:
-                throw Problem(
-                    .conflict, code: "model-exists", detail: "a model named '\(name)' already exists; add ?replace=true to replace it")
+                throw Self.exists(name)
             case .storage(let reason)?:
                 context.logger.error("cannot store model", metadata: ["error": "\(reason)"])
                 throw Problem(.internalServerError, code: "storage-failed", detail: "the model could not be written to the models folder")
@@ -106,6 +99,10 @@ struct ModelRoutes {
         service.modelsChanged()
         return try JSONResponse.make(
             ModelDescription(model, catalog: service.catalog), status: .created, headers: [.location: "/v1/models/\(model.name)"])
+    }
+
+    private static func exists(_ name: String) -> Problem {
+        Problem(.conflict, code: "model-exists", detail: "a model named '\(name)' already exists; add ?replace=true to replace it")
     }
 
     func remove(_ request: Request, _ context: CandorRequestContext) async throws -> Response {
