@@ -105,7 +105,7 @@ import Testing
             let crashing = try await ServerProcess.start(models: folder, environment: ["CANDOR_TEST_CRASH_AT": step])
             let body = try Version(scale: 2, tag: "v2").upload(as: Self.name)
             let answer = try? await crashing.request(.post, "/v1/models?replace=true", headers: Self.admin, body: body)
-            crashing.process.waitUntilExit()
+            crashing.kill()  // already dead when the hook fired; never left running if it did not
             #expect(answer == nil, "\(step): the server answered instead of dying")
             #expect(crashing.process.terminationReason == .uncaughtSignal && crashing.process.terminationStatus == SIGKILL, "\(step)")
 

@@ -24,10 +24,23 @@ struct ServerProcess {
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
+        var exitedAtStart = false
     }
 
-    /// Starts `candor serve` and waits until `/readyz` answers 200.
+    /// Starts `candor serve` and waits until `/readyz` answers 200 — on another port if the
+    /// one chosen was taken in between.
     static func start(models: URL, environment: [String: String] = [:]) async throws -> ServerProcess {
+        var attempt = 0
+        while true {
+            do { return try await startOnce(models: models, environment: environment) } catch let failure as Failure
+                where failure.exitedAtStart && attempt < 3
+            {
+                attempt += 1
+            }
+        }
+    }
+
+    private static func startOnce(models: URL, environment: [String: String]) async throws -> ServerProcess {
         guard let executable else {
             throw Failure(description: "the candor executable is not built: run swift build --build-tests first")
         }
@@ -43,7 +56,9 @@ struct ServerProcess {
         try process.run()
         let server = ServerProcess(process: process, port: port)
         for _ in 0..<600 {
-            guard process.isRunning else { throw Failure(description: "candor exited at start (status \(process.terminationStatus))") }
+            guard process.isRunning else {
+                throw Failure(description: "candor exited at start (status \(process.terminationStatus))", exitedAtStart: true)
+            }
             if let ready = try? await server.request(.get, "/readyz"), ready.status == .ok { return server }
             try await Task.sleep(for: .milliseconds(100))
         }
