@@ -64,15 +64,21 @@ import Testing
         }
     }
 
-    /// A boundary MultipartKit cannot take (empty) and a body cut inside a part are 400s.
+    /// A boundary MultipartKit cannot take (empty), a body cut inside a part, and external
+    /// files whose locations cannot all exist ('a' and 'a/b') are 400s.
     @Test func aMalformedMultipartBodyIsRefused() async throws {
         let application = try TestApplication { $0.admin.token = "s3cret" }
         let model = try Data(contentsOf: Fixtures.url("models/mlp_torchscript.onnx"))
         var truncated = multipartBody([(#"name="name""#, Data("cut".utf8)), (#"name="model"; filename="m.onnx""#, model)])
         truncated.moveWriterIndex(to: truncated.writerIndex - 40)
+        let clashing = multipartBody([
+            (#"name="name""#, Data("clash".utf8)), (#"name="model"; filename="m.onnx""#, model),
+            (#"name="external_data"; filename="a""#, Data("1".utf8)), (#"name="external_data"; filename="a/b""#, Data("2".utf8)),
+        ])
         let cases: [(String, ByteBuffer)] = [
             ("multipart/form-data; boundary=", multipartBody([(#"name="model""#, model)])),
             ("multipart/form-data; boundary=B", truncated),
+            ("multipart/form-data; boundary=B", clashing),
         ]
         try await application.test { client in
             for (contentType, body) in cases {

@@ -90,8 +90,13 @@ struct UploadReceiver {
             for (filename, part) in externalParts {
                 let location = try StagedUpload.location(filename, name: name)
                 let target = staging.appendingPathComponent(location)
-                try manager.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try Self.move(staging.appendingPathComponent(part), to: target)
+                // Locations that cannot all be files ('a' and 'a/b') are the client's mistake.
+                do {
+                    try manager.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+                    try Self.move(staging.appendingPathComponent(part), to: target)
+                } catch {
+                    throw Problem.badRequest("invalid-upload", "external_data filename '\(filename)' clashes with another part's location")
+                }
                 locations.insert(location)
             }
             if hasSidecar {
