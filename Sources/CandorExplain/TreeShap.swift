@@ -45,8 +45,10 @@ public struct TreeShap: Explainer {
             throw ExplanationError(
                 .methodNotApplicable, "tree_shap explains tree ensembles (XGBoost models); this model is not one")
         }
-        guard problem.output == 0 else {
-            throw ExplanationError(.invalidParameter, "tree_shap explains the raw score before the transform: ask for output 'margin'")
+        guard problem.output == ensemble.marginOutput else {
+            throw ExplanationError(
+                .invalidParameter,
+                "tree_shap explains the raw score before the transform: ask for output '\(ensemble.outputs[ensemble.marginOutput].name)'")
         }
         var background: BackgroundRows?
         if try reader.choice("feature_perturbation") == "interventional" {

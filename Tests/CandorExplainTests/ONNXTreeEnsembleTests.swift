@@ -27,14 +27,15 @@ import Testing
             #expect(abs(margin - raw[row]) <= 1e-4 * max(1, abs(raw[row])), "row \(row)")
         }
         if let probabilities = (model["onnx_outputs"] as? [String: Any])?["probabilities"] as? [Any] {
-            let predicted = try ensemble.predict([tensor])[1].scalars
+            let predicted = try ensemble.predict([tensor])[try #require(ensemble.outputs.firstIndex { $0.name == "probabilities" })].scalars
             let expected = probabilities.flatMap(jsonNumbers)
             #expect(isClose(predicted, expected.map(Float.init), absolute: 1e-5))
         }
         let golden = try #require(model["interventional"] as? [String: Any])
         let background = (golden["background"] as? [Any] ?? []).map(jsonNumbers)
         let expected = (golden["shap_values"] as? [Any] ?? []).map(jsonNumbers)
-        let problem = ExplanationProblem(model: ensemble, inputs: [tensor], output: 0, targets: Array(repeating: 0, count: inputs.count))
+        let problem = ExplanationProblem(
+            model: ensemble, inputs: [tensor], output: ensemble.marginOutput, targets: Array(repeating: 0, count: inputs.count))
         #expect(throws: ExplanationError.self) { _ = try TreeShap().prepare([:], for: problem) }  // no covers
         let plan = try TreeShap().prepare(
             ["feature_perturbation": "interventional", "background": .array(background.map { .array($0.map { .number($0) }) })],
@@ -66,6 +67,30 @@ import Testing
         }
     }
 
+    /// The model is served under the graph's declared input and output names, with the raw
+    /// score as one more output, `margin`; a classifier's `label` is onnxruntime's.
+    @Test(arguments: models)
+    func declaredNamesAndLabelsAreServed(_ name: String) throws {
+        let root = try #require(try Fixtures.json("golden/onnx_trees.json") as? [String: Any])
+        let model = try #require((root["models"] as? [[String: Any]])?.first { $0["name"] as? String == name })
+        let ensemble = try ONNXTreeEnsembleLoader.load(
+            try Data(contentsOf: Fixtures.repository.appendingPathComponent(model["file"] as? String ?? "")))
+        #expect(ensemble.inputs.map(\.name) == [model["input_name"] as? String ?? ""])
+        let declared = model["output_names"] as? [String] ?? []
+        #expect(ensemble.outputs.map(\.name) == declared + ["margin"])
+        #expect(ensemble.marginOutput == declared.count)
+        let inputs = (model["inputs"] as? [Any] ?? []).map(jsonNumbers)
+        let outputs = try ensemble.predict([
+            try Tensor(shape: [inputs.count, inputs[0].count], scalars: inputs.flatMap { $0.map(Float.init) })
+        ])
+        let expected = model["onnx_outputs"] as? [String: Any] ?? [:]
+        for (info, output) in zip(ensemble.outputs, outputs) where expected[info.name] != nil {
+            let values = (expected[info.name] as? [Any] ?? []).flatMap { $0 is [Any] ? jsonNumbers($0) : jsonNumbers([$0]) }
+            #expect(isClose(output.scalars, values.map(Float.init), absolute: 1e-5), "\(info.name)")
+            #expect(info.elementType == (info.name == "label" ? .int64 : .float32))
+        }
+    }
+
     /// skl2onnx's random-forest classifiers and onnxmltools' XGBoost and LightGBM boosters
     /// (`make_converter_fixtures.py`): interventional TreeSHAP on the ONNX file equals SHAP's
     /// on the library model, class by class. The binary forest keeps one score column,
@@ -91,7 +116,7 @@ import Testing
         #expect(perClass.count == ensemble.columns)
         for column in 0..<ensemble.columns {
             let problem = ExplanationProblem(
-                model: ensemble, inputs: [tensor], output: 0, targets: Array(repeating: column, count: inputs.count))
+                model: ensemble, inputs: [tensor], output: ensemble.marginOutput, targets: Array(repeating: column, count: inputs.count))
             let plan = try TreeShap().prepare(["feature_perturbation": "interventional", "background": background], for: problem)
             for (row, explanation) in try ExplanationRunner.run(plan, problem: problem, context: ExplanationContext()).enumerated() {
                 let expected = perClass[column][row]

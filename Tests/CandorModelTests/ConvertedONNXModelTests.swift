@@ -30,24 +30,21 @@ import Testing
         func flat(_ value: Any?) -> [Float] {
             (value as? [Any] ?? []).flatMap { $0 is [Any] ? jsonNumbers($0) : jsonNumbers([$0]) }.map(Float.init)
         }
-        if let ensemble = loaded as? TreeEnsemble {
-            // A tree model's second output holds what onnxruntime calls `probabilities`, or a
-            // regressor's one output; its margin is the library's raw score.
-            let scores = expected["probabilities"] ?? expected.first { $0.key != "label" }?.value
-            #expect(isClose(outputs[1].scalars, flat(scores), absolute: 1e-5, relative: 1e-5), "\(outputs[1].scalars) vs \(flat(scores))")
-            if let margins = model["library_margin"] as? [Any] {
-                let byClass = margins.map(jsonNumbers)
-                let expectedMargins = (0..<rows.count).flatMap { row in byClass.map { Float($0[row]) } }
-                #expect(ensemble.columns == byClass.count)
-                #expect(
-                    isClose(outputs[0].scalars, expectedMargins, absolute: 1e-4, relative: 1e-5),
-                    "\(outputs[0].scalars) vs \(expectedMargins)")
-            }
-            return
+        if let ensemble = loaded as? TreeEnsemble, let margins = model["library_margin"] as? [Any] {
+            // A tree model also serves its raw score, `margin`: the library's own.
+            let byClass = margins.map(jsonNumbers)
+            let expectedMargins = (0..<rows.count).flatMap { row in byClass.map { Float($0[row]) } }
+            #expect(ensemble.columns == byClass.count)
+            let margin = try #require(ensemble.outputs.firstIndex { $0.name == "margin" })
+            #expect(margin == ensemble.marginOutput)
+            #expect(
+                isClose(outputs[margin].scalars, expectedMargins, absolute: 1e-4, relative: 1e-5),
+                "\(outputs[margin].scalars) vs \(expectedMargins)")
         }
         var compared = 0
         for (info, actual) in zip(loaded.outputs, outputs) {
-            // A graph reports its own outputs (a ZipMap's maps as the tensor of class scores).
+            // A graph reports its own outputs under their declared names (a ZipMap's maps as the
+            // tensor of class scores, a classifier's label as its class label), tree models too.
             guard let values = expected[info.name] else { continue }
             #expect(
                 isClose(actual.scalars, flat(values), absolute: 1e-5, relative: 1e-5), "\(info.name): \(actual.scalars) vs \(flat(values))")

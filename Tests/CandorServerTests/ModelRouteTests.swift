@@ -72,7 +72,7 @@ import Testing
             let added = try await client.execute(
                 uri: "/v1/models?name=uploaded", method: .post, headers: bearer, body: ByteBuffer(bytes: onnx))
             #expect(added.status == .created, "\(added.text)")
-            #expect(FileManager.default.fileExists(atPath: application.modelsDirectory.appendingPathComponent("uploaded.onnx").path))
+            #expect(FileManager.default.fileExists(atPath: application.uploadedFile("uploaded", "uploaded.onnx").path))
 
             let again = try await client.execute(
                 uri: "/v1/models?name=uploaded", method: .post, headers: bearer, body: ByteBuffer(bytes: onnx))
@@ -84,7 +84,8 @@ import Testing
 
             let removed = try await client.execute(uri: "/v1/models/uploaded", method: .delete, headers: bearer)
             #expect(removed.status == .noContent)
-            #expect(!FileManager.default.fileExists(atPath: application.modelsDirectory.appendingPathComponent("uploaded.onnx").path))
+            #expect(!FileManager.default.fileExists(atPath: application.uploadedFile("uploaded", "uploaded.onnx").path))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: application.versionsDirectory.path).isEmpty)
             #expect(try await client.get("/v1/models/uploaded").status == .notFound)
         }
     }
@@ -110,7 +111,7 @@ import Testing
         try await application.test { client in
             let response = try await client.execute(uri: "/v1/models", method: .post, headers: headers, body: payload)
             #expect(response.status == .created, "\(response.text)")
-            #expect(FileManager.default.fileExists(atPath: application.modelsDirectory.appendingPathComponent("mlp_dynamo.onnx.data").path))
+            #expect(FileManager.default.fileExists(atPath: application.uploadedFile("dynamo", "mlp_dynamo.onnx.data").path))
             let prediction = try await client.post("/v1/models/dynamo/predict", json: #"{"inputs":[[1,2,3,4,5]]}"#)
             #expect(prediction.status == .ok)
         }
@@ -152,17 +153,6 @@ import Testing
         HTTPField(name: .authorization, value: "Bearer s3cret"), HTTPField(name: .contentType, value: "multipart/form-data; boundary=B"),
     ])
 
-    func multipart(_ parts: [(String, Data)]) -> ByteBuffer {
-        var body = ByteBuffer()
-        for (disposition, data) in parts {
-            body.writeString("--B\r\nContent-Disposition: form-data; \(disposition)\r\n\r\n")
-            body.writeBytes(data)
-            body.writeString("\r\n")
-        }
-        body.writeString("--B--\r\n")
-        return body
-    }
-
     /// Parts the model does not read — whatever their names, `../` included — are refused, so
     /// an upload can neither escape the models folder nor replace another model's weights.
     @Test func unusedOrEscapingExternalPartsAreRefusedAndNothingIsWritten() async throws {
@@ -172,7 +162,7 @@ import Testing
         let headers = bearer
         try await application.test { client in
             for file in ["../escape.bin", "breast_cancer_mlp.onnx.data", "iris_mlp.onnx"] {
-                let body = multipart([
+                let body = multipartBody([
                     (#"name="name""#, Data("sneaky".utf8)), (#"name="model"; filename="m.onnx""#, onnx),
                     (#"name="external_data"; filename="\#(file)""#, Data("evil".utf8)),
                 ])
@@ -195,14 +185,14 @@ import Testing
         let rows = Data("[[0,0,0,0,0,0],[1,1,1,1,1,1]]".utf8)
         let headers = bearer
         try await application.test { client in
-            let missing = multipart([
+            let missing = multipartBody([
                 (#"name="name""#, Data("withrows".utf8)), (#"name="model"; filename="m.onnx""#, onnx),
                 (#"name="sidecar"; filename="m.yaml""#, sidecar),
             ])
             let refused = try await client.execute(uri: "/v1/models", method: .post, headers: headers, body: missing)
             #expect(refused.status == .unprocessableContent, "\(refused.text)")
             #expect(refused.text.contains("rows.json"))
-            let complete = multipart([
+            let complete = multipartBody([
                 (#"name="name""#, Data("withrows".utf8)), (#"name="model"; filename="m.onnx""#, onnx),
                 (#"name="sidecar"; filename="m.yaml""#, sidecar), (#"name="external_data"; filename="rows.json""#, rows),
             ])
@@ -274,9 +264,38 @@ import Testing
             let response = try await client.execute(
                 uri: "/v1/models?name=diabetes", method: .post, headers: [.authorization: "Bearer s3cret"], body: ByteBuffer(bytes: model))
             #expect(response.status == .created, "\(response.text)")
-            #expect(FileManager.default.fileExists(atPath: application.modelsDirectory.appendingPathComponent("diabetes.json").path))
+            #expect(FileManager.default.fileExists(atPath: application.uploadedFile("diabetes", "diabetes.json").path))
             let prediction = try await client.post("/v1/models/diabetes/predict", json: #"{"inputs":[[0,0,0,0,0,0,0,0,0,0]]}"#)
             #expect(prediction.status == .ok)
+        }
+    }
+}
+
+/// An ONNX tree model (onnxmltools' XGBoost classifier) is served under the names its graph
+/// declares, as onnxruntime serves it, with the raw score as one more output.
+@Suite struct ONNXTreeServingTests {
+    @Test func aConvertedTreeClassifierAnswersWithItsDeclaredNamesAndLabels() async throws {
+        let application = try TestApplication()
+        try FileManager.default.copyItem(
+            at: Fixtures.url("converted/xgboost_multiclass.onnx"), to: application.modelsDirectory.appendingPathComponent("flowers.onnx"))
+        try await application.test { client in
+            let description = try await client.get("/v1/models/flowers").json
+            let outputs = (description["outputs"] as? [[String: Any]] ?? []).map { "\($0["name"] ?? "")/\($0["type"] ?? "")" }
+            #expect(outputs == ["label/int64", "probabilities/float32", "margin/float32"])
+            let rows = "[[5.5,3.5,1.3,0.2],[5.7,2.8,4.5,1.3]]"
+            let prediction = try await client.post("/v1/models/flowers/predict", json: #"{"inputs":\#(rows)}"#)
+            let answer = try #require(prediction.json["outputs"] as? [String: Any])
+            #expect(Set(answer.keys) == ["label", "probabilities", "margin"])
+            #expect(answer["label"] as? [Int] == [0, 1])
+            // tree_shap explains the raw score without being told to.
+            let shap = try await client.post(
+                "/v1/models/flowers/explain",
+                json: #"{"method":"tree_shap","inputs":\#(rows),"params":{"feature_perturbation":"interventional","background":\#(rows)}}"#)
+            #expect(shap.status == .ok, "\(shap.text)")
+            let margin = try #require((answer["margin"] as? [[Double]])?.first)
+            let explanation = try #require((shap.json["explanations"] as? [[String: Any]])?.first)
+            let total = ((explanation["attributions"] as? [Double]) ?? []).reduce(0, +) + ((explanation["base_value"] as? Double) ?? 0)
+            #expect(abs(total - margin[0]) < 1e-4)
         }
     }
 }

@@ -37,6 +37,14 @@ struct TestApplication {
         modelsDirectory = directory
     }
 
+    /// Where uploaded versions live: `.versions/NAME@ID/`, with the link `.versions/NAME`.
+    var versionsDirectory: URL { modelsDirectory.appendingPathComponent(".versions") }
+
+    /// A file of the version of uploaded model `name` being served.
+    func uploadedFile(_ name: String, _ file: String) -> URL {
+        versionsDirectory.appendingPathComponent(name).appendingPathComponent(file)
+    }
+
     /// Runs `body` against the application in process, through Hummingbird's router tester.
     func test<Value>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
         defer { try? FileManager.default.removeItem(at: modelsDirectory) }
@@ -101,4 +109,16 @@ extension TestResponse {
     }
 
     var isProblem: Bool { headers[.contentType] == "application/problem+json" && json["detail"] is String }
+}
+
+/// A `multipart/form-data` body of `(Content-Disposition parameters, bytes)` parts.
+func multipartBody(_ parts: [(String, Data)], boundary: String = "B") -> ByteBuffer {
+    var body = ByteBuffer()
+    for (disposition, data) in parts {
+        body.writeString("--\(boundary)\r\nContent-Disposition: form-data; \(disposition)\r\n\r\n")
+        body.writeBytes(data)
+        body.writeString("\r\n")
+    }
+    body.writeString("--\(boundary)--\r\n")
+    return body
 }

@@ -55,19 +55,28 @@ public struct ExternalDataResolver: Sendable {
                 "tensor \(tensor): \(length.map(String.init) ?? "the") bytes at offset \(offset) lie beyond the end of '\(location)' (\(file.count) bytes)"
             )
         }
-        return file.subdata(in: offset..<(offset + (length ?? available)))
+        // A slice, not a copy: the file is mapped, and a copy would hold the weights in memory
+        // once more while they are decoded.
+        return file[(file.startIndex + offset)..<(file.startIndex + offset + (length ?? available))]
     }
 
     /// The bytes of a file beside the model (external weights, or a file the model's sidecar
     /// names), by its relative location; `user` names what refers to it, for messages.
     public func file(_ location: String, for user: String) throws(ModelError) -> Data {
+        guard let relative = Self.confinedLocation(location) else {
+            throw ModelError(.externalData, "\(user): location '\(location)' must be a relative path inside the model's folder")
+        }
+        return try contents(of: relative, user: user)
+    }
+
+    /// A location as a relative path that stays inside the model's folder (empty components
+    /// dropped), or nil for an absolute path, one with `..` or `.`, or a backslash.
+    public static func confinedLocation(_ location: String) -> String? {
         let components = location.split(separator: "/", omittingEmptySubsequences: true)
         guard !location.hasPrefix("/"), !location.contains("\\"), !components.contains(".."), !components.contains("."),
             !components.isEmpty
-        else {
-            throw ModelError(.externalData, "\(user): location '\(location)' must be a relative path inside the model's folder")
-        }
-        return try contents(of: components.joined(separator: "/"), user: user)
+        else { return nil }
+        return components.joined(separator: "/")
     }
 
     private func contents(of location: String, user: String) throws(ModelError) -> Data {

@@ -138,8 +138,52 @@ public enum ONNXTreeEnsembleLoader {
                 resultColumns.append(column)
             }
         }
+        let labels: TreeEnsembleSignature.ClassLabels?
+        if classifier {
+            // String labels are served by position: Candor's tensors hold numbers.
+            let declared = attributes["classlabels_int64s"]?.ints ?? strings("classlabels_strings").indices.map { Int64($0) }
+            labels = TreeEnsembleSignature.ClassLabels(labels: declared, binaryThreshold: weights.allSatisfy { $0 >= 0 } ? 0.5 : 0)
+        } else {
+            labels = nil
+        }
+        let signature = TreeEnsembleSignature.declared(
+            input: input.name, outputs: try Self.declaredOutputs(proto.graph, treeNode: node), classLabels: labels)
         return try TreeEnsemble(
-            trees: result, treeColumn: resultColumns, baseMargin: base, featureCount: width, transform: transform)
+            trees: result, treeColumn: resultColumns, baseMargin: base, featureCount: width, transform: transform, signature: signature)
+    }
+
+    /// The graph's outputs, each traced back through the `Identity`, `Cast`, `ZipMap` and
+    /// multiplications by one that converters put after the tree node, to the node output it
+    /// carries: a classifier's label (its first output) or scores (its second), a regressor's
+    /// prediction. A `ZipMap`'s dictionaries are served as the tensor of class scores.
+    private static func declaredOutputs(
+        _ graph: Onnx_GraphProto, treeNode: Onnx_NodeProto
+    ) throws(ModelError) -> [TreeEnsembleSignature.Output] {
+        var producers: [String: Onnx_NodeProto] = [:]
+        for node in graph.node { for output in node.output { producers[output] = node } }
+        let ones = Set(graph.initializer.filter { Self.holdsOnlyOnes($0) }.map(\.name))
+        let isClassifier = treeNode.opType == "TreeEnsembleClassifier"
+        var outputs: [TreeEnsembleSignature.Output] = []
+        for output in graph.output {
+            var name = output.name
+            var steps = 0
+            while treeNode.output.firstIndex(of: name) == nil {
+                guard steps < graph.node.count, let producer = producers[name],
+                    let next = producer.input.first(where: { !ones.contains($0) })
+                else {
+                    throw ModelError(
+                        .unsupportedFeature, "graph output '\(output.name)' is not computed from the tree ensemble's outputs")
+                }
+                name = next
+                steps += 1
+            }
+            let position = treeNode.output.firstIndex(of: name) ?? 0
+            outputs.append(TreeEnsembleSignature.Output(name: output.name, content: isClassifier && position == 0 ? .label : .scores))
+        }
+        guard Set(outputs.map(\.name)).count == outputs.count, !outputs.isEmpty else {
+            throw ModelError(.invalidModel, "the graph's outputs need distinct names")
+        }
+        return outputs
     }
 
     /// Whether an initializer is a float tensor whose every element is 1.

@@ -6,9 +6,10 @@ import Foundation
 /// the prediction applies the objective's transform to the margin. Inputs are one flat
 /// feature vector per instance; NaN marks a missing value and follows each split's default.
 ///
-/// Outputs: `margin` [N, K], the raw score TreeSHAP explains, and `probabilities` [N, 2]
-/// (a binary classifier's one margin column s, as [1 − t(s), t(s)] the way `predict_proba`
-/// and onnxruntime give it) or [N, K], or `prediction` [N, K] for a regressor.
+/// Outputs, named and ordered by its `signature`: the margin [N, K], the raw score TreeSHAP
+/// explains; the scores, `probabilities` [N, 2] (a binary classifier's one margin column s,
+/// as [1 − t(s), t(s)] the way `predict_proba` and onnxruntime give it) or [N, K], or
+/// `prediction` [N, K] for a regressor; and for an ONNX classifier its int64 `label` [N].
 public struct TreeEnsemble: PredictiveModel {
     public enum Transform: Sendable, Equatable {
         /// Regression: the prediction is the margin.
@@ -41,15 +42,36 @@ public struct TreeEnsemble: PredictiveModel {
     public let baseMargin: [Double]
     public let featureCount: Int
     public let transform: Transform
+    /// The input's and outputs' names and what each output holds.
+    public let signature: TreeEnsembleSignature
 
+    /// - Parameter signature: the names the file declares; nil for Candor's own (`features`
+    ///   in, `margin` and `probabilities` or `prediction` out).
     public init(
-        trees: [DecisionTree], treeColumn: [Int], baseMargin: [Double], featureCount: Int, transform: Transform
+        trees: [DecisionTree], treeColumn: [Int], baseMargin: [Double], featureCount: Int, transform: Transform,
+        signature: TreeEnsembleSignature? = nil
     ) throws(ModelError) {
         guard trees.count == treeColumn.count, !baseMargin.isEmpty, treeColumn.allSatisfy({ baseMargin.indices.contains($0) }),
             featureCount > 0, baseMargin.allSatisfy(\.isFinite)
         else {
             throw ModelError(.invalidModel, "the tree ensemble's trees, their output columns and its base scores do not fit together")
         }
+        let signature = signature ?? .undeclared(isRegressor: transform == .identity)
+        guard signature.outputs.contains(where: { $0.content == .margin }),
+            Set(signature.outputs.map(\.name)).count == signature.outputs.count
+        else {
+            throw ModelError(.invalidModel, "the tree ensemble's outputs need distinct names and a raw score")
+        }
+        if signature.outputs.contains(where: { $0.content == .label }) {
+            // One score column is a binary classifier's positive class: two labels.
+            guard transform != .identity, let labels = signature.classLabels?.labels, labels.count == max(baseMargin.count, 2) else {
+                throw ModelError(
+                    .invalidModel,
+                    "the tree classifier's class labels (\(signature.classLabels?.labels.count ?? 0)) do not match its \(baseMargin.count) score columns"
+                )
+            }
+        }
+        self.signature = signature
         self.trees = trees
         self.treeColumn = treeColumn
         self.baseMargin = baseMargin
@@ -71,20 +93,25 @@ public struct TreeEnsemble: PredictiveModel {
     public var hasCovers: Bool { trees.allSatisfy { $0.cover[0] > 0 } }
 
     public var inputs: [TensorInfo] {
-        [TensorInfo(name: "features", elementType: .float32, shape: [.symbolic("N"), .fixed(featureCount)])]
+        [TensorInfo(name: signature.input, elementType: .float32, shape: [.symbolic("N"), .fixed(featureCount)])]
     }
 
     /// Whether a one-column margin is reported as two class scores [1 − t(s), t(s)].
     private var expandsBinary: Bool { transform != .identity && columns == 1 }
 
     public var outputs: [TensorInfo] {
-        let predictionName = transform == .identity ? "prediction" : "probabilities"
-        let predictionWidth = expandsBinary ? 2 : columns
-        return [
-            TensorInfo(name: "margin", elementType: .float32, shape: [.symbolic("N"), .fixed(columns)]),
-            TensorInfo(name: predictionName, elementType: .float32, shape: [.symbolic("N"), .fixed(predictionWidth)]),
-        ]
+        signature.outputs.map { output in
+            switch output.content {
+            case .margin: TensorInfo(name: output.name, elementType: .float32, shape: [.symbolic("N"), .fixed(columns)])
+            case .scores:
+                TensorInfo(name: output.name, elementType: .float32, shape: [.symbolic("N"), .fixed(expandsBinary ? 2 : columns)])
+            case .label: TensorInfo(name: output.name, elementType: .int64, shape: [.symbolic("N")])
+            }
+        }
     }
+
+    /// The index of the raw-score output, which TreeSHAP explains.
+    public var marginOutput: Int { signature.outputs.firstIndex { $0.content == .margin } ?? 0 }
 
     public var elementsPerInstance: Int { featureCount + 3 * columns }
 
@@ -108,18 +135,27 @@ public struct TreeEnsemble: PredictiveModel {
         }
         let rows = features.shape[0]
         let margin = margins(features)
-        var prediction: [Double] = []
-        prediction.reserveCapacity(rows * (expandsBinary ? 2 : columns))
-        let postTransform = transform.postTransform
-        for row in 0..<rows {
-            let scores = postTransform.apply(Array(margin[(row * columns)..<((row + 1) * columns)]))
-            prediction += expandsBinary ? [1 - scores[0], scores[0]] : scores
-        }
+        func marginRow(_ row: Int) -> ArraySlice<Double> { margin[(row * columns)..<((row + 1) * columns)] }
         do {
-            return [
-                try Tensor(shape: [rows, columns], scalars: margin.map(Float.init)),
-                try Tensor(shape: [rows, prediction.count / max(rows, 1)], scalars: prediction.map(Float.init)),
-            ]
+            return try signature.outputs.map { output throws(TensorError) -> Tensor in
+                switch output.content {
+                case .margin:
+                    return try Tensor(shape: [rows, columns], scalars: margin.map(Float.init))
+                case .scores:
+                    var prediction: [Double] = []
+                    prediction.reserveCapacity(rows * (expandsBinary ? 2 : columns))
+                    let postTransform = transform.postTransform
+                    for row in 0..<rows {
+                        let scores = postTransform.apply(Array(marginRow(row)))
+                        prediction += expandsBinary ? [1 - scores[0], scores[0]] : scores
+                    }
+                    return try Tensor(shape: [rows, expandsBinary ? 2 : columns], scalars: prediction.map(Float.init))
+                case .label:
+                    // Checked at init: a label output comes with class labels.
+                    let labels = signature.classLabels
+                    return try Tensor(shape: [rows], scalars: (0..<rows).map { Float(labels?.label(marginRow($0)) ?? 0) })
+                }
+            }
         } catch {
             throw ModelError(.tooLarge, "\(error)")
         }

@@ -27,7 +27,7 @@ struct ExplainRequest: Sendable {
             throw Problem.badRequest("unknown-method", "unknown method '\(method)'; available: \(catalog.names.joined(separator: ", "))")
         }
         let inputs = try InstanceDecoding(model: model, limits: limits).decode(body["inputs"])
-        let output = try Self.outputIndex(body["output"], model: model)
+        let output = try Self.outputIndex(body["output"], model: model, requirement: explainer.descriptor.requirement)
         let targets = try Self.targets(body["target"], model: model, batch: inputs[0].shape[0])
         let parameters: [String: JSONValue]
         switch body["params"] {
@@ -55,11 +55,14 @@ struct ExplainRequest: Sendable {
         return try Array(JSONEncoder.candor.encode(response))
     }
 
-    private static func outputIndex(_ value: JSONValue?, model: LoadedModel) throws -> Int {
+    /// The explained output: the one named, or by default the first float output (a
+    /// classifier's integer label is not explained) — for a method that walks a tree
+    /// ensemble's trees, the raw score they add up to (`margin`).
+    private static func outputIndex(_ value: JSONValue?, model: LoadedModel, requirement: ModelRequirement) throws -> Int {
         let names = model.model.outputs.map(\.name)
         switch value {
         case nil, .null?:
-            // The first float output: a classifier's integer label output is not explained.
+            if requirement == .treeEnsemble, let ensemble = model.model as? TreeEnsemble { return ensemble.marginOutput }
             return model.model.outputs.firstIndex { $0.elementType == .float32 } ?? 0
         case .string(let name)?:
             guard let index = names.firstIndex(of: name) else {

@@ -59,6 +59,24 @@ public struct LoadedModel: Sendable {
         }
     }
 
+    /// Loads the model file `file` (`NAME.onnx`, `.json` or `.txt`) from `folder`, with the
+    /// external data beside it and its sidecar `NAME.yaml`; nil when the file is JSON or text
+    /// that is not a model (background rows, notes). The file is mapped, not read.
+    static func load(name: String, file: String, folder: URL) throws -> LoadedModel? {
+        let data = try Data(contentsOf: folder.appendingPathComponent(file), options: .alwaysMapped)
+        let format: ModelFormat? =
+            if file.hasSuffix(".onnx") { .onnx } else if file.hasSuffix(".json") { ModelFormat.sniffJSON(data) } else {
+                ModelFormat.sniffText(data)
+            }
+        guard let format else { return nil }
+        guard isValidName(name) else {
+            throw InvalidName(description: "'\(file)': model names may use letters, digits, '.', '_' and '-' (at most 64)")
+        }
+        let sidecarURL = folder.appendingPathComponent("\(name).yaml")
+        let sidecar = FileManager.default.fileExists(atPath: sidecarURL.path) ? try Data(contentsOf: sidecarURL) : nil
+        return try load(name: name, format: format, data: data, externalData: .directory(folder), sidecar: sidecar)
+    }
+
     /// Loads and validates an ONNX model from its bytes; nothing is written anywhere.
     static func load(
         name: String, onnx: Data, externalData: ExternalDataResolver.Source, sidecar: Data?
@@ -220,6 +238,10 @@ public struct LoadedModel: Sendable {
 
     /// The largest background file a sidecar may name (it is parsed whole into memory).
     static let maximumBackgroundBytes = 64 << 20
+
+    struct InvalidName: Error, CustomStringConvertible {
+        let description: String
+    }
 
     /// Names addressable in URLs and safe as file names.
     static func isValidName(_ name: String) -> Bool {
