@@ -11,7 +11,8 @@
 # Settings (environment): FUZZ_MAX_EXAMPLES (per operation and phase, default 100),
 # FUZZ_SEED (default 1), FUZZ_TIME_LIMIT (seconds for the whole run, default 300),
 # FUZZ_REPORT_DIR (default .build/fuzz-report: the JUnit and NDJSON reports and the server
-# log). The same seed and settings generate the same requests.
+# log). The same seed and settings generate the same requests. Extra arguments go to
+# `schemathesis run` (for example: --include-operation-id explain).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -72,7 +73,7 @@ timeout --signal=INT --kill-after=30 "${FUZZ_TIME_LIMIT:-300}" \
     --seed "${FUZZ_SEED:-1}" --generation-database none \
     --workers 2 --request-timeout 60 \
     --report junit,ndjson --report-dir "$report_dir" \
-    --no-color || status=$?
+    --no-color "$@" || status=$?
 if ! kill -0 "$server_pid" 2>/dev/null; then
     echo "fuzz-api: candor died during the run; its log is in $report_dir/server.log" >&2
     status=1
