@@ -46,7 +46,10 @@ cp -R models "$scratch/models"
 cp models/iris_mlp.onnx "$scratch/models/fuzz_victim.onnx"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 token=fuzz-admin-token
-CANDOR_ADMIN_TOKEN=$token "$binary" serve --host 127.0.0.1 --port "$port" --models-dir "$scratch/models" \
+# The largest requests the contract allows take seconds on the debug binary (RISE with a
+# million masks: 14 s on 2 cores); a long deadline keeps a slow machine from turning them into
+# 504s, which would fail not_a_server_error.
+CANDOR_ADMIN_TOKEN=$token CANDOR_SERVER_REQUEST_TIMEOUT_SECONDS=120 "$binary" serve --host 127.0.0.1 --port "$port" --models-dir "$scratch/models" \
     >"$report_dir/server.log" 2>&1 &
 server_pid=$!
 
@@ -71,7 +74,7 @@ timeout --signal=INT --kill-after=30 "${FUZZ_TIME_LIMIT:-300}" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection \
     --max-examples "${FUZZ_MAX_EXAMPLES:-100}" \
     --seed "${FUZZ_SEED:-1}" --generation-database none \
-    --workers 2 --request-timeout 60 \
+    --workers 2 --request-timeout 150 \
     --report junit,ndjson --report-dir "$report_dir" \
     --no-color "$@" || status=$?
 if ! kill -0 "$server_pid" 2>/dev/null; then
