@@ -27,33 +27,47 @@ import Yams
             "only in openapi.yaml: \(documented.subtracting(served)); only in the server: \(served.subtracting(documented))")
     }
 
-    /// Every method of the catalog is a `MethodName` with a `…Params` schema that declares
-    /// exactly its parameters, each with the catalog's type and default.
+    /// The explain request is a `oneOf` of one schema per catalog method, discriminated by
+    /// `method`, so fuzzers and client generators can build requests from the contract.
+    @Test func openAPIExplainRequestIsOneSchemaPerMethodChosenByMethod() throws {
+        let schemas = try OpenAPISchemas.load()
+        #expect(try schemas.strings(at: ["MethodName", "enum"]) == MethodCatalog.standard.names)
+        let request = try schemas.schema("ExplainRequest")
+        let discriminator = try #require(request["discriminator"] as? [String: Any])
+        #expect(discriminator["propertyName"] as? String == "method")
+        let mapping = try #require(discriminator["mapping"] as? [String: String])
+        let expected = Dictionary(
+            uniqueKeysWithValues: MethodCatalog.standard.names.map { ($0, OpenAPISchemas.reference("ExplainRequest_\($0)")) })
+        #expect(mapping == expected)
+        let alternatives = try #require(request["oneOf"] as? [[String: Any]]).compactMap { $0["$ref"] as? String }
+        #expect(alternatives == MethodCatalog.standard.names.map { OpenAPISchemas.reference("ExplainRequest_\($0)") })
+        for name in MethodCatalog.standard.names {
+            let method = try schemas.schema("ExplainRequest_\(name)")
+            #expect(method["unevaluatedProperties"] as? Bool == false, "ExplainRequest_\(name) must refuse unknown fields")
+            let parts = try #require(method["allOf"] as? [[String: Any]], "ExplainRequest_\(name)")
+            #expect(parts.first?["$ref"] as? String == OpenAPISchemas.reference("ExplainRequestCommon"))
+            let properties = try #require(parts.last?["properties"] as? [String: Any], "ExplainRequest_\(name)")
+            #expect((properties["method"] as? [String: Any])?["enum"] as? [String] == [name], "ExplainRequest_\(name).method")
+            #expect(Set(properties.keys) == ["method", "params"], "ExplainRequest_\(name)")
+        }
+    }
+
+    /// Each method's `params` schema declares exactly the catalog's parameters, each with the
+    /// catalog's type, choices, default and limits, and refuses any other name.
     @Test func openAPIDeclaresEveryMethodWithItsParameters() throws {
-        let text = try String(contentsOf: Fixtures.repository.appendingPathComponent("openapi.yaml"), encoding: .utf8)
-        let document = try #require(try Yams.load(yaml: text) as? [String: Any])
-        let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: Any])
-        let names = try #require((schemas["MethodName"] as? [String: Any])?["enum"] as? [String])
-        #expect(names == MethodCatalog.standard.names)
-        let types = try #require(
-            ((schemas["MethodParameterInfo"] as? [String: Any])?["properties"] as? [String: Any]).flatMap {
-                ($0["type"] as? [String: Any])?["enum"] as? [String]
-            })
-        for explainer in MethodCatalog.standard.explainers {
-            let descriptor = explainer.descriptor
-            let schemaName = descriptor.name.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined() + "Params"
-            let schema = try #require(schemas[schemaName] as? [String: Any], "openapi.yaml has no \(schemaName)")
+        let schemas = try OpenAPISchemas.load()
+        let types = try schemas.strings(at: ["MethodParameterInfo", "properties", "type", "enum"])
+        for descriptor in MethodCatalog.standard.explainers.map(\.descriptor) {
+            let schemaName = try schemas.parametersSchemaName(ofMethod: descriptor.name)
+            let schema = try schemas.schema(schemaName)
+            #expect(schema["additionalProperties"] as? Bool == false, "\(schemaName) must refuse unknown parameters")
             let properties = schema["properties"] as? [String: Any] ?? [:]
             #expect(Set(properties.keys) == Set(descriptor.parameters.map(\.name)), "\(schemaName)")
             for parameter in descriptor.parameters {
                 #expect(types.contains(parameter.typeName), "MethodParameterInfo lacks type \(parameter.typeName)")
-                guard let property = properties[parameter.name] as? [String: Any], property["$ref"] == nil,
-                    let expected = parameter.defaultValue
-                else { continue }
-                let documented = (property["default"] as? NSNumber)?.doubleValue
-                if case .number(let number) = expected {
-                    #expect(documented == number, "\(schemaName).\(parameter.name) default")
-                }
+                guard let property = properties[parameter.name] as? [String: Any] else { continue }
+                let label = "\(schemaName).\(parameter.name)"
+                try schemas.expect(property, declares: parameter, label: label)
             }
         }
     }
@@ -92,5 +106,90 @@ extension ContractTests {
         #expect(try CandorConfiguration.fromYAML("admin:\n  token: on\n", source: "test").admin.token == "on")
         #expect(try CandorConfiguration.fromYAML("admin:\n  token: 0x1F\n", source: "test").admin.token == "0x1F")
         #expect(try CandorConfiguration.fromYAML("admin:\n  token: \"\"\n", source: "test").admin.token == "")
+    }
+}
+
+/// The `components/schemas` of `openapi.yaml`, with the lookups the contract tests need.
+struct OpenAPISchemas {
+    let schemas: [String: Any]
+
+    static func load() throws -> OpenAPISchemas {
+        let text = try String(contentsOf: Fixtures.repository.appendingPathComponent("openapi.yaml"), encoding: .utf8)
+        let document = try #require(try Yams.load(yaml: text) as? [String: Any])
+        return OpenAPISchemas(schemas: try #require((document["components"] as? [String: Any])?["schemas"] as? [String: Any]))
+    }
+
+    static func reference(_ name: String) -> String { "#/components/schemas/\(name)" }
+
+    func schema(_ name: String) throws -> [String: Any] {
+        try #require(schemas[name] as? [String: Any], "openapi.yaml has no schema \(name)")
+    }
+
+    /// The string array at a key path whose first key names a schema.
+    func strings(at path: [String]) throws -> [String] {
+        var node: Any? = schemas
+        for key in path { node = (node as? [String: Any])?[key] }
+        return try #require(node as? [String], "openapi.yaml has no \(path.joined(separator: "."))")
+    }
+
+    /// The name of the schema that `ExplainRequest_<method>` gives its `params` (directly or
+    /// as the non-null alternative of an `anyOf`).
+    func parametersSchemaName(ofMethod method: String) throws -> String {
+        let parts = try #require(try schema("ExplainRequest_\(method)")["allOf"] as? [[String: Any]])
+        let params = try #require((parts.last?["properties"] as? [String: Any])?["params"] as? [String: Any])
+        let candidates = [params] + (params["anyOf"] as? [[String: Any]] ?? [])
+        let reference = try #require(candidates.lazy.compactMap { $0["$ref"] as? String }.first, "ExplainRequest_\(method).params")
+        return String(reference.dropFirst(Self.reference("").count))
+    }
+
+    /// Checks one parameter's schema against its declaration: the JSON type (and the choices
+    /// of a string), the default and the limits.
+    func expect(_ property: [String: Any], declares parameter: ParameterSpec, label: String) throws {
+        let referenced = try (property["$ref"] as? String).map { try schema(String($0.dropFirst(Self.reference("").count))) }
+        switch parameter.kind {
+        case .boolean: #expect(property["type"] as? String == "boolean", "\(label) type")
+        case .integer: #expect(property["type"] as? String == "integer", "\(label) type")
+        case .number: #expect(property["type"] as? String == "number", "\(label) type")
+        case .text: #expect(property["type"] as? String == "string" && property["enum"] == nil, "\(label) type")
+        case .choice(let choices):
+            #expect(property["type"] as? String == "string", "\(label) type")
+            #expect(property["enum"] as? [String] == choices, "\(label) choices")
+        case .baselines, .featureMask, .instances, .integers:
+            #expect(property["$ref"] != nil || property["anyOf"] != nil, "\(label) is a \(parameter.typeName)")
+        }
+        let documentedDefault = (property["default"] ?? referenced?["default"]).map(Self.jsonValue)
+        if property["$ref"] == nil || parameter.defaultValue != nil {
+            #expect(documentedDefault == parameter.defaultValue, "\(label) default")
+        }
+        // One integer or an array of them: both forms carry the limits.
+        let bounded =
+            if case .integers = parameter.kind {
+                (property["anyOf"] as? [[String: Any]] ?? []).map { $0["items"] as? [String: Any] ?? $0 }
+            } else { [property] }
+        for schema in bounded {
+            #expect(Self.number(schema["minimum"]) == parameter.minimum, "\(label) minimum")
+            #expect(Self.number(schema["maximum"]) == parameter.maximum, "\(label) maximum")
+        }
+    }
+
+    static func number(_ value: Any?) -> Double? {
+        switch value {
+        case let value as Int: Double(value)
+        case let value as Double: value
+        default: nil
+        }
+    }
+
+    /// A value as Yams reads it, as the catalog's `JSONValue`.
+    static func jsonValue(_ value: Any) -> JSONValue {
+        switch value {
+        case let value as Bool: .bool(value)
+        case let value as Int: .number(Double(value))
+        case let value as Double: .number(value)
+        case let value as String: .string(value)
+        case let value as [Any]: .array(value.map(jsonValue))
+        case let value as [String: Any]: .object(value.mapValues(jsonValue))
+        default: .null
+        }
     }
 }

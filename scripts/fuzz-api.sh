@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Fuzzes the server against openapi.yaml with Schemathesis: starts `candor serve` on a loopback
+# port over a scratch copy of models/ (the fuzzer may add and delete models; scripts/fuzz-api.toml
+# says how it picks model names), runs a bounded, seeded Schemathesis session (examples, coverage
+# and fuzzing phases; about 3,800 requests in about a minute and a half on the debug binary) and
+# fails on any 5xx, any response the contract does not describe (status, content type, headers,
+# body) and any request the contract forbids that the server accepts.
+#
+# Needs python3 (it keeps Schemathesis in the git-ignored .venv-fuzz) and the candor binary:
+# CANDOR_BIN, else .build/debug/candor, built with `swift build --product candor` if missing.
+# Settings (environment): FUZZ_MAX_EXAMPLES (per operation and phase, default 100),
+# FUZZ_SEED (default 1), FUZZ_TIME_LIMIT (seconds for the whole run, default 300),
+# FUZZ_REPORT_DIR (default .build/fuzz-report: the JUnit and NDJSON reports and the server
+# log). The same seed and settings generate the same requests. Extra arguments go to
+# `schemathesis run` (for example: --include-operation-id explain).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+schemathesis_version=4.32.5
+venv=.venv-fuzz
+if [[ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != *"$schemathesis_version"* ]]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version"
+fi
+
+binary=${CANDOR_BIN:-.build/debug/candor}
+if [[ ! -x "$binary" ]]; then
+    bash scripts/install-deps.sh
+    swift build --product candor
+fi
+
+report_dir=${FUZZ_REPORT_DIR:-.build/fuzz-report}
+mkdir -p "$report_dir"
+scratch=$(mktemp -d)
+server_pid=
+stop_server() {
+    if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
+        kill "$server_pid"
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$scratch"
+}
+trap stop_server EXIT
+
+cp -R models "$scratch/models"
+cp models/iris_mlp.onnx "$scratch/models/fuzz_victim.onnx"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+token=fuzz-admin-token
+# The largest requests the contract allows take seconds on the debug binary (RISE with a
+# million masks: 14 s on 2 cores); a long deadline keeps a slow machine from turning them into
+# 504s, which would fail not_a_server_error.
+CANDOR_ADMIN_TOKEN=$token CANDOR_SERVER_REQUEST_TIMEOUT_SECONDS=120 "$binary" serve --host 127.0.0.1 --port "$port" --models-dir "$scratch/models" \
+    >"$report_dir/server.log" 2>&1 &
+server_pid=$!
+
+url=http://127.0.0.1:$port
+for _ in $(seq 1 120); do
+    if curl --silent --fail --max-time 2 "$url/readyz" >/dev/null; then break; fi
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+        echo "fuzz-api: candor exited before it was ready; its log:" >&2
+        cat "$report_dir/server.log" >&2
+        exit 1
+    fi
+    sleep 0.5
+done
+curl --silent --fail --max-time 2 "$url/readyz" >/dev/null
+
+status=0
+timeout --signal=INT --kill-after=30 "${FUZZ_TIME_LIMIT:-300}" \
+    "$venv/bin/schemathesis" --config-file scripts/fuzz-api.toml run openapi.yaml \
+    --url "$url" \
+    --header "Authorization: Bearer $token" \
+    --phases examples,coverage,fuzzing \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection \
+    --max-examples "${FUZZ_MAX_EXAMPLES:-100}" \
+    --seed "${FUZZ_SEED:-1}" --generation-database none \
+    --workers 2 --request-timeout 150 \
+    --report junit,ndjson --report-dir "$report_dir" \
+    --no-color "$@" || status=$?
+if ! kill -0 "$server_pid" 2>/dev/null; then
+    echo "fuzz-api: candor died during the run; its log is in $report_dir/server.log" >&2
+    status=1
+fi
+exit "$status"
