@@ -6,14 +6,18 @@ import Testing
 /// with a request id and a closed connection, at once or within the configured timeouts —
 /// never a 500, never a connection held for as long as the client likes.
 @Suite(.serialized) struct HostileClientTests {
-    /// Short timeouts, so each case resolves in well under a second.
-    static func application(_ configure: (inout CandorConfiguration) -> Void = { _ in }) throws -> TestApplication {
+    /// A live application whose header, body and idle timeouts are `timeouts` seconds: short
+    /// where a case is about them, long elsewhere, since the suite shares the cores with
+    /// compute-heavy suites and a starved handler must not be mistaken for a slow client.
+    static func application(
+        timeouts: Double = 30, _ configure: (inout CandorConfiguration) -> Void = { _ in }
+    ) throws -> TestApplication {
         try TestApplication {
             $0.server.port = 0
-            $0.server.headerTimeoutSeconds = 0.5
-            $0.server.bodyTimeoutSeconds = 0.5
+            $0.server.headerTimeoutSeconds = timeouts
+            $0.server.bodyTimeoutSeconds = timeouts
             $0.server.minBodyBytesPerSecond = 1000
-            $0.server.idleTimeoutSeconds = 0.5
+            $0.server.idleTimeoutSeconds = timeouts
             configure(&$0)
         }
     }
@@ -21,9 +25,10 @@ import Testing
     static let predict = "POST /v1/models/iris_mlp/predict HTTP/1.1\r\nHost: localhost\r\n"
 
     /// Sends `request` on a new connection and returns what came back once the server closed.
-    static func exchange(_ request: String, port: Int, within limit: Duration = .seconds(3)) async throws -> (text: String, closed: Bool) {
+    static func exchange(_ request: String, port: Int, within limit: Duration = .seconds(10)) async throws -> (text: String, closed: Bool) {
         let connection = try await RawConnection.open(port: port)
-        try await connection.send(request)
+        // The server may answer and close before the whole request is written.
+        try? await connection.send(request)
         let closed = await connection.waitForClose(within: limit)
         let text = connection.received
         await connection.close()
@@ -52,17 +57,17 @@ import Testing
             let start = ContinuousClock.now
             let (text, closed) = try await Self.exchange(Self.predict + "Content-Length: \(length)\r\n\r\n{", port: port)
             #expect(closed)
-            #expect(ContinuousClock.now - start < .seconds(0.4), "answered before any timeout")
+            #expect(ContinuousClock.now - start < .seconds(5), "answered before any timeout")
             Self.expectProblem(text, status: "413", code: "body-too-large")
         }
     }
 
     @Test func aClientSendingAByteAtATimeIsCutOffWith408() async throws {
-        try await Self.application().live { port in
+        try await Self.application(timeouts: 0.5).live { port in
             let connection = try await RawConnection.open(port: port)
             try await connection.send(Self.predict + "Content-Length: 200\r\n\r\n")
             let start = ContinuousClock.now
-            while connection.isOpen && ContinuousClock.now - start < .seconds(3) {
+            while connection.isOpen && ContinuousClock.now - start < .seconds(10) {
                 try? await connection.send("[")
                 try await Task.sleep(for: .milliseconds(50))
             }
@@ -72,7 +77,7 @@ import Testing
     }
 
     @Test func aChunkLargerThanAnyBodyIsCutOffWhenItStalls() async throws {
-        try await Self.application().live { port in
+        try await Self.application(timeouts: 0.5).live { port in
             let (text, closed) = try await Self.exchange(
                 Self.predict + "Transfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n{\"inputs\"", port: port)
             #expect(closed)
@@ -81,7 +86,7 @@ import Testing
     }
 
     @Test func aHalfSentHeadGets408AndIsCounted() async throws {
-        try await Self.application().live { port in
+        try await Self.application(timeouts: 0.5).live { port in
             let (text, closed) = try await Self.exchange(Self.predict + "Content-Type: application/j", port: port)
             #expect(closed)
             Self.expectProblem(text, status: "408", code: "request-timeout")
@@ -92,12 +97,12 @@ import Testing
 
     /// The head's clock also runs for the second request on a kept-alive connection.
     @Test func aHalfSentSecondHeadGets408() async throws {
-        try await Self.application().live { port in
+        try await Self.application(timeouts: 0.5).live { port in
             let connection = try await RawConnection.open(port: port)
             try await connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(await connection.waitFor("HTTP/1.1 200", within: .seconds(2)))
+            #expect(await connection.waitFor("HTTP/1.1 200", within: .seconds(10)))
             try await connection.send("GET /healthz HTTP/1.1\r\nHo")
-            #expect(await connection.waitForClose(within: .seconds(3)))
+            #expect(await connection.waitForClose(within: .seconds(10)))
             Self.expectProblem(
                 String(connection.received[(connection.received.range(of: "HTTP/1.1 408")?.lowerBound ?? connection.received.endIndex)...]),
                 status: "408", code: "request-timeout")
@@ -105,16 +110,16 @@ import Testing
     }
 
     @Test func aSilentConnectionAndAnIdleKeptAliveOneAreClosedQuietly() async throws {
-        try await Self.application().live { port in
+        try await Self.application(timeouts: 0.5).live { port in
             let silent = try await RawConnection.open(port: port)
-            #expect(await silent.waitForClose(within: .seconds(3)))
+            #expect(await silent.waitForClose(within: .seconds(10)))
             #expect(silent.received.isEmpty)
 
             let keptAlive = try await RawConnection.open(port: port)
             try await keptAlive.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(await keptAlive.waitFor("HTTP/1.1 200", within: .seconds(2)))
+            #expect(await keptAlive.waitFor("HTTP/1.1 200", within: .seconds(10)))
             #expect(keptAlive.isOpen, "kept alive after the answer")
-            #expect(await keptAlive.waitForClose(within: .seconds(3)))
+            #expect(await keptAlive.waitForClose(within: .seconds(10)))
         }
     }
 
@@ -143,7 +148,6 @@ import Testing
     @Test func connectionsBeyondTheLimitWaitUntilOneCloses() async throws {
         try await Self.application {
             $0.server.maxConnections = 2
-            $0.server.headerTimeoutSeconds = 10
         }.live { port in
             let first = try await RawConnection.open(port: port)
             let second = try await RawConnection.open(port: port)
@@ -152,18 +156,19 @@ import Testing
             try await third.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(await !third.waitFor("HTTP/1.1 200", within: .milliseconds(500)), "not accepted while two are open")
             await first.close()
-            #expect(await third.waitFor("HTTP/1.1 200", within: .seconds(3)), "accepted once one closed")
+            #expect(await third.waitFor("HTTP/1.1 200", within: .seconds(10)), "accepted once one closed")
             await second.close()
             await third.close()
         }
     }
 
-    /// Seconds of occlusion on the CNN demo model, checked for cancellation every 8 rows.
+    /// About 20 s of occlusion (three images, 3,072 windows each) on the CNN demo model in a
+    /// debug build, checked for cancellation every 8 rows.
     static let slowExplanation: String = {
         let row = "[" + Array(repeating: "0.5", count: 32).joined(separator: ",") + "]"
         let channel = "[" + Array(repeating: row, count: 32).joined(separator: ",") + "]"
         let image = "[" + Array(repeating: channel, count: 3).joined(separator: ",") + "]"
-        let body = #"{"method":"occlusion","inputs":[\#(image)],"params":{"sliding_window_shapes":[1,1,1]}}"#
+        let body = #"{"method":"occlusion","inputs":[\#(image),\#(image),\#(image)],"params":{"sliding_window_shapes":[1,1,1]}}"#
         return "POST /v1/models/shapes_cnn/explain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             + "Cache-Control: no-cache\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
     }()
@@ -199,7 +204,7 @@ import Testing
             let predict = #"{"inputs":[[5.1,3.5,1.4,0.2]]}"#
             let request = Self.predict + "Content-Length: \(predict.utf8.count)\r\n\r\n\(predict)"
             try await flood.send(request)
-            #expect(await flood.waitFor("HTTP/1.1 429", within: .milliseconds(500)))
+            #expect(await flood.waitFor("HTTP/1.1 429", within: .seconds(10)))
             #expect(flood.received.lowercased().contains("retry-after: 1"))
             let start = ContinuousClock.now
             try await flood.send(request)
@@ -227,11 +232,11 @@ import Testing
             let left = ContinuousClock.now
             await connection.close()
             var idle = false
-            while !idle && ContinuousClock.now - left < .seconds(3) {
+            while !idle && ContinuousClock.now - left < .seconds(10) {
                 idle = try await Self.busyWorkers(port: port) == "candor_busy_workers 0.0"
                 if !idle { try await Task.sleep(for: .milliseconds(20)) }
             }
-            #expect(idle, "the worker was freed within 3 s of the client leaving")
+            #expect(idle, "the worker was freed within 10 s of the client leaving (the whole occlusion takes about 20 s)")
             #expect(connection.received.isEmpty)
         }
     }
@@ -239,15 +244,15 @@ import Testing
     /// Requests sent back to back on one connection are each answered, and the connection
     /// then idles as usual.
     @Test func pipelinedRequestsAreAllAnswered() async throws {
-        try await Self.application().live { port in
+        try await Self.application(timeouts: 0.5).live { port in
             let predict = #"{"inputs":[[5.1,3.5,1.4,0.2]]}"#
             let connection = try await RawConnection.open(port: port)
             try await connection.send(
                 "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" + Self.predict + "Content-Length: \(predict.utf8.count)\r\n\r\n\(predict)"
                     + "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(await connection.waitFor("ready", within: .seconds(3)))
+            #expect(await connection.waitFor("ready", within: .seconds(10)))
             #expect(connection.received.components(separatedBy: "HTTP/1.1 200 OK").count == 4, "\(connection.received)")
-            #expect(await connection.waitForClose(within: .seconds(3)), "idle afterwards")
+            #expect(await connection.waitForClose(within: .seconds(10)), "idle afterwards")
         }
     }
 }
