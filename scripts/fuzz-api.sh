@@ -71,7 +71,7 @@ timeout --signal=INT --kill-after=30 "${FUZZ_TIME_LIMIT:-300}" \
     --url "$url" \
     --header "Authorization: Bearer $token" \
     --phases examples,coverage,fuzzing \
-    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection,unsupported_method \
     --max-examples "${FUZZ_MAX_EXAMPLES:-100}" \
     --seed "${FUZZ_SEED:-1}" --generation-database none \
     --workers 2 --request-timeout 150 \

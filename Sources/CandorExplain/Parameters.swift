@@ -100,11 +100,16 @@ public struct ParameterReader: Sendable {
                 .invalidParameter,
                 "unknown parameter '\(unknown)' for method \(method); accepted: \(accepted.isEmpty ? "none" : accepted)")
         }
+        // The contract types every parameter; null is not one of its values.
+        if let null = raw.keys.sorted().first(where: { raw[$0] == .null }) {
+            throw ExplanationError(
+                .invalidParameter, "parameter '\(null)' of \(method) is null: omit it to use its default, or give a value")
+        }
     }
 
     private mutating func value(_ name: String) -> (ParameterSpec, JSONValue?) {
         guard let spec = specs[name] else { return (ParameterSpec(name, .number, summary: ""), nil) }
-        let value = raw[name].flatMap { $0 == .null ? nil : $0 } ?? spec.defaultValue
+        let value = raw[name] ?? spec.defaultValue
         if let value { effective[name] = value }
         return (spec, value)
     }
@@ -189,9 +194,9 @@ public struct ParameterReader: Sendable {
         value(name).1
     }
 
-    /// Whether the request gives the parameter (not null), as opposed to its default applying.
+    /// Whether the request gives the parameter, as opposed to its default applying.
     public func isGiven(_ name: String) -> Bool {
-        raw[name].map { $0 != .null } ?? false
+        raw[name] != nil
     }
 
     /// A number parameter, or nil when omitted and without default.

@@ -27,6 +27,14 @@ import Testing
         #expect(failure.message.contains("'nsteps'") && failure.message.contains("n_steps"))
     }
 
+    /// Every parameter is typed in the contract and null is none of those types: a null is
+    /// refused by name rather than read as "use the default".
+    @Test func aNullParameterIsRefusedByName() throws {
+        let failure = try #require(error("integrated_gradients", ["n_steps": .null]))
+        #expect(failure.code == .invalidParameter)
+        #expect(failure.message.contains("'n_steps'") && failure.message.contains("null"))
+    }
+
     @Test func wrongTypesAndRangesAreRefused() throws {
         #expect(error("integrated_gradients", ["n_steps": 0])?.message.contains("at least 1") == true)
         #expect(error("integrated_gradients", ["n_steps": 2.5])?.message.contains("integer") == true)
