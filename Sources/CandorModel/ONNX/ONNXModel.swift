@@ -93,12 +93,19 @@ public final class ONNXModel: DifferentiableModel {
         graph.steps.last { $0.node.operatorType == "Conv" }?.outputs.first?.map { graph.slotNames[$0] }
     }
 
-    /// The operator types of the nodes the output `output` depends on, sorted.
+    /// The operator types of the nodes the output `output` depends on, sorted, as a backward
+    /// rule meets them: a SiLU pair (``SiLUProduct``) is `SiLU`, a function of x alone, so its
+    /// `Sigmoid` counts only where its output also feeds another node on the way.
     public func operatorTypes(feeding output: Int) -> [String] {
         guard graph.outputSlots.indices.contains(output) else { return [] }
         var needed: Set<Int> = [graph.outputSlots[output]]
         var types: Set<String> = []
         for step in graph.steps.reversed() where step.outputs.contains(where: { $0.map(needed.contains) ?? false }) {
+            if let silu = step.op as? SiLUProduct {
+                types.insert("SiLU")
+                if let x = step.inputs[silu.inputOperand] { needed.insert(x) }
+                continue
+            }
             types.insert(step.node.operatorType)
             for case let slot? in step.inputs { needed.insert(slot) }
         }

@@ -193,7 +193,8 @@ private struct GraphBuilder {
         }
         guard !outputSlots.isEmpty else { throw ModelError(.invalidModel, "the graph has no outputs") }
         let computation = ComputationGraph(
-            slotNames: slotNames, constants: constants, steps: steps, inputSlots: inputSlots, outputSlots: outputSlots)
+            slotNames: slotNames, constants: constants, steps: ComputationGraph.markingSiLUPairs(steps), inputSlots: inputSlots,
+            outputSlots: outputSlots)
         return (computation, inputs, graph.output.map(\.name))
     }
 

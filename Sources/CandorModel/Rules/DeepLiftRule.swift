@@ -10,6 +10,12 @@ import CandorTensor
 /// gradient where |Δin| < 10⁻¹⁰. MaxPool and Softmax have rules of their own; every other
 /// operator (linear layers, batch norm, average pooling, additions, and nonlinearities Captum
 /// does not hook, such as GELU) keeps its gradient, as in Captum.
+///
+/// SiLU, which exporters write as Mul(x, Sigmoid(x)) (``SiLUProduct``), takes the rescale
+/// rule as one nonlinearity, y = x·σ(x). Here Candor departs from Captum, which hooks
+/// neither `nn.SiLU` nor the pair and so leaves SiLU on its gradient: that breaks
+/// summation-to-delta, and the rule as Shrikumar et al. state it applies to any element-wise
+/// nonlinearity.
 public struct DeepLiftRule: BackwardRule {
     /// Below this |Δin| the gradient stands in for the multiplier.
     public static let epsilon: Float = 1e-10
@@ -23,6 +29,7 @@ public struct DeepLiftRule: BackwardRule {
             case .relu, .elu, .leakyRelu, .sigmoid, .tanh, .softplus: return [try rescale(step)]
             default: return nil
             }
+        case let silu as SiLUProduct: return try rescaleSiLU(step, silu)
         case let pool as PoolOperator where pool.kind == .max: return [try maxPool(step, pool)]
         case is SoftmaxOperator: return [try softmax(step)]
         default: return nil
@@ -46,6 +53,21 @@ public struct DeepLiftRule: BackwardRule {
         let y = try step.outputs.firstFloat()
         guard let plain = try step.gradient().first ?? nil else { return nil }
         return try multiplied(g, plain: plain, deltaIn: try Self.halfDifferences(x), deltaOut: try Self.halfDifferences(y))
+    }
+
+    /// SiLU as one nonlinearity of x: g · Δy/Δx (the gradient σ(x)(1 + x(1 − σ(x))) where
+    /// |Δx| < ε) to x, and nothing to the Sigmoid operand, whose share Δy/Δx already holds.
+    private func rescaleSiLU(_ step: BackwardStep, _ silu: SiLUProduct) throws(TensorError) -> [Tensor?]? {
+        guard let g = step.outputGradients.first ?? nil else { return nil }
+        let x = try step.inputs.float(silu.inputOperand, "X")
+        let y = try step.outputs.firstFloat()
+        let plain = try g.zipMap(try x.zipMap(try step.inputs.float(silu.sigmoidOperand, "Sigmoid(X)"), SiLUProduct.derivative)) {
+            $0 * $1
+        }
+        var result = [Tensor?](repeating: nil, count: step.inputs.count)
+        result[silu.inputOperand] = try multiplied(
+            g, plain: plain, deltaIn: try Self.halfDifferences(x), deltaOut: try Self.halfDifferences(y))
+        return result
     }
 
     private func multiplied(_ g: Tensor, plain: Tensor, deltaIn: [Float], deltaOut: [Float]) throws(TensorError) -> Tensor {

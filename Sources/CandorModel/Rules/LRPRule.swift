@@ -17,6 +17,10 @@ import CandorTensor
 ///     (Montavon et al., 2017; Zennit's `ZPlus`), which conserves relevance exactly.
 /// - `Relu`, `Tanh` and `Dropout` pass R through unchanged; every other node keeps its
 ///   gradient (reshapes reshape it).
+/// - SiLU, Mul(x, Sigmoid(x)) (``SiLUProduct``), is an element-wise activation like those and
+///   passes R through to x unchanged, nothing through its Sigmoid: as ReLU, which it smooths,
+///   it keeps the sign of its input, and passing R through conserves it. (Captum's `LRP`
+///   refuses `nn.SiLU`; a `Sigmoid` outside such a pair is still refused.)
 public struct LRPRule: BackwardRule {
     public enum WeightRule: Sendable, Equatable {
         case epsilon
@@ -33,12 +37,13 @@ public struct LRPRule: BackwardRule {
     }
 
     /// The node types LRP handles: weight layers, pooling and batch norm (ruled), the
-    /// pass-through activations, and the structural and linear nodes whose gradient
-    /// redistributes relevance without changing it. Any other node on the way to the
-    /// explained output makes LRP inapplicable (Captum raises for them too).
+    /// pass-through activations (`SiLU` the pair ``SiLUProduct`` marks, as
+    /// `ONNXModel.operatorTypes(feeding:)` names it), and the structural and linear nodes
+    /// whose gradient redistributes relevance without changing it. Any other node on the way
+    /// to the explained output makes LRP inapplicable (Captum raises for them too).
     public static let supportedOperators: Set<String> = [
         "Conv", "Gemm", "MatMul", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "BatchNormalization", "Relu", "Tanh",
-        "Dropout",
+        "SiLU", "Dropout",
         "Add", "Sub", "Identity", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Shape", "Gather", "Cast",
         "Slice", "Constant", "Expand", "Split",
     ]
@@ -48,6 +53,10 @@ public struct LRPRule: BackwardRule {
         switch step.op {
         case let activation as ElementwiseActivation where activation.kind == .relu || activation.kind == .tanh:
             return [g]
+        case let silu as SiLUProduct:
+            var result = [Tensor?](repeating: nil, count: step.inputs.count)
+            result[silu.inputOperand] = g
+            return result
         case is DropoutOperator:
             return [g] + [Tensor?](repeating: nil, count: Swift.max(step.inputs.count - 1, 0))
         case is ConvOperator, is GemmOperator, is MatMulOperator:
