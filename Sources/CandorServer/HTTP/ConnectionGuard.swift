@@ -80,15 +80,14 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var heldParts: [NIOAny] = []
     private var isReadHeld = false
     private var resumption: Scheduled<Void>?
+    /// This handler's own context, for the watcher's calls: writes must start here, after the
+    /// HTTP codec, never from the watcher's place in front of it.
+    private var ownContext: ChannelHandlerContext?
 
     init(timeouts: ConnectionTimeouts, metrics: ServiceMetrics) {
         self.timeouts = timeouts
         self.metrics = metrics
     }
-
-    /// This handler's own context, for the watcher's calls: writes must start here, after the
-    /// HTTP codec, never from the watcher's place in front of it.
-    private var ownContext: ChannelHandlerContext?
 
     func handlerAdded(context: ChannelHandlerContext) {
         ownContext = context
@@ -111,6 +110,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         disarm()
+        resumption?.cancel()
         presence.clientLeft()
         context.fireChannelInactive()
     }
