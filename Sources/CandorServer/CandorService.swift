@@ -82,9 +82,13 @@ public func buildApplication(
         minimumBodyBytes: Int((Double(server.minBodyBytesPerSecond) * server.bodyTimeoutSeconds).rounded(.up)),
         idle: .seconds(fractional: server.idleTimeoutSeconds))
     let metrics = service.metrics
+    let router = buildRouter(service)
+    let implemented = AllowedMethods.implemented(by: router.routes)
     return Application(
-        router: buildRouter(service),
-        server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(timeouts: timeouts, metrics: metrics)])),
+        router: router,
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [ConnectionGuard(timeouts: timeouts, metrics: metrics, implementedMethods: implemented)])),
         configuration: .init(
             address: .hostname(server.host, port: server.port),
             serverName: "candor",

@@ -26,9 +26,27 @@ final class AllowedMethods: Sendable {
                     }
             }.map(\.method)
         }
-        // The router answers HEAD wherever it answers GET (`autoGenerateHeadEndpoints`),
-        // though it lists only GET.
-        let answered = matching.contains(.get) ? matching + [.head] : matching
+        return Self.inHTTPOrder(matching)
+    }
+
+    /// Every method some route takes, as an `Allow` value: what a 501 lists.
+    var implemented: String {
+        Self.allowValue(routes.withLock { $0.map(\.method) })
+    }
+
+    /// The same, before routes are loaded into a table (for the connection guard).
+    static func implemented(by descriptions: [Router<CandorRequestContext>.RouteDescription]) -> String {
+        allowValue(descriptions.map(\.method))
+    }
+
+    private static func allowValue(_ methods: [HTTPRequest.Method]) -> String {
+        inHTTPOrder(methods).map(\.rawValue).joined(separator: ", ")
+    }
+
+    /// The router answers HEAD wherever it answers GET (`autoGenerateHeadEndpoints`), though
+    /// it lists only GET.
+    private static func inHTTPOrder(_ methods: [HTTPRequest.Method]) -> [HTTPRequest.Method] {
+        let answered = methods.contains(.get) ? methods + [.head] : methods
         let order: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options]
         return order.filter(answered.contains)
     }

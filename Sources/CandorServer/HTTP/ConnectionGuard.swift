@@ -66,6 +66,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let timeouts: ConnectionTimeouts
     private let metrics: ServiceMetrics
+    /// The `Allow` value of a 501: every method some route takes.
+    private let implementedMethods: String
     let presence = ClientPresence()
     /// A new connection owes a head at once.
     private var reading = Reading.head(sawBytes: false)
@@ -84,9 +86,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// HTTP codec, never from the watcher's place in front of it.
     private var ownContext: ChannelHandlerContext?
 
-    init(timeouts: ConnectionTimeouts, metrics: ServiceMetrics) {
+    init(timeouts: ConnectionTimeouts, metrics: ServiceMetrics, implementedMethods: String) {
         self.timeouts = timeouts
         self.metrics = metrics
+        self.implementedMethods = implementedMethods
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -179,7 +182,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         metrics.framingErrors.increment()
-        answerAndClose(Problem(parserError), context: context)
+        answerAndClose(Problem(parserError, implementedMethods: implementedMethods), context: context)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -354,14 +357,14 @@ extension TimeAmount {
 
 extension Problem {
     /// The answer to a request that broke HTTP/1.1's framing before a route could see it.
-    init(_ error: HTTPParserError) {
+    init(_ error: HTTPParserError, implementedMethods: String) {
         switch error {
         case .invalidMethod:
             // RFC 9110 §15.6.2: a method the server does not recognise is 501.
             self.init(
                 .notImplemented, code: "method-not-implemented",
-                detail: "the request method is not one this server implements; it accepts \(Self.implementedMethods)")
-            headers[.allow] = Self.implementedMethods
+                detail: "the request method is not one this server implements; it accepts \(implementedMethods)")
+            headers[.allow] = implementedMethods
         case .headerOverflow:
             self.init(
                 .requestHeaderFieldsTooLarge, code: "headers-too-large", detail: "the request's header fields exceed the server's limits")
@@ -374,7 +377,4 @@ extension Problem {
         }
         headers[.connection] = "close"
     }
-
-    /// Every method some route answers.
-    static let implementedMethods = "GET, HEAD, POST, DELETE"
 }

@@ -69,7 +69,7 @@ struct RequestEnvelopeMiddleware: RouterMiddleware {
             problem.headers[.connection] = "close"
             return problem
         case let framing as HTTPParserError:
-            return Problem(framing)
+            return Problem(framing, implementedMethods: allowedMethods.implemented)
         case let error as HTTPError where error.status == .notFound:
             let allowed = allowedMethods.methods(at: request.uri.path)
             guard !allowed.isEmpty else {
