@@ -35,6 +35,9 @@ public final class WorkerPool: Service, Sendable {
         /// which errs towards refusing rather than letting a job expire in the queue).
         var admittedSeconds = 0.0
         var serviceTimes = ServiceTimes()
+
+        /// Whether no job can be admitted: shut down, or every worker and queue slot taken.
+        func isFull(capacity: Int) -> Bool { isShutDown || admitted >= capacity }
     }
 
     init(threads: Int, queueLimit: Int, retryAfterSeconds: Int, metrics: ServiceMetrics) {
@@ -56,7 +59,7 @@ public final class WorkerPool: Service, Sendable {
     /// Refuses at once (429) when every worker is busy and the queue is full, so a flood is
     /// turned away before its bodies are read and parsed.
     func refuseIfFull() throws {
-        let isFull = state.withLock { $0.isShutDown || $0.admitted >= threads + queueLimit }
+        let isFull = state.withLock { $0.isFull(capacity: threads + queueLimit) }
         if isFull { throw queueFull() }
     }
 
@@ -80,7 +83,7 @@ public final class WorkerPool: Service, Sendable {
         _ work: @escaping @Sendable (CancellationFlag) throws -> Result
     ) async throws -> Result {
         let admission = state.withLock { state -> Admission in
-            guard !state.isShutDown, state.admitted < threads + queueLimit else { return .full }
+            guard !state.isFull(capacity: threads + queueLimit) else { return .full }
             let estimate = state.serviceTimes.estimate(for: kind)
             // The work already admitted is shared among the workers, then this job runs.
             let wait = state.admittedSeconds / Double(threads)
