@@ -27,11 +27,36 @@ public protocol DifferentiableModel: PredictiveModel {
         _ inputs: [Tensor], output: Int, pass: BackwardPass, seed: (Tensor, Range<Int>) throws(ModelError) -> Tensor
     ) throws(ModelError) -> GradientResult
 
-    /// The names of the intermediate tensors a pass may ask for.
-    var layerNames: Set<String> { get }
+    /// The intermediate tensors a pass may tap or replace, in execution order, with their
+    /// shapes (batch axis first; a free batch axis is symbolic).
+    var layers: [TensorInfo] { get }
+
+    /// The batch size the model was exported with when its batch axis is fixed (batches are
+    /// then evaluated in chunks of it), nil when the axis is free.
+    var fixedBatchSize: Int? { get }
+
+    /// The output of the model's last convolution, Grad-CAM's default layer; nil when the
+    /// model has none.
+    var lastConvolutionOutput: String? { get }
+}
+
+/// A model that may be an affine map of its features followed by a link (scikit-learn's
+/// linear models behind per-feature scaling), for which SHAP values have a closed form.
+public protocol LinearFormModel: PredictiveModel {
+    /// The affine map from the features to the raw scores, or nil when the model is not
+    /// linear in its features.
+    var linearForm: LinearForm? { get }
 }
 
 extension DifferentiableModel {
+    /// The names of the intermediate tensors a pass may ask for.
+    public var layerNames: Set<String> { Set(layers.map(\.name)) }
+
+    /// The intermediate tensor named `name`, if the model has one.
+    public func layer(named name: String) -> TensorInfo? {
+        layers.first { $0.name == name }
+    }
+
     /// The plain gradient with respect to the inputs.
     ///
     /// - Returns: the value of every output, and ∂L/∂input for each input (shaped like it).

@@ -2,7 +2,7 @@ import CandorTensor
 
 /// A loaded ONNX model: its compiled graph plus the declared and inferred shapes of its
 /// inputs, outputs and every intermediate tensor.
-public final class ONNXModel: DifferentiableModel {
+public final class ONNXModel: DifferentiableModel, LinearFormModel {
     public let graph: ComputationGraph
     public let inputs: [TensorInfo]
     public let outputs: [TensorInfo]
@@ -85,8 +85,6 @@ public final class ONNXModel: DifferentiableModel {
             return try graph.outputSlots.map { slot throws(ModelError) in try Self.floatOutput(values[slot], name: graph.slotNames[slot]) }
         }
     }
-
-    public var layerNames: Set<String> { Set(layers.map(\.name)) }
 
     /// The output of the last `Conv` node in execution order: Grad-CAM's default layer.
     public var lastConvolutionOutput: String? {

@@ -144,56 +144,12 @@ public struct LoadedModel: Sendable {
     ) throws -> DatasetSummary {
         let sidecar = "\(name).yaml"
         var summary = DatasetSummary(featureNames: metadata.featureNames)
-        if let stats = metadata.trainingStatistics {
+        if let stored = metadata.trainingStatistics {
             let width =
                 model.inputs.count == 1 && model.inputs[0].instanceShape.count == 1 ? model.inputs[0].instanceShape[0].fixedValue : nil
-            for (key, column) in [("mean", stats.mean), ("std", stats.std), ("min", stats.min), ("max", stats.max)] {
-                if let column, column.count != width {
-                    throw ModelMetadata.SidecarError(
-                        description:
-                            "\(sidecar): training_statistics.\(key) has \(column.count) entries, but the model's input has \(width.map(String.init) ?? "no flat feature axis")"
-                    )
-                }
+            do { summary.statistics = try TrainingStatistics(stored, featureCount: width) } catch {
+                throw ModelMetadata.SidecarError(description: "\(sidecar): \(error)")
             }
-            for (key, column) in [("mean", stats.mean), ("std", stats.std), ("min", stats.min), ("max", stats.max)] {
-                if let column, !column.allSatisfy(\.isFinite) {
-                    throw ModelMetadata.SidecarError(
-                        description: "\(sidecar): training_statistics.\(key) holds a value that is not a finite number")
-                }
-            }
-            if let std = stats.std, std.contains(where: { $0 < 0 }) {
-                throw ModelMetadata.SidecarError(description: "\(sidecar): training_statistics.std holds a negative deviation")
-            }
-            var statistics = TrainingStatistics(mean: stats.mean, std: stats.std)
-            let binKeys: [(String, Bool)] = [
-                ("quartiles", stats.quartiles != nil), ("bin_counts", stats.binCounts != nil), ("bin_means", stats.binMeans != nil),
-                ("bin_stds", stats.binStds != nil), ("min", stats.min != nil), ("max", stats.max != nil),
-            ]
-            if stats.binCounts != nil || stats.binMeans != nil || stats.binStds != nil, let missing = binKeys.first(where: { !$0.1 }) {
-                throw ModelMetadata.SidecarError(
-                    description:
-                        "\(sidecar): training_statistics has quartile bins but no '\(missing.0)'; the bins need quartiles, bin_counts, bin_means, bin_stds, min and max"
-                )
-            }
-            if let quartiles = stats.quartiles, let counts = stats.binCounts, let means = stats.binMeans, let stds = stats.binStds,
-                let minimum = stats.min, let maximum = stats.max
-            {
-                guard [quartiles.count, counts.count, means.count, stds.count].allSatisfy({ $0 == minimum.count }) else {
-                    throw ModelMetadata.SidecarError(
-                        description:
-                            "\(sidecar): training_statistics quartiles, bin_counts, bin_means and bin_stds need one entry per feature")
-                }
-                do {
-                    statistics.bins = try minimum.indices.map { feature throws(QuartileBins.Invalid) in
-                        try QuartileBins(
-                            quartiles: quartiles[feature], counts: counts[feature], means: means[feature], stds: stds[feature],
-                            minimum: minimum[feature], maximum: maximum[feature])
-                    }
-                } catch {
-                    throw ModelMetadata.SidecarError(description: "\(sidecar): training_statistics: \(error)")
-                }
-            }
-            summary.statistics = statistics
         }
         if let file = metadata.background {
             let data = try resolver.file(file, for: "\(sidecar) background")
@@ -220,17 +176,11 @@ public struct LoadedModel: Sendable {
                 inputs.append((input.name, shape))
             }
             do {
-                summary.background = try BackgroundRows.parse(
+                let rows = try BackgroundRows.parse(
                     value, inputs: inputs, what: "background file \(file)", allowingMissing: model is TreeEnsemble)
+                summary = summary.withBackground(rows, source: file)
             } catch {
                 throw ModelMetadata.SidecarError(description: "\(sidecar): \(error.message)")
-            }
-            summary.backgroundSource = file
-            // A table without stored bins gets them from its background once, not per request.
-            if summary.statistics?.bins == nil, model.inputs.count == 1, let rows = summary.background?.first, rows.rank == 2,
-                let bins = QuartileBins.forTable(width: rows.shape[1], requestRows: rows, dataset: .none)
-            {
-                summary.statistics = TrainingStatistics(mean: summary.statistics?.mean, std: summary.statistics?.std, bins: bins)
             }
         }
         return summary

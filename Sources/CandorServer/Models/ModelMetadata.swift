@@ -1,3 +1,4 @@
+import CandorExplain
 import Foundation
 import Yams
 
@@ -6,30 +7,10 @@ import Yams
 /// discretizer and scaler), and the file of background instances that KernelSHAP and LIME
 /// draw absent features from.
 public struct ModelMetadata: Sendable, Equatable, Codable {
-    public struct FeatureStatistics: Sendable, Equatable, Codable {
-        public var mean: [Double]?
-        public var std: [Double]?
-        public var min: [Double]?
-        public var max: [Double]?
-        public var quartiles: [[Double]]?
-        /// LIME's quartile bins per feature: training rows, mean and population deviation of
-        /// each bin between the distinct quartiles.
-        public var binCounts: [[Int]]?
-        public var binMeans: [[Double]]?
-        public var binStds: [[Double]]?
-
-        enum CodingKeys: String, CodingKey {
-            case mean, std, min, max, quartiles
-            case binCounts = "bin_counts"
-            case binMeans = "bin_means"
-            case binStds = "bin_stds"
-        }
-    }
-
     public var description: String?
     public var featureNames: [String]?
     public var classNames: [String]?
-    public var trainingStatistics: FeatureStatistics?
+    public var trainingStatistics: StoredFeatureStatistics?
     /// A JSON file beside the model holding reference instances (an array of them).
     public var background: String?
 

@@ -1,0 +1,110 @@
+import CandorModel
+import CandorTensor
+
+/// DeepLIFT with the rescale rule: (x − x′) ⊙ the multipliers back-propagated under
+/// `DeepLiftRule`, which replaces each nonlinearity's derivative by Δout/Δin against the
+/// baseline's forward pass. Shrikumar, Greenside & Kundaje, ICML 2017; Captum `DeepLift`
+/// (rescale, `multiply_by_inputs`). Like Captum, the inputs and their baselines run as one
+/// batch, inputs first, so each nonlinearity sees both; `convergence_delta` is
+/// Σ attributions − (f(x) − f(x′)), zero up to rounding when every nonlinearity is one the
+/// rule knows.
+public struct DeepLift: Explainer {
+    public let descriptor = MethodDescriptor(
+        name: "deeplift", family: "gradient",
+        summary: "DeepLIFT (rescale rule): (x − x′) ⊙ multipliers Δout/Δin back-propagated from the target; returns convergence_delta",
+        reference: "Captum DeepLift", requirement: .differentiable,
+        parameters: [ParameterSpec.baselines("the reference input x′: a number, one instance, or one per instance")])
+
+    public init() {}
+
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
+    {
+        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
+        let baselines = try Baselines.resolve(reader.json("baselines"), for: problem)
+        let model = try DeepLiftPairs.model(problem.model, method: descriptor.name)
+        return Plan(model: model, baselines: baselines, effectiveParameters: reader.effective)
+    }
+
+    struct Plan: ExplanationPlan {
+        let model: any DifferentiableModel
+        let baselines: [Tensor]
+        let effectiveParameters: [String: JSONValue]
+
+        func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
+            let pairs = try DeepLiftPairs.run(
+                model: model, inputs: problem.problem.inputs, baselines: baselines, output: problem.problem.output,
+                targets: problem.targets, context: context)
+            return (0..<problem.problem.batchSize).map { row in
+                InstanceAttribution(
+                    attributions: pairs.attributions.map { $0[row] }, extras: ["convergence_delta": .number(pairs.deltas[row])])
+            }
+        }
+    }
+}
+
+/// Runs DeepLIFT on (instance, baseline) pairs: each chunk of pairs as one batch, instances
+/// first, baselines second, under `DeepLiftRule`.
+enum DeepLiftPairs {
+    /// The model as DeepLIFT needs it: differentiable, with a free batch axis (the rule pairs
+    /// the halves of one batch, which a fixed batch size would split).
+    static func model(_ model: any PredictiveModel, method: String) throws(ExplanationError) -> any DifferentiableModel {
+        guard let differentiable = model as? any DifferentiableModel else {
+            throw ExplanationError(.methodNotApplicable, "\(method) needs gradients, which this model does not provide")
+        }
+        if let size = differentiable.fixedBatchSize {
+            throw ExplanationError(
+                .methodNotApplicable,
+                "\(method) runs inputs and baselines as one batch; this model was exported with a fixed batch of \(size)")
+        }
+        return differentiable
+    }
+
+    /// Per input, one attribution per pair; and per pair Σ attributions − (f(x) − f(x′)).
+    static func run(
+        model: any DifferentiableModel, inputs: [Tensor], baselines: [Tensor], output: Int, targets: [Int], context: ExplanationContext
+    ) throws(ExplanationError) -> (attributions: [[Tensor]], deltas: [Double]) {
+        let rows = inputs.first?.shape.first ?? 0
+        guard context.rowsPerPass(for: model) >= 2 else {
+            throw ExplanationError(.tooLarge, "one instance and its baseline do not fit the memory budget together")
+        }
+        let chunk = max(1, min(rows, context.unitsPerPass(for: model, rowsPerUnit: 2)))
+        var attributions = inputs.map { _ in [Tensor]() }
+        var deltas: [Double] = []
+        for start in stride(from: 0, to: rows, by: chunk) {
+            let range = start..<min(start + chunk, rows)
+            let combined: [Tensor]
+            do {
+                combined = try zip(inputs, baselines).map { input, baseline throws(TensorError) in
+                    try Tensor.concatenatingRows([input.rows(range), baseline.rows(range)])
+                }
+            } catch {
+                throw ExplanationError(.invalidInput, "\(error)")
+            }
+            let chunkTargets = Array(targets[range])
+            let result = try TargetGradients.compute(
+                model: model, inputs: combined, output: output, targets: chunkTargets + chunkTargets,
+                pass: BackwardPass(rule: DeepLiftRule()), context: context, rowsPerChunk: 2 * range.count)
+            let values = result.outputs[output]
+            let perRow = values.count / max(values.shape.first ?? 1, 1)
+            var sums = [Double](repeating: 0, count: range.count)
+            for (index, input) in inputs.enumerated() {
+                let gradient = result.inputGradients[index].rows(0..<range.count)
+                let attribution: Tensor
+                do {
+                    attribution = try input.rows(range).zipMap(baselines[index].rows(range)) { $0 - $1 }.zipMap(gradient) { $0 * $1 }
+                } catch {
+                    throw ExplanationError(.modelFailure, "the DeepLIFT multipliers do not match the input's shape: \(error)")
+                }
+                let perInstance = attribution.unstacked()
+                attributions[index] += perInstance
+                for (row, tensor) in perInstance.enumerated() { sums[row] += tensor.scalars.reduce(0.0) { $0 + Double($1) } }
+            }
+            for (row, target) in chunkTargets.enumerated() {
+                let difference =
+                    Double(values.scalars[row * perRow + target]) - Double(values.scalars[(range.count + row) * perRow + target])
+                deltas.append(sums[row] - difference)
+            }
+        }
+        return (attributions, deltas)
+    }
+}

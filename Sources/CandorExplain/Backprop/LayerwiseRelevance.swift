@@ -1,0 +1,80 @@
+import CandorModel
+import CandorTensor
+
+/// Layer-wise relevance propagation: the target output's value redistributed layer by layer
+/// down to the input under `LRPRule`, as Captum's `LRP` computes it (relevance at the input,
+/// already weighted by the input; the weight layers take `rule`, pooling and batch norm ε).
+/// Bach et al., PLoS ONE 2015. `convergence_delta` is Σ attributions − f(x): the relevance the
+/// biases and ε absorbed (Captum reports its negation).
+public struct LayerwiseRelevance: Explainer {
+    public let descriptor = MethodDescriptor(
+        name: "lrp", family: "gradient",
+        summary:
+            "layer-wise relevance propagation of the target output to the input (ε, γ, α1β0 or z⁺ rule on weight layers); returns convergence_delta",
+        reference: "Captum LRP", requirement: .differentiable,
+        parameters: [
+            ParameterSpec.choice(
+                "rule", default: WeightRuleName.epsilon,
+                summary: "the rule of the weight layers (Conv, Gemm, MatMul); pooling and batch norm take epsilon"),
+            ParameterSpec(
+                "epsilon", .number, default: 1e-9, minimum: 0, maximum: 1e3, summary: "the stabiliser added to each z, with z's sign"),
+            ParameterSpec("gamma", .number, default: 0.25, minimum: 0, maximum: 1e3, summary: "gamma rule: weights W + γ·W⁺"),
+        ])
+
+    /// The weight-layer rules by API name. α1β0 is the one α-β rule offered, as in Captum
+    /// (`Alpha1_Beta0_Rule`): other α, β would need each sign's bias share, which Captum's
+    /// rule, the reference here, does not define.
+    enum WeightRuleName: String, CaseIterable, Sendable {
+        case epsilon
+        case gamma
+        case alphaOneBetaZero = "alpha1_beta0"
+        case zPlus = "z_plus"
+    }
+
+    public init() {}
+
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
+    {
+        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
+        let model = try differentiable(problem.model)
+        let epsilon = Float(try reader.double("epsilon"))
+        let gamma = Float(try reader.double("gamma"))
+        let rule: LRPRule.WeightRule =
+            switch try reader.choice("rule", as: WeightRuleName.self) {
+            case .epsilon: .epsilon
+            case .gamma: .gamma(gamma)
+            case .alphaOneBetaZero: .alphaOneBetaZero
+            case .zPlus: .zPlus
+            }
+        if let graph = model as? ONNXModel {
+            let unsupported = graph.operatorTypes(feeding: problem.output).filter { !LRPRule.supportedOperators.contains($0) }
+            guard unsupported.isEmpty else {
+                throw ExplanationError(
+                    .methodNotApplicable,
+                    "lrp has no rule for \(unsupported.joined(separator: ", ")) on the way to output '\(graph.outputs[problem.output].name)'; it handles \(LRPRule.supportedOperators.sorted().joined(separator: ", "))"
+                )
+            }
+        }
+        return Plan(model: model, rule: LRPRule(rule, epsilon: epsilon), effectiveParameters: reader.effective)
+    }
+
+    struct Plan: ExplanationPlan {
+        let model: any DifferentiableModel
+        let rule: LRPRule
+        let effectiveParameters: [String: JSONValue]
+
+        func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
+            let result = try TargetGradients.compute(
+                model: model, inputs: problem.problem.inputs, output: problem.problem.output, targets: problem.targets,
+                pass: BackwardPass(rule: rule), context: context)
+            let perInput = result.inputGradients.map { $0.unstacked() }
+            return (0..<problem.problem.batchSize).map { row in
+                // The pass starts from a relevance of 1 at the target; scaling by f(x) makes it f(x).
+                let value = problem.targetOutput(row)
+                let attributions = perInput.map { $0[row].map { $0 * value } }
+                let total = attributions.reduce(0.0) { $0 + $1.scalars.reduce(0.0) { $0 + Double($1) } }
+                return InstanceAttribution(attributions: attributions, extras: ["convergence_delta": .number(total - Double(value))])
+            }
+        }
+    }
+}

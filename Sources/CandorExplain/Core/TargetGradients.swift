@@ -1,0 +1,79 @@
+import CandorModel
+import CandorTensor
+
+/// The gradient of each row's target output with respect to the inputs, for batches of any
+/// size: evaluated in chunks that keep each forward and backward pass under the context's
+/// element budget, checking for cancellation between chunks.
+enum TargetGradients {
+    /// - Parameters:
+    ///   - inputs: one batched tensor per model input, all with the same number of rows.
+    ///   - targets: the target index (into the flattened per-row output) for each row.
+    /// - Returns: the explained output of every row and ∂output[target]/∂input for each input.
+    static func compute(
+        model: any DifferentiableModel, inputs: [Tensor], output: Int, targets: [Int],
+        context: ExplanationContext, rowsPerChunk: Int? = nil
+    ) throws(ExplanationError) -> (outputs: Tensor, gradients: [Tensor]) {
+        let result = try compute(
+            model: model, inputs: inputs, output: output, targets: targets, pass: .plain, context: context, rowsPerChunk: rowsPerChunk)
+        return (result.outputs[output], result.inputGradients)
+    }
+
+    /// The same under a backward pass with layers, replaced values and a rule. Replaced
+    /// values are given for the whole batch and sliced per chunk; `rowsPerChunk` must keep
+    /// together rows a rule pairs (DeepLIFT's halves are passed as one chunk).
+    static func compute(
+        model: any DifferentiableModel, inputs: [Tensor], output: Int, targets: [Int], pass: BackwardPass,
+        context: ExplanationContext, rowsPerChunk: Int? = nil
+    ) throws(ExplanationError) -> GradientResult {
+        let rows = inputs.first?.shape.first ?? 0
+        let chunk = max(1, min(rows, context.rowsPerPass(for: model, limit: rowsPerChunk)))
+        var parts: [GradientResult] = []
+        for start in stride(from: 0, to: rows, by: chunk) {
+            try context.checkCancellation()
+            let range = start..<min(start + chunk, rows)
+            let part = inputs.map { $0.rows(range) }
+            var chunkPass = pass
+            chunkPass.overrides = pass.overrides.mapValues { $0.rows(range) }
+            do {
+                parts.append(
+                    try model.gradient(part, output: output, pass: chunkPass) { value, chunkRows throws(ModelError) in
+                        try oneHot(
+                            like: value,
+                            targets: Array(targets[(range.lowerBound + chunkRows.lowerBound)..<(range.lowerBound + chunkRows.upperBound)]))
+                    })
+            } catch {
+                throw ExplanationError(error)
+            }
+        }
+        do {
+            func joined(_ pick: (GradientResult) -> [Tensor]) throws(TensorError) -> [Tensor] {
+                guard let first = parts.first else { return [] }
+                return try pick(first).indices.map { index throws(TensorError) in
+                    try Tensor.concatenatingRows(parts.map { pick($0)[index] })
+                }
+            }
+            return GradientResult(
+                outputs: try joined(\.outputs), inputGradients: try joined(\.inputGradients), layerValues: try joined(\.layerValues),
+                layerGradients: try joined(\.layerGradients))
+        } catch {
+            throw ExplanationError(.modelFailure, "\(error)")
+        }
+    }
+
+    /// ∂L/∂output with a 1 at each row's target and 0 elsewhere.
+    static func oneHot(like output: Tensor, targets: [Int]) throws(ModelError) -> Tensor {
+        var seed = Tensor(zerosLike: output)
+        let rows = output.shape.first ?? 1
+        let perRow = rows > 0 ? output.count / rows : 0
+        guard targets.count == rows else {
+            throw ModelError(.inconsistentShapes, "\(targets.count) targets for \(rows) output rows")
+        }
+        for (row, target) in targets.enumerated() {
+            guard (0..<perRow).contains(target) else {
+                throw ModelError(.inconsistentShapes, "target \(target) is outside the output's \(perRow) values")
+            }
+            seed.scalars[row * perRow + target] = 1
+        }
+        return seed
+    }
+}

@@ -1,0 +1,103 @@
+import CandorModel
+import CandorTensor
+
+/// GradientSHAP (expected gradients): per sample, a baseline drawn from the distribution, the
+/// input with N(0, σ²) noise x̃, and a point p = αx̃ + (1 − α)b̃ with α ~ U(0, 1); the mean over
+/// samples of (x̃ − b̃) ⊙ ∇f(p). Lundberg & Lee, 2017; Erion et al., 2019; Captum
+/// `GradientShap`. The draws come from a seeded stream per instance.
+public struct GradientShap: Explainer {
+    public let descriptor = MethodDescriptor(
+        name: "gradient_shap", family: "gradient",
+        summary: "expected gradients: (x̃ − b) ⊙ ∇f at a random point between a random baseline b and the noisy input x̃, averaged",
+        reference: "Captum GradientShap", requirement: .differentiable,
+        parameters: [
+            ParameterSpec(
+                "baselines", .instances,
+                summary: "the baseline distribution: an array of instances (omitted: the model's sidecar background)"),
+            ParameterSpec("n_samples", .integer, default: 5, minimum: 1, maximum: 10_000, summary: "samples per instance"),
+            ParameterSpec("stdevs", .number, default: 0.0, minimum: 0, maximum: 1e6, summary: "standard deviation σ of the input noise"),
+            ParameterSpec.seed(of: "the draws"),
+        ])
+
+    public init() {}
+
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
+    {
+        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
+        let model = try differentiable(problem.model)
+        let distribution = try BaselineDistribution.resolve(&reader, problem: problem, method: descriptor.name)
+        let samples = try reader.int("n_samples")
+        try CopyBudget.check(problem, samples: samples, method: descriptor.name)
+        return Plan(
+            model: model, distribution: distribution, samples: samples, sigma: Float(try reader.double("stdevs")),
+            seed: try reader.seed(), effectiveParameters: reader.effective)
+    }
+
+    struct Plan: ExplanationPlan {
+        let model: any DifferentiableModel
+        let distribution: BaselineDistribution
+        let samples: Int
+        let sigma: Float
+        let seed: UInt64
+        let effectiveParameters: [String: JSONValue]
+
+        func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
+            let batch = problem.problem.batchSize
+            let inputs = problem.problem.inputs
+            var results: [InstanceAttribution] = []
+            for row in 0..<batch {
+                try context.checkCancellation()
+                // Instance `row`'s samples, drawn from its own stream: the baseline index, then
+                // every input's noise, then α.
+                var random = SeededRandom(seed: seed, stream: row)
+                var points = inputs.map { [Float](repeating: 0, count: $0.count / max(batch, 1) * samples) }
+                var differences = points
+                for sample in 0..<samples {
+                    let reference = random.integer(below: distribution.count)
+                    var noisy: [[Float]] = []
+                    for input in inputs {
+                        let size = input.count / max(batch, 1)
+                        noisy.append((0..<size).map { input.scalars[row * size + $0] + sigma * Float(random.standardNormal()) })
+                    }
+                    let alpha = Float(random.uniform())
+                    for inputIndex in inputs.indices {
+                        let size = noisy[inputIndex].count
+                        let baseline = distribution.rows[inputIndex].scalars[(reference * size)..<((reference + 1) * size)]
+                        for index in 0..<size {
+                            let x = noisy[inputIndex][index]
+                            let b = baseline[baseline.startIndex + index]
+                            points[inputIndex][sample * size + index] = alpha * x + (1 - alpha) * b
+                            differences[inputIndex][sample * size + index] = x - b
+                        }
+                    }
+                }
+                let pointTensors: [Tensor]
+                do {
+                    pointTensors = try zip(inputs, points).map { input, scalars throws(TensorError) in
+                        try Tensor(shape: [samples] + input.shape.dropFirst(), scalars: scalars)
+                    }
+                } catch {
+                    throw ExplanationError(.invalidInput, "the samples are too large: \(error)")
+                }
+                let gradients = try TargetGradients.compute(
+                    model: model, inputs: pointTensors, output: problem.problem.output,
+                    targets: [Int](repeating: problem.targets[row], count: samples), context: context
+                ).gradients
+                let attributions = try inputs.indices.map { inputIndex throws(ExplanationError) in
+                    let size = inputs[inputIndex].count / max(batch, 1)
+                    var mean = [Float](repeating: 0, count: size)
+                    for sample in 0..<samples {
+                        for index in 0..<size {
+                            mean[index] +=
+                                differences[inputIndex][sample * size + index] * gradients[inputIndex].scalars[sample * size + index]
+                                / Float(samples)
+                        }
+                    }
+                    return try problem.problem.instanceTensor(mean, input: inputIndex)
+                }
+                results.append(InstanceAttribution(attributions: attributions))
+            }
+            return results
+        }
+    }
+}

@@ -1,0 +1,21 @@
+import CandorModel
+import CandorTensor
+
+/// Input × gradient: x ⊙ ∂f/∂x, a first-order estimate of each feature's contribution.
+/// Shrikumar et al., 2016; Captum `InputXGradient`.
+public struct InputXGradient: Explainer {
+    public let descriptor = MethodDescriptor(
+        name: "input_x_gradient", family: "gradient",
+        summary: "x ⊙ ∂f/∂x for the target output", reference: "Captum InputXGradient",
+        requirement: .differentiable, parameters: [])
+
+    public init() {}
+
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
+    {
+        let reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
+        return GradientPlan(model: try differentiable(problem.model), effectiveParameters: reader.effective) {
+            input, gradient throws(TensorError) in try input.zipMap(gradient) { $0 * $1 }
+        }
+    }
+}

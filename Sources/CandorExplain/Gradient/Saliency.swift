@@ -1,0 +1,23 @@
+import CandorModel
+import CandorTensor
+
+/// Saliency: the gradient of the target output with respect to the input, in absolute value
+/// by default. Simonyan et al., "Deep Inside Convolutional Networks", 2013; Captum `Saliency`.
+public struct Saliency: Explainer {
+    public let descriptor = MethodDescriptor(
+        name: "saliency", family: "gradient",
+        summary: "∂f/∂x for the target output, in absolute value unless abs is false",
+        reference: "Captum Saliency", requirement: .differentiable,
+        parameters: [ParameterSpec("abs", .boolean, default: true, summary: "return |∂f/∂x| instead of ∂f/∂x")])
+
+    public init() {}
+
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
+    {
+        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
+        let takesAbsoluteValue = try reader.bool("abs")
+        return GradientPlan(model: try differentiable(problem.model), effectiveParameters: reader.effective) { input, gradient in
+            takesAbsoluteValue ? gradient.map { Swift.abs($0) } : gradient
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import CandorModel
+import CandorTensor
+
+/// Guided Grad-CAM: guided backpropagation times the ReLU'd Grad-CAM map, upsampled and
+/// broadcast over the input's channels. Selvaraju et al., 2017; Captum `GuidedGradCam`.
+public struct GuidedGradCam: Explainer {
+    public let descriptor = MethodDescriptor(
+        name: "guided_grad_cam", family: "gradient",
+        summary: "guided backpropagation ⊙ the ReLU'd Grad-CAM map upsampled to the input",
+        reference: "Captum GuidedGradCam", requirement: .differentiable,
+        parameters: [
+            LayerSelection.parameter("the [N, C, h, w] layer (default: the output of the last Conv node)"),
+            ParameterSpec.choice(
+                "upsample", [GradCamMap.Upsampling.nearest, .bilinear], default: .nearest,
+                summary: "how the Grad-CAM map is brought to the input's size (Captum's interpolate_mode)"),
+        ])
+
+    public init() {}
+
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
+    {
+        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
+        let model = try differentiable(problem.model)
+        let map = try GradCamMap(&reader, model: model, problem: problem, method: descriptor.name, relu: true)
+        return Plan(model: model, map: map, effectiveParameters: reader.effective)
+    }
+
+    struct Plan: ExplanationPlan {
+        let model: any DifferentiableModel
+        let map: GradCamMap
+        let effectiveParameters: [String: JSONValue]
+
+        func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
+            let maps = try map.compute(model: model, problem: problem, context: context)
+            let guided = try TargetGradients.compute(
+                model: model, inputs: problem.problem.inputs, output: problem.problem.output, targets: problem.targets,
+                pass: BackwardPass(rule: ModifiedReluRule(.guidedBackpropagation)), context: context
+            ).inputGradients[0].unstacked()
+            return zip(guided, maps).map { gradient, map in
+                // The [1, H, W] map broadcast over the input's C channels.
+                var product = gradient
+                let plane = map.count
+                for index in product.scalars.indices { product.scalars[index] *= map.scalars[index % plane] }
+                return InstanceAttribution(attributions: [product])
+            }
+        }
+    }
+}

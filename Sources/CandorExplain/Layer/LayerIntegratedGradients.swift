@@ -1,0 +1,64 @@
+import CandorModel
+import CandorTensor
+
+/// Layer integrated gradients: integrated gradients over an intermediate tensor's values,
+/// (A(x) − A(x′)) ⊙ ∫₀¹ ∂f/∂A at A(x′) + α(A(x) − A(x′)) dα, the interpolated values replacing
+/// the layer's in a pass on the real input (so paths around the layer see x). Captum
+/// `LayerIntegratedGradients`; `convergence_delta` = Σ attributions − (f(x) − f(x′)).
+public struct LayerIntegratedGradients: Explainer {
+    public let descriptor = MethodDescriptor(
+        name: "layer_integrated_gradients", family: "layer",
+        summary:
+            "integrated gradients at an intermediate tensor, interpolating its values (attributions shaped like the layer); returns convergence_delta",
+        reference: "Captum LayerIntegratedGradients", requirement: .differentiable,
+        parameters: [LayerSelection.parameter("the intermediate tensor A (required)")] + PathIntegral.parameters)
+
+    public init() {}
+
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
+    {
+        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
+        let model = try differentiable(problem.model)
+        let layer = try LayerSelection.resolve(&reader, model: model, fallback: nil, method: descriptor.name, batchSize: problem.batchSize)
+        let path = try PathIntegral(&reader, problem: problem, method: descriptor.name)
+        return Plan(model: model, layer: layer, path: path, effectiveParameters: reader.effective)
+    }
+
+    struct Plan: ExplanationPlan {
+        let model: any DifferentiableModel
+        let layer: String
+        let path: PathIntegral
+        let effectiveParameters: [String: JSONValue]
+
+        func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
+            let inputs = problem.problem.inputs
+            let output = problem.problem.output
+            let batch = problem.problem.batchSize
+            let tap = BackwardPass(layers: [layer], needsInputGradients: false)
+            let atInput = try TargetGradients.compute(
+                model: model, inputs: inputs, output: output, targets: problem.targets, pass: tap, context: context)
+            let atBaseline = try TargetGradients.compute(
+                model: model, inputs: path.baselines, output: output, targets: problem.targets, pass: tap, context: context)
+            let (high, low) = (atInput.layerValues[0], atBaseline.layerValues[0])
+            let (alphas, weights) = path.scheme.pointsAndWeights(steps: path.steps)
+            var total = [Float](repeating: 0, count: high.count)
+            for slice in path.slices(batch: batch, model: model, context: context) {
+                let replaced = try PathIntegral.interpolate(from: low, to: high, at: alphas[slice])
+                let repeated: [Tensor]
+                do {
+                    repeated = try inputs.map { input throws(TensorError) in try Tensor.concatenatingRows(slice.map { _ in input }) }
+                } catch {
+                    throw ExplanationError(.invalidInput, "the layer path is too large: \(error)")
+                }
+                let result = try TargetGradients.compute(
+                    model: model, inputs: repeated, output: output, targets: Array(slice.map { _ in problem.targets }.joined()),
+                    pass: BackwardPass(layers: [layer], overrides: [layer: replaced], needsInputGradients: false), context: context,
+                    rowsPerChunk: batch * slice.count)
+                PathIntegral.accumulate(result.layerGradients[0], weights: weights[slice], into: &total)
+            }
+            let attributions = try PathIntegral.attributions(total, from: low, to: high)
+            return try path.withDeltas(
+                attributions.map { [$0] }, problem: problem, model: model, baselineOutputs: atBaseline.outputs[output])
+        }
+    }
+}

@@ -1,0 +1,196 @@
+import CandorModel
+import CandorTensor
+
+/// KernelSHAP (Lundberg & Lee, "A Unified Approach to Interpreting Model Predictions", 2017):
+/// Shapley values as the solution of a weighted linear regression of coalition values on
+/// coalition membership, with the Shapley kernel as weights and efficiency (Σφ = f(x) − E[f])
+/// imposed by eliminating one unknown. Coalitions and weights follow SHAP's `KernelExplainer`
+/// (see `ShapleyKernelDesign`); absent groups take background rows and a coalition's value is
+/// the mean output over them. Groups on which the instance equals every background row (to
+/// numpy's `allclose` tolerance, as SHAP tests it) cannot change the output and get exactly 0. With enough samples to enumerate every
+/// coalition the values are exact; otherwise they converge to them as `n_samples` grows.
+///
+/// Unlike SHAP's deprecated `l1_reg="auto"` (which, below 20 % of the coalitions evaluated,
+/// first drops features by an AIC-selected lasso), no feature selection is applied: every
+/// varying group keeps its unbiased estimate.
+public struct KernelShap: Explainer {
+    /// The most feature groups: the regression has one unknown per group.
+    public static let maximumGroups = 1024
+    /// The most rows evaluated in one request: coalitions × background rows × instances.
+    public static let maximumEvaluations = 1 << 24
+    /// The most entries of one instance's regression: coalitions × groups.
+    public static let maximumDesignEntries = 1 << 25
+
+    public let descriptor = MethodDescriptor(
+        name: "kernel_shap", family: "shapley",
+        summary: "Shapley values from a weighted regression over coalitions (Shapley kernel), efficiency enforced; returns base_value",
+        reference: "SHAP KernelExplainer; converges to exact_shapley", requirement: .any,
+        parameters: [
+            ParameterSpec(
+                "n_samples", .integer, minimum: 1, maximum: 1_000_000,
+                summary: "coalitions evaluated per instance (default 2·groups + 2048, capped at the 2^groups − 2 there are)"),
+            BackgroundRows.parameter(
+                "reference instances absent features are drawn from (their outputs are averaged); \"model\" or omitted: the model's sidecar background"
+            ),
+            ParameterSpec(
+                "baselines", .baselines,
+                summary: "a single reference row instead of a background: a number for every element or one instance"),
+            ParameterSpec.featureMask(
+                "a group id per element, shaped like one instance (default: each element alone; for an image, its SLIC superpixels); at most 1024 groups"
+            ),
+            ParameterSpec.seed(of: "the sampled coalitions"),
+        ])
+
+    public init() {}
+
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
+    {
+        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
+        // An image without a feature_mask is explained by its own SLIC superpixels.
+        let mask = reader.json("feature_mask")
+        let segmenter =
+            mask == nil && problem.holdsImages
+            ? try Superpixels(segments: 100, compactness: 10, problem: problem, method: descriptor.name) : nil
+        let groups = segmenter == nil ? try FeatureGroups(featureMask: mask, problem: problem) : FeatureGroups(groups: [])
+        let groupCount = segmenter?.segments ?? groups.groups.count
+        guard groupCount <= Self.maximumGroups else {
+            throw ExplanationError(
+                .tooLarge,
+                "kernel_shap solves for one value per feature group and accepts at most \(Self.maximumGroups) groups; this input has \(groupCount): group features with 'feature_mask' (for images, superpixels from slic)"
+            )
+        }
+        let requested = try reader.optionalInt("n_samples") ?? (2 * groupCount + 2048)
+        reader.record("n_samples", .number(Double(requested)))
+        let background = try BackgroundRows.resolve(&reader, problem: problem, method: descriptor.name)
+        let samples = ShapleyKernelDesign.sampleCount(groups: groupCount, requested: requested)
+        guard samples * groupCount <= Self.maximumDesignEntries else {
+            throw ExplanationError(
+                .invalidParameter,
+                "kernel_shap's regression over \(samples) coalitions × \(groupCount) groups would hold more than \(Self.maximumDesignEntries) entries: lower n_samples or group features with 'feature_mask'"
+            )
+        }
+        let evaluations = (samples + 1).multipliedReportingOverflow(by: background.count * problem.batchSize)
+        guard !evaluations.overflow, evaluations.partialValue <= Self.maximumEvaluations else {
+            throw ExplanationError(
+                .invalidParameter,
+                "kernel_shap would evaluate \(samples) coalitions × \(background.count) background rows × \(problem.batchSize) instances, more than the \(Self.maximumEvaluations) rows allowed per request: lower n_samples, use fewer background rows, or send fewer instances"
+            )
+        }
+        let seed = try reader.seed()
+        return Plan(
+            model: problem.model, effectiveParameters: reader.effective, background: background, groups: groups,
+            segmenter: segmenter, samples: requested, seed: seed)
+    }
+
+    struct Plan: ExplanationPlan {
+        let model: any PredictiveModel
+        let effectiveParameters: [String: JSONValue]
+        let background: BackgroundRows
+        /// The feature groups, unless each image's superpixels are.
+        let groups: FeatureGroups
+        let segmenter: Superpixels?
+        let samples: Int
+        let seed: UInt64
+
+        func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
+            // E[f]: the background rows' own outputs, shared by every instance.
+            let backgroundOutputs = try backgroundTargets(problem, context: context)
+            var results: [InstanceAttribution] = []
+            for row in 0..<problem.problem.batchSize {
+                try context.checkCancellation()
+                let target = problem.targets[row]
+                let expected = backgroundOutputs[target]
+                let value = Double(problem.targetOutput(row))
+                let groups = segmenter?.groups(row: row, of: problem.problem) ?? self.groups
+                let varying = Self.varyingGroups(groups, row: row, problem: problem.problem, background: background)
+                var shapley = [Double](repeating: 0, count: groups.groups.count)
+                if varying.count == 1 {
+                    shapley[varying[0]] = value - expected
+                } else if varying.count > 1 {
+                    var random = SeededRandom(seed: seed, stream: row)
+                    let design = ShapleyKernelDesign(groups: varying.count, samples: samples, random: &random)
+                    let values = try CoalitionValues(model: model, problem: problem, row: row, background: background, groups: groups)
+                        .values(count: design.count, context: context) { design.members(of: $0).map { varying[$0] } }
+                    let solved = try Self.solve(design: design, values: values, value: value, expected: expected)
+                    for (position, group) in varying.enumerated() { shapley[group] = solved[position] }
+                }
+                var attribution = try groups.spread({ Float(shapley[$0]) }, over: problem.problem)
+                attribution.extras["base_value"] = .number(expected)
+                results.append(attribution)
+            }
+            return results
+        }
+
+        /// E[f] over the background for each output index, in passes within the memory budget.
+        private func backgroundTargets(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [Double] {
+            let perRow = problem.outputsPerInstance
+            var sums = [Double](repeating: 0, count: perRow)
+            let passSize = context.rowsPerPass(for: model)
+            for first in stride(from: 0, to: background.count, by: passSize) {
+                try context.checkCancellation()
+                let rows = first..<min(first + passSize, background.count)
+                let outputs: Tensor
+                do {
+                    let slices = try background.rows.map { tensor throws(TensorError) in
+                        let size = tensor.count / max(background.count, 1)
+                        return try Tensor(
+                            shape: [rows.count] + tensor.shape.dropFirst(),
+                            scalars: Array(tensor.scalars[(rows.lowerBound * size)..<(rows.upperBound * size)]))
+                    }
+                    outputs = try model.predict(slices)[problem.problem.output]
+                } catch let error as ModelError {
+                    throw ExplanationError(error)
+                } catch {
+                    throw ExplanationError(.invalidInput, "the background rows are invalid: \(error)")
+                }
+                for index in 0..<(rows.count * perRow) { sums[index % perRow] += Double(outputs.scalars[index]) }
+            }
+            return sums.map { $0 / Double(background.count) }
+        }
+
+        /// The groups on which instance `row` differs from at least one background row, by
+        /// SHAP's test (numpy's `allclose`: |x − b| > 1e-8 + 1e-5·|b|), so near-ties count as equal.
+        private static func varyingGroups(_ groups: FeatureGroups, row: Int, problem: ExplanationProblem, background: BackgroundRows)
+            -> [Int]
+        {
+            let sizes = problem.instanceSizes
+            return groups.groups.indices.filter { group in
+                groups.groups[group].contains { element in
+                    let size = sizes[element.input]
+                    let instanceValue = problem.inputs[element.input].scalars[row * size + element.index]
+                    return (0..<background.count).contains {
+                        let reference = background.rows[element.input].scalars[$0 * size + element.index]
+                        return abs(instanceValue - reference) > 1e-8 + 1e-5 * abs(reference)
+                    }
+                }
+            }
+        }
+
+        /// The efficiency-constrained weighted least squares of SHAP's `KernelExplainer.solve`:
+        /// with z the membership vectors and y = v(z) − E[f], the last group's value is
+        /// (f(x) − E[f]) − Σ of the others, which makes the problem an unconstrained regression
+        /// of y − z_M (f(x) − E[f]) on z_j − z_M (j < M), solved by its normal equations
+        /// (least squares, minimum norm, when they are singular).
+        static func solve(design: ShapleyKernelDesign, values: [Double], value: Double, expected: Double) throws(ExplanationError)
+            -> [Double]
+        {
+            let m = design.groupCount
+            let unknowns = m - 1
+            let total = value - expected
+            let rows = design.count
+            var x = [Double](repeating: 0, count: rows * unknowns)
+            var y = [Double](repeating: 0, count: rows)
+            for sample in 0..<rows {
+                let last = design.present[sample * m + m - 1] ? 1.0 : 0.0
+                y[sample] = values[sample] - expected - last * total
+                for j in 0..<unknowns { x[sample * unknowns + j] = (design.present[sample * m + j] ? 1 : 0) - last }
+            }
+            let solution = LinearSolvers.weightedLeastSquares(x, rows: rows, columns: unknowns, weights: design.weights, y)
+            guard let solution else {
+                throw ExplanationError(.nonFiniteResult, "kernel_shap's regression could not be solved for this instance")
+            }
+            // SHAP rounds values below 1e-10 in magnitude to exactly 0.
+            return (solution + [total - solution.reduce(0, +)]).map { abs($0) < 1e-10 ? 0 : $0 }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import CandorExplain
+import CandorTensor
+import Foundation
+import Testing
+
+@testable import CandorServer
+
+/// The request parser reads every document as Foundation's `JSONDecoder` does and refuses
+/// what RFC 8259 refuses.
+@Suite struct JSONParserTests {
+    static func parse(_ text: String) throws -> JSONValue {
+        try Data(text.utf8).withUnsafeBytes { bytes in try JSONParser.parse(bytes) }
+    }
+
+    static func foundation(_ text: String) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+    }
+
+    @Test(arguments: [
+        #"{"method":"saliency","inputs":[[5.1,3.5,-1.4e-3,0.2]],"params":{"abs":false,"n":null},"target":[0,2]}"#,
+        #"["a\"b\\c\/d\b\f\n\r\t", "\u00e9\u4e2d\ud83d\ude00", "plain é 中 😀", ""]"#,
+        #"[0, -0, 1, -1, 12345678901234567890, 123456789012345678901234, 1e22, 1e23, 9007199254740993, 0.1, 0.30000000000000004]"#,
+        #"[5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 123.456e-7, 1E+2, 1e-2, 0.000001234, 3.14159265358979323846264338]"#,
+        "  \n\t{ \"a\" : [ [ ] , { } , true , false ] }  \r\n",
+    ])
+    func parsesAsFoundationDoes(_ text: String) throws {
+        #expect(try Self.parse(text) == Self.foundation(text))
+    }
+
+    /// Random doubles and floats in their shortest decimal forms round-trip exactly.
+    @Test func numbersAreCorrectlyRounded() throws {
+        var random = SeededRandom(seed: 11)
+        var doubles: [Double] = []
+        for _ in 0..<2000 {
+            let scale = pow(10, Double(random.integer(below: 40)) - 20)
+            doubles.append((random.uniform() - 0.5) * scale)
+            doubles.append(Double(Float((random.uniform() - 0.5) * scale)))
+        }
+        let text = "[" + doubles.map { "\($0)" }.joined(separator: ",") + "," + doubles.map { "\(Float($0))" }.joined(separator: ",") + "]"
+        guard case .array(let values) = try Self.parse(text) else {
+            Issue.record("not an array")
+            return
+        }
+        #expect(values.count == 2 * doubles.count)
+        for (index, value) in values.enumerated() {
+            let expected = index < doubles.count ? doubles[index] : Double("\(Float(doubles[index - doubles.count]))") ?? .nan
+            #expect(value == .number(expected), "\(index)")
+        }
+    }
+
+    @Test(arguments: [
+        "", "[1,]", "[01]", "[1.]", "[.5]", "[+1]", "[1e]", "[-]", "{\"a\" 1}", "{\"a\":1,}", "{1:2}", "[1] x", "[\"a\u{01}\"]",
+        #"["\x"]"#, #"["\ud800"]"#, #"["\u12"]"#, "[tru]", "nul", "[\"unterminated", "{\"a\":[1,2}",
+    ])
+    func refusesInvalidDocuments(_ text: String) {
+        #expect(throws: JSONParser.Failure.self) { _ = try Self.parse(text) }
+    }
+
+    @Test func refusesDeepNestingAndInvalidUTF8() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(throws: JSONParser.Failure.self) { _ = try Self.parse(deep) }
+        let invalid = Data([0x5B, 0x22, 0xFF, 0xFE, 0x22, 0x5D])
+        #expect(throws: JSONParser.Failure.self) { _ = try invalid.withUnsafeBytes { bytes in try JSONParser.parse(bytes) } }
+    }
+
+    /// A body naming one field twice would mean one request to this reader and another to a
+    /// proxy that keeps the first: refused, naming the key and where it repeats.
+    @Test func refusesDuplicateKeysAtAnyDepth() throws {
+        for text in [#"{"inputs":[[1,2,3]],"inputs":[[5.1,3.5,1.4,0.2]]}"#, #"{"params":{"n_steps":5,"n_steps":50}}"#] {
+            #expect {
+                _ = try Self.parse(text)
+            } throws: { error in
+                (error as? JSONParser.Failure)?.reason.contains("duplicate key") == true
+            }
+        }
+        let failure = #expect(throws: JSONParser.Failure.self) { _ = try Self.parse(#"{"a":1,"b":2,"a":3}"#) }
+        #expect(failure?.offset == 13)  // the second "a"
+        #expect(failure?.reason == "duplicate key 'a' in an object")
+        // Equal keys in different objects are not duplicates.
+        #expect(try Self.parse(#"[{"a":1},{"a":2}]"#) == Self.foundation(#"[{"a":1},{"a":2}]"#))
+    }
+}
