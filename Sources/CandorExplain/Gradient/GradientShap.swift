@@ -26,24 +26,20 @@ public struct GradientShap: Explainer {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let model = try differentiable(problem.model)
         let distribution = try BaselineDistribution.resolve(&reader, problem: problem, method: descriptor.name)
-        let samples = try reader.int("n_samples")
-        try CopyBudget.check(problem, samples: samples, method: descriptor.name)
-        return Plan(
-            model: model, distribution: distribution, samples: samples, sigma: Float(try reader.double("stdevs")),
-            seed: try reader.seed(), effectiveParameters: reader.effective)
+        let noise = try InputNoise(&reader, samplesParameter: "n_samples", problem: problem, method: descriptor.name)
+        return Plan(model: model, distribution: distribution, noise: noise, effectiveParameters: reader.effective)
     }
 
     struct Plan: ExplanationPlan {
         let model: any DifferentiableModel
         let distribution: BaselineDistribution
-        let samples: Int
-        let sigma: Float
-        let seed: UInt64
+        let noise: InputNoise
         let effectiveParameters: [String: JSONValue]
 
         func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
             let batch = problem.problem.batchSize
             let inputs = problem.problem.inputs
+            let (samples, sigma, seed) = (noise.samples, noise.sigma, noise.seed)
             var results: [InstanceAttribution] = []
             for row in 0..<batch {
                 try context.checkCancellation()

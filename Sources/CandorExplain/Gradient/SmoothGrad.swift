@@ -62,10 +62,7 @@ public struct SmoothGrad: Explainer {
         let baseMethod = try reader.choice("base_method", as: BaseMethod.self)
         let base = baseMethod.explainer
         let kind = try reader.choice("nt_type", as: Statistic.self)
-        let samples = try reader.int("nt_samples")
-        let sigma = try reader.double("stdevs")
-        let seed = try reader.seed()
-        try CopyBudget.check(problem, samples: samples, method: descriptor.name)
+        let noise = try InputNoise(&reader, samplesParameter: "nt_samples", problem: problem, method: descriptor.name)
         // The base method's own parameters: those it declares that the request gives.
         let own = Set(base.descriptor.parameters.map(\.name))
         var baseParameters: [String: JSONValue] = [:]
@@ -79,7 +76,7 @@ public struct SmoothGrad: Explainer {
         let basePlan = try base.prepare(baseParameters, for: problem)
         for (name, value) in basePlan.effectiveParameters { reader.record(name, value) }
         return Plan(
-            base: base, baseParameters: baseParameters, kind: kind, samples: samples, sigma: Float(sigma), seed: seed,
+            base: base, baseParameters: baseParameters, kind: kind, noise: noise,
             effectiveParameters: reader.effective)
     }
 
@@ -87,13 +84,12 @@ public struct SmoothGrad: Explainer {
         let base: any Explainer
         let baseParameters: [String: JSONValue]
         let kind: Statistic
-        let samples: Int
-        let sigma: Float
-        let seed: UInt64
+        let noise: InputNoise
         let effectiveParameters: [String: JSONValue]
 
         func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
             let batch = problem.problem.batchSize
+            let (samples, sigma, seed) = (noise.samples, noise.sigma, noise.seed)
             var results: [InstanceAttribution] = []
             for row in 0..<batch {
                 try context.checkCancellation()

@@ -19,21 +19,17 @@ public struct GuidedGradCam: Explainer {
 
     public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
     {
-        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
-        let model = try differentiable(problem.model)
-        let map = try GradCamMap(&reader, model: model, problem: problem, method: descriptor.name, relu: true)
-        return Plan(model: model, map: map, effectiveParameters: reader.effective)
+        Plan(map: try GradCamMap(parameters, for: problem, method: self, relu: true))
     }
 
     struct Plan: ExplanationPlan {
-        let model: any DifferentiableModel
         let map: GradCamMap
-        let effectiveParameters: [String: JSONValue]
+        var effectiveParameters: [String: JSONValue] { map.effectiveParameters }
 
         func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
-            let maps = try map.compute(model: model, problem: problem, context: context)
+            let maps = try map.compute(problem, context: context)
             let guided = try TargetGradients.compute(
-                model: model, inputs: problem.problem.inputs, output: problem.problem.output, targets: problem.targets,
+                model: map.model, inputs: problem.problem.inputs, output: problem.problem.output, targets: problem.targets,
                 pass: BackwardPass(rule: ModifiedReluRule(.guidedBackpropagation)), context: context
             ).inputGradients[0].unstacked()
             return zip(guided, maps).map { gradient, map in

@@ -11,26 +11,21 @@ public struct LayerIntegratedGradients: Explainer {
         summary:
             "integrated gradients at an intermediate tensor, interpolating its values (attributions shaped like the layer); returns convergence_delta",
         reference: "Captum LayerIntegratedGradients", requirement: .differentiable,
-        parameters: [LayerSelection.parameter("the intermediate tensor A (required)")] + PathIntegral.parameters)
+        parameters: LayerPathRequest.parameters)
 
     public init() {}
 
     public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
     {
-        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
-        let model = try differentiable(problem.model)
-        let layer = try LayerSelection.resolve(&reader, model: model, fallback: nil, method: descriptor.name, batchSize: problem.batchSize)
-        let path = try PathIntegral(&reader, problem: problem, method: descriptor.name)
-        return Plan(model: model, layer: layer, path: path, effectiveParameters: reader.effective)
+        Plan(request: try LayerPathRequest(parameters, for: problem, method: self))
     }
 
     struct Plan: ExplanationPlan {
-        let model: any DifferentiableModel
-        let layer: String
-        let path: PathIntegral
-        let effectiveParameters: [String: JSONValue]
+        let request: LayerPathRequest
+        var effectiveParameters: [String: JSONValue] { request.effectiveParameters }
 
         func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
+            let (model, layer, path) = (request.model, request.layer, request.path)
             let inputs = problem.problem.inputs
             let output = problem.problem.output
             let batch = problem.problem.batchSize
