@@ -74,39 +74,35 @@ public enum AxisKernels {
 
     /// VJP of softmax from its output y: ∂L/∂x = y ⊙ (g − Σⱼ gⱼyⱼ).
     public static func softmaxGradient(output y: Tensor, outputGradient g: Tensor, view: AxisView) -> Tensor {
+        lineGradient(output: y, outputGradient: g, view: view, term: { y, g in g * y }, gradient: { y, g, dot in y * (g - dot) })
+    }
+
+    /// VJP of log-softmax from its output z: ∂L/∂x = g − exp(z) Σⱼ gⱼ.
+    public static func logSoftmaxGradient(output z: Tensor, outputGradient g: Tensor, view: AxisView) -> Tensor {
+        lineGradient(output: z, outputGradient: g, view: view, term: { _, g in g }, gradient: { z, g, sum in g - expf(z) * sum })
+    }
+
+    /// The form both softmax VJPs take: per line along the axis one sum s = Σⱼ term(yⱼ, gⱼ),
+    /// then each element's gradient from (yᵢ, gᵢ, s).
+    @inline(__always)
+    private static func lineGradient(
+        output y: Tensor, outputGradient g: Tensor, view: AxisView, term: (Float, Float) -> Float,
+        gradient: (Float, Float, Float) -> Float
+    ) -> Tensor {
         var result = [Float](repeating: 0, count: y.count)
         let stride = view.inner
         y.scalars.withUnsafeBufferPointer { y in
             g.scalars.withUnsafeBufferPointer { g in
                 view.forEachLine { start in
-                    var dot: Float = 0
-                    for j in 0..<view.extent { dot += g[start + j * stride] * y[start + j * stride] }
+                    var sum: Float = 0
+                    for j in 0..<view.extent { sum += term(y[start + j * stride], g[start + j * stride]) }
                     for j in 0..<view.extent {
                         let at = start + j * stride
-                        result[at] = y[at] * (g[at] - dot)
+                        result[at] = gradient(y[at], g[at], sum)
                     }
                 }
             }
         }
         return Tensor(uncheckedShape: y.shape, scalars: result)
-    }
-
-    /// VJP of log-softmax from its output z: ∂L/∂x = g − exp(z) Σⱼ gⱼ.
-    public static func logSoftmaxGradient(output z: Tensor, outputGradient g: Tensor, view: AxisView) -> Tensor {
-        var result = [Float](repeating: 0, count: z.count)
-        let stride = view.inner
-        z.scalars.withUnsafeBufferPointer { z in
-            g.scalars.withUnsafeBufferPointer { g in
-                view.forEachLine { start in
-                    var sum: Float = 0
-                    for j in 0..<view.extent { sum += g[start + j * stride] }
-                    for j in 0..<view.extent {
-                        let at = start + j * stride
-                        result[at] = g[at] - expf(z[at]) * sum
-                    }
-                }
-            }
-        }
-        return Tensor(uncheckedShape: z.shape, scalars: result)
     }
 }

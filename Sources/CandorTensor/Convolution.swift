@@ -77,34 +77,23 @@ public enum Convolution {
         _ image: UnsafePointer<Float>, channels: Int, height: Int, width: Int, geometry g: WindowGeometry, outputHeight: Int,
         outputWidth: Int, into columns: UnsafeMutablePointer<Float>
     ) {
-        let positions = outputHeight * outputWidth
         let stride = g.strides.width
-        var row = 0
-        for channel in 0..<channels {
-            let plane = image + channel * height * width
-            for ki in 0..<g.kernel.height {
-                for kj in 0..<g.kernel.width {
-                    let destination = columns + row * positions
-                    let valid = validColumns(kj, width: width, outputWidth: outputWidth, geometry: g)
-                    let shift = kj * g.dilations.width - g.padsBegin.width
-                    for oi in 0..<outputHeight {
-                        let i = oi * g.strides.height - g.padsBegin.height + ki * g.dilations.height
-                        let line = destination + oi * outputWidth
-                        guard i >= 0, i < height, !valid.isEmpty else {
-                            line.update(repeating: 0, count: outputWidth)
-                            continue
-                        }
-                        line.update(repeating: 0, count: valid.lowerBound)
-                        (line + valid.upperBound).update(repeating: 0, count: outputWidth - valid.upperBound)
-                        let source = plane + i * width + shift
-                        if stride == 1 {
-                            (line + valid.lowerBound).update(from: source + valid.lowerBound, count: valid.count)
-                        } else {
-                            for oj in valid { line[oj] = source[oj * stride] }
-                        }
-                    }
-                    row += 1
-                }
+        forEachWindowLine(
+            channels: channels, height: height, width: width, geometry: g, outputHeight: outputHeight, outputWidth: outputWidth
+        ) {
+            lineOffset, imageOffset, valid in
+            let line = columns + lineOffset
+            guard let imageOffset, !valid.isEmpty else {
+                line.update(repeating: 0, count: outputWidth)
+                return
+            }
+            line.update(repeating: 0, count: valid.lowerBound)
+            (line + valid.upperBound).update(repeating: 0, count: outputWidth - valid.upperBound)
+            let source = image + imageOffset
+            if stride == 1 {
+                (line + valid.lowerBound).update(from: source + valid.lowerBound, count: valid.count)
+            } else {
+                for oj in valid { line[oj] = source[oj * stride] }
             }
         }
     }
@@ -115,22 +104,40 @@ public enum Convolution {
         _ columns: UnsafePointer<Float>, channels: Int, height: Int, width: Int, geometry g: WindowGeometry, outputHeight: Int,
         outputWidth: Int, into image: UnsafeMutablePointer<Float>
     ) {
-        let positions = outputHeight * outputWidth
         let stride = g.strides.width
+        forEachWindowLine(
+            channels: channels, height: height, width: width, geometry: g, outputHeight: outputHeight, outputWidth: outputWidth
+        ) {
+            lineOffset, imageOffset, valid in
+            guard let imageOffset else { return }
+            let line = columns + lineOffset
+            let target = image + imageOffset
+            for oj in valid { target[oj * stride] += line[oj] }
+        }
+    }
+
+    /// The walk `im2col` and `col2im` share: for each unfolded row (channel, ki, kj) and each
+    /// output row oi, `body(lineOffset, imageOffset, valid)` with the offset of that line of
+    /// oW column entries, the offset in the image at which output column oj reads
+    /// `oj · strideW` (nil where image row i falls in padding), and the output columns whose
+    /// window stays inside the image's width.
+    @inline(__always)
+    private static func forEachWindowLine(
+        channels: Int, height: Int, width: Int, geometry g: WindowGeometry, outputHeight: Int, outputWidth: Int,
+        _ body: (_ lineOffset: Int, _ imageOffset: Int?, _ valid: Range<Int>) -> Void
+    ) {
+        let positions = outputHeight * outputWidth
         var row = 0
         for channel in 0..<channels {
-            let plane = image + channel * height * width
+            let plane = channel * height * width
             for ki in 0..<g.kernel.height {
                 for kj in 0..<g.kernel.width {
-                    let source = columns + row * positions
                     let valid = validColumns(kj, width: width, outputWidth: outputWidth, geometry: g)
                     let shift = kj * g.dilations.width - g.padsBegin.width
                     for oi in 0..<outputHeight {
                         let i = oi * g.strides.height - g.padsBegin.height + ki * g.dilations.height
-                        guard i >= 0, i < height else { continue }
-                        let line = source + oi * outputWidth
-                        let target = plane + i * width + shift
-                        for oj in valid { target[oj * stride] += line[oj] }
+                        let imageOffset = i >= 0 && i < height ? plane + i * width + shift : nil
+                        body(row * positions + oi * outputWidth, imageOffset, valid)
                     }
                     row += 1
                 }
