@@ -27,15 +27,21 @@ holds it):
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import importlib.metadata
 import json
+import math
 import sys
+import tempfile
+import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+
+from measurement import timed_loop
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -452,10 +458,6 @@ def tree_shap_agreement(peer: TreeShapPeer, response: dict) -> dict:
 # ---------------------------------------------------------------------------------------
 
 def _standalone() -> int:
-    import argparse
-    import tempfile
-    import time
-
     all_cases = ["kernel_shap", "kernel_shap_g10", "kernel_shap_sampled", "lime", "tree_shap", "tree_shap_b100"]
     p = argparse.ArgumentParser(description="Run and time the SHAP / LIME / TreeSHAP peers of the bench's cases "
                                             "(no Candor needed).")
@@ -473,6 +475,15 @@ def _standalone() -> int:
         print("warning:", pr)
     print("versions:", versions())
     print("threads inside one_thread():", [(t["internal_api"], t["num_threads"]) for t in thread_report()])
+    _standalone_onnx(args, wanted)
+    tree_todo = [(c, {"tree_shap": 1, "tree_shap_b100": 100}[c]) for c in ("tree_shap", "tree_shap_b100") if c in wanted]
+    if tree_todo:
+        _standalone_tree(args, tree_todo)
+    return 0
+
+
+def _standalone_onnx(args, wanted: list[str]) -> None:
+    """The KernelSHAP and LIME peers on the ONNX demo models, one random instance each."""
     rng = np.random.default_rng(0)
     for name, out_name, nfeat in [("iris_mlp", "probabilities", 4), ("breast_cancer_mlp", "logits", 30)]:
         todo = {"iris_mlp": {"kernel_shap", "lime"},
@@ -484,69 +495,61 @@ def _standalone() -> int:
         mean, std = bg.mean(axis=0), bg.std(axis=0)
         x = (mean + std * rng.standard_normal(nfeat)).astype(np.float32).astype(np.float64)
         target = int(model.run(x[None], out_name)[0].argmax())
-        peers = []
-        if name == "iris_mlp":
-            peers.append(("kernel_shap", lambda: KernelShapPeer(model, out_name, target, x, bg)))
-            peers.append(("lime", lambda: LimePeer(model, name, out_name, target, x, 4, 5000)))
-        else:
-            peers.append(("kernel_shap_g10", lambda: KernelShapPeer(model, out_name, target, x, bg,
-                                                                    mask=[i // 3 for i in range(30)])))
-            peers.append(("kernel_shap_sampled", lambda: KernelShapPeer(model, out_name, target, x, bg, nsamples=2108)))
-            peers.append(("lime", lambda: LimePeer(model, name, out_name, target, x, 10, 5000)))
-        for case, make in peers:
+        for case, make in _standalone_peers(model, name, out_name, target, x, bg):
             if case not in todo:
                 continue
             peer = make()
             ref = peer.reference()
-            times = []
             with one_thread(), warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
                 peer.explain()
-                for _ in range(args.calls):
-                    t0 = time.perf_counter()
-                    peer.explain()
-                    times.append(time.perf_counter() - t0)
+                times = timed_loop(peer.explain, 0, args.calls, math.inf)
             info = ({k: ref[k] for k in ("base_value", "coalitions", "enumerated")}
                     if isinstance(peer, KernelShapPeer) else {"top": top_rules(ref["rules"]), "score": ref["score"]})
             print(f"{name}/{case}: target {target}, median {np.median(times) * 1e3:.1f} ms "
                   f"(min {min(times) * 1e3:.1f}, max {max(times) * 1e3:.1f}, n={len(times)}); {info}")
-    tree_todo = [(c, {"tree_shap": 1, "tree_shap_b100": 100}[c]) for c in ("tree_shap", "tree_shap_b100") if c in wanted]
-    if tree_todo:
-        import tree_model  # bench/tree_model.py (beside this file)
 
-        with tempfile.TemporaryDirectory() as tmp:
-            path = tree_model.path_in(args.models_dir)
-            if not path.exists():
-                t0 = time.perf_counter()
-                path = tree_model.write(tmp)
-                print(f"trained {tree_model.NAME} into {tmp} in {time.perf_counter() - t0:.1f} s")
-            d = tree_model.describe(path)
-            print(f"{tree_model.NAME}: {d['trees']} trees, max depth {d['depth_max']}, {d['leaves_mean']:.1f} leaves a tree "
-                  f"on average, {d['file_bytes'] / 1e6:.2f} MB")
-            for case, batch in tree_todo:
-                peer = TreeShapPeer(path, tree_model.instances(batch))
-                ref = peer.reference()
-                with one_thread():
-                    peer.explain()
-                    times, cpu0 = [], time.process_time()
-                    for _ in range(args.calls):
-                        t0 = time.perf_counter()
-                        peer.explain()
-                        times.append(time.perf_counter() - t0)
-                    cores = (time.process_time() - cpu0) / sum(times)
-                    bare = []
-                    for _ in range(args.calls):
-                        t0 = time.perf_counter()
-                        peer.contribs()
-                        bare.append(time.perf_counter() - t0)
-                med = float(np.median(times))
-                print(f"{tree_model.NAME}/{case}: batch {batch}, shap_values median {med * 1e3:.2f} ms "
-                      f"(min {min(times) * 1e3:.2f}, max {max(times) * 1e3:.2f}, n={len(times)}, "
-                      f"{cores:.2f} CPU cores) = {batch / med:.0f} instances/s; pred_contribs alone median "
-                      f"{np.median(bare) * 1e3:.2f} ms; expected_value {ref['base_value']:.6g} (before the first "
-                      f"call {peer.initial_expected_value:.6g}); SHAP's own |Σφ + E − margin| "
-                      f"{ref['efficiency_max_abs_error']:.2e}")
-    return 0
+
+def _standalone_peers(model: OrtModel, name: str, out_name: str, target: int, x, bg) -> list:
+    """(case, function making its peer) of the model's shap / lime cases."""
+    if name == "iris_mlp":
+        return [("kernel_shap", lambda: KernelShapPeer(model, out_name, target, x, bg)),
+                ("lime", lambda: LimePeer(model, name, out_name, target, x, 4, 5000))]
+    return [("kernel_shap_g10", lambda: KernelShapPeer(model, out_name, target, x, bg, mask=[i // 3 for i in range(30)])),
+            ("kernel_shap_sampled", lambda: KernelShapPeer(model, out_name, target, x, bg, nsamples=2108)),
+            ("lime", lambda: LimePeer(model, name, out_name, target, x, 10, 5000))]
+
+
+def _standalone_tree(args, tree_todo: list) -> None:
+    """SHAP's TreeExplainer on the tree model (trained into a temporary folder unless
+    --models-dir holds it), for each (case, batch)."""
+    import tree_model  # bench/tree_model.py (beside this file)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = tree_model.path_in(args.models_dir)
+        if not path.exists():
+            t0 = time.perf_counter()
+            path = tree_model.write(tmp)
+            print(f"trained {tree_model.NAME} into {tmp} in {time.perf_counter() - t0:.1f} s")
+        d = tree_model.describe(path)
+        print(f"{tree_model.NAME}: {d['trees']} trees, max depth {d['depth_max']}, {d['leaves_mean']:.1f} leaves a tree "
+              f"on average, {d['file_bytes'] / 1e6:.2f} MB")
+        for case, batch in tree_todo:
+            peer = TreeShapPeer(path, tree_model.instances(batch))
+            ref = peer.reference()
+            with one_thread():
+                peer.explain()
+                cpu0 = time.process_time()
+                times = timed_loop(peer.explain, 0, args.calls, math.inf)
+                cores = (time.process_time() - cpu0) / sum(times)
+                bare = timed_loop(peer.contribs, 0, args.calls, math.inf)
+            med = float(np.median(times))
+            print(f"{tree_model.NAME}/{case}: batch {batch}, shap_values median {med * 1e3:.2f} ms "
+                  f"(min {min(times) * 1e3:.2f}, max {max(times) * 1e3:.2f}, n={len(times)}, "
+                  f"{cores:.2f} CPU cores) = {batch / med:.0f} instances/s; pred_contribs alone median "
+                  f"{np.median(bare) * 1e3:.2f} ms; expected_value {ref['base_value']:.6g} (before the first "
+                  f"call {peer.initial_expected_value:.6g}); SHAP's own |Σφ + E − margin| "
+                  f"{ref['efficiency_max_abs_error']:.2e}")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@
 (`Booster.save_model`) into a models folder that Candor serves.
 
 bench/run.sh calls this on the temporary copy of models/ it serves (the repository's models/
-is never written to); compare.py and peers.py import it for the model's name and the
-held-out instances.
+is never written to); compare.py's modules and peers.py import it for the model's name and
+the held-out instances.
 
 Data: scikit-learn's `make_classification(n_samples=5000, n_features=30, n_informative=12,
 n_redundant=6, flip_y=0.1, random_state=0)` (its rows come shuffled), the first 4,000 rows to

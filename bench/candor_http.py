@@ -1,0 +1,229 @@
+"""Candor over HTTP for bench/compare.py: the client (standard library, one persistent
+connection per client), /metrics, the request encoding, and Candor's side of a case (latency on
+one connection, the server's own time, concurrent throughput)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import threading
+import time
+from collections import Counter
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from measurement import process_cpu_seconds, summarise, timed_loop
+
+if TYPE_CHECKING:
+    from case_runs import Run
+
+HEADERS = {"Content-Type": "application/json", "Accept": "application/json", "Cache-Control": "no-cache"}
+
+
+class Client:
+    def __init__(self, host: str, port: int, timeout: float = 120.0):
+        self.conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        self.connects = 0
+        self._sock = None
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+        for attempt in (0, 1):
+            try:
+                self.conn.request(method, path, body=body, headers=headers or {})
+                if self.conn.sock is not self._sock:  # http.client (re)opened the connection
+                    self.connects += 1
+                    self._sock = self.conn.sock
+                resp = self.conn.getresponse()
+                return resp.status, resp.headers, resp.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # The server closed a kept-alive connection: reopen once (counted in `connects`).
+                self.conn.close()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self):
+        self.conn.close()
+
+
+def get(host: str, port: int, path: str):
+    """(status, headers, body) of one GET on a connection of its own."""
+    c = Client(host, port)
+    try:
+        return c.request("GET", path)
+    finally:
+        c.close()
+
+
+METRIC_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$")
+
+
+def scrape(host: str, port: int) -> dict:
+    """{(name, frozenset(labels)): value} from /metrics."""
+    status, _, data = get(host, port, "/metrics")
+    out = {}
+    if status != 200:
+        return out
+    for line in data.decode("utf-8", "replace").splitlines():
+        m = METRIC_LINE.match(line)
+        if not m or line.startswith("#"):
+            continue
+        labels = frozenset(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        try:
+            out[(m.group(1), labels)] = float(m.group(3))
+        except ValueError:
+            pass
+    return out
+
+
+def metric_mean_ms(before: dict, after: dict, name: str, labels: dict) -> float | None:
+    key_s = (name + "_sum", frozenset(labels.items()))
+    key_c = (name + "_count", frozenset(labels.items()))
+    dc = after.get(key_c, 0.0) - before.get(key_c, 0.0)
+    ds = after.get(key_s, 0.0) - before.get(key_s, 0.0)
+    return ds / dc * 1e3 if dc > 0 else None
+
+
+def http_floor(host: str, port: int, args) -> dict:
+    """The HTTP floor: GET /healthz on one persistent connection (no JSON body, no compute)."""
+    c = Client(host, port)
+    floor = summarise(timed_loop(lambda: c.request("GET", "/healthz"), args.warmup, args.requests, args.max_case_seconds))
+    c.close()
+    return floor
+
+
+def f32_json(a: np.ndarray):
+    """Nested lists of the shortest decimals that read back as the same float32 values."""
+    a = np.asarray(a, dtype=np.float32)
+    if a.ndim > 2:
+        return [f32_json(item) for item in a]
+    return [[float(str(np.float32(v))) for v in row] for row in a]
+
+
+def explain_body(method: str, x: np.ndarray, output: str, target, params: dict) -> bytes:
+    """The explain request, encoded once (the timed loops send these bytes)."""
+    body = {"method": method, "inputs": f32_json(x), "output": output, "target": target, "params": params}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+class _LoadClients:
+    """The client threads of a throughput run: each connects, waits at the barrier until all
+    have, then sends the request back to back until `stop`."""
+
+    def __init__(self, host: str, port: int, path: str, body: bytes, threads: int):
+        self.host, self.port, self.path, self.body = host, port, path, body
+        self.ok = [0] * threads
+        self.statuses: list[Counter] = [Counter() for _ in range(threads)]
+        self.failures: list[str] = []
+        self.barrier = threading.Barrier(threads + 1)
+        self.stop = time.perf_counter() + 3600  # placeholder until all are connected
+        self.ends: list[float] = []
+
+    def worker(self, i: int):
+        c = Client(self.host, self.port)
+        try:
+            c.request("POST", self.path, self.body, HEADERS)  # open the connection before the clock starts
+        except Exception as e:  # noqa: BLE001
+            self.failures.append(repr(e))
+        self.barrier.wait()
+        try:
+            while time.perf_counter() < self.stop:  # re-read: set just after the barrier
+                status, headers, _ = c.request("POST", self.path, self.body, HEADERS)
+                self.statuses[i][status] += 1
+                if status == 200 and headers.get("X-Cache") != "hit":
+                    self.ok[i] += 1
+        except Exception as e:  # noqa: BLE001
+            self.failures.append(repr(e))
+        finally:
+            self.ends.append(time.perf_counter())
+            c.close()
+
+
+def throughput(host: str, port: int, path: str, body: bytes, threads: int, seconds: float,
+               server_pid: int | None = None) -> dict:
+    load = _LoadClients(host, port, path, body, threads)
+    ts = [threading.Thread(target=load.worker, args=(i,), daemon=True) for i in range(threads)]
+    for t in ts:
+        t.start()
+    load.barrier.wait()
+    start = time.perf_counter()
+    load.stop = start + seconds
+    client_cpu0, server_cpu0 = time.process_time(), process_cpu_seconds(server_pid)
+    for t in ts:
+        t.join(timeout=seconds + 300)
+    elapsed = max(load.ends or [time.perf_counter()]) - start
+    client_cpu, server_cpu = time.process_time() - client_cpu0, process_cpu_seconds(server_pid)
+    total = sum(load.statuses, Counter())
+    return {
+        "threads": threads,
+        "seconds": elapsed,
+        "ok": sum(load.ok),
+        "requests_per_s": sum(load.ok) / elapsed if elapsed > 0 else 0.0,
+        "statuses": {str(k): v for k, v in sorted(total.items())},
+        "client_errors": load.failures[:5],
+        # CPU used during the window, in cores (1.0 = one core busy all the time).
+        "client_cpu_cores": client_cpu / elapsed if elapsed > 0 else None,
+        "server_cpu_cores": (server_cpu - server_cpu0) / elapsed
+        if server_cpu is not None and server_cpu0 is not None and elapsed > 0 else None,
+    }
+
+
+def candor_measure(run: Run, route: str, body_bytes: bytes, case, row: dict, label: str) -> dict | None:
+    """Candor's side of a case: one fresh persistent connection, warm-ups, the timed requests
+    (the server's own mean time from /metrics around them), then the concurrent throughput.
+    Fills row["candor"] and returns the first response, or sets row["candor_error"] and
+    returns None when Candor answered an error."""
+    client = Client(run.host, run.port)
+    first = client.request("POST", route, body_bytes, HEADERS)
+    if first[0] != 200:
+        msg = f"{label}: Candor answered {first[0]}: {first[2][:300]!r}"
+        print("   " + msg)
+        run.problems.append(msg)
+        row["candor_error"] = msg
+        client.close()
+        return None
+    response = json.loads(first[2])
+    row["response_bytes"] = len(first[2])
+    row["candor"] = _latency(run, client, route, body_bytes, case, label)
+    if client.connects != 1:
+        run.problems.append(f"{label}: the connection was reopened {client.connects - 1} time(s)")
+    args = run.args
+    row["candor"]["throughput"] = throughput(run.host, run.port, route, body_bytes, args.throughput_threads,
+                                             args.throughput_seconds, args.server_pid or None)
+    tp = row["candor"]["throughput"]
+    if set(tp["statuses"]) - {"200"} or tp["client_errors"]:
+        run.problems.append(f"{label}: throughput run saw statuses {tp['statuses']} errors {tp['client_errors']}")
+    return response
+
+
+def _latency(run: Run, client: Client, route: str, body_bytes: bytes, case, label: str) -> dict:
+    """The rest of the warm-ups and the timed requests on `client` (which sent the first
+    request), with the server's mean times from /metrics around them; closes the client."""
+    bad = Counter()
+
+    def send():
+        status, headers, _ = client.request("POST", route, body_bytes, HEADERS)
+        if status != 200:
+            bad[status] += 1
+        elif headers.get("X-Cache") == "hit":
+            bad["cache-hit"] += 1
+
+    warmup, requests = case.candor_loop(run.args)
+    for _ in range(max(0, warmup - 1)):
+        send()
+    before = scrape(run.host, run.port)
+    lat = timed_loop(send, 0, requests, run.args.max_case_seconds)
+    after = scrape(run.host, run.port)
+    client.close()
+    if bad:
+        run.problems.append(f"{label}: unexpected responses during latency loop: {dict(bad)}")
+    return {
+        "latency": summarise(lat),
+        "server_explain_mean_ms": metric_mean_ms(before, after, "candor_explain_duration_seconds", {"method": case.method}),
+        "server_http_mean_ms": metric_mean_ms(before, after, "candor_http_request_duration_seconds",
+                                              {"route": "/v1/models/{name}/explain", "method": "POST", "status": "200"}),
+        "connections_opened": client.connects,
+        "bad_responses": {str(k): v for k, v in bad.items()},
+    }
