@@ -11,14 +11,18 @@ public final class CandorService: Sendable {
     public let configuration: CandorConfiguration
     public let registry: ModelRegistry
     public let catalog: MethodCatalog
+    public let metricCatalog: MetricCatalog
     let pool: WorkerPool
     let cache: ResponseCache
     let metrics: ServiceMetrics
     let logger: Logger
 
-    public init(configuration: CandorConfiguration, catalog: MethodCatalog = .standard, logger: Logger) {
+    public init(
+        configuration: CandorConfiguration, catalog: MethodCatalog = .standard, metricCatalog: MetricCatalog = .standard, logger: Logger
+    ) {
         self.configuration = configuration
         self.catalog = catalog
+        self.metricCatalog = metricCatalog
         self.logger = logger
         let metrics = ServiceMetrics()
         self.metrics = metrics

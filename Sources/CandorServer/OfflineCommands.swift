@@ -26,7 +26,7 @@ public enum OfflineCommands {
     public static func explain(file: URL, request: Data, configuration: CandorConfiguration = CandorConfiguration()) throws -> String {
         let model = try load(file)
         let body = try RequestBody.jsonObject(request, allowedKeys: ExplainRequest.fields)
-        let parsed = try ExplainRequest(body, model: model, catalog: .standard, limits: configuration.limits)
+        let parsed = try ExplainRequest(body, model: model, catalog: .standard, metricCatalog: .standard, limits: configuration.limits)
         let explanations = try parsed.run(ExplanationContext(maxBatchElements: configuration.limits.maxBatchElements))
         return String(decoding: try parsed.responseBody(explanations), as: UTF8.self)
     }

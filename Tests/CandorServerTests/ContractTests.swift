@@ -193,3 +193,27 @@ struct OpenAPISchemas {
         }
     }
 }
+
+extension ContractTests {
+    /// Each metric's parameters schema under `MetricParams` declares exactly the catalog's
+    /// parameters with their types, defaults and limits, and `MetricName` lists the catalog.
+    @Test func openAPIDeclaresEveryMetricWithItsParameters() throws {
+        let schemas = try OpenAPISchemas.load()
+        #expect(try schemas.strings(at: ["MetricName", "enum"]) == MetricCatalog.standard.names)
+        let byMetric = try #require(try schemas.schema("MetricParams")["properties"] as? [String: Any])
+        #expect(Set(byMetric.keys) == Set(MetricCatalog.standard.names))
+        for descriptor in MetricCatalog.standard.metrics.map(\.descriptor) {
+            let reference = try #require(
+                (byMetric[descriptor.name] as? [String: Any])?["$ref"] as? String, "MetricParams.\(descriptor.name)")
+            let schemaName = String(reference.dropFirst(OpenAPISchemas.reference("").count))
+            let schema = try schemas.schema(schemaName)
+            #expect(schema["additionalProperties"] as? Bool == false, "\(schemaName) must refuse unknown parameters")
+            let properties = schema["properties"] as? [String: Any] ?? [:]
+            #expect(Set(properties.keys) == Set(descriptor.parameters.map(\.name)), "\(schemaName) for \(descriptor.name)")
+            for parameter in descriptor.parameters {
+                guard let property = properties[parameter.name] as? [String: Any] else { continue }
+                try schemas.expect(property, declares: parameter, label: "\(schemaName).\(parameter.name)")
+            }
+        }
+    }
+}

@@ -90,7 +90,7 @@ import Testing
     /// run and answered 504, so its estimate stays current.
     @Test func aJobAloneIsAdmittedEvenIfItsEstimateExceedsTheDeadline() async throws {
         let service = makeService(threads: 1, queue: 4)
-        try await service.pool.run(timeout: .seconds(1), kind: "slow") { _ in usleep(100_000) }
+        _ = try await service.pool.run(timeout: .seconds(1), kind: "slow") { _ in usleep(100_000) }
         await #expect {
             try await service.pool.run(timeout: .milliseconds(20), kind: "slow") { cancellation in
                 while !cancellation.isCancelled { usleep(1000) }

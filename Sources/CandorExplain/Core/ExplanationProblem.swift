@@ -61,4 +61,14 @@ extension ResolvedProblem {
 
     /// Values the explained output has for one instance.
     var outputsPerInstance: Int { problem.batchSize > 0 ? outputValues.count / problem.batchSize : 0 }
+
+    /// Instance `row` alone, as a problem of one (for metrics that rank each instance's
+    /// features in its own order).
+    func row(_ row: Int) -> ResolvedProblem {
+        let range = row..<(row + 1)
+        let single = ExplanationProblem(
+            model: problem.model, inputs: problem.inputs.map { $0.rows(range) }, output: problem.output, targets: [targets[row]],
+            dataset: problem.dataset)
+        return ResolvedProblem(problem: single, outputValues: outputValues.rows(range), targets: [targets[row]])
+    }
 }

@@ -7,15 +7,49 @@ public struct InstanceExplanation: Sendable {
     /// The explained output for this instance.
     public let output: Tensor
     public let attribution: InstanceAttribution
+    /// The requested quality metrics of this explanation, by metric name (`{"value", ...}`).
+    public let quality: [String: JSONValue]
+}
+
+/// A prepared quality metric under its API name.
+public struct NamedMetricPlan: Sendable {
+    public let name: String
+    public let plan: any MetricPlan
+
+    public init(name: String, plan: any MetricPlan) {
+        self.name = name
+        self.plan = plan
+    }
 }
 
 /// Runs a prepared explanation: evaluates the model once to learn each instance's output and
-/// to resolve default targets (the argmax), checks targets, runs the method, and refuses
-/// non-finite results.
+/// to resolve default targets (the argmax), checks targets, runs the method, refuses
+/// non-finite results, then evaluates the requested quality metrics on the result.
 public enum ExplanationRunner {
     public static func run(
-        _ plan: any ExplanationPlan, problem: ExplanationProblem, context: ExplanationContext
+        _ plan: any ExplanationPlan, problem: ExplanationProblem, context: ExplanationContext, metrics: [NamedMetricPlan] = []
     ) throws(ExplanationError) -> [InstanceExplanation] {
+        let resolved = try resolve(problem, context: context)
+        let attributions = try plan.run(resolved, context: context)
+        for attribution in attributions {
+            let extrasAreFinite = attribution.extras.values.allSatisfy(\.isFinite)
+            guard attribution.attributions.allSatisfy(\.isFinite), extrasAreFinite else {
+                throw ExplanationError(
+                    .nonFiniteResult, "the attributions contain NaN or infinity (the model's output or gradient overflowed for this input)")
+            }
+        }
+        let subject = EvaluationSubject(problem: resolved, attributions: attributions.map(\.attributions))
+        let quality = try EvaluationRunner.quality(of: subject, metrics: metrics, context: context)
+        let perInstance = resolved.outputValues.unstacked()
+        return attributions.indices.map { row in
+            InstanceExplanation(
+                target: resolved.targets[row], output: perInstance[row], attribution: attributions[row], quality: quality[row])
+        }
+    }
+
+    /// Runs the model once on the problem's inputs: checks the explained output exists, is
+    /// finite and has a row per instance, and resolves the targets.
+    static func resolve(_ problem: ExplanationProblem, context: ExplanationContext) throws(ExplanationError) -> ResolvedProblem {
         try context.checkCancellation()
         let outputs: [Tensor]
         do { outputs = try problem.model.predict(problem.inputs) } catch { throw ExplanationError(error) }
@@ -29,18 +63,8 @@ public enum ExplanationRunner {
         guard outputValues.isFinite else {
             throw ExplanationError(.nonFiniteResult, "the model's output is NaN or infinite for this input, so there is nothing to explain")
         }
-        let perInstance = outputValues.unstacked()
-        let targets = try resolveTargets(problem.targets, outputs: perInstance)
-        let resolved = ResolvedProblem(problem: problem, outputValues: outputValues, targets: targets)
-        let attributions = try plan.run(resolved, context: context)
-        for attribution in attributions {
-            let extrasAreFinite = attribution.extras.values.allSatisfy(\.isFinite)
-            guard attribution.attributions.allSatisfy(\.isFinite), extrasAreFinite else {
-                throw ExplanationError(
-                    .nonFiniteResult, "the attributions contain NaN or infinity (the model's output or gradient overflowed for this input)")
-            }
-        }
-        return zip(zip(targets, perInstance), attributions).map { InstanceExplanation(target: $0.0, output: $0.1, attribution: $1) }
+        let targets = try resolveTargets(problem.targets, outputs: outputValues.unstacked())
+        return ResolvedProblem(problem: problem, outputValues: outputValues, targets: targets)
     }
 
     /// Checks explicit targets against the output size, or picks each instance's argmax.

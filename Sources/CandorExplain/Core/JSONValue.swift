@@ -64,13 +64,19 @@ extension JSONValue: ExpressibleByFloatLiteral, ExpressibleByIntegerLiteral, Exp
 }
 
 extension JSONValue {
-    /// Whether every number in the value, however deeply nested, is finite (JSON has no NaN).
     /// The number, or nil for any other kind of value.
     public var doubleValue: Double? {
         if case .number(let value) = self { return value }
         return nil
     }
 
+    /// The fields, or nil for any other kind of value.
+    public var objectValue: [String: JSONValue]? {
+        if case .object(let fields) = self { return fields }
+        return nil
+    }
+
+    /// Whether every number in the value, however deeply nested, is finite (JSON has no NaN).
     public var isFinite: Bool {
         switch self {
         case .number(let number): number.isFinite

@@ -31,7 +31,7 @@ enum TreeShapAlgorithm {
         let buffer = UnsafeMutablePointer<PathElement>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
         phi.withUnsafeMutableBufferPointer { phi in
-            var walker = Walker(tree: tree, instance: instance, condition: condition, phi: phi)
+            let walker = Walker(tree: tree, instance: instance, condition: condition, phi: phi)
             walker.recurse(node: 0, parent: buffer, parentLength: 0, zero: 1, one: 1, feature: -1, extending: true, fraction: 1)
         }
     }

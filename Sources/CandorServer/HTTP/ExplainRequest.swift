@@ -10,14 +10,19 @@ import Hummingbird
 /// validated and the method's plan prepared before any computation, so every client mistake
 /// is a 400 found on the event loop. Used by the HTTP route and by `candor explain`.
 struct ExplainRequest: Sendable {
-    static let fields: Set<String> = ["method", "inputs", "target", "output", "params"]
+    static let fields: Set<String> = ["method", "inputs", "target", "output", "params", "evaluate", "evaluate_params"]
 
     let method: String
     let model: LoadedModel
     let problem: ExplanationProblem
     let plan: any ExplanationPlan
+    /// The quality metrics asked for with `evaluate` (none without it).
+    let metrics: MetricSelection
 
-    init(_ body: [String: JSONValue], model: LoadedModel, catalog: MethodCatalog, limits: CandorConfiguration.Limits) throws {
+    init(
+        _ body: [String: JSONValue], model: LoadedModel, catalog: MethodCatalog, metricCatalog: MetricCatalog,
+        limits: CandorConfiguration.Limits
+    ) throws {
         guard case .string(let method)? = body["method"] else {
             throw Problem.badRequest(
                 "invalid-parameter",
@@ -37,6 +42,15 @@ struct ExplainRequest: Sendable {
         }
         let problem = ExplanationProblem(model: model.model, inputs: inputs, output: output, targets: targets, dataset: model.dataset)
         do { plan = try explainer.prepare(parameters, for: problem) } catch { throw Problem(error) }
+        if body["evaluate"] == nil, body["evaluate_params"] != nil {
+            throw Problem.badRequest("invalid-parameter", "'evaluate_params' was given without 'evaluate', the metrics it is for")
+        }
+        metrics =
+            body["evaluate"] == nil
+            ? .none
+            : try MetricSelection(
+                names: body["evaluate"], parameters: body["evaluate_params"], fields: ("evaluate", "evaluate_params"),
+                catalog: metricCatalog, problem: problem)
         self.method = method
         self.model = model
         self.problem = problem
@@ -44,13 +58,16 @@ struct ExplainRequest: Sendable {
 
     /// Computes the explanation (on the calling thread: the route calls it on a worker).
     func run(_ context: ExplanationContext) throws -> [InstanceExplanation] {
-        do { return try ExplanationRunner.run(plan, problem: problem, context: context) } catch { throw Problem(error) }
+        do { return try ExplanationRunner.run(plan, problem: problem, context: context, metrics: metrics.plans) } catch {
+            throw Problem(error)
+        }
     }
 
     /// The response body for computed explanations.
     func responseBody(_ explanations: [InstanceExplanation]) throws -> [UInt8] {
         let response = ExplainResponse(
             model: .init(name: model.name, sha256: model.sha256), method: method, params: plan.effectiveParameters,
+            evaluateParams: metrics.plans.isEmpty ? nil : metrics.effectiveParameters,
             explanations: explanations.map { ExplanationBody($0, model: model) })
         return try Array(JSONEncoder.candor.encode(response))
     }
@@ -58,7 +75,7 @@ struct ExplainRequest: Sendable {
     /// The explained output: the one named, or by default the first float output (a
     /// classifier's integer label is not explained) — for a method that walks a tree
     /// ensemble's trees, the raw score they add up to (`margin`).
-    private static func outputIndex(_ value: JSONValue?, model: LoadedModel, requirement: ModelRequirement) throws -> Int {
+    static func outputIndex(_ value: JSONValue?, model: LoadedModel, requirement: ModelRequirement) throws -> Int {
         let names = model.model.outputs.map(\.name)
         switch value {
         case nil, .null?:
@@ -78,7 +95,7 @@ struct ExplainRequest: Sendable {
 
     /// `target`: omitted (each instance's argmax), one index or class name for every instance,
     /// or an array with one per instance.
-    private static func targets(_ value: JSONValue?, model: LoadedModel, batch: Int) throws -> [Int]? {
+    static func targets(_ value: JSONValue?, model: LoadedModel, batch: Int) throws -> [Int]? {
         func index(_ value: JSONValue) throws -> Int {
             switch value {
             case .number(let number) where number == number.rounded() && abs(number) < 1e9:
@@ -115,6 +132,10 @@ struct ExplainRequest: Sendable {
         hash.update(data: Data(model.identity.utf8))
         hash.update(data: Data(method.utf8))
         hash.update(data: (try? JSONEncoder.candor.encode(plan.effectiveParameters)) ?? Data())
+        // The metrics in their order (the order of `quality`'s keys does not matter, but
+        // equal requests should share an entry only when they ask for the same metrics).
+        hash.update(data: Data("evaluate \(metrics.plans.map(\.name))".utf8))
+        hash.update(data: (try? JSONEncoder.candor.encode(metrics.effectiveParameters)) ?? Data())
         hash.update(data: Data("output \(problem.output) targets \(problem.targets.map { "\($0)" } ?? "argmax")".utf8))
         for input in problem.inputs {
             hash.update(data: Data("\(input.shape)".utf8))

@@ -6,13 +6,15 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// `POST /v1/models/{name}/predict` and `POST /v1/models/{name}/explain`.
+/// `POST /v1/models/{name}/predict`, `POST /v1/models/{name}/explain` and
+/// `POST /v1/models/{name}/evaluate`.
 struct InferenceRoutes {
     let service: CandorService
 
     func register(on router: Router<CandorRequestContext>) {
         router.post("/v1/models/{name}/predict") { request, context in try await predict(request, context) }
         router.post("/v1/models/{name}/explain") { request, context in try await explain(request, context) }
+        router.post("/v1/models/{name}/evaluate") { request, context in try await evaluate(request, context) }
     }
 
     private func model(_ context: CandorRequestContext) throws -> LoadedModel {
@@ -46,7 +48,8 @@ struct InferenceRoutes {
         let model = try model(context)
         let body = try await RequestBody.jsonObject(
             request, limit: service.configuration.server.maxBodyBytes, allowedKeys: ExplainRequest.fields)
-        let parsed = try ExplainRequest(body, model: model, catalog: service.catalog, limits: service.configuration.limits)
+        let parsed = try ExplainRequest(
+            body, model: model, catalog: service.catalog, metricCatalog: service.metricCatalog, limits: service.configuration.limits)
         let key = parsed.cacheKey
         let bypassesCache = request.headers[.cacheControl]?.contains("no-cache") ?? false
         if service.cache.isEnabled && !bypassesCache, let cached = service.cache.value(for: key) {
@@ -62,6 +65,20 @@ struct InferenceRoutes {
         service.metrics.recordExplanation(method: parsed.method, duration: ContinuousClock.now - start)
         return JSONResponse.make(bytes: bytes, headers: [.cache: "miss"])
     }
+
+    func evaluate(_ request: Request, _ context: CandorRequestContext) async throws -> Response {
+        try service.pool.refuseIfFull()
+        let model = try model(context)
+        let body = try await RequestBody.jsonObject(
+            request, limit: service.configuration.server.maxBodyBytes, allowedKeys: EvaluateRequest.fields)
+        let parsed = try EvaluateRequest(
+            body, model: model, catalog: service.catalog, metricCatalog: service.metricCatalog, limits: service.configuration.limits)
+        let maxBatchElements = service.configuration.limits.maxBatchElements
+        let evaluations = try await service.compute("\(model.name) evaluate", for: context) { cancellation in
+            try parsed.run(ExplanationContext(cancellation: cancellation, maxBatchElements: maxBatchElements))
+        }
+        return JSONResponse.make(bytes: try parsed.responseBody(evaluations))
+    }
 }
 
 /// The explain response body (DESIGN.md, "explain response").
@@ -73,7 +90,14 @@ struct ExplainResponse: Encodable {
     let model: ModelReference
     let method: String
     let params: [String: JSONValue]
+    /// Each requested metric's effective parameters; absent without `evaluate`.
+    let evaluateParams: [String: JSONValue]?
     let explanations: [ExplanationBody]
+
+    enum CodingKeys: String, CodingKey {
+        case model, method, params, explanations
+        case evaluateParams = "evaluate_params"
+    }
 }
 
 /// One instance's explanation: target (and its class name when known), the model's output,
@@ -85,6 +109,8 @@ struct ExplanationBody: Encodable {
     let output: Tensor
     let attributions: [(String, Tensor)]
     let extras: [String: JSONValue]
+    /// The requested metrics by name; absent without `evaluate`.
+    let quality: [String: JSONValue]
 
     init(_ explanation: InstanceExplanation, model: LoadedModel) {
         target = explanation.target
@@ -92,6 +118,7 @@ struct ExplanationBody: Encodable {
         output = explanation.output
         attributions = Array(zip(model.model.inputs.map(\.name), explanation.attribution.attributions))
         extras = explanation.attribution.extras
+        quality = explanation.quality
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -106,5 +133,6 @@ struct ExplanationBody: Encodable {
             for (name, tensor) in attributions { try byInput.encode(NestedTensor(tensor: tensor), forKey: DynamicKey(name)) }
         }
         for (key, value) in extras.sorted(by: { $0.key < $1.key }) { try container.encode(value, forKey: DynamicKey(key)) }
+        if !quality.isEmpty { try container.encode(JSONValue.object(quality), forKey: DynamicKey("quality")) }
     }
 }

@@ -5,10 +5,10 @@ import CandorModel
 struct ModelDescription: Encodable {
     let name: String
     let sha256: String
-    /// The file format: `onnx` or `xgboost`.
+    /// The file format: `onnx`, `xgboost` or `lightgbm`.
     let kind: String
     let description: String?
-    /// The producing tool (for XGBoost models, "xgboost"); the opset and operators of an ONNX graph.
+    /// The producing tool (for XGBoost and LightGBM models, the format's name); the opset and operators of an ONNX graph.
     let producer: String
     let opset: Int?
     let operators: [String]

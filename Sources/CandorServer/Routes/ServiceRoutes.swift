@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// `/healthz`, `/readyz`, `/metrics` and `/v1/methods`.
+/// `/healthz`, `/readyz`, `/metrics`, `/v1/methods` and `/v1/evaluations`.
 struct ServiceRoutes {
     let service: CandorService
 
@@ -16,6 +16,7 @@ struct ServiceRoutes {
                 body: .init(byteBuffer: ByteBuffer(bytes: service.metrics.exposition())))
         }
         router.get("/v1/methods") { _, _ in try JSONResponse.make(MethodList(service.catalog)) }
+        router.get("/v1/evaluations") { _, _ in try JSONResponse.make(MetricList(service.metricCatalog)) }
     }
 
     /// Ready once the models folder has been scanned, at least one model is served and the
@@ -67,9 +68,13 @@ struct MethodList: Encodable {
     let methods: [Method]
 
     init(_ catalog: MethodCatalog) {
-        methods = catalog.explainers.map { explainer in
-            let descriptor = explainer.descriptor
-            return Method(
+        methods = Self.entries(catalog.explainers.map(\.descriptor))
+    }
+
+    /// The listing of each descriptor.
+    static func entries(_ descriptors: [MethodDescriptor]) -> [Method] {
+        descriptors.map { descriptor in
+            Method(
                 name: descriptor.name, family: descriptor.family, summary: descriptor.summary, reference: descriptor.reference,
                 appliesTo: descriptor.requirement.rawValue,
                 parameters: descriptor.parameters.map { spec in
@@ -79,5 +84,15 @@ struct MethodList: Encodable {
                         maximum: spec.maximum, choices: choices, description: spec.summary)
                 })
         }
+    }
+}
+
+/// `GET /v1/evaluations`: every quality metric with its parameters, defaults and limits, in
+/// the form `GET /v1/methods` lists methods.
+struct MetricList: Encodable {
+    let metrics: [MethodList.Method]
+
+    init(_ catalog: MetricCatalog) {
+        metrics = MethodList.entries(catalog.metrics.map(\.descriptor))
     }
 }

@@ -1,0 +1,57 @@
+import CandorModel
+import CandorTensor
+
+/// A measure of how far an explanation can be trusted, computed from the model, the explained
+/// instances and their attributions (Yeh et al. 2019; Petsiuk et al. 2018; Samek et al. 2017;
+/// Bhatt et al. 2020). Like an ``Explainer``, `prepare` validates a request's parameters
+/// without computing (on the event loop) and the plan's `evaluate` does the work (on a worker).
+public protocol QualityMetric: Sendable {
+    var descriptor: MethodDescriptor { get }
+    func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any MetricPlan
+}
+
+/// A validated metric, ready to evaluate explanations.
+public protocol MetricPlan: Sendable {
+    /// Every parameter's effective value, defaults filled in: echoed in the response and part
+    /// of the cache key.
+    var effectiveParameters: [String: JSONValue] { get }
+    /// One quality per instance of `subject`, in order.
+    func evaluate(_ subject: EvaluationSubject, context: ExplanationContext) throws(ExplanationError) -> [MetricValue]
+}
+
+/// What a metric says of one explanation: its headline number and, for metrics that have one,
+/// the curve or per-stage figures it comes from.
+public struct MetricValue: Sendable, Equatable {
+    public let value: Double
+    public let details: [String: JSONValue]
+
+    public init(_ value: Double, details: [String: JSONValue] = [:]) {
+        self.value = value
+        self.details = details
+    }
+
+    /// `{"value": v, ...details}`, as the response carries it.
+    public var json: JSONValue {
+        var object = details
+        object["value"] = .number(value)
+        return .object(object)
+    }
+}
+
+/// The explanations a metric judges: the resolved problem and, per instance, one attribution
+/// tensor per model input, shaped like the instance.
+public struct EvaluationSubject: Sendable {
+    public let problem: ResolvedProblem
+    public let attributions: [[Tensor]]
+
+    public init(problem: ResolvedProblem, attributions: [[Tensor]]) {
+        self.problem = problem
+        self.attributions = attributions
+    }
+
+    /// Instance `row`'s attributions, every input's flattened and concatenated in input order
+    /// (the order ``FeatureGroups`` addresses elements in).
+    func flatAttributions(_ row: Int) -> [Float] {
+        attributions[row].flatMap(\.scalars)
+    }
+}
