@@ -5,7 +5,7 @@ import CandorModel
 struct ModelDescription: Encodable {
     let name: String
     let sha256: String
-    /// The file format: `onnx` or `xgboost`.
+    /// The file format: `onnx`, `xgboost` or `lightgbm`.
     let kind: String
     let description: String?
     /// The producing tool (for XGBoost models, "xgboost"); the opset and operators of an ONNX graph.
