@@ -2,7 +2,7 @@ import CandorExplain
 import CandorModel
 import Foundation
 
-/// What `candor inspect` and `candor explain` do: the service's answers for a model file,
+/// What `candor inspect`, `candor explain` and `candor methods` do: the service's answers,
 /// without a server, for scripts and notebooks.
 public enum OfflineCommands {
     /// Loads `file` — ONNX, XGBoost's JSON or LightGBM's text — with its external data and `NAME.yaml` beside it.
@@ -29,5 +29,11 @@ public enum OfflineCommands {
         let parsed = try ExplainRequest(body, model: model, catalog: .standard, metricCatalog: .standard, limits: configuration.limits)
         let explanations = try parsed.run(ExplanationContext(maxBatchElements: configuration.limits.maxBatchElements))
         return String(decoding: try parsed.responseBody(explanations), as: UTF8.self)
+    }
+
+    /// The methods the service offers (`GET /v1/methods` lists the same catalog): as plain
+    /// text, or as the Markdown of `docs/methods.md`.
+    public static func methods(markdown: Bool = false, catalog: MethodCatalog = .standard) -> String {
+        markdown ? MethodReference.markdown(catalog) : MethodReference.text(catalog)
     }
 }

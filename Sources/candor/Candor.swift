@@ -13,7 +13,7 @@ struct Candor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "candor",
         abstract: "Serve machine-learning models and explain their predictions.",
-        subcommands: [Serve.self, Inspect.self, Explain.self],
+        subcommands: [Serve.self, Inspect.self, Explain.self, Methods.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -106,5 +106,17 @@ struct Explain: AsyncParsableCommand {
         } catch let problem as Problem {
             throw ValidationError(problem.detail)
         }
+    }
+}
+
+struct Methods: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the explanation methods with their parameters and what each is checked against, as GET /v1/methods lists them.")
+
+    @Flag(help: "Print docs/methods.md, the Markdown reference generated from the method catalog.")
+    var markdown = false
+
+    func run() async throws {
+        print(OfflineCommands.methods(markdown: markdown), terminator: "")
     }
 }

@@ -26,4 +26,40 @@ import Testing
         #expect(description.contains("\"feature_names\""))
         #expect(description.contains("\"integrated_gradients\""))
     }
+
+    /// A method as a listing names it.
+    struct Listed: Equatable, Sendable {
+        let name: String
+        let family: String
+        let appliesTo: String
+        var parameters: [String]
+    }
+
+    /// `candor methods` lists what `GET /v1/methods` lists: the same methods in the same order,
+    /// each with its family, the models it applies to and its parameters.
+    @Test func offlineMethodsListWhatTheServiceLists() async throws {
+        let served = try await TestApplication().test { client in
+            let methods = try #require(try await client.get("/v1/methods").json["methods"] as? [[String: Any]])
+            return try methods.map { method in
+                Listed(
+                    name: try #require(method["name"] as? String), family: try #require(method["family"] as? String),
+                    appliesTo: try #require(method["applies_to"] as? String),
+                    parameters: try #require(method["parameters"] as? [[String: Any]]).compactMap { $0["name"] as? String })
+            }
+        }
+        var offline: [Listed] = []
+        for line in OfflineCommands.methods().split(separator: "\n") {
+            if !line.hasPrefix(" "), let open = line.firstIndex(of: "("), line.hasSuffix(")") {
+                let facts = line[line.index(after: open)..<line.index(before: line.endIndex)].components(separatedBy: "; ")
+                offline.append(
+                    Listed(name: String(line[..<open].dropLast()), family: facts[0], appliesTo: facts.last ?? "", parameters: []))
+            } else if line.hasPrefix("      "), let colon = line.firstIndex(of: ":") {
+                offline[offline.count - 1].parameters.append(line[..<colon].trimmingCharacters(in: .whitespaces))
+            }
+        }
+        #expect(!served.isEmpty)
+        #expect(offline == served)
+        let markdown = OfflineCommands.methods(markdown: true)
+        for method in served { #expect(markdown.contains("## `\(method.name)`\n")) }
+    }
 }

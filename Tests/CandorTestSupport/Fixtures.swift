@@ -49,8 +49,8 @@ public func maxAbsoluteDifference(_ a: [Float], _ b: [Float]) -> Float {
     return zip(a, b).map { abs($0 - $1) }.max() ?? 0
 }
 
-/// Whether every pair agrees to `absolute + relative·|expected|` — the float32 tolerance of
-/// METHODS.md (about 1e-4 absolute and 1e-3 relative).
+/// Whether every pair agrees to `absolute + relative·|expected|` — by default the float32
+/// tolerance the golden comparisons use (1e-4 absolute plus 1e-3 relative).
 public func isClose(_ actual: [Float], _ expected: [Float], absolute: Float = 1e-4, relative: Float = 1e-3) -> Bool {
     actual.count == expected.count
         && zip(actual, expected).allSatisfy { abs($0 - $1) <= absolute + relative * abs($1) }

@@ -8,7 +8,15 @@ public struct Deconvolution: Explainer {
     public let descriptor = MethodDescriptor(
         name: "deconvolution", family: "gradient",
         summary: "the gradient with each ReLU passing back relu(incoming gradient)",
-        reference: "Captum Deconvolution", requirement: .differentiable, parameters: [])
+        reference: "Captum Deconvolution", requirement: .differentiable,
+        checkedAgainst:
+            "Captum 0.9 `Deconvolution` on the four CNN fixtures",
+        details: """
+            Zeiler & Fergus, 2014: the gradient, except that each `Relu` passes back the positive
+            part of the incoming gradient whatever its input; as in Captum, no other operator is
+            changed.
+            """,
+        parameters: [])
 
     public init() {}
 

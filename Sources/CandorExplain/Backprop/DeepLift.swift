@@ -13,6 +13,28 @@ public struct DeepLift: Explainer {
         name: "deeplift", family: "gradient",
         summary: "DeepLIFT (rescale rule): (x − x′) ⊙ multipliers Δout/Δin back-propagated from the target; returns convergence_delta",
         reference: "Captum DeepLift", requirement: .differentiable,
+        checkedAgainst:
+            "Captum 0.9 `DeepLift` on the batch-norm and hand-built CNNs; summation-to-delta (< 10⁻⁴) where Candor departs from Captum (MaxPool after an activation, SiLU); w ⊙ (x − x′) on a linear model",
+        details: """
+            DeepLIFT's rescale rule (Shrikumar et al., 2017): (x − x′) ⊙ multipliers back-propagated
+            from the target, each ReLU, ELU, LeakyReLU, Sigmoid, Tanh and Softplus passing back
+            Δout/Δin against the baseline's pass (its derivative where |Δin| < 10⁻¹⁰), Captum's MaxPool
+            and Softmax rules, and the gradient elsewhere; `convergence_delta` as for integrated
+            gradients. LayerNormalization and Gelu keep their gradient, as in Captum, which hooks
+            neither (checked against input × gradient on the exporter zoo's LayerNorm MLP).
+
+            Where Candor deliberately departs from Captum, its values are held to summation-to-delta
+            instead of Captum's numbers. MaxPool after an activation: where an activation feeds a
+            MaxPool directly, Captum 0.9 loses its pool rule (the activation's hook reads the gradient
+            before the pool's hook rewrites it; Captum issue #1104, fixed after 0.9) and misses
+            completeness by up to 0.13 on the LeNet and residual CNNs; Candor keeps the rule.
+            Overlapping pool windows: where windows that share a maximum overlap, Candor sums the routed
+            differences, which keeps completeness; Captum's unpooling overwrites them. SiLU, which
+            exporters write as `Mul(x, Sigmoid(x))`: Candor rescales the pair as one nonlinearity, as
+            the rule applies to any element-wise nonlinearity, and holds summation-to-delta on the
+            exporter zoo's residual CNNs and the Keras CNN (< 10⁻⁴ of the outputs' scale); Captum hooks
+            no `nn.SiLU`, leaves it on its gradient and misses completeness by up to 2 there.
+            """,
         parameters: [ParameterSpec.baselines("the reference input x′: a number, one instance, or one per instance")])
 
     public init() {}

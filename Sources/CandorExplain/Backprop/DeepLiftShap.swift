@@ -10,6 +10,15 @@ public struct DeepLiftShap: Explainer {
         name: "deeplift_shap", family: "gradient",
         summary: "DeepLIFT averaged over a distribution of baselines (DeepSHAP); returns convergence_delta",
         reference: "Captum DeepLiftShap", requirement: .differentiable,
+        checkedAgainst:
+            "Captum 0.9 `DeepLiftShap` on the CNN fixtures (held to summation-to-delta where `deeplift` is); equal to the mean of single-baseline DeepLIFT",
+        details: """
+            DeepLIFT of each instance against every row of a baseline distribution, averaged: an
+            approximation of SHAP values with the distribution as background (Lundberg & Lee, 2017).
+            With no `baselines`, the rows of the model's sidecar background. `convergence_delta` is the
+            mean of the pairs' deltas, Σ attributions − (f(x) − mean of f(x′)). Where `deeplift`
+            departs from Captum, so does this method.
+            """,
         parameters: [
             ParameterSpec(
                 "baselines", .instances,

@@ -8,7 +8,15 @@ public struct GuidedBackprop: Explainer {
     public let descriptor = MethodDescriptor(
         name: "guided_backprop", family: "gradient",
         summary: "the gradient with each ReLU passing back only positive gradient at positive input",
-        reference: "Captum GuidedBackprop", requirement: .differentiable, parameters: [])
+        reference: "Captum GuidedBackprop", requirement: .differentiable,
+        checkedAgainst:
+            "Captum 0.9 `GuidedBackprop` on the four CNN fixtures",
+        details: """
+            Springenberg et al., 2015: the gradient, except that each `Relu` passes back only the
+            positive part of its gradient, and only where its input was positive; as in Captum, no
+            other operator is changed.
+            """,
+        parameters: [])
 
     public init() {}
 

@@ -12,6 +12,23 @@ public struct LayerwiseRelevance: Explainer {
         summary:
             "layer-wise relevance propagation of the target output to the input (ε, γ, α1β0 or z⁺ rule on weight layers); returns convergence_delta",
         reference: "Captum LRP", requirement: .differentiable,
+        checkedAgainst:
+            "Captum 0.9 `LRP` (ε, γ and α1β0 rules, deltas included) on the batch-norm, hand-built and residual CNNs; exact conservation without biases (ε, z⁺)",
+        details: """
+            Layer-wise relevance propagation (Bach et al., 2015) of the target's value: R_a = a ⊙
+            J′ᵀ(R_z/(z′ + ε·sign₀ z′)) at the weight layers (rule `epsilon`; `gamma`: W + γW⁺;
+            `alpha1_beta0`: W⁺, as Captum's α1β0; `z_plus`: W⁺a⁺ + W⁻a⁻ without bias), ε at pooling,
+            batch norm and additions (Captum's `Addition_Module`), relevance passed through ReLU, Tanh
+            and Dropout. A graph with an operator LRP has no treatment for on the way to the explained
+            output (LayerNormalization, a lone Sigmoid, …) is refused, naming it; so the sigmoid LeNet
+            fixture, which Captum refuses too, has no LRP golden. `convergence_delta` = Σ attributions −
+            f(x), the relevance the biases and ε absorbed (Captum reports its negation). `z_plus` has no
+            Captum counterpart and is checked by conservation alone.
+
+            Where Candor departs from Captum: SiLU (`Mul(x, Sigmoid(x))` as exporters write it) passes
+            relevance through as ReLU does, which conserves it; Captum refuses `nn.SiLU`. The exporter
+            zoo's residual CNNs are explained instead of refused.
+            """,
         parameters: [
             ParameterSpec.choice(
                 "rule", default: WeightRuleName.epsilon,

@@ -13,6 +13,16 @@ public enum ModelRequirement: String, Sendable, Codable {
     /// per-feature scaling).
     case linear = "linear_model"
 
+    /// The models that meet the requirement, in words (for `docs/methods.md` and `candor methods`).
+    public var modelsDescription: String {
+        switch self {
+        case .differentiable: "differentiable models (ONNX graphs Candor can differentiate)"
+        case .any: "any model (forward passes only)"
+        case .treeEnsemble: "tree ensembles (XGBoost, LightGBM, ONNX tree ensembles)"
+        case .linear: "linear models (ONNX LinearClassifier/LinearRegressor behind per-feature scaling)"
+        }
+    }
+
     /// Whether a model meets the requirement.
     public func isMet(by model: any PredictiveModel) -> Bool {
         switch self {
@@ -24,7 +34,9 @@ public enum ModelRequirement: String, Sendable, Codable {
     }
 }
 
-/// What `GET /v1/methods` says of a method, and what requests are validated against.
+/// What `GET /v1/methods` says of a method, and what requests are validated against. The same
+/// declaration is rendered into `docs/methods.md` (``MethodReference``), so the reference
+/// cannot drift from what the service validates.
 public struct MethodDescriptor: Sendable {
     public let name: String
     public let family: String
@@ -32,17 +44,26 @@ public struct MethodDescriptor: Sendable {
     /// The peer implementation whose numbers this method reproduces.
     public let reference: String
     public let requirement: ModelRequirement
+    /// What the method is checked against, briefly: the reference library and the fixtures
+    /// its goldens were computed on, or the properties that stand in for a reference (one
+    /// row of the summary table in `docs/methods.md`).
+    public let checkedAgainst: String
+    /// Longer notes for `docs/methods.md`: the definition in full, and where Candor
+    /// deliberately departs from the reference.
+    public let details: String?
     public let parameters: [ParameterSpec]
 
     public init(
         name: String, family: String, summary: String, reference: String, requirement: ModelRequirement,
-        parameters: [ParameterSpec]
+        checkedAgainst: String, details: String? = nil, parameters: [ParameterSpec]
     ) {
         self.name = name
         self.family = family
         self.summary = summary
         self.reference = reference
         self.requirement = requirement
+        self.checkedAgainst = checkedAgainst
+        self.details = details
         self.parameters = parameters
     }
 }

@@ -7,7 +7,10 @@ public struct InputXGradient: Explainer {
     public let descriptor = MethodDescriptor(
         name: "input_x_gradient", family: "gradient",
         summary: "x ⊙ ∂f/∂x for the target output", reference: "Captum InputXGradient",
-        requirement: .differentiable, parameters: [])
+        requirement: .differentiable,
+        checkedAgainst:
+            "Captum 0.9 `InputXGradient` on the MLP and CNN fixtures; a dummy feature gets 0 and symmetric features equal credit",
+        parameters: [])
 
     public init() {}
 

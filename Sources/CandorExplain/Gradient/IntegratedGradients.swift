@@ -15,6 +15,17 @@ public struct IntegratedGradients: Explainer {
         name: "integrated_gradients", family: "gradient",
         summary: "(x − x′) ⊙ the path integral of ∂f/∂x from the baseline x′ to x; returns convergence_delta",
         reference: "Captum IntegratedGradients", requirement: .differentiable,
+        checkedAgainst:
+            "Captum 0.9 `IntegratedGradients` (same α points and weights, convergence deltas) on the MLP, CNN and exporter-zoo fixtures; w ⊙ (x − x′) on a linear model",
+        details: """
+            (x − x′) ⊙ ∫₀¹ ∂f(x′ + α(x − x′))/∂x dα by quadrature, the path points of all instances
+            evaluated in as few batched passes as the memory budget allows; each explanation has
+            `convergence_delta` = Σ attributions − (f(x) − f(x′)). `riemann_trapezoid` keeps Captum's
+            weights ([½, 1, …, 1, ½]/n, which sum to (n − 1)/n), so its numbers equal Captum's and its
+            delta shows the shortfall; the other rules are also held to the closed form w ⊙ (x − x′) on
+            a linear model, and to completeness. The exporter zoo's Keras models are checked against
+            integrated gradients computed with TensorFlow's gradients at Captum's Gauss–Legendre points.
+            """,
         parameters: PathIntegral.parameters + [
             ParameterSpec(
                 "internal_batch_size", .integer, minimum: 1, maximum: 1_000_000,

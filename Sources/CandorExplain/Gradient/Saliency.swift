@@ -8,6 +8,16 @@ public struct Saliency: Explainer {
         name: "saliency", family: "gradient",
         summary: "∂f/∂x for the target output, in absolute value unless abs is false",
         reference: "Captum Saliency", requirement: .differentiable,
+        checkedAgainst:
+            "Captum 0.9 `Saliency` on the MLP, CNN and exporter-zoo fixtures (the Keras models against TensorFlow's gradients); |w| on a linear model",
+        details: """
+            ∂f/∂x, the gradient of the target output with respect to each input element, in absolute
+            value unless `abs` is false (Captum's default too). The exporter-zoo fixtures are models as
+            PyTorch's dynamo and legacy exporters write them (MaxPool with `storage_order`,
+            LayerNormalization, GELU, attention) and Keras 3 models converted by tf2onnx (an NHWC
+            transpose, folded batch norm); their saliency is compared with Captum's, and with
+            TensorFlow's `GradientTape` for the Keras models.
+            """,
         parameters: [ParameterSpec("abs", .boolean, default: true, summary: "return |∂f/∂x| instead of ∂f/∂x")])
 
     public init() {}

@@ -11,6 +11,13 @@ public struct GradCam: Explainer {
         name: "grad_cam", family: "gradient",
         summary: "Grad-CAM: channels of a convolutional layer weighted by their mean gradient, summed, upsampled to the input",
         reference: "Captum LayerGradCam + LayerAttribution.interpolate", requirement: .differentiable,
+        checkedAgainst:
+            "Captum 0.9 `LayerGradCam` + `LayerAttribution.interpolate` (none, bilinear, nearest) on the four CNN fixtures",
+        details: """
+            Σₖ mean(∂f/∂Aᵏ)·Aᵏ at a [N, C, h, w] layer (by default the output of the last Conv node),
+            ReLU'd if asked, upsampled to the input as PyTorch's `interpolate` does (align_corners
+            false): one [1, H, W] map per instance.
+            """,
         parameters: [
             LayerSelection.parameter("the [N, C, h, w] layer (default: the output of the last Conv node)"),
             ParameterSpec("relu_attributions", .boolean, default: false, summary: "apply a ReLU to the map"),

@@ -8,6 +8,8 @@ public struct GuidedGradCam: Explainer {
         name: "guided_grad_cam", family: "gradient",
         summary: "guided backpropagation ⊙ the ReLU'd Grad-CAM map upsampled to the input",
         reference: "Captum GuidedGradCam", requirement: .differentiable,
+        checkedAgainst:
+            "Captum 0.9 `GuidedGradCam` on the four CNN fixtures; equal to guided backpropagation ⊙ the ReLU'd Grad-CAM map",
         parameters: [
             LayerSelection.parameter("the [N, C, h, w] layer (default: the output of the last Conv node)"),
             ParameterSpec.choice(

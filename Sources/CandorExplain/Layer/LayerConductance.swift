@@ -13,6 +13,12 @@ public struct LayerConductance: Explainer {
         summary:
             "conductance of an intermediate tensor along the input path (attributions shaped like the layer); returns convergence_delta",
         reference: "Captum LayerConductance", requirement: .differentiable,
+        checkedAgainst:
+            "Captum 0.9 `LayerConductance` on the four CNN fixtures",
+        details: """
+            Σₖ (A(xₖ₊₁) − A(xₖ)) ⊙ ∂f/∂A(xₖ) along the path from the baseline to the input, as Captum
+            sums it; attributions are shaped like the layer.
+            """,
         parameters: LayerPathRequest.parameters)
 
     public init() {}

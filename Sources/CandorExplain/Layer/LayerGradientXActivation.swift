@@ -8,6 +8,8 @@ public struct LayerGradientXActivation: Explainer {
         name: "layer_gradient_x_activation", family: "layer",
         summary: "A ⊙ ∂f/∂A at an intermediate tensor A (attributions shaped like the layer)",
         reference: "Captum LayerGradientXActivation", requirement: .differentiable,
+        checkedAgainst:
+            "Captum 0.9 `LayerGradientXActivation` on the four CNN fixtures",
         parameters: [LayerSelection.parameter("the intermediate tensor A (required)")])
 
     public init() {}

@@ -9,6 +9,8 @@ public struct NeuronGradient: Explainer {
         name: "neuron_gradient", family: "layer",
         summary: "∂A[neuron]/∂x: the gradient of one element of an intermediate tensor with respect to the input",
         reference: "Captum NeuronGradient", requirement: .differentiable,
+        checkedAgainst:
+            "Captum 0.9 `NeuronGradient` on the four CNN fixtures; a convolution neuron's gradient is its kernel",
         parameters: [
             LayerSelection.parameter("the intermediate tensor A (required)"),
             ParameterSpec(

@@ -13,6 +13,14 @@ public struct FeaturePermutation: Explainer {
         name: "feature_permutation", family: "perturbation",
         summary: "f(x) − f(x with a feature group shuffled across the batch), for every group; needs at least two instances",
         reference: "Captum FeaturePermutation", requirement: .any,
+        checkedAgainst:
+            "its definition on a linear model (property tests: w ⊙ (x − x of the permuted instance), a seed reproduces); Captum `FeaturePermutation`'s definition, not its draws",
+        details: """
+            Each feature group is shuffled across the batch in turn (a seeded permutation per group,
+            never the identity); an instance's attribution is f(x) − f(x with the group shuffled). It
+            needs at least two instances. The permutations are drawn differently from Captum's, so it is
+            property-tested rather than compared number for number.
+            """,
         parameters: [
             ParameterSpec.featureMask("a group id per element, shaped like one instance (default: each element alone)"),
             ParameterSpec.seed(of: "the permutations"),

@@ -9,6 +9,13 @@ public struct Occlusion: Explainer {
         name: "occlusion", family: "perturbation",
         summary: "mean over the sliding windows covering an element of f(x) − f(x occluded)",
         reference: "Captum Occlusion", requirement: .any,
+        checkedAgainst:
+            "Captum 0.9 `Occlusion` (windows, strides, baselines) on the three MLP fixtures; the window average computed by hand on a linear model",
+        details: """
+            A window slides over the instance from 0 on every axis, in steps of `strides`, cut off at
+            the edge; each element gets the mean, over the windows covering it, of f(x) − f(x
+            occluded).
+            """,
         parameters: [
             ParameterSpec(
                 "sliding_window_shapes", .integers, minimum: 1, maximum: 1_000_000,

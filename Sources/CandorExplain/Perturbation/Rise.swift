@@ -18,6 +18,15 @@ public struct Rise: Explainer {
         name: "rise", family: "perturbation",
         summary: "mask-weighted mean of the outputs over random smooth masks (randomized input sampling)",
         reference: "Petsiuk et al. 2018 (RISE)", requirement: .any,
+        checkedAgainst:
+            "its definition (property tests: a constant model gets its constant everywhere, the saliency peaks where the signal is, a seed reproduces)",
+        details: """
+            RISE (Petsiuk et al., 2018): S = Σᵢ f(x′ + (x − x′) ⊙ Mᵢ) · Mᵢ / (n_masks · p) over
+            random smooth masks, each a grid of cells kept with probability p, upsampled bilinearly and
+            cropped at a random shift; masks span an instance's last two axes (shared by the channels of
+            a [channels, height, width] image) or its only axis. No reference implementation is common
+            enough to match number for number.
+            """,
         parameters: [
             ParameterSpec("n_masks", .integer, default: 2000, minimum: 1, maximum: 1_000_000, summary: "random masks per instance"),
             ParameterSpec(

@@ -13,6 +13,16 @@ public struct LinearShap: Explainer {
         name: "linear_shap", family: "shapley",
         summary: "exact SHAP values of a linear model's raw score, w ⊙ (x − mean of the background); returns base_value and margin",
         reference: "SHAP LinearExplainer", requirement: .linear,
+        checkedAgainst:
+            "SHAP 0.51 `LinearExplainer` on skl2onnx linear models and scaling pipelines, every class; integrated gradients from the background mean agree",
+        details: """
+            The exact SHAP values of a linear model's raw score (a logistic regression's log-odds) for
+            the target column, features independent: wᵢ·(xᵢ − x̄ᵢ) with x̄ the background mean;
+            `base_value` = w·x̄ + b and `margin` = w·x + b. Per-feature scaling before the model
+            (skl2onnx's `StandardScaler`, `MinMaxScaler`) is folded into the weights. The goldens are a
+            linear regression, a scaled binary and a min-max-scaled multinomial logistic regression,
+            compared with SHAP on the final estimator and the scaled data.
+            """,
         parameters: [
             BackgroundRows.parameter("the rows whose mean stands in for absent features (omitted or \"model\": the sidecar's background)")
         ])

@@ -13,6 +13,14 @@ public struct ShapleyValueSampling: Explainer {
         name: "shapley_value_sampling", family: "shapley",
         summary: "Shapley values estimated over n_samples random orderings of the feature groups",
         reference: "Captum ShapleyValueSampling; converges to exact_shapley", requirement: .any,
+        checkedAgainst:
+            "converges to `exact_shapley` (property tests, also on 13 groups of the breast-cancer model); efficiency exact at any `n_samples`; no Captum golden",
+        details: """
+            Each random ordering of the feature groups credits every group with the change it makes
+            as it joins. Efficiency holds exactly (the values sum to f(x) − `base_value`, `base_value` =
+            f(x′)) and the error shrinks as 1/√n_samples. The orderings are drawn differently from
+            Captum's `ShapleyValueSampling`, so the method is held to the exact values instead.
+            """,
         parameters: [
             ParameterSpec("n_samples", .integer, default: 25, minimum: 1, maximum: 100_000, summary: "number of random orderings"),
             ParameterSpec.baselines("the values an absent feature takes"),

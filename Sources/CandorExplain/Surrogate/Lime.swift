@@ -35,6 +35,24 @@ public struct Lime: Explainer {
         name: "lime", family: "surrogate",
         summary: "a sparse weighted linear surrogate fitted on perturbed samples; returns score (R²), intercept and, for tables, rules",
         reference: "lime LimeTabularExplainer / LimeImageExplainer", requirement: .any,
+        checkedAgainst:
+            "lime 0.2.0.1: the quartile discretizer and the regression step exactly (on lime's own neighbourhoods); whole explanations within lime's run-to-run spread",
+        details: """
+            A sparse linear surrogate, as the `lime` package fits it: samples around the instance,
+            each weighted by √exp(−d²/kernel_width²) of its distance d, and a ridge regression (α = 1)
+            of the target output on their interpretable features, restricted to the `num_features` that
+            `feature_selection` picks; the coefficients are the attributions (0 for features left out),
+            with `intercept`, `score` (weighted R²) and `local_prediction`.
+
+            Tables (`LimeTabularExplainer`): each feature binned at its training quartiles, samples
+            drawn bin by bin from the training statistics, and `rules` giving each chosen feature's bin
+            and weight (`petal width (cm) <= 0.30`); `discretize: false` samples N(mean, std²) and
+            explains standardised values. Groups, from a `feature_mask` or an image's `slic`
+            superpixels (`LimeImageExplainer`): each kept or hidden with probability ½, hidden groups
+            taking their per-channel mean or `baselines`, each element getting its group's coefficient.
+            The samples come from Candor's own generator, so whole explanations are compared within the
+            spread of lime's runs over random states: the same leading features with the same signs.
+            """,
         parameters: [
             ParameterSpec("n_samples", .integer, default: 5000, minimum: 2, maximum: 1_000_000, summary: "perturbed samples per instance"),
             ParameterSpec(

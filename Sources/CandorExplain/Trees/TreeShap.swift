@@ -18,6 +18,23 @@ public struct TreeShap: Explainer {
         name: "tree_shap", family: "shapley",
         summary: "exact SHAP values of a tree ensemble's raw score (TreeSHAP, path-dependent or interventional); returns base_value",
         reference: "SHAP TreeExplainer", requirement: .treeEnsemble,
+        checkedAgainst:
+            "SHAP 0.51 `TreeExplainer` on XGBoost and LightGBM models (path-dependent, interventional, interaction values) and on skl2onnx and onnxmltools ONNX conversions (interventional)",
+        details: """
+            The exact SHAP values of a tree ensemble's raw score (`margin`, before the logistic or
+            softmax transform) for the target column: `tree_path_dependent` integrates absent features
+            out along each tree with the training data's node covers (Lundberg et al., 2018);
+            `interventional` gives them each background row's values (Lundberg et al., 2020).
+            `base_value` is the expected margin, and the values add up to the margin minus it exactly.
+
+            Checked against SHAP's float64 values to float32 precision: path-dependent on XGBoost (regression, binary
+            with missing values, multiclass) and LightGBM (binary, regression) models read from their
+            own files, interventional on the two XGBoost models with backgrounds, interaction values on
+            the XGBoost regressor; the models' margins equal the libraries' own, missing values
+            included. ONNX conversions carry no covers, so only `interventional` applies: skl2onnx's
+            forests and boosting and onnxmltools' XGBoost and LightGBM boosters equal SHAP's values on
+            the library models, every class.
+            """,
         parameters: [
             ParameterSpec.choice(
                 "feature_perturbation", default: FeaturePerturbation.treePathDependent,

@@ -17,8 +17,8 @@ public struct BackwardStep {
 }
 
 /// A replacement for some operators' vector-Jacobian products during one backward pass —
-/// DeepLIFT's multipliers, guided backpropagation, deconvolution, LRP — as DESIGN.md's
-/// replaceable backward rules: a method passes one for its pass; nothing global changes.
+/// DeepLIFT's multipliers, guided backpropagation, deconvolution, LRP. Rules are replaceable
+/// per pass: a method passes one for its pass; nothing global changes.
 public protocol BackwardRule: Sendable {
     /// The step's input gradients under this rule, or nil to use the operator's own.
     func inputGradients(_ step: BackwardStep) throws(TensorError) -> [Tensor?]?

@@ -81,7 +81,8 @@ struct InferenceRoutes {
     }
 }
 
-/// The explain response body (DESIGN.md, "explain response").
+/// The explain response body (`ExplainResponse` in openapi.yaml): the model's name and SHA-256,
+/// the method, its effective parameters and one explanation per instance.
 struct ExplainResponse: Encodable {
     struct ModelReference: Encodable {
         let name: String

@@ -4,8 +4,9 @@ import CandorTensor
 import CandorTestSupport
 import Testing
 
-/// The axioms METHODS.md asks of every gradient method, on a linear model y = x·W + b where
-/// the right answers are known in closed form.
+/// The axioms every attribution method must keep — completeness, a dummy feature gets zero,
+/// symmetric features get equal credit, w ⊙ (x − x′) on a linear model — on a linear model
+/// y = x·W + b where the right answers are known in closed form.
 @Suite struct AttributionPropertyTests {
     // Feature 2 is a dummy (zero weight); features 0 and 3 are symmetric for output 0.
     let weights: [[Float]] = [[1.5, -2], [0.5, 1], [0, 0], [1.5, 3]]

@@ -71,7 +71,8 @@ import Testing
     }
 
     /// For a linear model, integrated gradients from the background mean are the same
-    /// w ⊙ (x − x̄) (METHODS.md's property for linear models).
+    /// w ⊙ (x − x̄): on a linear model both are the exact Shapley values with the mean as
+    /// baseline.
     @Test func integratedGradientsFromTheMeanEqualLinearShap() throws {
         let testCase = try #require(Self.cases.first { $0.name == "linear_regression" })
         let model = try Fixtures.model(testCase.file)
