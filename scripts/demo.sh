@@ -110,6 +110,17 @@ note "convergence_delta = sum(attributions) - (f(x) - f(baseline)): the quadratu
 post "/v1/models/$MODEL/explain" "$IG_REQUEST" -D "$scratch/headers" | pretty
 grep -i '^x-cache:' "$scratch/headers" | sed 's/^/    /'
 
+step "How far to trust it: the same explanation with its deletion and insertion curves"
+note "deletion: area under the output as the top-ranked features go to the baseline (low is faithful);"
+note "insertion: as they are revealed on it (high is faithful); completeness: sum(attributions) - (f(x) - f(x'))"
+post "/v1/models/$MODEL/explain" '{"method": "integrated_gradients", "inputs": [[6.7, 3.0, 5.2, 2.3]],
+  "evaluate": ["deletion", "insertion", "completeness"],
+  "evaluate_params": {"deletion": {"n_steps": 4}, "insertion": {"n_steps": 4}}}' | pretty
+
+step "Judge attributions made elsewhere: POST .../evaluate with the attributions themselves"
+post "/v1/models/$MODEL/evaluate" '{"inputs": [[6.7, 3.0, 5.2, 2.3]], "attributions": [[0.4, 0.1, 2.5, 1.8]],
+  "metrics": ["deletion", "sparseness", "complexity"]}' | pretty
+
 step "The cache: the same request with Cache-Control: no-cache is computed afresh (miss) ..."
 post "/v1/models/$MODEL/explain" "$IG_REQUEST" -H 'Cache-Control: no-cache' -D "$scratch/headers" -o /dev/null
 first=$(grep -i '^x-cache:' "$scratch/headers" | tr -d '\r' | awk '{print $2}')

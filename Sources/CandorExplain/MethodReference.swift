@@ -6,8 +6,9 @@ public enum MethodReference {
     /// The command that regenerates `docs/methods.md`.
     public static let regenerateCommand = "swift run candor methods --markdown > docs/methods.md"
 
-    /// `docs/methods.md`: an introduction, a summary table and a section per method.
-    public static func markdown(_ catalog: MethodCatalog) -> String {
+    /// `docs/methods.md`: an introduction, a summary table and a section per method, then the
+    /// quality metrics the same way.
+    public static func markdown(_ catalog: MethodCatalog, metrics: MetricCatalog = .standard) -> String {
         var lines = [
             "# Methods",
             "",
@@ -18,6 +19,13 @@ public enum MethodReference {
         lines += ["## Summary", "", "| method | family | applies to | checked against |", "| --- | --- | --- | --- |"]
         lines += catalog.explainers.map { summaryRow($0.descriptor) }
         for explainer in catalog.explainers { lines += [""] + section(explainer.descriptor) }
+        lines += ["", "# Quality metrics", "", metricsIntroduction, ""]
+        lines += ["## Metrics summary", "", "| metric | applies to | checked against |", "| --- | --- | --- |"]
+        lines += metrics.metrics.map { metric in
+            let descriptor = metric.descriptor
+            return row(["[`\(descriptor.name)`](#\(descriptor.name))", descriptor.requirement.rawValue, descriptor.checkedAgainst])
+        }
+        for metric in metrics.metrics { lines += [""] + section(metric.descriptor) }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -70,6 +78,13 @@ public enum MethodReference {
         `instances` is an array of instances, or `"model"` for the reference rows the model's sidecar names;
         `feature_mask` is a group id (an integer ≥ 0) per element, shaped like one instance; `integers` is one integer,
         or one per axis of an instance.
+        """
+
+    static let metricsIntroduction = """
+        How far an explanation can be trusted. Ask for metrics with `"evaluate": [...]` (and `"evaluate_params": {metric:
+        {...}}`) on an explain request, and each explanation carries `"quality": {metric: {"value": ..., ...}}`; or judge
+        attributions made anywhere with `POST /v1/models/{name}/evaluate`. `GET /v1/evaluations` lists the same
+        declarations. Every metric batches its model evaluations under the same memory budget as the methods.
         """
 
     static func section(_ method: MethodDescriptor) -> [String] {

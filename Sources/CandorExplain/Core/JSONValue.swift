@@ -64,6 +64,12 @@ extension JSONValue: ExpressibleByFloatLiteral, ExpressibleByIntegerLiteral, Exp
 }
 
 extension JSONValue {
+    /// A float32 result as the number its shortest decimal reads (18.331638, not the
+    /// 18.33163833618164 that widening to a double would print).
+    public static func float(_ value: Float) -> JSONValue {
+        .number(Double(value.description) ?? Double(value))
+    }
+
     /// The number, or nil for any other kind of value.
     public var doubleValue: Double? {
         if case .number(let value) = self { return value }

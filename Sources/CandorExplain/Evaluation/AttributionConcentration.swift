@@ -11,7 +11,10 @@ public struct Sparseness: QualityMetric {
     public let descriptor = MethodDescriptor(
         name: "sparseness", family: "evaluation",
         summary: "Gini index of |attributions|: 0 spread evenly, towards 1 concentrated on few features",
-        reference: "Quantus Sparseness (Chalasani et al. 2020)", requirement: .any, parameters: [])
+        reference: "Quantus Sparseness (Chalasani et al. 2020)", requirement: .any,
+        checkedAgainst:
+            "Quantus 0.6 Sparseness on the MLP and CNN integrated-gradients goldens (golden/evaluation.json); even and one-hot attributions",
+        parameters: [])
 
     public init() {}
 
@@ -35,7 +38,10 @@ public struct Complexity: QualityMetric {
     public let descriptor = MethodDescriptor(
         name: "complexity", family: "evaluation",
         summary: "entropy of the share of |attributions| each feature holds: 0 for one feature, log n for all equal",
-        reference: "Quantus Complexity (Bhatt et al. 2020)", requirement: .any, parameters: [])
+        reference: "Quantus Complexity (Bhatt et al. 2020)", requirement: .any,
+        checkedAgainst:
+            "Quantus 0.6 Complexity on the MLP and CNN integrated-gradients goldens (golden/evaluation.json); even and one-hot attributions",
+        parameters: [])
 
     public init() {}
 

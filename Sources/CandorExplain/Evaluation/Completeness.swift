@@ -10,6 +10,8 @@ public struct Completeness: QualityMetric {
         name: "completeness", family: "evaluation",
         summary: "sum of attributions minus the output's change from baseline to input (0 for a complete method)",
         reference: "exact recomputation (Sundararajan et al. 2017; Quantus Completeness)", requirement: .any,
+        checkedAgainst:
+            "recomputed with onnxruntime on the MLP and CNN goldens; zero for w ⊙ (x − x′) on a linear model; equals integrated gradients' convergence_delta",
         parameters: [ParameterSpec.baselines("the reference input x′ the output's change is measured from")])
 
     public init() {}
