@@ -38,6 +38,11 @@ public protocol DifferentiableModel: PredictiveModel {
     /// The output of the model's last convolution, Grad-CAM's default layer; nil when the
     /// model has none.
     var lastConvolutionOutput: String? { get }
+
+    /// The nodes on the way to output `output` that LRP has no rule for, each with the
+    /// operator's reason; empty when LRP can explain that output. (Captum's `LRP` raises for
+    /// such a layer; Candor refuses the request before any pass.)
+    func lrpRefusals(feeding output: Int) -> [LRPRefusal]
 }
 
 /// A model that may be an affine map of its features followed by a link (scikit-learn's

@@ -63,16 +63,27 @@ public struct LayerwiseRelevance: Explainer {
             case .alphaOneBetaZero: .alphaOneBetaZero
             case .zPlus: .zPlus
             }
-        if let graph = model as? ONNXModel {
-            let unsupported = graph.operatorTypes(feeding: problem.output).filter { !LRPRule.supportedOperators.contains($0) }
-            guard unsupported.isEmpty else {
-                throw ExplanationError(
-                    .methodNotApplicable,
-                    "lrp has no rule for \(unsupported.joined(separator: ", ")) on the way to output '\(graph.outputs[problem.output].name)'; it handles \(LRPRule.supportedOperators.sorted().joined(separator: ", "))"
-                )
-            }
+        let refusals = model.lrpRefusals(feeding: problem.output)
+        guard refusals.isEmpty else {
+            throw ExplanationError(
+                .methodNotApplicable,
+                "lrp has no rule for \(Self.describe(refusals)) on the way to output '\(model.outputs[problem.output].name)'")
         }
         return Plan(model: model, rule: LRPRule(rule, epsilon: epsilon), effectiveParameters: reader.effective)
+    }
+
+    /// The refused operators by type, each with its first node, how many more there are, and
+    /// the operator's reason: "Sigmoid (node 'gate': …), LayerNormalization (nodes 'ln1' and
+    /// 11 more: …)".
+    static func describe(_ refusals: [LRPRefusal]) -> String {
+        let groups = Dictionary(grouping: refusals) { $0.node.operatorType }
+        return groups.keys.sorted().map { type in
+            let nodes = groups[type] ?? []
+            let first = nodes.first.map { "'\($0.node.name)'" } ?? ""
+            let which = nodes.count == 1 ? "node \(first)" : "nodes \(first) and \(nodes.count - 1) more"
+            let reasons = Set(nodes.map(\.reason)).sorted().joined(separator: "; ")
+            return "\(type) (\(which): \(reasons))"
+        }.joined(separator: ", ")
     }
 
     struct Plan: ExplanationPlan {

@@ -91,24 +91,7 @@ public final class ONNXModel: DifferentiableModel, LinearFormModel {
         graph.steps.last { $0.node.operatorType == "Conv" }?.outputs.first?.map { graph.slotNames[$0] }
     }
 
-    /// The operator types of the nodes the output `output` depends on, sorted, as a backward
-    /// rule meets them: a SiLU pair (``SiLUProduct``) is `SiLU`, a function of x alone, so its
-    /// `Sigmoid` counts only where its output also feeds another node on the way.
-    public func operatorTypes(feeding output: Int) -> [String] {
-        guard graph.outputSlots.indices.contains(output) else { return [] }
-        var needed: Set<Int> = [graph.outputSlots[output]]
-        var types: Set<String> = []
-        for step in graph.steps.reversed() where step.outputs.contains(where: { $0.map(needed.contains) ?? false }) {
-            if let silu = step.op as? SiLUProduct {
-                types.insert("SiLU")
-                if let x = step.inputs[silu.inputOperand] { needed.insert(x) }
-                continue
-            }
-            types.insert(step.node.operatorType)
-            for case let slot? in step.inputs { needed.insert(slot) }
-        }
-        return types.sorted()
-    }
+    public func lrpRefusals(feeding output: Int) -> [LRPRefusal] { graph.lrpRefusals(feeding: output) }
 
     public func gradient(
         _ inputs: [Tensor], output: Int, pass: BackwardPass, seed: (Tensor, Range<Int>) throws(ModelError) -> Tensor

@@ -30,11 +30,28 @@ public struct ElementwiseActivation: Operator {
         case reciprocal
         case sin
         case cos
-
-        /// Whether the function is linear (so DeepLIFT and LRP pass through it unchanged).
-        public var isLinear: Bool { self == .neg }
     }
     public let kind: Kind
+
+    /// DeepLIFT rescales the nonlinearities Captum's `DeepLift` hooks (`nn.ReLU`, `nn.ELU`,
+    /// `nn.LeakyReLU`, `nn.Sigmoid`, `nn.Tanh`, `nn.Softplus`) and keeps the others' gradients,
+    /// as Captum does. LRP passes relevance through ReLU and Tanh, which keep their input's
+    /// sign and map 0 to 0, as Captum's `LRP` does, and has no rule for the rest.
+    public var attributionRules: AttributionRules {
+        switch kind {
+        case .relu, .tanh: AttributionRules(deepLift: .rescale, lrp: .passThrough(operand: 0))
+        case .sigmoid:
+            AttributionRules(
+                deepLift: .rescale,
+                lrp: .refused(
+                    reason:
+                        "Captum's LRP has no rule for a Sigmoid; Candor passes relevance through one only as half of a SiLU, Mul(x, Sigmoid(x)), whose Sigmoid nothing else on the way reads"
+                ))
+        case .leakyRelu, .elu, .softplus: AttributionRules(deepLift: .rescale, lrp: .nonlinearity)
+        case .gelu, .hardSigmoid, .hardSwish, .exp, .log, .sqrt, .erf, .neg, .abs, .reciprocal, .sin, .cos:
+            AttributionRules(deepLift: .gradient, lrp: .nonlinearity)
+        }
+    }
 
     private static let sqrtTwoOverPi: Float = (2 / Float.pi).squareRoot()
     private static let sqrtTwo: Float = Float(2).squareRoot()
@@ -140,6 +157,8 @@ public struct ElementwiseActivation: Operator {
 /// `Clip`: x limited to [min, max] (inputs from opset 11, attributes before). The gradient
 /// passes where min ≤ x ≤ max, as PyTorch's `clamp` passes it.
 struct ClipOperator: Operator {
+    var attributionRules: AttributionRules { AttributionRules(deepLift: .gradient, lrp: .nonlinearity) }
+
     let attributeBounds: (Float, Float)?
 
     init(attributes: inout NodeAttributes, context: OperatorContext) throws(ModelError) {
@@ -177,6 +196,8 @@ struct ClipOperator: Operator {
 
 /// `Pow`: x^y with broadcasting; ∂/∂x = y·x^(y−1), ∂/∂y = x^y·ln x.
 struct PowOperator: Operator {
+    var attributionRules: AttributionRules { AttributionRules(deepLift: .gradient, lrp: .nonlinearity) }
+
     func forward(_ inputs: [GraphValue?]) throws(TensorError) -> [GraphValue] {
         [.float(try Broadcasting.apply(try inputs.float(0, "X"), try inputs.float(1, "Y")) { Foundation.pow($0, $1) })]
     }

@@ -5,6 +5,10 @@ import CandorTensor
 /// (batch statistics) is refused at load time.
 /// Reference: https://onnx.ai/onnx/operators/onnx__BatchNormalization.html
 public struct BatchNormalizationOperator: Operator {
+    /// An affine map per channel: its gradient is DeepLIFT's exact multiplier; LRP takes ε
+    /// (Captum's `EpsilonRule` for `nn.BatchNorm2d`).
+    public var attributionRules: AttributionRules { AttributionRules(deepLift: .gradient, lrp: .epsilon) }
+
     let epsilon: Float
 
     init(attributes: inout NodeAttributes, context: OperatorContext) throws(ModelError) {
@@ -80,6 +84,10 @@ public struct BatchNormalizationOperator: Operator {
 /// `Dropout` at inference: the identity. A graph that uses its mask output is refused at
 /// load time (the node produces only the data).
 struct DropoutOperator: Operator {
+    /// The identity at inference; LRP passes relevance through it to the data, as Captum's
+    /// `LRP` passes it through `nn.Dropout`.
+    var attributionRules: AttributionRules { AttributionRules(deepLift: .gradient, lrp: .passThrough(operand: 0)) }
+
     init(attributes: inout NodeAttributes, context: OperatorContext) throws(ModelError) {
         _ = try attributes.float("ratio", default: 0.5)
         _ = try attributes.int("seed", default: 0)

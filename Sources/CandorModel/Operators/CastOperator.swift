@@ -5,6 +5,8 @@ import CandorTensor
 /// `BOOL`, as int64 0 and 1, nonzero becoming 1 — how Candor carries booleans).
 /// The gradient passes through a float-to-float cast and stops at integers.
 struct CastOperator: Operator {
+    var attributionRules: AttributionRules { .structural }
+
     let target: ElementType
     /// Whether the target is `BOOL`: every nonzero value becomes 1.
     let isBoolean: Bool

@@ -12,6 +12,8 @@ struct ComparisonOperator: Operator {
     }
     let kind: Kind
 
+    var attributionRules: AttributionRules { AttributionRules(deepLift: .gradient, lrp: .noCaptumRule("a comparison")) }
+
     /// The largest integer compared exactly after conversion to float32.
     static let exactIntegerLimit: Int64 = 1 << 24
 
@@ -55,6 +57,8 @@ struct ComparisonOperator: Operator {
 /// (Captum does not hook `torch.where`); LRP has no rule for it and refuses models that use it.
 /// Reference: https://onnx.ai/onnx/operators/onnx__Where.html
 struct WhereOperator: Operator {
+    var attributionRules: AttributionRules { AttributionRules(deepLift: .gradient, lrp: .noCaptumRule("a selection by condition")) }
+
     /// The condition as 0/1 floats and X, Y, each broadcast to the common shape.
     private func operands(_ inputs: [GraphValue?]) throws(TensorError) -> (condition: Tensor, x: Tensor, y: Tensor) {
         let condition = try ComparisonOperator.comparable(inputs.first ?? nil, "condition").map { $0 != 0 ? 1 : 0 }

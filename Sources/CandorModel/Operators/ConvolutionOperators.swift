@@ -4,6 +4,8 @@ import CandorTensor
 /// (depthwise included), as im2col + GEMM. Inputs X, W and an optional bias B.
 /// Reference: https://onnx.ai/onnx/operators/onnx__Conv.html
 struct ConvOperator: Operator {
+    var attributionRules: AttributionRules { AttributionRules(deepLift: .gradient, lrp: .weightLayer) }
+
     let window: WindowAttributes
     let groups: Int
 
@@ -54,6 +56,15 @@ struct ConvOperator: Operator {
 /// `output_padding` or an explicit `output_shape`. W is [C, M/group, kH, kW].
 /// Reference: https://onnx.ai/onnx/operators/onnx__ConvTranspose.html
 struct ConvTransposeOperator: Operator {
+    var attributionRules: AttributionRules {
+        AttributionRules(
+            deepLift: .gradient,
+            lrp: .refused(
+                reason:
+                    "Captum's LRP has weight-layer rules for nn.Linear and nn.Conv2d (Gemm, MatMul, Conv), not for a transposed convolution"
+            ))
+    }
+
     let window: WindowAttributes
     let groups: Int
     let outputPadding: [Int]?

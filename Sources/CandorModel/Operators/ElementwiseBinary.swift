@@ -7,6 +7,17 @@ struct ElementwiseBinary: Operator {
     enum Kind: String, Sendable { case add = "Add", sub = "Sub", mul = "Mul", div = "Div" }
     let kind: Kind
 
+    /// A sum takes LRP's addition rule (Captum's `Addition_Module`); a difference keeps its
+    /// gradient, R to the minuend and −R to the subtrahend; LRP has no rule to share relevance
+    /// between the factors of a product or quotient. DeepLIFT keeps all four gradients, as Captum.
+    var attributionRules: AttributionRules {
+        switch kind {
+        case .add: AttributionRules(deepLift: .gradient, lrp: .addition)
+        case .sub: AttributionRules(deepLift: .gradient, lrp: .gradient)
+        case .mul, .div: AttributionRules(deepLift: .gradient, lrp: .noCaptumRule("a product or quotient of activations"))
+        }
+    }
+
     func forward(_ inputs: [GraphValue?]) throws(TensorError) -> [GraphValue] {
         if case .integer(let a)? = inputs.first ?? nil, case .integer(let b)? = inputs.count > 1 ? inputs[1] : nil {
             return [.integer(try IntegerArithmetic.binary(kind, a, b))]

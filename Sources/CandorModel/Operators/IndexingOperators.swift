@@ -3,6 +3,8 @@ import CandorTensor
 /// `Transpose`: axes permuted by `perm` (default: reversed).
 /// Reference: https://onnx.ai/onnx/operators/onnx__Transpose.html
 struct TransposeOperator: IndexMapOperator {
+    var attributionRules: AttributionRules { .structural }
+
     let permutation: [Int]?
 
     init(attributes: inout NodeAttributes) throws(ModelError) {
@@ -27,6 +29,8 @@ struct TransposeOperator: IndexMapOperator {
 /// ONNX's clamping of out-of-range starts and ends and negative steps.
 /// Reference: https://onnx.ai/onnx/operators/onnx__Slice.html
 struct SliceOperator: IndexMapOperator {
+    var attributionRules: AttributionRules { .structural }
+
     let attributeBounds: (starts: [Int], ends: [Int], axes: [Int]?)?
 
     init(attributes: inout NodeAttributes, context: OperatorContext) throws(ModelError) {
@@ -97,6 +101,8 @@ struct SliceOperator: IndexMapOperator {
 /// `Gather`: the entries of `data` along `axis` at `indices` (negative ones count from the end).
 /// Reference: https://onnx.ai/onnx/operators/onnx__Gather.html
 struct GatherOperator: IndexMapOperator {
+    var attributionRules: AttributionRules { .structural }
+
     let axis: Int
 
     init(attributes: inout NodeAttributes) throws(ModelError) {
@@ -135,6 +141,8 @@ struct PadOperator: IndexMapOperator {
     let mode: Mode
     let attributePads: [Int]?
     let attributeValue: Float
+
+    var attributionRules: AttributionRules { AttributionRules(deepLift: .gradient, lrp: .noCaptumRule("padding layers")) }
 
     init(attributes: inout NodeAttributes, context: OperatorContext) throws(ModelError) {
         let name = try attributes.string("mode") ?? "constant"
@@ -208,6 +216,8 @@ struct PadOperator: IndexMapOperator {
 /// `Concat`: the inputs joined along `axis` (float or int64, all alike).
 /// Reference: https://onnx.ai/onnx/operators/onnx__Concat.html
 struct ConcatOperator: Operator {
+    var attributionRules: AttributionRules { .structural }
+
     let axis: Int
 
     init(attributes: inout NodeAttributes) throws(ModelError) {
@@ -295,6 +305,8 @@ struct ConcatOperator: Operator {
 /// (zeros for an output without one), so DeepLIFT and LRP pass through it.
 /// Reference: https://onnx.ai/onnx/operators/onnx__Split.html
 struct SplitOperator: Operator {
+    var attributionRules: AttributionRules { .structural }
+
     let axis: Int
     let outputCount: Int
     let attributeSplit: [Int]?

@@ -57,6 +57,8 @@ enum IntegerArithmetic {
 /// has no rule for it.
 /// Reference: https://onnx.ai/onnx/operators/onnx__Mod.html
 struct ModOperator: Operator {
+    var attributionRules: AttributionRules { AttributionRules(deepLift: .gradient, lrp: .noCaptumRule("a remainder")) }
+
     let isFloatingRemainder: Bool
 
     init(attributes: inout NodeAttributes) throws(ModelError) {
@@ -102,6 +104,10 @@ struct ModOperator: Operator {
 /// one-element float or int64 tensor; float 0 by default). Nothing flows back.
 /// Reference: https://onnx.ai/onnx/operators/onnx__ConstantOfShape.html
 struct ConstantOfShapeOperator: Operator {
+    var attributionRules: AttributionRules {
+        AttributionRules(deepLift: .gradient, lrp: .noCaptumRule("a tensor built from a shape computed at run time"))
+    }
+
     let value: GraphValue
 
     init(

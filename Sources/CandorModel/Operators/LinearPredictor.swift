@@ -11,6 +11,15 @@ import CandorTensor
 /// onnxruntime reports them.
 /// Reference: https://onnx.ai/onnx/operators/onnx_aionnxml_LinearClassifier.html
 public struct LinearPredictor: Operator {
+    public var attributionRules: AttributionRules {
+        AttributionRules(
+            deepLift: .gradient,
+            lrp: .refused(
+                reason:
+                    "LRP's weight-layer rules cover Conv, Gemm and MatMul (Captum's nn.Conv2d and nn.Linear), not an ai.onnx.ml linear model and its post-transform"
+            ))
+    }
+
     /// W, row-major, [rows × features].
     public let coefficients: [Float]
     /// b, one per row; empty for none.

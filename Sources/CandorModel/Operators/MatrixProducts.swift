@@ -2,6 +2,8 @@ import CandorTensor
 
 /// `MatMul`: NumPy matrix product with broadcast leading axes.
 struct MatMulOperator: Operator {
+    var attributionRules: AttributionRules { AttributionRules(deepLift: .gradient, lrp: .weightLayer) }
+
     func forward(_ inputs: [GraphValue?]) throws(TensorError) -> [GraphValue] {
         [.float(try MatrixMultiplication.matmul(try inputs.float(0, "A"), try inputs.float(1, "B")))]
     }
@@ -22,6 +24,8 @@ struct MatMulOperator: Operator {
 /// `Gemm`: Y = α·op(A)·op(B) + β·C for 2-D A and B, C broadcast to the result.
 /// Reference: https://onnx.ai/onnx/operators/onnx__Gemm.html
 struct GemmOperator: Operator {
+    var attributionRules: AttributionRules { AttributionRules(deepLift: .gradient, lrp: .weightLayer) }
+
     let alpha: Float
     let beta: Float
     let transposeA: Bool

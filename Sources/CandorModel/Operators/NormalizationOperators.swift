@@ -16,7 +16,7 @@ import CandorTensor
 ///
 /// Backward rules: DeepLIFT keeps these operators' gradients (Captum does not hook
 /// `nn.LayerNorm`, `nn.InstanceNorm*` or `nn.GroupNorm`); LRP has no rule for them (nor has
-/// Captum), so `LRPRule` leaves them out and refuses models that use them.
+/// Captum), so LRP refuses models that use them.
 /// References: https://onnx.ai/onnx/operators/onnx__LayerNormalization.html,
 /// https://onnx.ai/onnx/operators/onnx__InstanceNormalization.html,
 /// https://onnx.ai/onnx/operators/onnx__GroupNormalization.html
@@ -28,6 +28,10 @@ struct NormalizationOperator: Operator {
     }
     let kind: Kind
     let epsilon: Float
+
+    var attributionRules: AttributionRules {
+        AttributionRules(deepLift: .gradient, lrp: .noCaptumRule("a normalisation by its own input's statistics"))
+    }
 
     /// Reads the attributes of a `LayerNormalization`, `InstanceNormalization` or
     /// `GroupNormalization` node (`operatorType`).

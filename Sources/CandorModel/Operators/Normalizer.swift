@@ -8,6 +8,8 @@ struct NormalizerOperator: Operator {
     enum Norm: String { case max = "MAX", l1 = "L1", l2 = "L2" }
     let norm: Norm
 
+    var attributionRules: AttributionRules { AttributionRules(deepLift: .gradient, lrp: .noCaptumRule("ai.onnx.ml preprocessing")) }
+
     init(attributes: inout NodeAttributes, context: OperatorContext) throws(ModelError) {
         let name = try attributes.string("norm") ?? "MAX"
         guard let norm = Norm(rawValue: name) else {

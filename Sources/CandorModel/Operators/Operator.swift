@@ -17,6 +17,12 @@ public protocol Operator: Sendable {
     func backward(
         _ inputs: [GraphValue?], outputs: [GraphValue], outputGradients: [Tensor?], wanted: [Bool]
     ) throws(TensorError) -> [Tensor?]
+
+    /// How DeepLIFT and LRP treat the operator: a rule of theirs, its own gradient, or — for
+    /// LRP — a refusal with the reason. Every operator type decides for itself (there is no
+    /// default), so an operator cannot be added without a decision, and the rules need no
+    /// list of operators of their own.
+    var attributionRules: AttributionRules { get }
 }
 
 /// What an operator factory sees besides the node's attributes.

@@ -12,6 +12,17 @@ public struct PoolOperator: Operator {
         case average(countIncludePad: Bool)
     }
     public let kind: Kind
+
+    /// LRP takes ε on both kinds (Captum's `EpsilonRule` for `nn.MaxPool2d` and `nn.AvgPool2d`);
+    /// DeepLIFT has Captum's max-pooling rule, and average pooling's gradient is its exact
+    /// multiplier.
+    public var attributionRules: AttributionRules {
+        switch kind {
+        case .max: AttributionRules(deepLift: .maxPool(self), lrp: .epsilon)
+        case .average: AttributionRules(deepLift: .gradient, lrp: .epsilon)
+        }
+    }
+
     let window: WindowAttributes
     let ceilMode: Bool
 
@@ -84,6 +95,19 @@ public struct PoolOperator: Operator {
 /// `GlobalAveragePool` and `GlobalMaxPool`: one value per channel over every spatial axis.
 public struct GlobalPoolOperator: Operator {
     public let isMaximum: Bool
+
+    /// A global average is average pooling over the whole plane (Captum's `EpsilonRule` for
+    /// `nn.AdaptiveAvgPool2d`); Captum has no LRP rule for a global maximum, and its `DeepLift`
+    /// hooks only windowed max pooling.
+    public var attributionRules: AttributionRules {
+        if isMaximum {
+            AttributionRules(
+                deepLift: .gradient,
+                lrp: .refused(reason: "Captum's LRP has rules for windowed max pooling and for average pooling, not for a global maximum"))
+        } else {
+            AttributionRules(deepLift: .gradient, lrp: .epsilon)
+        }
+    }
 
     /// The input as [N·C, spatial] rows.
     private func planes(_ x: Tensor) throws(TensorError) -> (count: Int, size: Int) {

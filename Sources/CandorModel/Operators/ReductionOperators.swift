@@ -16,6 +16,19 @@ struct ReduceOperator: Operator {
         case sum = "ReduceSum", mean = "ReduceMean", max = "ReduceMax", min = "ReduceMin", l2 = "ReduceL2"
     }
     let kind: Kind
+
+    var attributionRules: AttributionRules {
+        switch kind {
+        case .mean: AttributionRules(deepLift: .gradient, lrp: .epsilon)
+        case .sum, .max, .min, .l2:
+            AttributionRules(
+                deepLift: .gradient,
+                lrp: .refused(
+                    reason: "among reductions LRP has a rule for the mean only, a spatial mean being average pooling (Captum's EpsilonRule)"
+                ))
+        }
+    }
+
     let attributeAxes: [Int]?
     let axesAreInput: Bool
     let keepsDimensions: Bool

@@ -16,6 +16,10 @@ import CandorTensor
 /// other than `stretch` (the defaults are accepted when written out); opset 10's Resize.
 /// Reference: https://onnx.ai/onnx/operators/onnx__Resize.html
 struct ResizeOperator: Operator {
+    var attributionRules: AttributionRules {
+        AttributionRules(deepLift: .gradient, lrp: .noCaptumRule("upsampling (it raises for nn.Upsample)"))
+    }
+
     enum Coordinates: String, Sendable {
         case halfPixel = "half_pixel", pytorchHalfPixel = "pytorch_half_pixel", alignCorners = "align_corners"
         case asymmetric, halfPixelSymmetric = "half_pixel_symmetric"

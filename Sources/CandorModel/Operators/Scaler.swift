@@ -5,6 +5,8 @@ import CandorTensor
 /// skl2onnx writes them.
 /// Reference: https://onnx.ai/onnx/operators/onnx_aionnxml_Scaler.html
 struct ScalerOperator: Operator {
+    var attributionRules: AttributionRules { AttributionRules(deepLift: .gradient, lrp: .noCaptumRule("ai.onnx.ml preprocessing")) }
+
     let offset: [Float]
     let scale: [Float]
 

@@ -2,6 +2,8 @@ import CandorTensor
 
 /// `Identity`: passes its input through (float or integer).
 struct IdentityOperator: Operator {
+    var attributionRules: AttributionRules { .structural }
+
     func forward(_ inputs: [GraphValue?]) throws(TensorError) -> [GraphValue] {
         guard let value = inputs.first ?? nil else { throw .shapeMismatch("missing input") }
         return [value]
@@ -41,6 +43,8 @@ extension ReshapingOperator {
 
 /// `Flatten`: reshapes to 2-D, [product of axes before `axis`, product of the rest].
 struct FlattenOperator: ReshapingOperator {
+    var attributionRules: AttributionRules { .structural }
+
     let axis: Int
 
     init(attributes: inout NodeAttributes) throws(ModelError) {
@@ -60,6 +64,8 @@ struct FlattenOperator: ReshapingOperator {
 /// `Reshape` (opset 5+): the target shape is the second input; 0 copies the input's extent
 /// (unless `allowzero`), −1 is inferred from the element count.
 struct ReshapeOperator: ReshapingOperator {
+    var attributionRules: AttributionRules { .structural }
+
     let allowsZero: Bool
 
     init(attributes: inout NodeAttributes, context: OperatorContext) throws(ModelError) {
@@ -112,6 +118,8 @@ struct ReshapeOperator: ReshapingOperator {
 
 /// `Constant`: a value fixed in the node's attributes, computed once at load time.
 struct ConstantOperator: Operator {
+    var attributionRules: AttributionRules { .structural }
+
     let value: GraphValue
 
     init(
@@ -157,6 +165,8 @@ struct ConstantOperator: Operator {
 /// `Squeeze` and `Unsqueeze`: remove or insert axes of extent 1 (axes as an attribute before
 /// opset 13, an input from it; Squeeze without axes removes every extent-1 axis).
 struct SqueezeOperator: ReshapingOperator {
+    var attributionRules: AttributionRules { .structural }
+
     let inserts: Bool
     let attributeAxes: [Int]?
     let axesAreInput: Bool
@@ -187,6 +197,8 @@ struct SqueezeOperator: ReshapingOperator {
 
 /// `Shape`: the input's shape as int64 (axes `start` to `end`, opset 15). No gradient.
 struct ShapeOperator: Operator {
+    var attributionRules: AttributionRules { .structural }
+
     let start: Int
     let end: Int?
 
@@ -216,6 +228,8 @@ struct ShapeOperator: Operator {
 /// copies, conserving it.
 /// Reference: https://onnx.ai/onnx/operators/onnx__Expand.html
 struct ExpandOperator: Operator {
+    var attributionRules: AttributionRules { .structural }
+
     func forward(_ inputs: [GraphValue?]) throws(TensorError) -> [GraphValue] {
         let x = try inputs.float(0, "input")
         guard let requested = try inputs.integers(1, "shape") else { throw .shapeMismatch("Expand needs its shape input") }

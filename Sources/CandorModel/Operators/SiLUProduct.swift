@@ -22,6 +22,17 @@ public struct SiLUProduct: Operator {
     /// The position of x, the input of both the `Sigmoid` and the `Mul`.
     public var inputOperand: Int { 1 - sigmoidOperand }
 
+    /// SiLU as the one element-wise nonlinearity of x it is. DeepLIFT rescales it, g·Δy/Δx,
+    /// where Captum, which hooks neither `nn.SiLU` nor the pair, leaves it on its gradient:
+    /// the rule as Shrikumar et al. state it applies to any element-wise nonlinearity, and the
+    /// gradient breaks summation-to-delta. LRP passes R through to x as through ReLU, which
+    /// SiLU smooths: it keeps its input's sign, and passing R on conserves it (Captum's `LRP`
+    /// refuses `nn.SiLU`). Neither sends anything back through the Sigmoid operand, so LRP
+    /// does not meet that `Sigmoid` unless another node on the way reads it.
+    public var attributionRules: AttributionRules {
+        AttributionRules(deepLift: .siluRescale(input: inputOperand, sigmoid: sigmoidOperand), lrp: .passThrough(operand: inputOperand))
+    }
+
     /// SiLU′(x) = σ(x)·(1 + x·(1 − σ(x))), from x and s = σ(x).
     @inlinable
     public static func derivative(_ x: Float, sigmoid s: Float) -> Float { s * (1 + x * (1 - s)) }

@@ -4,6 +4,12 @@ import CandorTensor
 /// it they flatten the input to 2-D at `axis` (default 1) and normalise each row.
 /// Reference: https://onnx.ai/onnx/operators/onnx__Softmax.html (versions 11 and 13).
 struct SoftmaxOperator: Operator {
+    /// Captum's `DeepLift` has a rule for `nn.Softmax`, which Candor applies to `LogSoftmax`
+    /// too; LRP has none (nor has Captum's).
+    var attributionRules: AttributionRules {
+        AttributionRules(deepLift: .softmax, lrp: .noCaptumRule("a softmax, which couples every element along its axis"))
+    }
+
     let isLogarithmic: Bool
     let axis: Int
     let flattensTrailingAxes: Bool

@@ -13,6 +13,12 @@ struct VariadicElementwise: Operator {
     enum Kind: String, Sendable { case sum = "Sum", mean = "Mean", max = "Max", min = "Min" }
     let kind: Kind
 
+    var attributionRules: AttributionRules {
+        AttributionRules(
+            deepLift: .gradient,
+            lrp: .refused(reason: "LRP's addition rule covers a two-term Add; Captum's LRP has no rule for Sum, Mean, Max or Min"))
+    }
+
     private func operands(_ inputs: [GraphValue?]) throws(TensorError) -> [Tensor] {
         guard !inputs.isEmpty else { throw .shapeMismatch("\(kind.rawValue) needs at least one input") }
         return try inputs.indices.map { index throws(TensorError) in try inputs.float(index, "data_\(index)") }

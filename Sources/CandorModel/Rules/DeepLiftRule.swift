@@ -9,7 +9,8 @@ import CandorTensor
 /// half and its partner in the second (the same multiplier for both halves), and the plain
 /// gradient where |Δin| < 10⁻¹⁰. MaxPool and Softmax have rules of their own; every other
 /// operator (linear layers, batch norm, average pooling, additions, and nonlinearities Captum
-/// does not hook, such as GELU) keeps its gradient, as in Captum.
+/// does not hook, such as GELU) keeps its gradient, as in Captum. Each operator says which
+/// applies to it (``AttributionRules/deepLift``).
 ///
 /// SiLU, which exporters write as Mul(x, Sigmoid(x)) (``SiLUProduct``), takes the rescale
 /// rule as one nonlinearity, y = x·σ(x). Here Candor departs from Captum, which hooks
@@ -23,16 +24,12 @@ public struct DeepLiftRule: BackwardRule {
     public init() {}
 
     public func inputGradients(_ step: BackwardStep) throws(TensorError) -> [Tensor?]? {
-        switch step.op {
-        case let activation as ElementwiseActivation:
-            switch activation.kind {
-            case .relu, .elu, .leakyRelu, .sigmoid, .tanh, .softplus: return [try rescale(step)]
-            default: return nil
-            }
-        case let silu as SiLUProduct: return try rescaleSiLU(step, silu)
-        case let pool as PoolOperator where pool.kind == .max: return [try maxPool(step, pool)]
-        case is SoftmaxOperator: return [try softmax(step)]
-        default: return nil
+        switch step.op.attributionRules.deepLift {
+        case .rescale: return [try rescale(step)]
+        case .siluRescale(let input, let sigmoid): return try rescaleSiLU(step, input: input, sigmoid: sigmoid)
+        case .maxPool(let pool): return [try maxPool(step, pool)]
+        case .softmax: return [try softmax(step)]
+        case .gradient: return nil
         }
     }
 
@@ -57,15 +54,15 @@ public struct DeepLiftRule: BackwardRule {
 
     /// SiLU as one nonlinearity of x: g · Δy/Δx (the gradient σ(x)(1 + x(1 − σ(x))) where
     /// |Δx| < ε) to x, and nothing to the Sigmoid operand, whose share Δy/Δx already holds.
-    private func rescaleSiLU(_ step: BackwardStep, _ silu: SiLUProduct) throws(TensorError) -> [Tensor?]? {
+    private func rescaleSiLU(_ step: BackwardStep, input: Int, sigmoid: Int) throws(TensorError) -> [Tensor?]? {
         guard let g = step.outputGradients.first ?? nil else { return nil }
-        let x = try step.inputs.float(silu.inputOperand, "X")
+        let x = try step.inputs.float(input, "X")
         let y = try step.outputs.firstFloat()
-        let plain = try g.zipMap(try x.zipMap(try step.inputs.float(silu.sigmoidOperand, "Sigmoid(X)"), SiLUProduct.derivative)) {
+        let plain = try g.zipMap(try x.zipMap(try step.inputs.float(sigmoid, "Sigmoid(X)"), SiLUProduct.derivative)) {
             $0 * $1
         }
         var result = [Tensor?](repeating: nil, count: step.inputs.count)
-        result[silu.inputOperand] = try multiplied(
+        result[input] = try multiplied(
             g, plain: plain, deltaIn: try Self.halfDifferences(x), deltaOut: try Self.halfDifferences(y))
         return result
     }

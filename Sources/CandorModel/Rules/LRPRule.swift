@@ -15,12 +15,16 @@ import CandorTensor
 ///   - α1β0: weights W⁺, inputs and bias as they are (Captum `Alpha1_Beta0_Rule`);
 ///   - z⁺: z = W⁺a⁺ + W⁻a⁻ without bias, each sign's relevance through its own weights
 ///     (Montavon et al., 2017; Zennit's `ZPlus`), which conserves relevance exactly.
-/// - `Relu`, `Tanh` and `Dropout` pass R through unchanged; every other node keeps its
-///   gradient (reshapes reshape it).
+/// - `Relu`, `Tanh` and `Dropout` pass R through unchanged; the nodes that only move values
+///   (reshapes, slices, concatenation, casts…) and `Sub` keep their gradient (reshapes
+///   reshape it); every other operator has no rule, and a model with one on the way to the
+///   explained output is refused.
 /// - SiLU, Mul(x, Sigmoid(x)) (``SiLUProduct``), is an element-wise activation like those and
 ///   passes R through to x unchanged, nothing through its Sigmoid: as ReLU, which it smooths,
 ///   it keeps the sign of its input, and passing R through conserves it. (Captum's `LRP`
 ///   refuses `nn.SiLU`; a `Sigmoid` outside such a pair is still refused.)
+///
+/// Each operator declares which of these it takes (``AttributionRules/lrp``).
 public struct LRPRule: BackwardRule {
     public enum WeightRule: Sendable, Equatable {
         case epsilon
@@ -36,43 +40,27 @@ public struct LRPRule: BackwardRule {
         self.epsilon = epsilon
     }
 
-    /// The node types LRP handles: weight layers, pooling and batch norm (ruled), the
-    /// pass-through activations (`SiLU` the pair ``SiLUProduct`` marks, as
-    /// `ONNXModel.operatorTypes(feeding:)` names it), and the structural and linear nodes
-    /// whose gradient redistributes relevance without changing it. Any other node on the way
-    /// to the explained output makes LRP inapplicable (Captum raises for them too).
-    public static let supportedOperators: Set<String> = [
-        "Conv", "Gemm", "MatMul", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "BatchNormalization", "Relu", "Tanh",
-        "SiLU", "Dropout",
-        "Add", "Sub", "Identity", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Shape", "Gather", "Cast",
-        "Slice", "Constant", "Expand", "Split",
-    ]
-
+    /// The step's relevance under the operator's own decision (``AttributionRules/lrp``). A
+    /// refused operator keeps its gradient here: refusing the model is the caller's part,
+    /// before the pass (``DifferentiableModel/lrpRefusals(feeding:)``).
     public func inputGradients(_ step: BackwardStep) throws(TensorError) -> [Tensor?]? {
         guard let g = step.outputGradients.first ?? nil else { return nil }
-        switch step.op {
-        case let activation as ElementwiseActivation where activation.kind == .relu || activation.kind == .tanh:
-            return [g]
-        case let silu as SiLUProduct:
+        switch step.op.attributionRules.lrp {
+        case .passThrough(let operand):
             var result = [Tensor?](repeating: nil, count: step.inputs.count)
-            result[silu.inputOperand] = g
+            result[operand] = g
             return result
-        case is DropoutOperator:
-            return [g] + [Tensor?](repeating: nil, count: Swift.max(step.inputs.count - 1, 0))
-        case is ConvOperator, is GemmOperator, is MatMulOperator:
+        case .weightLayer:
             return try weightLayer(step, g)
-        case is PoolOperator, is GlobalPoolOperator, is BatchNormalizationOperator, is ReduceOperator:
+        case .epsilon:
             return try ruled(step, inputs: step.inputs, g, activation: 0)
-        case let binary as ElementwiseBinary where binary.kind == .add:
-            // A sum shares R in proportion to its terms (Captum's `Addition_Module` rule):
-            // a residual connection conserves relevance, and a bias term absorbs its share
-            // as a layer's bias does.
+        case .addition:
             var result = [Tensor?](repeating: nil, count: step.inputs.count)
             for index in step.inputs.indices where step.wanted[index] {
                 result[index] = try ruled(step, inputs: step.inputs, g, activation: index)[index]
             }
             return result
-        default:
+        case .gradient, .refused:
             return nil
         }
     }
