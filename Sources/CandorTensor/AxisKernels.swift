@@ -37,36 +37,41 @@ public struct AxisView: Sendable, Equatable {
 public enum AxisKernels {
     /// softmax(x)ᵢ = exp(xᵢ − max x) / Σⱼ exp(xⱼ − max x), along the view's axis.
     public static func softmax(_ x: Tensor, view: AxisView) -> Tensor {
-        var result = x.scalars
-        let stride = view.inner
-        result.withUnsafeMutableBufferPointer { y in
-            view.forEachLine { start in
-                var maximum = -Float.infinity
-                for j in 0..<view.extent { maximum = max(maximum, y[start + j * stride]) }
-                var sum: Float = 0
-                for j in 0..<view.extent {
-                    let e = expf(y[start + j * stride] - maximum)
-                    y[start + j * stride] = e
-                    sum += e
-                }
-                for j in 0..<view.extent { y[start + j * stride] /= sum }
+        mapLines(x, view: view) { y, start, stride, maximum in
+            var sum: Float = 0
+            for j in 0..<view.extent {
+                let e = expf(y[start + j * stride] - maximum)
+                y[start + j * stride] = e
+                sum += e
             }
+            for j in 0..<view.extent { y[start + j * stride] /= sum }
         }
-        return Tensor(uncheckedShape: x.shape, scalars: result)
     }
 
     /// log softmax(x)ᵢ = xᵢ − max x − log Σⱼ exp(xⱼ − max x), computed without forming softmax.
     public static func logSoftmax(_ x: Tensor, view: AxisView) -> Tensor {
+        mapLines(x, view: view) { y, start, stride, maximum in
+            var sum: Float = 0
+            for j in 0..<view.extent { sum += expf(y[start + j * stride] - maximum) }
+            let shift = maximum + logf(sum)
+            for j in 0..<view.extent { y[start + j * stride] -= shift }
+        }
+    }
+
+    /// A copy of x rewritten line by line along the view's axis: `body(y, start, stride,
+    /// maximum)` gets each line's first index, its stride and its maximum (the shift that
+    /// keeps exp from overflowing in both softmax forms).
+    @inline(__always)
+    private static func mapLines(
+        _ x: Tensor, view: AxisView, _ body: (UnsafeMutableBufferPointer<Float>, Int, Int, Float) -> Void
+    ) -> Tensor {
         var result = x.scalars
         let stride = view.inner
         result.withUnsafeMutableBufferPointer { y in
             view.forEachLine { start in
                 var maximum = -Float.infinity
                 for j in 0..<view.extent { maximum = max(maximum, y[start + j * stride]) }
-                var sum: Float = 0
-                for j in 0..<view.extent { sum += expf(y[start + j * stride] - maximum) }
-                let shift = maximum + logf(sum)
-                for j in 0..<view.extent { y[start + j * stride] -= shift }
+                body(y, start, stride, maximum)
             }
         }
         return Tensor(uncheckedShape: x.shape, scalars: result)

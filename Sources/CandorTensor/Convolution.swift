@@ -69,6 +69,60 @@ public enum Convolution {
         return lower..<Swift.max(lower, Swift.min(end, outputWidth))
     }
 
+    /// The raw buffers a backward pass of either convolution works in: x, w and ∂L/∂y read,
+    /// the unfolded columns scratch, and ∂L/∂x and ∂L/∂w written (nil when not wanted).
+    struct BackwardBuffers {
+        let input: UnsafePointer<Float>
+        let weights: UnsafePointer<Float>
+        let gradient: UnsafePointer<Float>
+        let columns: UnsafeMutablePointer<Float>
+        let dx: UnsafeMutablePointer<Float>?
+        let dw: UnsafeMutablePointer<Float>?
+    }
+
+    /// Allocates ∂L/∂x and ∂L/∂w (zeroed, empty when not wanted) and `columns` numbers of
+    /// scratch, and runs `body` over them and the operands.
+    private static func withBackwardBuffers(
+        _ x: Tensor, _ w: Tensor, _ g: Tensor, wantsInput: Bool, wantsWeights: Bool, columns count: Int,
+        _ body: (BackwardBuffers) -> Void
+    ) -> (dx: [Float], dw: [Float]) {
+        var dx = [Float](repeating: 0, count: wantsInput ? x.count : 0)
+        var dw = [Float](repeating: 0, count: wantsWeights ? w.count : 0)
+        var columns = [Float](repeating: 0, count: wantsInput || wantsWeights ? count : 0)
+        x.scalars.withUnsafeBufferPointer { input in
+            w.scalars.withUnsafeBufferPointer { weights in
+                g.scalars.withUnsafeBufferPointer { gradient in
+                    columns.withUnsafeMutableBufferPointer { columns in
+                        dx.withUnsafeMutableBufferPointer { dx in
+                            dw.withUnsafeMutableBufferPointer { dw in
+                                guard let input = input.baseAddress, let weights = weights.baseAddress,
+                                    let gradient = gradient.baseAddress, let columns = columns.baseAddress
+                                else { return }
+                                body(
+                                    BackwardBuffers(
+                                        input: input, weights: weights, gradient: gradient, columns: columns, dx: dx.baseAddress,
+                                        dw: dw.baseAddress))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (dx, dw)
+    }
+
+    /// ∂L/∂bias: the output gradient [batch, channels, plane] summed over all but the channels.
+    private static func channelSums(_ g: Tensor, batch: Int, channels: Int, plane: Int) -> [Float] {
+        var sums = [Float](repeating: 0, count: channels)
+        for n in 0..<batch {
+            for m in 0..<channels {
+                let start = (n * channels + m) * plane
+                sums[m] += g.scalars[start..<(start + plane)].reduce(0, +)
+            }
+        }
+        return sums
+    }
+
     /// Unfolds one image's channels `channels` into columns [channels·kH·kW, oH·oW]: column
     /// p holds the window of output position p (zeros where it reaches into padding). Each
     /// row's in-bounds run is found arithmetically, so the inner loop has no bounds tests
@@ -239,57 +293,34 @@ public enum Convolution {
             throw .shapeMismatch(
                 "the output gradient has shape \(g.shape), not [\(s.batch), \(s.outputChannels), \(s.outputHeight), \(s.outputWidth)]")
         }
-        var dx = [Float](repeating: 0, count: wantsInput ? x.count : 0)
-        var dw = [Float](repeating: 0, count: wantsWeights ? w.count : 0)
-        var columns = [Float](repeating: 0, count: wantsInput || wantsWeights ? s.patch * s.positions : 0)
-        x.scalars.withUnsafeBufferPointer { input in
-            w.scalars.withUnsafeBufferPointer { weights in
-                g.scalars.withUnsafeBufferPointer { gradient in
-                    columns.withUnsafeMutableBufferPointer { columns in
-                        dx.withUnsafeMutableBufferPointer { dx in
-                            dw.withUnsafeMutableBufferPointer { dw in
-                                guard let input = input.baseAddress, let weights = weights.baseAddress,
-                                    let gradient = gradient.baseAddress, let columns = columns.baseAddress
-                                else { return }
-                                for n in 0..<s.batch {
-                                    for group in 0..<s.groups {
-                                        let imageOffset = (n * s.channels + group * s.channelsPerGroup) * s.height * s.width
-                                        let outputGradient = gradient + (n * s.outputChannels + group * s.outputsPerGroup) * s.positions
-                                        if wantsWeights, let dw = dw.baseAddress {
-                                            im2col(
-                                                input + imageOffset, channels: s.channelsPerGroup, height: s.height, width: s.width,
-                                                geometry: geometry, outputHeight: s.outputHeight, outputWidth: s.outputWidth, into: columns)
-                                            MatrixMultiplication.gemm(
-                                                m: s.outputsPerGroup, n: s.patch, k: s.positions, a: outputGradient, transposeA: false,
-                                                b: columns, transposeB: true, c: dw + group * s.outputsPerGroup * s.patch, beta: 1)
-                                        }
-                                        if wantsInput, let dx = dx.baseAddress {
-                                            MatrixMultiplication.gemm(
-                                                m: s.patch, n: s.positions, k: s.outputsPerGroup,
-                                                a: weights + group * s.outputsPerGroup * s.patch, transposeA: true,
-                                                b: outputGradient, transposeB: false, c: columns)
-                                            col2im(
-                                                columns, channels: s.channelsPerGroup, height: s.height, width: s.width, geometry: geometry,
-                                                outputHeight: s.outputHeight, outputWidth: s.outputWidth, into: dx + imageOffset)
-                                        }
-                                    }
-                                }
-                            }
-                        }
+        let (dx, dw) = withBackwardBuffers(
+            x, w, g, wantsInput: wantsInput, wantsWeights: wantsWeights, columns: s.patch * s.positions
+        ) { buffers in
+            for n in 0..<s.batch {
+                for group in 0..<s.groups {
+                    let imageOffset = (n * s.channels + group * s.channelsPerGroup) * s.height * s.width
+                    let outputGradient = buffers.gradient + (n * s.outputChannels + group * s.outputsPerGroup) * s.positions
+                    if wantsWeights, let dw = buffers.dw {
+                        im2col(
+                            buffers.input + imageOffset, channels: s.channelsPerGroup, height: s.height, width: s.width,
+                            geometry: geometry, outputHeight: s.outputHeight, outputWidth: s.outputWidth, into: buffers.columns)
+                        MatrixMultiplication.gemm(
+                            m: s.outputsPerGroup, n: s.patch, k: s.positions, a: outputGradient, transposeA: false,
+                            b: buffers.columns, transposeB: true, c: dw + group * s.outputsPerGroup * s.patch, beta: 1)
+                    }
+                    if wantsInput, let dx = buffers.dx {
+                        MatrixMultiplication.gemm(
+                            m: s.patch, n: s.positions, k: s.outputsPerGroup,
+                            a: buffers.weights + group * s.outputsPerGroup * s.patch, transposeA: true,
+                            b: outputGradient, transposeB: false, c: buffers.columns)
+                        col2im(
+                            buffers.columns, channels: s.channelsPerGroup, height: s.height, width: s.width, geometry: geometry,
+                            outputHeight: s.outputHeight, outputWidth: s.outputWidth, into: dx + imageOffset)
                     }
                 }
             }
         }
-        var db: [Float] = []
-        if wantsBias {
-            db = [Float](repeating: 0, count: s.outputChannels)
-            for n in 0..<s.batch {
-                for m in 0..<s.outputChannels {
-                    let start = (n * s.outputChannels + m) * s.positions
-                    db[m] += g.scalars[start..<(start + s.positions)].reduce(0, +)
-                }
-            }
-        }
+        let db = wantsBias ? channelSums(g, batch: s.batch, channels: s.outputChannels, plane: s.positions) : []
         return (
             wantsInput ? Tensor(uncheckedShape: x.shape, scalars: dx) : nil,
             wantsWeights ? Tensor(uncheckedShape: w.shape, scalars: dw) : nil,
@@ -358,55 +389,31 @@ public enum Convolution {
         guard g.shape == [s.batch, s.channels, s.height, s.width] else {
             throw .shapeMismatch("the output gradient has shape \(g.shape), not [\(s.batch), \(s.channels), \(s.height), \(s.width)]")
         }
-        var dx = [Float](repeating: 0, count: wantsInput ? x.count : 0)
-        var dw = [Float](repeating: 0, count: wantsWeights ? w.count : 0)
-        var columns = [Float](repeating: 0, count: wantsInput || wantsWeights ? s.patch * s.positions : 0)
-        x.scalars.withUnsafeBufferPointer { input in
-            w.scalars.withUnsafeBufferPointer { weights in
-                g.scalars.withUnsafeBufferPointer { gradient in
-                    columns.withUnsafeMutableBufferPointer { columns in
-                        dx.withUnsafeMutableBufferPointer { dx in
-                            dw.withUnsafeMutableBufferPointer { dw in
-                                guard let input = input.baseAddress, let weights = weights.baseAddress,
-                                    let gradient = gradient.baseAddress, let columns = columns.baseAddress
-                                else { return }
-                                for n in 0..<s.batch {
-                                    for group in 0..<s.groups {
-                                        let inputOffset = (n * s.outputChannels + group * s.outputsPerGroup) * s.positions
-                                        im2col(
-                                            gradient + (n * s.channels + group * s.channelsPerGroup) * s.height * s.width,
-                                            channels: s.channelsPerGroup, height: s.height, width: s.width, geometry: geometry,
-                                            outputHeight: s.outputHeight, outputWidth: s.outputWidth, into: columns)
-                                        if wantsInput, let dx = dx.baseAddress {
-                                            MatrixMultiplication.gemm(
-                                                m: s.outputsPerGroup, n: s.positions, k: s.patch,
-                                                a: weights + group * s.outputsPerGroup * s.patch, transposeA: false,
-                                                b: columns, transposeB: false, c: dx + inputOffset)
-                                        }
-                                        if wantsWeights, let dw = dw.baseAddress {
-                                            MatrixMultiplication.gemm(
-                                                m: s.outputsPerGroup, n: s.patch, k: s.positions, a: input + inputOffset, transposeA: false,
-                                                b: columns, transposeB: true, c: dw + group * s.outputsPerGroup * s.patch, beta: 1)
-                                        }
-                                    }
-                                }
-                            }
-                        }
+        let (dx, dw) = withBackwardBuffers(
+            x, w, g, wantsInput: wantsInput, wantsWeights: wantsWeights, columns: s.patch * s.positions
+        ) { buffers in
+            for n in 0..<s.batch {
+                for group in 0..<s.groups {
+                    let inputOffset = (n * s.outputChannels + group * s.outputsPerGroup) * s.positions
+                    im2col(
+                        buffers.gradient + (n * s.channels + group * s.channelsPerGroup) * s.height * s.width,
+                        channels: s.channelsPerGroup, height: s.height, width: s.width, geometry: geometry,
+                        outputHeight: s.outputHeight, outputWidth: s.outputWidth, into: buffers.columns)
+                    if wantsInput, let dx = buffers.dx {
+                        MatrixMultiplication.gemm(
+                            m: s.outputsPerGroup, n: s.positions, k: s.patch,
+                            a: buffers.weights + group * s.outputsPerGroup * s.patch, transposeA: false,
+                            b: buffers.columns, transposeB: false, c: dx + inputOffset)
+                    }
+                    if wantsWeights, let dw = buffers.dw {
+                        MatrixMultiplication.gemm(
+                            m: s.outputsPerGroup, n: s.patch, k: s.positions, a: buffers.input + inputOffset, transposeA: false,
+                            b: buffers.columns, transposeB: true, c: dw + group * s.outputsPerGroup * s.patch, beta: 1)
                     }
                 }
             }
         }
-        var db: [Float] = []
-        if wantsBias {
-            db = [Float](repeating: 0, count: s.channels)
-            let plane = s.height * s.width
-            for n in 0..<s.batch {
-                for m in 0..<s.channels {
-                    let start = (n * s.channels + m) * plane
-                    db[m] += g.scalars[start..<(start + plane)].reduce(0, +)
-                }
-            }
-        }
+        let db = wantsBias ? channelSums(g, batch: s.batch, channels: s.channels, plane: s.height * s.width) : []
         return (
             wantsInput ? Tensor(uncheckedShape: x.shape, scalars: dx) : nil,
             wantsWeights ? Tensor(uncheckedShape: w.shape, scalars: dw) : nil,
