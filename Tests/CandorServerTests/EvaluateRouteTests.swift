@@ -15,7 +15,11 @@ import Testing
             let response = try await client.get("/v1/evaluations")
             #expect(response.status == .ok)
             let metrics = try #require(response.json["metrics"] as? [[String: Any]])
-            #expect(metrics.compactMap { $0["name"] as? String } == ["deletion", "insertion", "sparseness", "complexity", "completeness"])
+            #expect(
+                metrics.compactMap { $0["name"] as? String } == [
+                    "deletion", "insertion", "sparseness", "complexity", "completeness", "infidelity", "sensitivity_max",
+                    "faithfulness_correlation",
+                ])
             let deletion = try #require(metrics.first)
             let parameters = try #require(deletion["parameters"] as? [[String: Any]])
             #expect(parameters.contains { $0["name"] as? String == "n_steps" && $0["default"] as? Int == 20 })
@@ -64,6 +68,21 @@ import Testing
         }
     }
 
+    /// sensitivity_max explains perturbed copies with the request's method: saliency of the
+    /// (piecewise-linear) MLP barely moves within a 0.001 ball.
+    @Test func sensitivityReexplainsWithTheRequestsMethod() async throws {
+        try await TestApplication().test { client in
+            let request =
+                #"{"method":"saliency","inputs":[[5.1,3.5,1.4,0.2]],"evaluate":["sensitivity_max"],"evaluate_params":{"sensitivity_max":{"perturb_radius":0.001}}}"#
+            let response = try await client.post("\(iris)/explain", json: request)
+            #expect(response.status == .ok, "\(response.text)")
+            let explanation = try #require((response.json["explanations"] as? [[String: Any]])?.first)
+            let value = try #require(
+                ((explanation["quality"] as? [String: Any])?["sensitivity_max"] as? [String: Any])?["value"] as? Double)
+            #expect(value >= 0 && value < 0.05)
+        }
+    }
+
     @Test func aMethodCanExplainAndBeJudgedInOneCall() async throws {
         try await TestApplication().test { client in
             let request =
@@ -103,6 +122,15 @@ import Testing
         ),
         ("evaluate", #"{"inputs":[[1,2,3,4]],"attributions":[[1,2,3,4]],"metrics":"sparseness"}"#, "invalid-parameter", "'metrics'"),
         ("evaluate", #"{"inputs":[[1,2,3,4]],"method":"wisdom","metrics":["sparseness"]}"#, "unknown-method", "wisdom"),
+        (
+            "evaluate", #"{"inputs":[[1,2,3,4]],"attributions":[[1,2,3,4]],"metrics":["sensitivity_max"]}"#, "invalid-parameter",
+            "give the 'method'"
+        ),
+        (
+            "evaluate",
+            #"{"inputs":[[1,2,3,4]],"attributions":[[1,2,3,4]],"metrics":["faithfulness_correlation"],"params":{"faithfulness_correlation":{"subset_size":4}}}"#,
+            "invalid-parameter", "below the number of features"
+        ),
     ])
     func badEvaluationRequestsAreExplainedProblems(route: String, body: String, code: String, detail: String) async throws {
         try await TestApplication().test { client in

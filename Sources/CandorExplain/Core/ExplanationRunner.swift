@@ -24,10 +24,12 @@ public struct NamedMetricPlan: Sendable {
 
 /// Runs a prepared explanation: evaluates the model once to learn each instance's output and
 /// to resolve default targets (the argmax), checks targets, runs the method, refuses
-/// non-finite results, then evaluates the requested quality metrics on the result.
+/// non-finite results, then evaluates the requested quality metrics on the result (`method`,
+/// the call the plan was prepared from, serves the metrics that explain other inputs again).
 public enum ExplanationRunner {
     public static func run(
-        _ plan: any ExplanationPlan, problem: ExplanationProblem, context: ExplanationContext, metrics: [NamedMetricPlan] = []
+        _ plan: any ExplanationPlan, problem: ExplanationProblem, context: ExplanationContext, metrics: [NamedMetricPlan] = [],
+        method: MethodCall? = nil
     ) throws(ExplanationError) -> [InstanceExplanation] {
         let resolved = try resolve(problem, context: context)
         let attributions = try plan.run(resolved, context: context)
@@ -38,7 +40,7 @@ public enum ExplanationRunner {
                     .nonFiniteResult, "the attributions contain NaN or infinity (the model's output or gradient overflowed for this input)")
             }
         }
-        let subject = EvaluationSubject(problem: resolved, attributions: attributions.map(\.attributions))
+        let subject = EvaluationSubject(problem: resolved, attributions: attributions.map(\.attributions), method: method)
         let quality = try EvaluationRunner.quality(of: subject, metrics: metrics, context: context)
         let perInstance = resolved.outputValues.unstacked()
         return attributions.indices.map { row in

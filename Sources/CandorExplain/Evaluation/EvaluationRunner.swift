@@ -42,7 +42,8 @@ public enum EvaluationRunner {
             }
         }
         let resolved = try ExplanationRunner.resolve(problem, context: context)
-        let quality = try quality(of: EvaluationSubject(problem: resolved, attributions: attributions), metrics: metrics, context: context)
+        let quality = try quality(
+            of: EvaluationSubject(problem: resolved, attributions: attributions, method: nil), metrics: metrics, context: context)
         let outputs = resolved.outputValues.unstacked()
         return quality.indices.map { InstanceEvaluation(target: resolved.targets[$0], output: outputs[$0], quality: quality[$0]) }
     }

@@ -14,6 +14,9 @@ public struct MetricCatalog: Sendable {
         Sparseness(),
         Complexity(),
         Completeness(),
+        Infidelity(),
+        SensitivityMax(),
+        FaithfulnessCorrelation(),
     ])
 
     public func metric(named name: String) -> (any QualityMetric)? {

@@ -7,7 +7,14 @@ import CandorTensor
 /// without computing (on the event loop) and the plan's `evaluate` does the work (on a worker).
 public protocol QualityMetric: Sendable {
     var descriptor: MethodDescriptor { get }
+    /// Whether the metric explains perturbed inputs again with the same method, so it can only
+    /// judge attributions computed here, not attributions brought from elsewhere.
+    var reexplains: Bool { get }
     func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any MetricPlan
+}
+
+extension QualityMetric {
+    public var reexplains: Bool { false }
 }
 
 /// A validated metric, ready to evaluate explanations.
@@ -38,15 +45,30 @@ public struct MetricValue: Sendable, Equatable {
     }
 }
 
-/// The explanations a metric judges: the resolved problem and, per instance, one attribution
-/// tensor per model input, shaped like the instance.
+/// A method with the parameters a request gave it, for metrics that explain other inputs the
+/// same way (prepared afresh for them: a plan is bound to its problem's batch).
+public struct MethodCall: Sendable {
+    public let explainer: any Explainer
+    public let parameters: [String: JSONValue]
+
+    public init(explainer: any Explainer, parameters: [String: JSONValue]) {
+        self.explainer = explainer
+        self.parameters = parameters
+    }
+}
+
+/// The explanations a metric judges: the resolved problem, per instance one attribution
+/// tensor per model input, shaped like the instance, and the method call that produced them
+/// (nil for attributions brought from elsewhere).
 public struct EvaluationSubject: Sendable {
     public let problem: ResolvedProblem
     public let attributions: [[Tensor]]
+    public let method: MethodCall?
 
-    public init(problem: ResolvedProblem, attributions: [[Tensor]]) {
+    init(problem: ResolvedProblem, attributions: [[Tensor]], method: MethodCall?) {
         self.problem = problem
         self.attributions = attributions
+        self.method = method
     }
 
     /// Instance `row`'s attributions, every input's flattened and concatenated in input order

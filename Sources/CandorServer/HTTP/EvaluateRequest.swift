@@ -17,7 +17,7 @@ struct EvaluateRequest: Sendable {
         /// Per instance, one tensor per model input.
         case attributions([[Tensor]])
         /// A method of the catalog, run first.
-        case method(String, any ExplanationPlan)
+        case method(MethodCall, any ExplanationPlan)
     }
 
     let model: LoadedModel
@@ -59,9 +59,8 @@ struct EvaluateRequest: Sendable {
             case .object(let object)?: parameters = object
             case let other?: throw Problem.badRequest("invalid-parameter", "'method_params' must be an object, got \(other.typeName)")
             }
-            do { source = .method(explainer.descriptor.name, try explainer.prepare(parameters, for: problem)) } catch {
-                throw Problem(error)
-            }
+            let call = MethodCall(explainer: explainer, parameters: parameters)
+            do { source = .method(call, try explainer.prepare(parameters, for: problem)) } catch { throw Problem(error) }
         } else {
             source = .attributions(try Self.attributions(body["attributions"], model: model, batch: batch))
         }
@@ -69,6 +68,10 @@ struct EvaluateRequest: Sendable {
         metrics = try MetricSelection(
             names: body["metrics"], parameters: body["params"], fields: ("metrics", "params"), catalog: metricCatalog, problem: problem,
             shared: shared)
+        if case .attributions = source, let name = metrics.reexplaining.first {
+            throw Problem.badRequest(
+                "invalid-parameter", "metric '\(name)' explains perturbed inputs again: give the 'method' that made the attributions")
+        }
         self.model = model
         self.problem = problem
     }
@@ -114,8 +117,8 @@ struct EvaluateRequest: Sendable {
             switch source {
             case .attributions(let attributions):
                 return try EvaluationRunner.evaluate(attributions: attributions, problem: problem, metrics: metrics.plans, context: context)
-            case .method(_, let plan):
-                return try ExplanationRunner.run(plan, problem: problem, context: context, metrics: metrics.plans).map {
+            case .method(let call, let plan):
+                return try ExplanationRunner.run(plan, problem: problem, context: context, metrics: metrics.plans, method: call).map {
                     InstanceEvaluation(target: $0.target, output: $0.output, quality: $0.quality)
                 }
             }
@@ -151,7 +154,7 @@ struct EvaluateRequest: Sendable {
         }
         let classes = model.metadata.classNames
         var method: (String, [String: JSONValue])?
-        if case .method(let name, let plan) = source { method = (name, plan.effectiveParameters) }
+        if case .method(let call, let plan) = source { method = (call.explainer.descriptor.name, plan.effectiveParameters) }
         let body = Body(
             model: .init(name: model.name, sha256: model.sha256), method: method?.0, methodParams: method?.1,
             metrics: metrics.plans.map(\.name), params: metrics.effectiveParameters,

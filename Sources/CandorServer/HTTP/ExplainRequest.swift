@@ -16,6 +16,8 @@ struct ExplainRequest: Sendable {
     let model: LoadedModel
     let problem: ExplanationProblem
     let plan: any ExplanationPlan
+    /// The method and the parameters it was given, for metrics that explain again.
+    let call: MethodCall
     /// The quality metrics asked for with `evaluate` (none without it).
     let metrics: MetricSelection
 
@@ -42,6 +44,7 @@ struct ExplainRequest: Sendable {
         }
         let problem = ExplanationProblem(model: model.model, inputs: inputs, output: output, targets: targets, dataset: model.dataset)
         do { plan = try explainer.prepare(parameters, for: problem) } catch { throw Problem(error) }
+        call = MethodCall(explainer: explainer, parameters: parameters)
         if body["evaluate"] == nil, body["evaluate_params"] != nil {
             throw Problem.badRequest("invalid-parameter", "'evaluate_params' was given without 'evaluate', the metrics it is for")
         }
@@ -58,7 +61,7 @@ struct ExplainRequest: Sendable {
 
     /// Computes the explanation (on the calling thread: the route calls it on a worker).
     func run(_ context: ExplanationContext) throws -> [InstanceExplanation] {
-        do { return try ExplanationRunner.run(plan, problem: problem, context: context, metrics: metrics.plans) } catch {
+        do { return try ExplanationRunner.run(plan, problem: problem, context: context, metrics: metrics.plans, method: call) } catch {
             throw Problem(error)
         }
     }

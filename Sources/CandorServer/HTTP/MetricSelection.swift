@@ -5,11 +5,16 @@ import CandorExplain
 /// so an unknown metric or a bad parameter is a 400 before any computation.
 struct MetricSelection: Sendable {
     let plans: [NamedMetricPlan]
+    /// The chosen metrics that explain perturbed inputs again, so need a method here.
+    let reexplaining: [String]
 
     /// No metrics: an explain request without `evaluate`.
     static let none = MetricSelection(plans: [])
 
-    private init(plans: [NamedMetricPlan]) { self.plans = plans }
+    private init(plans: [NamedMetricPlan]) {
+        self.plans = plans
+        reexplaining = []
+    }
 
     /// `names` is an array of distinct metric names; `parameters`, when given, an object from
     /// some of those names to each metric's parameter object. `shared` are parameters every
@@ -66,6 +71,7 @@ struct MetricSelection: Sendable {
             do { plans.append(NamedMetricPlan(name: name, plan: try metric.prepare(own, for: problem))) } catch { throw Problem(error) }
         }
         self.plans = plans
+        reexplaining = chosen.filter { catalog.metric(named: $0)?.reexplains == true }
     }
 
     /// Every metric's effective parameters by name: echoed in responses and hashed into cache keys.

@@ -86,6 +86,45 @@ import Testing
         #expect(abs(try #require(value(complexity[1], "complexity"))) < 1e-9)
     }
 
+    /// On a linear model f(x) − f(x − I) = Iᵀw, so the gradient w has no infidelity at all,
+    /// with or without the β scaling, and w ⊙ x (which is not a gradient) has some.
+    @Test func theGradientOfALinearModelHasZeroInfidelity() throws {
+        let x: [Float] = [2, -1, 7, 0.5]
+        let gradient = (0..<4).map { weights[$0][1] }
+        for normalize in [true, false] {
+            let result = try quality(
+                "infidelity", ["normalize": .bool(normalize), "n_perturb_samples": 200], inputs: [x, x],
+                attributions: [gradient, zip(gradient, x).map(*)], target: 1)
+            #expect(try #require(value(result[0], "infidelity")) < 1e-8)
+            #expect(try #require(value(result[1], "infidelity")) > 1e-3)
+        }
+    }
+
+    /// Exact attributions w ⊙ (x − x′) make Σ_S φ equal the drop f(x) − f(x with S at x′) for
+    /// every subset: a correlation of 1; their negation, −1.
+    @Test func exactAttributionsCorrelatePerfectlyWithTheOutputsDrop() throws {
+        let x: [Float] = [2, -1, 7, 0.5]
+        let exact = (0..<4).map { weights[$0][0] * x[$0] }
+        let result = try quality(
+            "faithfulness_correlation", ["subset_size": 2, "n_samples": 50], inputs: [x, x], attributions: [exact, exact.map { -$0 }])
+        #expect(abs(try #require(value(result[0], "faithfulness_correlation")) - 1) < 1e-6)
+        #expect(abs(try #require(value(result[1], "faithfulness_correlation")) + 1) < 1e-6)
+    }
+
+    /// The gradient of a linear model is the same everywhere: sensitivity 0, whatever the radius.
+    @Test func saliencyOfALinearModelIsInsensitive() throws {
+        let batch = try Tensor(shape: [1, 4], scalars: [2, -1, 7, 0.5])
+        let problem = ExplanationProblem(model: model, inputs: [batch], output: 0, targets: [1])
+        let saliency = try #require(MethodCatalog.standard.explainer(named: "saliency"))
+        let parameters: [String: JSONValue] = ["abs": false]
+        let metric = try #require(MetricCatalog.standard.metric(named: "sensitivity_max")).prepare(["perturb_radius": 0.5], for: problem)
+        let explained = try ExplanationRunner.run(
+            try saliency.prepare(parameters, for: problem), problem: problem, context: ExplanationContext(),
+            metrics: [NamedMetricPlan(name: "sensitivity_max", plan: metric)],
+            method: MethodCall(explainer: saliency, parameters: parameters))
+        #expect(try #require(value(explained[0].quality, "sensitivity_max")) < 1e-6)
+    }
+
     /// Attributions that do not fit the instances are refused before the model runs.
     @Test func misshapenAttributionsAreRefused() throws {
         let batch = try Tensor(shape: [1, 4], scalars: [1, 2, 3, 4])
