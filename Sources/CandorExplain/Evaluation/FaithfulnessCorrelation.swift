@@ -64,29 +64,40 @@ public struct FaithfulnessCorrelation: QualityMetric {
             let problem = subject.problem
             let sizes = problem.problem.instanceSizes
             return try (0..<subject.attributions.count).map { row throws(ExplanationError) in
-                var random = SeededRandom(seed: seed, stream: row)
-                let subsets = (0..<samples).map { _ in Array(random.permutation(of: groups.groups.count).prefix(subsetSize)) }
                 let attributions = subject.attributions[row].map(\.scalars)
-                let held = subsets.map { subset in
-                    subset.reduce(0.0) { total, group in
-                        groups.groups[group].reduce(total) { $0 + Double(attributions[$1.input][$1.index]) }
-                    }
-                }
                 let instance = problem.problem.inputs.map { $0.rows(row..<(row + 1)).scalars }
                 let baseline = baselines.map { $0.rows(row..<(row + 1)).scalars }
+                // Each subset is drawn again where it is needed, from its own stream, so no
+                // request holds n_samples × subset_size indices at once.
+                var held = [Double](repeating: 0, count: samples)
                 let removed = try SampleEvaluation(model: problem.problem.model, problem: problem, row: row).targetOutputs(
                     count: samples, context: context
                 ) { sample, input, destination in
+                    let subset = self.subset(row: row, sample: sample)
                     for index in 0..<sizes[input] { destination[index] = instance[input][index] }
-                    for group in subsets[sample] {
+                    for group in subset {
                         for element in groups.groups[group] where element.input == input {
                             destination[element.index] = baseline[input][element.index]
+                            held[sample] += Double(attributions[input][element.index])
                         }
                     }
                 }
                 let output = Double(problem.targetOutput(row))
                 return MetricValue(Self.pearson(held, removed.map { output - $0 }))
             }
+        }
+
+        /// Subset `sample` of instance `row`: `subsetSize` distinct groups drawn uniformly (Floyd's
+        /// algorithm, Bentley & Floyd, CACM 1987: O(k) work for k of n), in increasing order.
+        func subset(row: Int, sample: Int) -> [Int] {
+            var random = SeededRandom(seed: seed, stream: row * samples + sample)
+            let count = groups.groups.count
+            var chosen = Set<Int>(minimumCapacity: subsetSize)
+            for j in (count - subsetSize)..<count {
+                let pick = random.integer(below: j + 1)
+                chosen.insert(chosen.contains(pick) ? j : pick)
+            }
+            return chosen.sorted()
         }
 
         /// The Pearson correlation of two samples; 0 when either has no spread.
