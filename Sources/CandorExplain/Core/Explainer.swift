@@ -7,10 +7,14 @@ public struct InstanceAttribution: Sendable {
     public var attributions: [Tensor]
     /// Method-specific fields reported beside the attributions (`convergence_delta`, …).
     public var extras: [String: JSONValue]
+    /// The sampling methods: the standard error of each attribution, estimated from the
+    /// method's own samples, shaped like `attributions` (`attributions_stderr`).
+    public var standardErrors: [Tensor]?
 
-    public init(attributions: [Tensor], extras: [String: JSONValue] = [:]) {
+    public init(attributions: [Tensor], extras: [String: JSONValue] = [:], standardErrors: [Tensor]? = nil) {
         self.attributions = attributions
         self.extras = extras
+        self.standardErrors = standardErrors
     }
 }
 

@@ -35,7 +35,8 @@ public enum ExplanationRunner {
         let attributions = try plan.run(resolved, context: context)
         for attribution in attributions {
             let extrasAreFinite = attribution.extras.values.allSatisfy(\.isFinite)
-            guard attribution.attributions.allSatisfy(\.isFinite), extrasAreFinite else {
+            let errorsAreFinite = attribution.standardErrors?.allSatisfy(\.isFinite) ?? true
+            guard attribution.attributions.allSatisfy(\.isFinite), extrasAreFinite, errorsAreFinite else {
                 throw ExplanationError(
                     .nonFiniteResult, "the attributions contain NaN or infinity (the model's output or gradient overflowed for this input)")
             }

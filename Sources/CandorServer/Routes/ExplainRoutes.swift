@@ -110,6 +110,8 @@ struct ExplanationBody: Encodable {
     let output: Tensor
     let attributions: [(String, Tensor)]
     let extras: [String: JSONValue]
+    /// `attributions_stderr`, shaped as `attributions` (sampling methods only).
+    let standardErrors: [(String, Tensor)]?
     /// The requested metrics by name; absent without `evaluate`.
     let quality: [String: JSONValue]
 
@@ -119,6 +121,7 @@ struct ExplanationBody: Encodable {
         output = explanation.output
         attributions = Array(zip(model.model.inputs.map(\.name), explanation.attribution.attributions))
         extras = explanation.attribution.extras
+        standardErrors = explanation.attribution.standardErrors.map { Array(zip(model.model.inputs.map(\.name), $0)) }
         quality = explanation.quality
     }
 
@@ -127,13 +130,22 @@ struct ExplanationBody: Encodable {
         try container.encode(target, forKey: DynamicKey("target"))
         try container.encodeIfPresent(targetName, forKey: DynamicKey("target_name"))
         try container.encode(NestedTensor(tensor: output), forKey: DynamicKey("output"))
-        if attributions.count == 1 {
-            try container.encode(NestedTensor(tensor: attributions[0].1), forKey: DynamicKey("attributions"))
-        } else {
-            var byInput = container.nestedContainer(keyedBy: DynamicKey.self, forKey: DynamicKey("attributions"))
-            for (name, tensor) in attributions { try byInput.encode(NestedTensor(tensor: tensor), forKey: DynamicKey(name)) }
-        }
+        try Self.encode(attributions, as: "attributions", in: &container)
+        if let standardErrors { try Self.encode(standardErrors, as: "attributions_stderr", in: &container) }
         for (key, value) in extras.sorted(by: { $0.key < $1.key }) { try container.encode(value, forKey: DynamicKey(key)) }
         if !quality.isEmpty { try container.encode(JSONValue.object(quality), forKey: DynamicKey("quality")) }
+    }
+
+    /// One tensor per input: the array itself for a single-input model, else an object by
+    /// input name.
+    private static func encode(
+        _ tensors: [(String, Tensor)], as key: String, in container: inout KeyedEncodingContainer<DynamicKey>
+    ) throws {
+        if tensors.count == 1 {
+            try container.encode(NestedTensor(tensor: tensors[0].1), forKey: DynamicKey(key))
+        } else {
+            var byInput = container.nestedContainer(keyedBy: DynamicKey.self, forKey: DynamicKey(key))
+            for (name, tensor) in tensors { try byInput.encode(NestedTensor(tensor: tensor), forKey: DynamicKey(name)) }
+        }
     }
 }
