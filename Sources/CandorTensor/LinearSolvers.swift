@@ -5,10 +5,11 @@ import COpenBLAS
 /// float32 would lose the agreement with SHAP and lime, which solve them in float64 with the
 /// same routines (numpy's `solve` is `dgesv`, its `lstsq` is `dgelsd`).
 public enum LinearSolvers {
-    /// The solution of A·x = b for a square, row-major A (n×n), or nil when A is singular.
+    /// The solution of A·X = B for a square, row-major A (n×n) and B of one or more right-hand
+    /// sides of n numbers each, one after another; X the same way. Nil when A is singular.
     public static func solve(_ a: [Double], _ b: [Double]) -> [Double]? {
-        let count = b.count
-        guard count > 0, a.count == count * count else { return count == 0 ? [] : nil }
+        let count = Int(Double(a.count).squareRoot().rounded())
+        guard count > 0, a.count == count * count, b.count % count == 0, !b.isEmpty else { return b.isEmpty && a.isEmpty ? [] : nil }
         // LAPACK is column-major: pass Aᵀ and solve Aᵀᵀ = A by transposing here.
         var columnMajor = [Double](repeating: 0, count: a.count)
         for row in 0..<count {
@@ -17,7 +18,7 @@ public enum LinearSolvers {
         var solution = b
         var pivots = [Int32](repeating: 0, count: count)
         var n = Int32(count)
-        var rightHandSides: Int32 = 1
+        var rightHandSides = Int32(b.count / count)
         var leading = Int32(count)
         var leadingB = Int32(count)
         var info: Int32 = 0
@@ -80,16 +81,32 @@ public enum LinearSolvers {
             scaledY[row] *= root
             for column in 0..<columns { scaledX[row * columns + column] *= root }
         }
-        var gram = [Double](repeating: 0, count: columns * columns)
+        var gram = Self.gram(scaledX, rows: rows, columns: columns)
         var moment = [Double](repeating: 0, count: columns)
-        // Gram = X̃ᵀX̃ and moment = X̃ᵀỹ with X̃ = W^½X, ỹ = W^½y (row-major).
-        cblas_dgemm(
-            CblasRowMajor, CblasTrans, CblasNoTrans, Int32(columns), Int32(columns), Int32(rows), 1, scaledX, Int32(columns),
-            scaledX, Int32(columns), 0, &gram, Int32(columns))
+        // moment = X̃ᵀỹ with X̃ = W^½X, ỹ = W^½y (row-major).
         cblas_dgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(columns), 1, scaledX, Int32(columns), scaledY, 1, 0, &moment, 1)
         for column in 0..<columns { gram[column * columns + column] += ridge }
         if let solution = solve(gram, moment) { return solution }
         guard ridge == 0 else { return nil }
         return leastSquares(scaledX, rows: rows, columns: columns, scaledY)
+    }
+
+    /// XᵀWX for a row-major X (rows×columns) and weights w ≥ 0, row-major.
+    public static func weightedGram(_ x: [Double], rows: Int, columns: Int, weights: [Double]) -> [Double] {
+        var scaled = x
+        for row in 0..<rows {
+            let root = weights[row].squareRoot()
+            for column in 0..<columns { scaled[row * columns + column] *= root }
+        }
+        return gram(scaled, rows: rows, columns: columns)
+    }
+
+    /// XᵀX for a row-major X (rows×columns), row-major.
+    private static func gram(_ x: [Double], rows: Int, columns: Int) -> [Double] {
+        var gram = [Double](repeating: 0, count: columns * columns)
+        cblas_dgemm(
+            CblasRowMajor, CblasTrans, CblasNoTrans, Int32(columns), Int32(columns), Int32(rows), 1, x, Int32(columns), x,
+            Int32(columns), 0, &gram, Int32(columns))
+        return gram
     }
 }

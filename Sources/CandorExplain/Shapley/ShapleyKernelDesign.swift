@@ -14,6 +14,12 @@ struct ShapleyKernelDesign {
     /// Coalitions, row-major: `present[c · M + j]` says whether group j keeps the instance's value.
     private(set) var present: [Bool] = []
     private(set) var weights: [Double] = []
+    /// The random draws, each the rows it added one count of weight to (a coalition and, for
+    /// a paired size, its complement): the independent units of the sampled part, from which
+    /// the estimate's standard error is measured.
+    private(set) var draws: [[Int]] = []
+    /// The weight one count of a drawn row carries (the mass left over the counts drawn).
+    private(set) var drawWeight = 0.0
     let groupCount: Int
 
     var count: Int { weights.count }
@@ -74,38 +80,46 @@ struct ShapleyKernelDesign {
         let drawTotal = drawWeights.reduce(0, +)
         let cumulative = drawWeights.reduce(into: [Double]()) { $0.append(($0.last ?? 0) + $1 / drawTotal) }
         var seen: [[Bool]: Int] = [:]
-        var draws = 0
-        while left > 0, draws < 4 * (samples - fixed) {
-            draws += 1
+        var attempts = 0
+        while left > 0, attempts < 4 * (samples - fixed) {
+            attempts += 1
             let uniform = Double(random.next() >> 11) * 0x1p-53
             let index = cumulative.firstIndex { uniform < $0 } ?? cumulative.count - 1
             let size = index + fullSizes + 1
             var mask = [Bool](repeating: false, count: m)
             for member in random.permutation(of: m).prefix(size) { mask[member] = true }
             let isNew: Bool
+            let row: Int
             if let position = seen[mask] {
                 weights[position] += 1
                 isNew = false
+                row = position
             } else {
+                row = count
                 seen[mask] = count
                 left -= 1
                 append(mask, weight: 1)
                 isNew = true
             }
+            var rows = [row]
             // The complement follows its coalition (it is the next row when both were added).
             if left > 0, size <= pairedSizeCount {
                 if isNew {
                     left -= 1
                     append(mask.map { !$0 }, weight: 1)
-                } else if let position = seen[mask] {
-                    weights[position + 1] += 1
+                    rows.append(row + 1)
+                } else if row + 1 < count {
+                    weights[row + 1] += 1
+                    rows.append(row + 1)
                 }
             }
+            draws.append(rows)
         }
         let massLeft = sizeWeights[fullSizes...].reduce(0, +)
         let drawn = weights[fixed...].reduce(0, +)
         if drawn > 0 {
-            for index in fixed..<weights.count { weights[index] *= massLeft / drawn }
+            drawWeight = massLeft / drawn
+            for index in fixed..<weights.count { weights[index] *= drawWeight }
         }
     }
 
