@@ -117,6 +117,13 @@ post "/v1/models/$MODEL/explain" '{"method": "integrated_gradients", "inputs": [
   "evaluate": ["deletion", "insertion", "completeness"],
   "evaluate_params": {"deletion": {"n_steps": 4}, "insertion": {"n_steps": 4}}}' | pretty
 
+step "Error bars: a sampled kernel_shap (breast_cancer_mlp, 30 features in 10 groups, 200 of 1,022 coalitions)"
+note "attributions_stderr: each value's standard error from the drawn coalitions; value +/- 1.96 x stderr is a 95% interval"
+post "/v1/models/breast_cancer_mlp/explain" '{"method": "kernel_shap", "target": "benign",
+  "inputs": [[17.99, 10.38, 122.8, 1001, 0.1184, 0.2776, 0.3001, 0.1471, 0.2419, 0.07871, 1.095, 0.9053, 8.589, 153.4, 0.006399,
+              0.04904, 0.05373, 0.01587, 0.03003, 0.006193, 25.38, 17.33, 184.6, 2019, 0.1622, 0.6656, 0.7119, 0.2654, 0.4601, 0.1189]],
+  "params": {"n_samples": 200, "feature_mask": [0,0,0,1,1,1,2,2,2,3,3,3,4,4,4,5,5,5,6,6,6,7,7,7,8,8,8,9,9,9]}}' | pretty
+
 step "Judge attributions made elsewhere: POST .../evaluate with the attributions themselves"
 post "/v1/models/$MODEL/evaluate" '{"inputs": [[6.7, 3.0, 5.2, 2.3]], "attributions": [[0.4, 0.1, 2.5, 1.8]],
   "metrics": ["deletion", "sparseness", "complexity"]}' | pretty
