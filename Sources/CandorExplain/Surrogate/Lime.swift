@@ -52,6 +52,11 @@ public struct Lime: Explainer {
             taking their per-channel mean or `baselines`, each element getting its group's coefficient.
             The samples come from Candor's own generator, so whole explanations are compared within the
             spread of lime's runs over random states: the same leading features with the same signs.
+
+            `attributions_stderr`: each coefficient's standard error over the samples, the
+            heteroskedasticity-robust (HC0) sandwich of the weighted ridge fit; 0 for a feature left
+            out of the surrogate. Calibrated: 95 % intervals of 300-sample surrogates cover the
+            200,000-sample coefficients 96.7 % of the time over 100 seeds (discretized linear model).
             """,
         parameters: [
             ParameterSpec("n_samples", .integer, default: 5000, minimum: 2, maximum: 1_000_000, summary: "perturbed samples per instance"),

@@ -175,14 +175,20 @@ enum LimeNeighbourhood: Sendable {
     func attribution(_ fit: LocalSurrogate.Fit, row: Int, problem: ExplanationProblem) throws(ExplanationError) -> InstanceAttribution {
         var coefficient = [Double](repeating: 0, count: featureCount)
         for (feature, weight) in fit.coefficients { coefficient[feature] = weight }
+        // A feature left out of the surrogate has coefficient 0 by construction, not by
+        // estimate: its error is 0.
+        let error = (0..<featureCount).map { Float(fit.standardErrors[$0] ?? 0) }
         var attribution: InstanceAttribution
         switch resolved(row: row, of: problem) {
         case .grouped(let groups, _):
             attribution = try groups.spread({ Float(coefficient[$0]) }, over: problem)
+            attribution.standardErrors = try groups.spread({ error[$0] }, over: problem).attributions
         case .superpixels:
             attribution = InstanceAttribution(attributions: [])
         case .discretized(let bins, let names):
-            attribution = InstanceAttribution(attributions: [try problem.instanceTensor(coefficient.map(Float.init), input: 0)])
+            attribution = InstanceAttribution(
+                attributions: [try problem.instanceTensor(coefficient.map(Float.init), input: 0)],
+                standardErrors: [try problem.instanceTensor(error, input: 0)])
             let instance = problem.inputs[0].scalars[(row * bins.count)..<((row + 1) * bins.count)].map(Double.init)
             attribution.extras["rules"] = .array(
                 fit.coefficients.map { feature, weight in
@@ -193,7 +199,9 @@ enum LimeNeighbourhood: Sendable {
                     ])
                 })
         case .continuous(_, _, let names):
-            attribution = InstanceAttribution(attributions: [try problem.instanceTensor(coefficient.map(Float.init), input: 0)])
+            attribution = InstanceAttribution(
+                attributions: [try problem.instanceTensor(coefficient.map(Float.init), input: 0)],
+                standardErrors: [try problem.instanceTensor(error, input: 0)])
             attribution.extras["rules"] = .array(
                 fit.coefficients.map { feature, weight in
                     .object(["feature": .string(names[feature]), "rule": .string(names[feature]), "weight": .number(weight)])

@@ -25,6 +25,8 @@ struct LocalSurrogate {
         let score: Double
         /// The surrogate's prediction for the instance (the first sample).
         let localPrediction: Double
+        /// Each coefficient's standard error over the samples, by feature (`standardErrors`).
+        let standardErrors: [Int: Double]
     }
 
     /// Samples, row-major [rows × columns]; the first row is the instance itself.
@@ -49,13 +51,26 @@ struct LocalSurrogate {
                 abs($0.element.weight) != abs($1.element.weight) ? abs($0.element.weight) > abs($1.element.weight) : $0.offset < $1.offset
             }
             .map(\.element)
-        return Fit(coefficients: ordered, intercept: intercept, score: score(used, coefficients, intercept), localPrediction: prediction)
+        let errors = standardErrors(used, coefficients, intercept, alpha: 1) ?? []
+        return Fit(
+            coefficients: ordered, intercept: intercept, score: score(used, coefficients, intercept), localPrediction: prediction,
+            standardErrors: Dictionary(uniqueKeysWithValues: zip(used, errors)))
     }
 
     /// scikit-learn's `Ridge(alpha, fit_intercept=True).fit(X[:, used], y, sample_weight=w)`:
     /// centre X and y at their weighted means, solve (XcᵀWXc + αI)β = XcᵀWyc, and put the
     /// intercept where the means meet.
     func ridge(_ used: [Int], alpha: Double) -> (coefficients: [Double], intercept: Double)? {
+        guard let (centred, means, meanY) = centred(used),
+            let beta = LinearSolvers.weightedLeastSquares(
+                centred, rows: rows, columns: used.count, weights: weights, labels.map { $0 - meanY }, ridge: alpha)
+        else { return nil }
+        return (beta, meanY - zip(means, beta).reduce(0) { $0 + $1.0 * $1.1 })
+    }
+
+    /// The `used` columns centred at their weighted means, the means, and the labels' mean;
+    /// nil when no sample has weight.
+    private func centred(_ used: [Int]) -> (data: [Double], means: [Double], meanY: Double)? {
         let totalWeight = weights.reduce(0, +)
         guard totalWeight > 0 else { return nil }
         let meanY = zip(labels, weights).reduce(0) { $0 + $1.0 * $1.1 } / totalWeight
@@ -66,11 +81,34 @@ struct LocalSurrogate {
                 centred[row * used.count + position] = data[row * columns + column] - means[position]
             }
         }
-        guard
-            let beta = LinearSolvers.weightedLeastSquares(
-                centred, rows: rows, columns: used.count, weights: weights, labels.map { $0 - meanY }, ridge: alpha)
-        else { return nil }
-        return (beta, meanY - zip(means, beta).reduce(0) { $0 + $1.0 * $1.1 })
+        return (centred, means, meanY)
+    }
+
+    /// The coefficients' standard errors over the samples, which are independent draws: the
+    /// heteroskedasticity-robust (HC0, White 1980) sandwich H⁻¹ (Σᵢ wᵢ² rᵢ² xᵢxᵢᵀ) H⁻¹ of the
+    /// weighted ridge fit, with H = XᵀWX + αI on the centred features and rᵢ the residuals. It
+    /// measures how far the coefficients would move on another draw of the neighbourhood —
+    /// the error of the estimate, not of the surrogate's fit to the model.
+    func standardErrors(_ used: [Int], _ beta: [Double], _ intercept: Double, alpha: Double) -> [Double]? {
+        guard !used.isEmpty, let (centred, _, _) = centred(used) else { return nil }
+        let n = used.count
+        var hessian = LinearSolvers.weightedGram(centred, rows: rows, columns: n, weights: weights)
+        for j in 0..<n { hessian[j * n + j] += alpha }
+        let scores = (0..<rows).map { row in
+            let residual = labels[row] - intercept - zip(used, beta).reduce(0) { $0 + data[row * columns + $1.0] * $1.1 }
+            return weights[row] * weights[row] * residual * residual
+        }
+        let meat = LinearSolvers.weightedGram(centred, rows: rows, columns: n, weights: scores)
+        var identity = [Double](repeating: 0, count: n * n)
+        for j in 0..<n { identity[j * n + j] = 1 }
+        guard let inverse = LinearSolvers.solve(hessian, identity) else { return nil }
+        return (0..<n).map { j in
+            var variance = 0.0
+            for k in 0..<n {
+                for l in 0..<n { variance += inverse[j * n + k] * meat[k * n + l] * inverse[l * n + j] }
+            }
+            return Swift.max(variance, 0).squareRoot()
+        }
     }
 
     /// scikit-learn's weighted R²: 1 − Σw(y − ŷ)² / Σw(y − ȳ)², with 1 for a perfect fit of
