@@ -45,6 +45,30 @@ public protocol DifferentiableModel: PredictiveModel {
     func lrpRefusals(feeding output: Int) -> [LRPRefusal]
 }
 
+/// A model whose learned parameters can be re-drawn at random, layer by layer: what the
+/// model-parameter randomization test (Adebayo et al., "Sanity Checks for Saliency Maps",
+/// NeurIPS 2018) needs to ask whether an explanation depends on what the model learned.
+public protocol ParameterRandomizableModel: PredictiveModel {
+    /// The layers with learned parameters, from the output down (the order of Adebayo's
+    /// cascading randomization and of Quantus `MPRT`'s default `layer_order="top_down"`).
+    var parameterisedLayers: [ParameterisedLayer] { get }
+
+    /// A copy of the model whose layers at positions `layers` of ``parameterisedLayers`` have
+    /// every parameter re-drawn i.i.d. from N(0, σ²), σ the standard deviation of that
+    /// parameter tensor's own values. Each layer's draws depend on `seed` and its position
+    /// alone, so randomizing layers 0..<k and then layer k gives the model that randomizing
+    /// 0...k at once does.
+    func randomizingParameters(ofLayers layers: Range<Int>, seed: UInt64) throws(ModelError) -> Self
+}
+
+extension ParameterRandomizableModel {
+    /// A copy of the model with its `count` layers nearest the output randomized (stage
+    /// `count` of the cascading randomization).
+    public func randomizingParameters(ofTopLayers count: Int, seed: UInt64) throws(ModelError) -> Self {
+        try randomizingParameters(ofLayers: 0..<count, seed: seed)
+    }
+}
+
 /// A model that may be an affine map of its features followed by a link (scikit-learn's
 /// linear models behind per-feature scaling), for which SHAP values have a closed form.
 public protocol LinearFormModel: PredictiveModel {

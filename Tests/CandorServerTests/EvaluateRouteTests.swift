@@ -18,7 +18,7 @@ import Testing
             #expect(
                 metrics.compactMap { $0["name"] as? String } == [
                     "deletion", "insertion", "sparseness", "complexity", "completeness", "infidelity", "sensitivity_max",
-                    "faithfulness_correlation",
+                    "faithfulness_correlation", "randomization",
                 ])
             let deletion = try #require(metrics.first)
             let parameters = try #require(deletion["parameters"] as? [[String: Any]])
@@ -68,18 +68,44 @@ import Testing
         }
     }
 
+    /// Posts an explain request for the iris model: the response and its first explanation's
+    /// figures for `metric`.
+    func explainedQuality(
+        _ client: any TestClientProtocol, _ request: String, metric: String
+    ) async throws -> (TestResponse, [String: Any]) {
+        let response = try await client.post("\(iris)/explain", json: request)
+        #expect(response.status == .ok, "\(response.text)")
+        let explanation = try #require((response.json["explanations"] as? [[String: Any]])?.first)
+        return (response, try #require((explanation["quality"] as? [String: Any])?[metric] as? [String: Any]))
+    }
+
     /// sensitivity_max explains perturbed copies with the request's method: saliency of the
     /// (piecewise-linear) MLP barely moves within a 0.001 ball.
     @Test func sensitivityReexplainsWithTheRequestsMethod() async throws {
         try await TestApplication().test { client in
             let request =
                 #"{"method":"saliency","inputs":[[5.1,3.5,1.4,0.2]],"evaluate":["sensitivity_max"],"evaluate_params":{"sensitivity_max":{"perturb_radius":0.001}}}"#
-            let response = try await client.post("\(iris)/explain", json: request)
-            #expect(response.status == .ok, "\(response.text)")
-            let explanation = try #require((response.json["explanations"] as? [[String: Any]])?.first)
-            let value = try #require(
-                ((explanation["quality"] as? [String: Any])?["sensitivity_max"] as? [String: Any])?["value"] as? Double)
+            let (_, quality) = try await explainedQuality(client, request, metric: "sensitivity_max")
+            let value = try #require(quality["value"] as? Double)
             #expect(value >= 0 && value < 0.05)
+        }
+    }
+
+    /// randomization explains again on the model with its three Gemm layers re-drawn from the
+    /// output down: one stage each, their mean the value.
+    @Test func randomizationReportsEveryStage() async throws {
+        try await TestApplication().test { client in
+            let request =
+                #"{"method":"saliency","inputs":[[5.1,3.5,1.4,0.2]],"evaluate":["randomization"],"evaluate_params":{"randomization":{"seed":3}}}"#
+            let (response, randomization) = try await explainedQuality(client, request, metric: "randomization")
+            let stages = try #require(randomization["stages"] as? [[String: Any]])
+            #expect(stages.count == 3 && stages.allSatisfy { $0["layer"] is String })
+            let correlations = stages.compactMap { $0["spearman"] as? Double }
+            #expect(correlations.count == 3 && correlations.allSatisfy { abs($0) <= 1 })
+            let value = try #require(randomization["value"] as? Double)
+            #expect(abs(value - correlations.reduce(0, +) / 3) < 1e-12)
+            let echoed = try #require((response.json["evaluate_params"] as? [String: [String: Any]])?["randomization"])
+            #expect(echoed["seed"] as? Int == 3 && echoed["max_layers"] as? Int == 3)
         }
     }
 
@@ -125,6 +151,15 @@ import Testing
         (
             "evaluate", #"{"inputs":[[1,2,3,4]],"attributions":[[1,2,3,4]],"metrics":["sensitivity_max"]}"#, "invalid-parameter",
             "give the 'method'"
+        ),
+        (
+            "evaluate", #"{"inputs":[[1,2,3,4]],"attributions":[[1,2,3,4]],"metrics":["randomization"]}"#, "invalid-parameter",
+            "give the 'method'"
+        ),
+        (
+            "explain",
+            #"{"method":"saliency","inputs":[[1,2,3,4]],"evaluate":["randomization"],"evaluate_params":{"randomization":{"max_layers":0}}}"#,
+            "invalid-parameter", "max_layers"
         ),
         (
             "evaluate",

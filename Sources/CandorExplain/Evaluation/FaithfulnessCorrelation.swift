@@ -83,7 +83,7 @@ public struct FaithfulnessCorrelation: QualityMetric {
                     }
                 }
                 let output = Double(problem.targetOutput(row))
-                return MetricValue(Self.pearson(held, removed.map { output - $0 }))
+                return MetricValue(Correlation.pearson(held, removed.map { output - $0 }))
             }
         }
 
@@ -98,20 +98,6 @@ public struct FaithfulnessCorrelation: QualityMetric {
                 chosen.insert(chosen.contains(pick) ? j : pick)
             }
             return chosen.sorted()
-        }
-
-        /// The Pearson correlation of two samples; 0 when either has no spread.
-        static func pearson(_ a: [Double], _ b: [Double]) -> Double {
-            let n = Double(a.count)
-            let (meanA, meanB) = (a.reduce(0, +) / n, b.reduce(0, +) / n)
-            var (covariance, varianceA, varianceB) = (0.0, 0.0, 0.0)
-            for (x, y) in zip(a, b) {
-                covariance += (x - meanA) * (y - meanB)
-                varianceA += (x - meanA) * (x - meanA)
-                varianceB += (y - meanB) * (y - meanB)
-            }
-            guard varianceA > 0, varianceB > 0 else { return 0 }
-            return covariance / (varianceA * varianceB).squareRoot()
         }
     }
 }

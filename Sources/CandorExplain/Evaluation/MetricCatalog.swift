@@ -17,6 +17,7 @@ public struct MetricCatalog: Sendable {
         Infidelity(),
         SensitivityMax(),
         FaithfulnessCorrelation(),
+        Randomization(),
     ])
 
     public func metric(named name: String) -> (any QualityMetric)? {

@@ -2,7 +2,7 @@ import CandorTensor
 
 /// A loaded ONNX model: its compiled graph plus the declared and inferred shapes of its
 /// inputs, outputs and every intermediate tensor.
-public final class ONNXModel: DifferentiableModel, LinearFormModel {
+public final class ONNXModel: DifferentiableModel, LinearFormModel, ParameterRandomizableModel {
     public let graph: ComputationGraph
     public let inputs: [TensorInfo]
     public let outputs: [TensorInfo]
@@ -22,6 +22,9 @@ public final class ONNXModel: DifferentiableModel, LinearFormModel {
     /// a [N, features] input feeding one `LinearClassifier`/`LinearRegressor` through
     /// per-feature affine steps only; nil otherwise.
     public let linearForm: LinearForm?
+    /// The layers with learned parameters, from the output down (see
+    /// ``ComputationGraph/parameterisedLayers()`` for what counts).
+    public let parameterisedLayers: [ParameterisedLayer]
 
     init(
         graph: ComputationGraph, inputs: [TensorInfo], outputNames: [String], opset: Int, producer: String, elementBudget: Int
@@ -77,6 +80,35 @@ public final class ONNXModel: DifferentiableModel, LinearFormModel {
         } else {
             linearForm = nil
         }
+        parameterisedLayers = graph.parameterisedLayers()
+    }
+
+    /// `model` with another graph of the same shapes (its constants changed).
+    private init(_ model: ONNXModel, graph: ComputationGraph) {
+        self.graph = graph
+        inputs = model.inputs
+        outputs = model.outputs
+        layers = model.layers
+        opset = model.opset
+        producer = model.producer
+        operatorTypes = model.operatorTypes
+        fixedBatchSize = model.fixedBatchSize
+        elementsPerInstance = model.elementsPerInstance
+        if let features = model.inputs.first?.shape.last?.fixedValue, model.linearForm != nil {
+            linearForm = LinearForm.of(graph, features: features)
+        } else {
+            linearForm = nil
+        }
+        parameterisedLayers = model.parameterisedLayers
+    }
+
+    public func randomizingParameters(ofLayers layers: Range<Int>, seed: UInt64) throws(ModelError) -> ONNXModel {
+        guard layers.lowerBound >= 0, layers.upperBound <= parameterisedLayers.count else {
+            throw ModelError(
+                .missingValue,
+                "the model has \(parameterisedLayers.count) parameterised layers, so no layers \(layers.lowerBound)..<\(layers.upperBound)")
+        }
+        return ONNXModel(self, graph: graph.randomizing(layers.map { ($0, parameterisedLayers[$0]) }, seed: seed))
     }
 
     public func predict(_ inputs: [Tensor]) throws(ModelError) -> [Tensor] {
