@@ -50,9 +50,15 @@ class Client:
 
 def get(host: str, port: int, path: str):
     """(status, headers, body) of one GET on a connection of its own."""
+    return request_once(host, port, "GET", path)
+
+
+def request_once(host: str, port: int, method: str, path: str, body: bytes | None = None):
+    """(status, headers, body) of one request on a connection of its own (untimed set-up calls,
+    e.g. the explanation a metric case judges)."""
     c = Client(host, port)
     try:
-        return c.request("GET", path)
+        return c.request(method, path, body, HEADERS if body is not None else None)
     finally:
         c.close()
 
@@ -104,7 +110,23 @@ def f32_json(a: np.ndarray):
 
 def explain_body(method: str, x: np.ndarray, output: str, target, params: dict) -> bytes:
     """The explain request, encoded once (the timed loops send these bytes)."""
-    body = {"method": method, "inputs": f32_json(x), "output": output, "target": target, "params": params}
+    return _encode({"method": method, "inputs": f32_json(x), "output": output, "target": target, "params": params})
+
+
+def evaluate_body(metric: str, params: dict, x: np.ndarray, output: str, target, judged: dict) -> bytes:
+    """The evaluate request of one metric, encoded once. `judged` says what is judged: either
+    {"attributions": array, one per instance} or {"method": name, "method_params": {...}} for a
+    metric that explains perturbed inputs again."""
+    body = {"inputs": f32_json(x), "output": output, "target": target, "metrics": [metric], "params": {metric: params}}
+    if "attributions" in judged:
+        body["attributions"] = f32_json(judged["attributions"])
+    else:
+        body.update(judged)
+    return _encode(body)
+
+
+def _encode(body: dict) -> bytes:
+    """Compact JSON: the request bytes are built once, before anything is timed."""
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -219,11 +241,15 @@ def _latency(run: Run, client: Client, route: str, body_bytes: bytes, case, labe
     client.close()
     if bad:
         run.problems.append(f"{label}: unexpected responses during latency loop: {dict(bad)}")
+    # The route's last segment: explain (which also records candor_explain_duration_seconds by
+    # method) or evaluate (which records only the HTTP request's duration).
+    endpoint = route.rsplit("/", 1)[1]
     return {
         "latency": summarise(lat),
-        "server_explain_mean_ms": metric_mean_ms(before, after, "candor_explain_duration_seconds", {"method": case.method}),
+        "server_explain_mean_ms": metric_mean_ms(before, after, "candor_explain_duration_seconds", {"method": case.method})
+        if endpoint == "explain" else None,
         "server_http_mean_ms": metric_mean_ms(before, after, "candor_http_request_duration_seconds",
-                                              {"route": "/v1/models/{name}/explain", "method": "POST", "status": "200"}),
+                                              {"route": f"/v1/models/{{name}}/{endpoint}", "method": "POST", "status": "200"}),
         "connections_opened": client.connects,
         "bad_responses": {str(k): v for k, v in bad.items()},
     }

@@ -27,6 +27,9 @@ warnings.filterwarnings("ignore", message=r"Input Tensor \d+ did not already req
 ATOL, RTOL = 1e-5, 1e-4
 # Orderings of the high-sample Captum estimate the sampled case is measured against.
 SVS_REFERENCE_SAMPLES = 1000
+# IntegratedGradients.attribute's arguments for IG_PARAMS' steps and integration rule (Candor's
+# names → Captum's); the baseline 0 is given by each caller in the form its call needs.
+IG_KWARGS = {"n_steps": IG_PARAMS["n_steps"], "method": IG_PARAMS["integration"]}
 
 
 def captum_call(module: nn.Module, method: str, x: torch.Tensor, target, kwargs: dict | None = None):
@@ -40,9 +43,8 @@ def captum_call(module: nn.Module, method: str, x: torch.Tensor, target, kwargs:
     if method == "integrated_gradients":
         explainer = IntegratedGradients(module)
         # Candor always returns convergence_delta, so Captum computes it too.
-        return lambda: explainer.attribute(
-            x, baselines=torch.zeros_like(x), target=target, n_steps=IG_PARAMS["n_steps"],
-            method=IG_PARAMS["integration"], return_convergence_delta=True)
+        return lambda: explainer.attribute(x, baselines=torch.zeros_like(x), target=target, **IG_KWARGS,
+                                           return_convergence_delta=True)
     if method == "deeplift":
         explainer = DeepLift(module)
         return lambda: explainer.attribute(x, baselines=torch.zeros_like(x), target=target, return_convergence_delta=True)
@@ -66,6 +68,21 @@ def captum_call(module: nn.Module, method: str, x: torch.Tensor, target, kwargs:
         explainer = perturbation[method](module)
         return lambda: explainer.attribute(x, baselines=0.0, target=target, **kwargs)
     raise ValueError(method)
+
+
+def thread_timings(run: Run, case: Case, make_call, candor_median_ms: float | None = None) -> dict:
+    """{"threads_N": summary} of the call `make_call()` returns, timed at each of the run's torch
+    thread settings (a fresh call per setting, so nothing built under one setting is reused
+    under the other), and, given Candor's median, {"ratio_median_threads_N": peer / Candor}
+    after each. Leaves torch on the last setting: callers restore the default."""
+    warm, calls = case.peer_loop(run.args)
+    out = {}
+    for nt in run.thread_settings:
+        torch.set_num_threads(nt)
+        out[f"threads_{nt}"] = summarise(timed_loop(make_call(), warm, calls, run.args.max_case_seconds))
+        if candor_median_ms is not None:
+            out[f"ratio_median_threads_{nt}"] = ratio(out[f"threads_{nt}"]["median_ms"], candor_median_ms)
+    return out
 
 
 class FunctionalFlatten(nn.Module):
@@ -196,16 +213,8 @@ class CaptumCase:
         }
 
     def _timings(self, kwargs: dict, candor_median_ms: float | None = None) -> dict:
-        """{"threads_N": summary} of `attribute` with `kwargs` at each thread setting, and, given
-        Candor's median, {"ratio_median_threads_N": Captum / Candor} after each."""
-        warm, calls = self.case.peer_loop(self.run.args)
-        out = {}
-        for nt in self.run.thread_settings:
-            torch.set_num_threads(nt)
-            out[f"threads_{nt}"] = summarise(timed_loop(self.call(kwargs), warm, calls, self.run.args.max_case_seconds))
-            if candor_median_ms is not None:
-                out[f"ratio_median_threads_{nt}"] = ratio(out[f"threads_{nt}"]["median_ms"], candor_median_ms)
-        return out
+        """thread_timings of `attribute` with `kwargs`."""
+        return thread_timings(self.run, self.case, lambda: self.call(kwargs), candor_median_ms)
 
     def _alt_setting(self, ref: np.ndarray, candor_median_ms: float) -> dict:
         """Captum's second setting of the case (its default perturbations_per_eval=1): its

@@ -1,6 +1,6 @@
 """Running bench/compare.py's cases, model by model: the inputs and targets, the request,
-Candor's side, then the peer's (Captum, or SHAP / LIME / SHAP's TreeExplainer), and the case's
-row with its ratios and progress line."""
+Candor's side, then the peer's (Captum, or SHAP / LIME / SHAP's TreeExplainer, or for a metric
+case Captum's or Quantus's metric), and the case's row with its ratios and progress line."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ import torch
 from torch import nn
 
 import tree_model  # the XGBoost model of the tree_shap cases (xgboost is imported on first use)
-from candor_http import candor_measure, explain_body, get
+from candor_http import candor_measure, evaluate_body, explain_body, get, request_once
 from captum_peer import SVS_REFERENCE_SAMPLES, CaptumCase, jsonable
-from cases import PEER_NAMES, Case
+from cases import PEER_NAMES, SEED, Case
 from measurement import OtherLoad, ratio
+from metric_peer import REFERENCE_SEEDS, MetricPeer, metric_values
 from peer_runs import shap_lime_case, tree_case
-from report import agreement_text, fmt, peer_times, tree_throughput_text
+from report import agreement_text, fmt, peer_times, server_ms, tree_throughput_text
 from torch_rebuild import instance_shape_of, n_features_of, onnx_to_torch, standardisation
 
 
@@ -59,7 +60,7 @@ def run_onnx_model(run: Run, name: str, cases: list[Case], rng: np.random.Genera
     model = _load_onnx_model(run, name, rng)
     for case in cases:
         if case.runs_on(name, generic=len(model.shape) != 3):
-            _run_onnx_case(run, model, case)
+            (_run_metric_case if case.metric else _run_onnx_case)(run, model, case)
 
 
 def _load_onnx_model(run: Run, name: str, rng: np.random.Generator) -> OnnxModel:
@@ -99,12 +100,7 @@ def _run_onnx_case(run: Run, model: OnnxModel, case: Case) -> None:
     """One case on an ONNX model: Candor, then Captum or the shap / lime peer on the same instances."""
     name, batch = model.name, case.batch
     params = case.candor_params(model.nfeat)
-    x = model.x_all[:batch]
-    case_output = case.output_of(name, model.output_name)
-    # The explained output's values (onnxruntime); the targets are their argmax.
-    case_out = (model.torch_out if case_output == model.output_name
-                else model.sess.run([case_output], {model.input_name: model.x_all})[0])
-    targets = [int(t) for t in case_out[:batch].argmax(axis=1)]
+    x, case_output, case_out, targets = _case_inputs(model, case)
     body_bytes = explain_body(case.method, x, case_output, targets[0] if batch == 1 else targets, params)
     row = _new_row(name, case, params, case_output, body_bytes)
     label = f"{name}/{case.id}"
@@ -123,9 +119,82 @@ def _run_onnx_case(run: Run, model: OnnxModel, case: Case) -> None:
         captum.measure(response, row)
     else:
         # shap / lime (bench/peers.py): reference values, then one-thread timings.
-        shap_lime_case(run, case, name, model.path, model.nfeat, x, targets, case_output, case_out[:batch],
-                       response, row)
+        shap_lime_case(run, case, name, model.path, model.nfeat, x, targets, case_output, case_out, response, row)
     finish_row(run, row, case, other_load)
+
+
+def _case_inputs(model: OnnxModel, case: Case) -> tuple:
+    """(instances, explained output, its values on the instances, targets): the first `batch` of
+    the model's instances; the output's values come from the torch rebuild for the model's main
+    output, else from onnxruntime; the targets are their argmax."""
+    x = model.x_all[:case.batch]
+    case_output = case.output_of(model.name, model.output_name)
+    case_out = (model.torch_out if case_output == model.output_name
+                else model.sess.run([case_output], {model.input_name: model.x_all})[0])
+    return x, case_output, case_out[:case.batch], [int(t) for t in case_out[:case.batch].argmax(axis=1)]
+
+
+def _run_metric_case(run: Run, model: OnnxModel, case: Case) -> None:
+    """One metric case on an ONNX model: Candor's evaluate request timed like an explain request,
+    then the Captum or Quantus metric on the same instances and judged attributions."""
+    params = case.candor_params(model.nfeat)
+    x, case_output, case_out, targets = _case_inputs(model, case)
+    target = targets[0] if case.batch == 1 else targets
+    label = f"{model.name}/{case.id}"
+    judged, error = _judged(run, model.name, case, x, case_output, target, label)
+    body_for = lambda p: evaluate_body(case.metric, p, x, case_output, target, judged)  # noqa: E731
+    body_bytes = body_for(params) if judged else b""
+    row = _new_row(model.name, case, params, case_output, body_bytes)
+    row.update({"metric": case.metric, "method_params": case.method_params,
+                "judged": f"{case.method} re-explained on both sides" if case.reexplains
+                else f"Candor's {case.method} attributions, sent to both sides"})
+    if error:
+        row["candor_error"] = error
+        run.cases.append(row)
+        return
+    peer = MetricPeer(run, case, model.module, x, targets, case_out, params, judged, label)
+    row["peer_args"] = peer.args
+    other_load = _announce(run, row)
+    route = f"/v1/models/{model.name}/evaluate"
+    response = candor_measure(run, route, body_bytes, case, row, label)
+    if response is None:
+        run.cases.append(row)
+        return
+    peer.measure(response, _candor_seed_runs(run, route, case, params, body_for, response, label), row)
+    finish_row(run, row, case, other_load)
+
+
+def _candor_seed_runs(run: Run, route: str, case: Case, params: dict, body_for, response: dict,
+                      label: str) -> np.ndarray:
+    """Candor's values of the case's metric over the reference seeds ([seeds, instances]), to be
+    read against the peer's over the same seeds: the timed request's answer for the first (its
+    params carry seed SEED), then one untimed request for each further seed."""
+    runs = [metric_values(response["evaluations"], case.metric)]
+    for seed in range(SEED + 1, SEED + REFERENCE_SEEDS):
+        status, _, data = request_once(run.host, run.port, "POST", route, body_for({**params, "seed": seed}))
+        if status != 200:
+            run.problems.append(f"{label}: Candor answered {status} with seed {seed}: {data[:300]!r}")
+            runs.append(np.full_like(runs[0], np.nan))
+            continue
+        runs.append(metric_values(json.loads(data)["evaluations"], case.metric))
+    return np.stack(runs)
+
+
+def _judged(run: Run, name: str, case: Case, x: np.ndarray, output: str, target, label: str) -> tuple:
+    """(what a metric case's request judges, error): for a metric that re-explains, the method
+    itself; else the method's attributions, computed once (untimed) by Candor's explain route and
+    kept as float32, so that Candor and the peer judge the very same values."""
+    if case.reexplains:
+        return {"method": case.method, "method_params": case.method_params}, None
+    status, _, data = request_once(run.host, run.port, "POST", f"/v1/models/{name}/explain",
+                                   explain_body(case.method, x, output, target, case.method_params))
+    if status != 200:
+        msg = f"{label}: Candor answered {status} to the explain request of the judged attributions: {data[:300]!r}"
+        print("   " + msg)
+        run.problems.append(msg)
+        return None, msg
+    explanations = json.loads(data)["explanations"]
+    return {"attributions": np.array([e["attributions"] for e in explanations], dtype=np.float32)}, None
 
 
 def run_tree_model(run: Run, name: str, cases: list[Case]) -> None:
@@ -220,7 +289,7 @@ def _progress_line(row: dict, case: Case, thread_settings) -> str:
     cl, tp = row["candor"]["latency"], row["candor"]["throughput"]
     agree = row.get("agreement") or {}
     return (f"   Candor median {fmt(cl['median_ms'])} ms p99 {fmt(cl['p99_ms'])} ms (n={cl['n']}), "
-            f"server mean {fmt(row['candor']['server_explain_mean_ms'])} ms, "
+            f"server mean {fmt(server_ms(row))} ms, "
             f"{fmt(tp['requests_per_s'], 1)} req/s x{tp['threads']} "
             f"(CPU cores: server {fmt(tp['server_cpu_cores'], 2)}, client {fmt(tp['client_cpu_cores'], 2)}); "
             + peer_text

@@ -1,6 +1,6 @@
-"""The benchmark cases of bench/compare.py: for each, the method, the batch, the models it runs
-on, Candor's params, the peer (Captum, SHAP, LIME or SHAP's TreeExplainer) and its arguments,
-and the caps on slow cases' timed loops."""
+"""The benchmark cases of bench/compare.py: for each, the method (or the quality metric), the
+batch, the models it runs on, Candor's params, the peer (Captum, SHAP, LIME, SHAP's TreeExplainer
+or Quantus) and its arguments, and the caps on slow cases' timed loops."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import torch
 
 import tree_model  # the XGBoost model of the tree_shap cases (xgboost is imported on first use)
 
-# The seed of the inputs (numpy) and of Captum's sampled orderings (torch).
+# The seed of the inputs (numpy), of Captum's sampled orderings (torch) and of the metric cases'
+# timed requests (Candor's `seed`; their reference runs take the next seeds on both sides).
 SEED = 0
 IG_PARAMS = {"n_steps": 50, "integration": "gausslegendre", "baselines": 0.0}
 SVS_SAMPLES = 25
@@ -33,15 +34,23 @@ class Case:
     the extra keyword arguments of Captum's `attribute` (perturbations_per_eval, masks, …);
     `captum_alt` an optional second Captum setting timed as well (label, function giving the
     keyword arguments that replace `captum`'s), reported under the main table. `captum_calls`/`captum_warmup` cap the peer's timed
-    loop (Captum's, SHAP's or LIME's) for slow cases (None: --requests / --warmup).
+    loop (Captum's, SHAP's, LIME's or Quantus's) for slow cases (None: --requests / --warmup).
 
     `peer` is the reference implementation: "captum" (in-process on the torch rebuild, timed
     with 1 and the default number of threads), or "shap" / "lime" (bench/peers.py: onnxruntime on
     the .onnx file, one thread; `peer_args(n_features)` gives the peer's own arguments), or
     "shap_tree" (the `tree_shap` cases: SHAP's TreeExplainer on the XGBoost model of
-    bench/tree_model.py, one thread). `output` maps a model to the output explained (default:
+    bench/tree_model.py, one thread), or "quantus" (a metric case: Quantus in-process on the
+    torch rebuild, timed like Captum). `output` maps a model to the output explained (default:
     the model's first output). `candor_calls` / `candor_warmup` cap Candor's own loop the
-    same way for slow cases."""
+    same way for slow cases.
+
+    A metric case (`metric` set) times a quality metric instead of an explanation: Candor's
+    `POST /v1/models/{name}/evaluate` against Captum's or Quantus's metric function
+    (bench/metric_peer.py). Its `params(n_features)` are the metric's; `method` with
+    `method_params` makes the attributions judged: computed once by Candor's explain route and
+    sent to both sides, or — for a metric that explains perturbed inputs again
+    (REEXPLAINING_METRICS) — named in the request, so that each side re-explains with it."""
     id: str
     method: str
     batch: int
@@ -52,12 +61,20 @@ class Case:
     captum_calls: int | None = None
     captum_warmup: int | None = None
     sampled: bool = False                           # random: not compared value by value
-    peer: str = "captum"                            # "captum", "shap", "lime" or "shap_tree"
+    peer: str = "captum"                            # "captum", "shap", "lime", "shap_tree" or "quantus"
     peer_args: object = None                        # n_features -> dict (shap / lime peers)
     output: dict | None = None                      # model name -> output explained
     candor_calls: int | None = None                 # caps Candor's timed requests (None: --requests)
     candor_warmup: int | None = None                # caps Candor's warm-ups (None: --warmup)
     completeness_only: str | None = None            # why values are not compared (held to Σ = Δf instead)
+    metric: str | None = None                       # a quality metric timed instead of an explanation
+    method_params: dict | None = None               # the params of `method` in a metric case
+
+    @property
+    def reexplains(self) -> bool:
+        """Whether the metric explains perturbed inputs again (the request names the method
+        instead of carrying attributions)."""
+        return self.metric in REEXPLAINING_METRICS
 
     def output_of(self, model: str, default: str) -> str:
         return (self.output or {}).get(model, default)
@@ -97,6 +114,19 @@ _BC_GROUPS = 6
 _BC_KSHAP_GROUPS = 10
 LIME_SAMPLES = 5000
 TREE_BATCH = 100
+# The quality metrics' parameters (Candor's names; the peers get the same values under theirs).
+# Both sides draw their perturbations at random, so Candor's values are held to the peer's
+# seed-to-seed spread, not compared exactly (bench/metric_peer.py).
+INFIDELITY_PARAMS = {"n_perturb_samples": 1000, "noise_std": 0.1, "normalize": True, "seed": SEED}
+SENSITIVITY_PARAMS = {"n_perturb_samples": 10, "perturb_radius": 0.02, "seed": SEED}
+# Metrics that re-explain perturbed inputs: the evaluate request carries `method`, not `attributions`.
+REEXPLAINING_METRICS = ("sensitivity_max",)
+
+
+def _faithfulness_params(nfeat: int) -> dict:
+    """100 subsets of Candor's default size, sent explicitly because Quantus's default is 224
+    whatever the input: a quarter of the features below 896 of them, else 224."""
+    return {"n_samples": 100, "subset_size": max(1, nfeat // 4) if nfeat < 896 else 224, "baselines": 0.0, "seed": SEED}
 
 # Candor is always sent no perturbations_per_eval (its default: as many perturbations per pass as
 # its memory budget allows). Captum gets the setting named in `captum`.
@@ -165,6 +195,26 @@ CASES = [
     Case("cnn_guided_grad_cam", "guided_grad_cam", 1, {}, models=(CNN_MODEL,)),
     Case("cnn_lrp", "lrp", 1, {}, models=(CNN_MODEL,)),
     Case("cnn_lrp_b16", "lrp", 16, {}, models=(CNN_MODEL,)),
+    # ---- Quality metrics (POST /v1/models/{name}/evaluate) against captum.metrics and Quantus
+    # (bench/metric_peer.py). infidelity and faithfulness_correlation judge the same integrated-
+    # gradients attributions on both sides (Candor's, computed once per case); sensitivity_max
+    # re-explains on both sides with the method named. On the tabular MLPs, and on the CNN.
+    Case("infidelity", "integrated_gradients", 1, INFIDELITY_PARAMS, metric="infidelity", method_params=IG_PARAMS),
+    # Saliency is piecewise constant on iris's ReLU net (sensitivity ≈ 0 on both sides), so the
+    # IG variant gives a value that is not float noise there.
+    Case("sensitivity_max", "saliency", 1, SENSITIVITY_PARAMS, metric="sensitivity_max", method_params={"abs": True}),
+    Case("sensitivity_max_ig", "integrated_gradients", 1, SENSITIVITY_PARAMS, metric="sensitivity_max",
+         method_params=IG_PARAMS, captum_calls=100, captum_warmup=5),
+    Case("faithfulness_correlation", "integrated_gradients", 1, _faithfulness_params, metric="faithfulness_correlation",
+         method_params=IG_PARAMS, peer="quantus", captum_calls=100, captum_warmup=5),
+    Case("cnn_infidelity", "integrated_gradients", 1, INFIDELITY_PARAMS, models=(CNN_MODEL,), metric="infidelity",
+         method_params=IG_PARAMS, captum_calls=30, captum_warmup=2, candor_calls=50, candor_warmup=3),
+    Case("cnn_sensitivity_max", "saliency", 1, SENSITIVITY_PARAMS, models=(CNN_MODEL,), metric="sensitivity_max",
+         method_params={"abs": True}, captum_calls=30, captum_warmup=2, candor_calls=50, candor_warmup=3),
+    # Quantus perturbs and runs the model once per subset (100 forward passes of one image).
+    Case("cnn_faithfulness_correlation", "integrated_gradients", 1, _faithfulness_params, models=(CNN_MODEL,),
+         metric="faithfulness_correlation", method_params=IG_PARAMS, peer="quantus", captum_calls=20, captum_warmup=2,
+         candor_calls=50, candor_warmup=3),
     # ---- Against SHAP's TreeExplainer (bench/peers.py TreeShapPeer), which hands XGBoost models to
     # XGBoost's own C++ TreeSHAP (predict(pred_contribs=True)). The model is bench/tree_model.py's
     # 500-tree, depth-6 binary classifier, trained by bench/run.sh into the folder it serves; the
@@ -177,4 +227,4 @@ CASES = [
          candor_calls=50, candor_warmup=3),
 ]
 
-PEER_NAMES = {"captum": "Captum", "shap": "SHAP", "lime": "LIME", "shap_tree": "SHAP Tree"}
+PEER_NAMES = {"captum": "Captum", "shap": "SHAP", "lime": "LIME", "shap_tree": "SHAP Tree", "quantus": "Quantus"}

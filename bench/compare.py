@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Candor vs Captum (and SHAP, LIME, SHAP's TreeExplainer): explain latency, throughput and agreement.
+"""Candor vs Captum (and SHAP, LIME, SHAP's TreeExplainer, Quantus): latency, throughput and agreement.
 
 For every model in models/ (iris_mlp, breast_cancer_mlp) and every case
 
@@ -40,6 +40,20 @@ bench/run.sh trains into the temporary models folder it serves:
     tree_shap_b100         synthetic_xgb500, 100 instances: the throughput case (instances/s on
                            both sides, and their ratio); both compared instance by instance
 
+and the quality metrics (POST /v1/models/{name}/evaluate) against captum.metrics and Quantus,
+in-process on the torch rebuild (bench/metric_peer.py; timed with 1 and the default threads):
+
+    infidelity             MLPs, 1 instance, 1000 Gaussian perturbations (σ 0.1), normalize, on
+                           Candor's integrated-gradients attributions (the same sent to Captum)
+    sensitivity_max        MLPs, 1 instance, saliency re-explained at 10 points of the 0.02 ball
+    sensitivity_max_ig     MLPs, the same with integrated gradients
+    faithfulness_correlation  MLPs, 1 instance, 100 subsets of a quarter of the features,
+                           baseline 0, on the IG attributions: vs Quantus FaithfulnessCorrelation
+    cnn_infidelity, cnn_sensitivity_max, cnn_faithfulness_correlation
+                           shapes_cnn, the same (subsets of 224 elements)
+
+(random on both sides: Candor's value is read against the peer's spread over several seeds)
+
 this script
 
 1. rebuilds the ONNX model as a torch.nn.Sequential from its initializers (Sub/Div
@@ -50,7 +64,8 @@ this script
 3. measures Captum in-process on the same module and input (`attribute` only), with
    torch.set_num_threads(1) and with torch's default thread count;
 4. checks that Candor's attributions equal Captum's (max abs diff), so both sides compute
-   the same numbers (SHAP's for the exact kernel_shap cases);
+   the same numbers (SHAP's for the exact kernel_shap cases; for a metric, that Candor's value
+   lies within the peer's seed-to-seed spread);
 5. prints a table and writes bench/results/latest.json and bench/results/latest.md.
 
 Candor's times include HTTP, JSON encoding/decoding and the client; Captum's do not.
@@ -104,9 +119,9 @@ def parse_args() -> argparse.Namespace:
 
 
 def import_peers(peer_cases: list) -> bool:
-    """Imports the shap / lime / TreeExplainer peers' packages (and loads the training splits lime
-    needs, which imports scripts/train_demo_models.py) before anything is timed, so a missing
-    package fails now, not minutes into the run."""
+    """Imports the shap / lime / TreeExplainer / Quantus peers' packages (and loads the training
+    splits lime needs, which imports scripts/train_demo_models.py) before anything is timed, so a
+    missing package fails now, not minutes into the run."""
     try:
         if any(c.peer == "shap" for c, _ in peer_cases):
             import shap  # noqa: F401
@@ -118,11 +133,13 @@ def import_peers(peer_cases: list) -> bool:
             import shap  # noqa: F401
             import sklearn  # noqa: F401
             import xgboost  # noqa: F401
+        if any(c.peer == "quantus" for c, _ in peer_cases):
+            import quantus  # noqa: F401
         if peer_cases:
             import threadpoolctl  # noqa: F401
     except ImportError as e:
-        print(f"the kernel_shap / lime / tree_shap cases need shap, lime, scikit-learn, PyYAML, xgboost and "
-              f"threadpoolctl (bench/requirements.txt): {e}", file=sys.stderr)
+        print(f"the kernel_shap / lime / tree_shap / faithfulness_correlation cases need shap, lime, scikit-learn, "
+              f"PyYAML, xgboost, quantus and threadpoolctl (bench/requirements*.txt): {e}", file=sys.stderr)
         return False
     return True
 
@@ -171,11 +188,11 @@ def start(run: Run, peer_cases: list) -> dict:
     and the problems with the peers' package versions."""
     args = run.args
     meta = environment.describe(args, run.default_threads, peer_cases)
-    print(f"Candor vs Captum/SHAP/LIME — build: {args.label or '?'}  binary: {args.candor_bin or '?'}  url: {args.url}")
+    print(f"Candor vs Captum/SHAP/LIME/Quantus — build: {args.label or '?'}  binary: {args.candor_bin or '?'}  url: {args.url}")
     print(f"torch {torch.__version__} (default threads {run.default_threads}), captum {meta['captum']}, "
           f"cpus {meta['cpus']}, {meta['cpu']}")
     if peer_cases:
-        run.problems += peers.check_pins()
+        run.problems += peers.check_pins({c.peer for c, _ in peer_cases})
     meta["healthz_latency"] = floor = http_floor(run.host, run.port, args)
     print(f"HTTP floor (GET /healthz, persistent connection): median {report.fmt(floor['median_ms'])} ms, "
           f"p99 {report.fmt(floor['p99_ms'])} ms")

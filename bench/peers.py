@@ -54,13 +54,16 @@ KSHAP_ATOL, KSHAP_RTOL = 1e-4, 1e-4
 TREE_ATOL, TREE_RTOL = 1e-4, 1e-4
 # LIME: the rules compared (as sets) between the two sides, largest |weight| first.
 LIME_TOP = 3
-# Reference packages and the versions the bench (and the goldens) are pinned to.
-PINNED = {"shap": "0.51.0", "lime": "0.2.0.1"}
+# Reference packages and the versions the bench (and the goldens) are pinned to (quantus, the
+# faithfulness_correlation cases' peer, in bench/requirements-nodeps.txt), and the package
+# behind each peer.
+PINNED = {"shap": "0.51.0", "lime": "0.2.0.1", "quantus": "0.6.0"}
+PEER_DISTS = {"shap": "shap", "shap_tree": "shap", "lime": "lime", "quantus": "quantus"}
 
 
 def versions() -> dict:
     out = {}
-    for dist in ("shap", "lime", "scikit-learn", "scipy", "threadpoolctl", "onnxruntime", "numpy"):
+    for dist in ("shap", "lime", "quantus", "scikit-learn", "scipy", "threadpoolctl", "onnxruntime", "numpy"):
         try:
             out[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
@@ -75,11 +78,12 @@ def versions() -> dict:
     return out
 
 
-def check_pins() -> list[str]:
-    """Problems with the installed reference packages (wrong versions shape the numbers)."""
-    v = versions()
-    return [f"{d} {v[d]} is installed but the bench is pinned to {want} (bench/requirements.txt)"
-            for d, want in PINNED.items() if v[d] != want]
+def check_pins(peer_names=("shap", "lime")) -> list[str]:
+    """Problems with the installed reference packages of the named peers (wrong versions shape
+    the numbers; a package no case of the run uses is not checked)."""
+    v, dists = versions(), {PEER_DISTS[p] for p in peer_names if p in PEER_DISTS}
+    return [f"{d} {v[d]} is installed but the bench is pinned to {want} (bench/requirements*.txt)"
+            for d, want in PINNED.items() if d in dists and v[d] != want]
 
 
 @contextlib.contextmanager

@@ -1,14 +1,17 @@
 """The results of bench/compare.py: the tables on stdout, bench/results/latest.md (the summary
-with ratios, per-case notes and caveats) and bench/results/latest.json (every number)."""
+with ratios, per-case notes and caveats) and bench/results/latest.json (every number). Metric
+cases share the tables with the explanation cases; their agreement cell and note read Candor's
+value against the peer's seed-to-seed spread (bench/metric_peer.py)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import metric_peer  # the metric cases' peers: their seeds and tolerances
 import peers  # the shap / lime peers (bench/peers.py): their tolerances and LIME's top-k
 from captum_peer import ATOL, RTOL
-from cases import PEER_NAMES
+from cases import PEER_NAMES, SEED
 from measurement import NOISY_CORES
 
 
@@ -29,9 +32,33 @@ def peer_times(row: dict) -> dict:
     return row.get("captum") or row.get("peer_timing") or {}
 
 
+def server_ms(r: dict):
+    """The server's own mean time of a measured row: the explain duration by method, or — the
+    evaluate route records no explain duration — the evaluate route's HTTP request duration."""
+    c = r["candor"]
+    return c["server_explain_mean_ms"] if c.get("server_explain_mean_ms") is not None else c.get("server_http_mean_ms")
+
+
+def metric_agreement_text(r: dict) -> str:
+    """The agreement cell of a metric row: both sides' mean ± std over the seeds (one instance),
+    or how many instances are outside the tolerance (several), and the largest gap."""
+    ag = r.get("agreement") or {}
+    if not ag:
+        return "— (Candor not measured)"
+    verdict = "GROSSLY OFF" if ag["grossly_off"] else "ok" if ag["ok"] else "outside tolerance"
+    peer = PEER_NAMES.get(r.get("peer"), "?")
+    gap = f"{verdict}, gap {fmt(ag.get('max_gap_in_se'), 1)} se, {ag['seeds']} seeds"
+    if len(ag["candor_values"]) == 1:
+        return (f"{r['metric']} Candor {fmt(ag['candor_means'][0], 4)} ± {fmt(ag['candor_stds'][0], 4)}, {peer} "
+                f"{fmt(ag['peer_means'][0], 4)} ± {fmt(ag['peer_stds'][0], 4)} ({gap})")
+    return f"{r['metric']}: {ag['outside']} of {len(ag['candor_values'])} instances outside tolerance ({gap})"
+
+
 def agreement_text(r: dict) -> str:
     """The agreement cell of a case row."""
     ag = r.get("agreement") or {}
+    if r.get("metric"):
+        return metric_agreement_text(r)
     if r.get("peer") == "lime":
         same = ag.get("top_rules_same_set")
         return (f"top-{peers.LIME_TOP} rules {'same set' if same else 'differ' if same is not None else '—'} "
@@ -136,7 +163,7 @@ def _timing_cells(r, thread_settings) -> list:
     thread only)."""
     cl = r["candor"]["latency"]
     line = [r["model"], r["case"], PEER_NAMES.get(r.get("peer", "captum"), "?"), str(r["batch"]),
-            fmt(cl["median_ms"]), fmt(cl["p99_ms"]), fmt(r["candor"]["server_explain_mean_ms"])]
+            fmt(cl["median_ms"]), fmt(cl["p99_ms"]), fmt(server_ms(r))]
     pt = peer_times(r)
     for nt in thread_settings:
         cp = pt.get(f"threads_{nt}", {})
@@ -157,7 +184,7 @@ def _grid(head, rows, markdown: bool) -> str:
 
 def markdown(result, thread_settings) -> str:
     m = result["meta"]
-    lines = _run_bullets(m) + _peer_bullets(result) + [""]
+    lines = _run_bullets(m) + _peer_bullets(result) + _metric_bullets(result) + [""]
     if "debug" in (m["label"] or "") or "/debug/" in (m["candor_bin"] or ""):
         lines += ["> **DEBUG BUILD — these Candor numbers are not representative.** "
                   "Run `swift build -c release` and `bench/run.sh` for real numbers.", ""]
@@ -202,13 +229,14 @@ def _run_bullets(m: dict) -> list[str]:
         f"(`CANDOR_CACHE_MAX_BYTES=0`). Throughput: {m['throughput_threads']} client threads, "
         f"{m['throughput_seconds']:g} s per case.",
         "- **Ratio = peer time / Candor time (the peer: Captum, or SHAP / LIME for `kernel_shap*` / `lime`, SHAP's "
-        "TreeExplainer for `tree_shap*`); "
+        "TreeExplainer for `tree_shap*`, Captum's or Quantus's metric for the metric cases); "
         "> 1 means Candor is faster.**",
         "- **Candor's time is end to end over HTTP: JSON encoding of the request, loopback TCP, "
         "parsing, validation, the computation, JSON encoding of the response and the Python "
         "client. Captum's time is the in-process `attribute(...)` call only** (tensor already "
         "built, no serialisation; SHAP's and LIME's: see below). \"server ms\" is the server's own mean time per explain "
-        "(`candor_explain_duration_seconds` in /metrics: body decoding, computation, encoding).",
+        "(`candor_explain_duration_seconds` in /metrics: body decoding, computation, encoding; for the metric "
+        "cases, which the evaluate route serves, its `candor_http_request_duration_seconds`).",
         f"- HTTP floor: `GET /healthz` on a persistent connection takes median "
         f"{fmt(m['healthz_latency'].get('median_ms'))} ms (p99 {fmt(m['healthz_latency'].get('p99_ms'))} ms) "
         "with this client; every Candor latency below includes at least that much.",
@@ -231,7 +259,7 @@ def _run_bullets(m: dict) -> list[str]:
 def _peer_bullets(result) -> list[str]:
     """The bullets on the SHAP / LIME and TreeExplainer peers, for a run that had them."""
     m, lines = result["meta"], []
-    if m.get("peer_versions"):
+    if m.get("peer_versions") and any(r.get("peer") in ("shap", "lime") for r in result["cases"]):
         pv = m["peer_versions"]
         lines += [
             f"- `kernel_shap*` and `lime` cases are measured against shap {pv.get('shap')} and lime "
@@ -260,6 +288,26 @@ def _peer_bullets(result) -> list[str]:
             "target 0. Instances per second are in the table under the main one.",
         ]
     return lines
+
+
+def _metric_bullets(result) -> list[str]:
+    """The bullet on the metric cases (what each side computes and what is timed), for a run that had them."""
+    rows = [r for r in result["cases"] if r.get("metric")]
+    if not rows:
+        return []
+    pv = result["meta"].get("peer_versions") or {}
+    return [
+        "- Metric cases (`infidelity`, `sensitivity_max*`, `faithfulness_correlation`, `cnn_*` likewise) time a "
+        "quality metric: Candor's `POST /v1/models/{name}/evaluate` against `captum.metrics.infidelity` / "
+        f"`sensitivity_max` (captum {result['meta']['captum']}) or Quantus {pv.get('quantus')}'s "
+        "`FaithfulnessCorrelation`, in-process on the torch rebuild, timed at each thread setting like Captum's "
+        "explanations. `infidelity` and `faithfulness_correlation` judge the same attributions on both sides "
+        "(Candor's integrated gradients, computed once per case, untimed); `sensitivity_max` re-explains with the "
+        "method named (Candor's `method`, Captum's attribute function of the same method). Every metric draws "
+        "random perturbations, each side with its own generator: the agreement cell shows both sides' mean ± "
+        f"standard deviation over {metric_peer.REFERENCE_SEEDS} seeds (untimed runs; Candor's first is the timed "
+        "request's answer) and the gap between the means in standard errors.",
+    ]
 
 
 def _main_table(result, thread_settings) -> str:
@@ -311,6 +359,7 @@ def _agreement_rules() -> list[str]:
             f"explainer.expected_value|, ok when both ≤ {peers.TREE_ATOL:g} + {peers.TREE_RTOL:g} · max |SHAP "
             "attribution|, and Candor's `margin` equal to XGBoost's predict(output_margin=True) within "
             f"{peers.TREE_ATOL:g} + {peers.TREE_RTOL:g} · max |margin|. "
+            f"Metric cases: {metric_peer.spread_rule()}. "
             "Timed-loop sample counts (n) and convergence deltas are in latest.json. "
             "\"other load\" is the CPU (in cores) used during the case by processes other than the "
             "bench and the server, from /proc/stat; above "
@@ -357,17 +406,34 @@ def _tree_note(r) -> str:
 
 
 def _peer_notes(cases) -> list[str]:
-    """Per-case details of the shap / lime / TreeExplainer cases for latest.md."""
+    """Per-case details of the shap / lime / TreeExplainer and metric cases for latest.md."""
     out = []
     for r in cases:
         ag = r.get("agreement")
-        if r.get("peer") == "shap_tree":
+        if ag and r.get("metric"):
+            out += [_metric_note(r, ag), ""]
+        elif r.get("peer") == "shap_tree":
             out += [_tree_note(r), ""]
         elif ag and r.get("peer") == "shap":
             out += [_kernel_shap_note(r, ag), ""]
         elif ag and r.get("peer") == "lime":
             out += [_lime_note(r, ag), ""]
     return out
+
+
+def _metric_note(r, ag) -> str:
+    """A metric case: what was judged, the peer's call, both sides' values over the seeds."""
+    per_instance = "; ".join(
+        f"Candor {fmt(c0, 4)} (seed {SEED}), mean {fmt(mc, 4)} ± {fmt(sc, 4)} vs {fmt(mp, 4)} ± {fmt(sp, 4)}"
+        for c0, mc, sc, mp, sp in zip(ag["candor_values"], ag["candor_means"], ag["candor_stds"], ag["peer_means"],
+                                      ag["peer_stds"]))
+    verdict = ("GROSSLY OFF (a mismatch)" if ag["grossly_off"] else "within tolerance" if ag["ok"]
+               else f"{ag['outside']} instance(s) outside tolerance (for information)")
+    return (f"Metric `{r['metric']}` {r['model']}/{r['case']} ({r['batch']} instance{'s' if r['batch'] != 1 else ''}, "
+            f"{r['judged']}; params {r['params']}): peer {ag['peer']} "
+            f"{ {k: v for k, v in (r.get('peer_args') or {}).items() if k != 'function'} }; over {ag['seeds']} seeds "
+            f"each — {per_instance}: {verdict}, largest gap {fmt(ag.get('max_gap_in_se'), 1)} standard errors; "
+            f"outputs max |Candor − torch| {fmt(ag.get('output_max_abs_diff'))}.")
 
 
 def _kernel_shap_note(r, ag) -> str:

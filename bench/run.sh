@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Candor vs Captum (and SHAP / LIME / SHAP's TreeExplainer) benchmark: copies the repository's
+# Candor vs Captum (and SHAP / LIME / SHAP's TreeExplainer / Quantus) benchmark: copies the repository's
 # models/ into a temporary folder, trains the tree_shap cases' XGBoost model into it
 # (bench/tree_model.py: 500 trees, max_depth 6, ~2 s), starts `candor serve` on a free loopback
 # port on that folder with the cache disabled, waits for /readyz, runs bench/compare.py, stops
 # the server and deletes the folder. models/ itself is never written to. Builds nothing: it
 # expects a release binary (swift build -c release).
 #
-#   bench/run.sh                      # full run (~5–7 min with a release build)
+#   bench/run.sh                      # full run (~5–7 min with a release build, plus a few for the metric cases)
 #   bench/run.sh --requests 50 --throughput-seconds 2    # extra flags go to compare.py
 #   bench/run.sh --cases kernel_shap,kernel_shap_g10,kernel_shap_sampled,lime   # only the SHAP / LIME cases
 #   bench/run.sh --cases tree_shap,tree_shap_b100        # only TreeSHAP vs SHAP's TreeExplainer (~1 min)
+#   bench/run.sh --cases infidelity,sensitivity_max,sensitivity_max_ig,faithfulness_correlation,cnn_infidelity,cnn_sensitivity_max,cnn_faithfulness_correlation
+#                                     # only the quality metrics vs Captum / Quantus
 #   bench/run.sh --help               # this text and compare.py's options; starts nothing
 #
 # Environment:
@@ -58,25 +60,27 @@ RESULTS="$ROOT/bench/results"
 mkdir -p "$RESULTS"
 
 # ---- Python environment -------------------------------------------------------------
-# Everything compare.py imports, and shap / lime / xgboost at the versions pinned in
-# bench/requirements.txt (their numbers are the reference of the kernel_shap / lime / tree_shap
-# cases; xgboost also trains the tree model). Quiet unless $2 is "loud".
+# Everything compare.py imports, and shap / lime / quantus / xgboost at the versions pinned in
+# bench/requirements.txt and bench/requirements-nodeps.txt (their numbers are the reference of
+# the kernel_shap / lime / faithfulness_correlation / tree_shap cases; xgboost also trains the
+# tree model). Quiet unless $2 is "loud".
 check_imports() {
     local out
-    if out="$("$1" - "$ROOT/bench/requirements.txt" 2>&1 <<'EOF'
+    if out="$("$1" - "$ROOT/bench/requirements.txt" "$ROOT/bench/requirements-nodeps.txt" 2>&1 <<'EOF'
 import importlib.metadata as md
 import sys
 import torch, captum, numpy, onnx, onnxruntime  # noqa: F401,E401
-import shap, lime.lime_tabular, sklearn, scipy, yaml, threadpoolctl, xgboost  # noqa: F401,E401
+import shap, lime.lime_tabular, sklearn, scipy, yaml, threadpoolctl, xgboost, quantus  # noqa: F401,E401
 pins = {}
-for line in open(sys.argv[1]):
-    line = line.split("#", 1)[0].strip()
-    if "==" in line:
-        name, version = line.split("==", 1)
-        pins[name.strip().lower()] = version.strip()
-for dist in ("shap", "lime"):
+for path in sys.argv[1:]:
+    for line in open(path):
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            pins[name.strip().lower()] = version.strip()
+for dist in ("shap", "lime", "quantus"):
     if md.version(dist) != pins[dist]:
-        sys.exit(f"{dist} {md.version(dist)} is installed; bench/requirements.txt pins {pins[dist]}")
+        sys.exit(f"{dist} {md.version(dist)} is installed; bench/requirements*.txt pin {pins[dist]}")
 # XGBoost's CPU-only wheel is the distribution xgboost-cpu; either way the module is xgboost.
 if xgboost.__version__ != pins["xgboost-cpu"]:
     sys.exit(f"xgboost {xgboost.__version__} is installed; bench/requirements.txt pins xgboost-cpu {pins['xgboost-cpu']}")
@@ -111,12 +115,14 @@ else
         echo "bench: installing bench/requirements.txt into $VENV"
         "$PY" -m pip install --quiet --upgrade pip
         "$PY" -m pip install --quiet -r bench/requirements.txt
+        # quantus without its dependencies (it asks for opencv-python; see bench/requirements.txt).
+        "$PY" -m pip install --quiet --no-deps -r bench/requirements-nodeps.txt
     fi
 fi
 if ! check_imports "$PY" loud; then
     echo "bench: $PY cannot import torch, captum, numpy, onnx, onnxruntime, shap, lime, scikit-learn, scipy," >&2
-    echo "bench: PyYAML, threadpoolctl and xgboost, or its shap / lime / xgboost are not the pinned versions" >&2
-    echo "bench: (see bench/requirements.txt)" >&2
+    echo "bench: PyYAML, threadpoolctl, xgboost and quantus, or its shap / lime / quantus / xgboost are not the" >&2
+    echo "bench: pinned versions (see bench/requirements.txt and bench/requirements-nodeps.txt)" >&2
     exit 2
 fi
 echo "bench: python $PY"
