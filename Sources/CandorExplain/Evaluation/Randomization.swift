@@ -85,18 +85,37 @@ public struct Randomization: QualityMetric {
             let model: any ParameterRandomizableModel
             let attributions: [[Tensor]]
             let spearman: [Double]
+            /// Image instances: the SSIM of the |attribution| maps (channels summed), where defined.
+            let ssim: [Double?]
         }
 
         func evaluate(_ subject: EvaluationSubject, context: ExplanationContext) throws(ExplanationError) -> [MetricValue] {
-            var figures: [(layer: String, spearman: [Double])] = []
-            try cascade(subject, context: context) { figures.append(($0.layer.name, $0.spearman)) }
+            var figures: [(layer: String, spearman: [Double], ssim: [Double?])] = []
+            try cascade(subject, context: context) { figures.append(($0.layer.name, $0.spearman, $0.ssim)) }
             return (0..<subject.attributions.count).map { row in
                 let stages = figures.map { stage -> JSONValue in
-                    .object(["layer": .string(stage.layer), "spearman": .number(stage.spearman[row])])
+                    var figures: [String: JSONValue] = ["layer": .string(stage.layer), "spearman": .number(stage.spearman[row])]
+                    if let ssim = stage.ssim[row] { figures["ssim"] = .number(ssim) }
+                    return .object(figures)
                 }
                 let mean = figures.reduce(0.0) { $0 + $1.spearman[row] } / Double(Swift.max(1, figures.count))
                 return MetricValue(mean, details: ["stages": .array(stages)])
             }
+        }
+
+        /// For image instances ([C, H, W] or [H, W]), the SSIM of two |attribution| maps with
+        /// the channels summed; nil otherwise.
+        static func imageSimilarity(_ a: [Float], _ b: [Float], problem: ExplanationProblem) -> Double? {
+            guard problem.holdsImages else { return nil }
+            let shape = problem.inputs[0].shape
+            let (height, width) = (shape[shape.count - 2], shape[shape.count - 1])
+            let plane = height * width
+            func map(_ values: [Float]) -> [Double] {
+                var summed = [Double](repeating: 0, count: plane)
+                for (index, value) in values.enumerated() { summed[index % plane] += Double(value) }
+                return summed
+            }
+            return StructuralSimilarity.mean(map(a), map(b), height: height, width: width)
         }
 
         /// Randomizes the layers one more at a time from the output down, explaining the
@@ -138,7 +157,10 @@ public struct Randomization: QualityMetric {
                 let spearman = zip(original, attributions).map { original, attribution in
                     Correlation.spearman(original, attribution.flatMap(\.scalars).map(abs))
                 }
-                body(Stage(layer: layer, model: model, attributions: attributions, spearman: spearman))
+                let ssim = zip(original, attributions).map { original, attribution in
+                    Self.imageSimilarity(original, attribution.flatMap(\.scalars).map(abs), problem: problem)
+                }
+                body(Stage(layer: layer, model: model, attributions: attributions, spearman: spearman, ssim: ssim))
             }
         }
     }

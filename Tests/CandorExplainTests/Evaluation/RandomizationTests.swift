@@ -191,6 +191,24 @@ struct RandomizationCase: CustomTestStringConvertible, Sendable {
         #expect(Correlation.averageRanks([3, 1, 3, 2, 1]) == [4.5, 1.5, 4.5, 3, 1.5])
     }
 
+    /// SSIM equals Quantus's `ssim` (scikit-image's `structural_similarity`) on |attribution|
+    /// maps; identical maps score 1, and maps smaller than the window have none.
+    @Test func structuralSimilarityMatchesScikitImage() throws {
+        let cases = try #require(try RandomizationCase.golden()["ssim"] as? [[String: Any]])
+        #expect(cases.count == 3)
+        for entry in cases {
+            let a = try #require(entry["a"] as? [[Double]])
+            let b = try #require(entry["b"] as? [[Double]])
+            let expected = try #require(entry["ssim"] as? Double)
+            let value = try #require(
+                StructuralSimilarity.mean(a.flatMap { $0 }, b.flatMap { $0 }, height: a.count, width: a[0].count))
+            #expect(abs(value - expected) < 1e-7, "\(value) vs \(expected)")  // scikit-image filters in running sums
+            #expect(
+                abs((StructuralSimilarity.mean(a.flatMap { $0 }, a.flatMap { $0 }, height: a.count, width: a[0].count) ?? 0) - 1) < 1e-12)
+        }
+        #expect(StructuralSimilarity.mean([Double](repeating: 1, count: 36), [Double](repeating: 2, count: 36), height: 6, width: 6) == nil)
+    }
+
     /// Randomizing layer by layer gives the model that randomizing them together does, and a
     /// seed gives the same model every time.
     @Test func cascadingOneLayerAtATimeEqualsRandomizingThemTogether() throws {
@@ -306,6 +324,13 @@ struct RandomizationCase: CustomTestStringConvertible, Sendable {
         let explained = try evaluate(model, inputs: inputs, targets: [0], method: "saliency")
         let stages = stages(explained[0])
         #expect(stages.count == 5 && stages.allSatisfy { $0.spearman.isFinite && abs($0.spearman) <= 1 })
+        // Image instances are compared as pictures too: every stage has its SSIM.
+        guard case .array(let figures)? = explained[0].quality["randomization"]?.objectValue?["stages"] else {
+            Issue.record("no stages")
+            return
+        }
+        let ssim = figures.compactMap { $0.objectValue?["ssim"]?.doubleValue }
+        #expect(ssim.count == 5 && ssim.allSatisfy { abs($0) <= 1 }, "\(ssim)")
     }
 
     /// A model with nothing to randomize, and attributions without their method, are refused.
