@@ -66,6 +66,23 @@ import Testing
         }
     }
 
+    /// A sampling method answers each attribution's standard error, shaped like the
+    /// attributions; a deterministic method answers none.
+    @Test func samplingMethodsAnswerStandardErrorsAndDeterministicOnesDoNot() async throws {
+        try await TestApplication().test { client in
+            let sampled = try await client.post(
+                iris, json: #"{"method":"shapley_value_sampling","inputs":[[5.1,3.5,1.4,0.2]],"params":{"n_samples":20}}"#)
+            #expect(sampled.status == .ok, "\(sampled.text)")
+            let explanation = try #require((sampled.json["explanations"] as? [[String: Any]])?.first)
+            let errors = try #require(explanation["attributions_stderr"] as? [Double])
+            #expect(errors.count == 4 && errors.allSatisfy { $0 >= 0 } && errors.contains { $0 > 0 }, "\(errors)")
+            let exact = try await client.post(iris, json: #"{"method":"integrated_gradients","inputs":[[5.1,3.5,1.4,0.2]]}"#)
+            #expect(exact.status == .ok)
+            let deterministic = try #require((exact.json["explanations"] as? [[String: Any]])?.first)
+            #expect(deterministic["attributions"] != nil && deterministic["attributions_stderr"] == nil)
+        }
+    }
+
     @Test func instancesMayBeKeyedByFeatureName() async throws {
         try await TestApplication().test { client in
             let named = try await client.post(

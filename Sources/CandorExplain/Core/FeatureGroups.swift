@@ -14,15 +14,20 @@ struct FeatureGroups: Sendable {
 
     /// One instance's attributions when every element of group g gets `value(g)`.
     func spread(_ value: (Int) -> Float, over problem: ExplanationProblem) throws(ExplanationError) -> InstanceAttribution {
+        InstanceAttribution(attributions: try spreadTensors(value, over: problem))
+    }
+
+    /// One instance-shaped tensor per input in which every element of group g holds
+    /// `value(g)` (the attributions, or their standard errors).
+    func spreadTensors(_ value: (Int) -> Float, over problem: ExplanationProblem) throws(ExplanationError) -> [Tensor] {
         var perInput = problem.instanceSizes.map { [Float](repeating: 0, count: $0) }
         for (group, elements) in groups.enumerated() {
             let groupValue = value(group)
             for element in elements { perInput[element.input][element.index] = groupValue }
         }
-        return InstanceAttribution(
-            attributions: try perInput.indices.map { input throws(ExplanationError) in
-                try problem.instanceTensor(perInput[input], input: input)
-            })
+        return try perInput.indices.map { input throws(ExplanationError) in
+            try problem.instanceTensor(perInput[input], input: input)
+        }
     }
 
     /// Every element of every input its own group (Captum's default).

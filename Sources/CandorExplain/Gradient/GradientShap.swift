@@ -4,11 +4,13 @@ import CandorTensor
 /// GradientSHAP (expected gradients): per sample, a baseline drawn from the distribution, the
 /// input with N(0, σ²) noise x̃, and a point p = αx̃ + (1 − α)b̃ with α ~ U(0, 1); the mean over
 /// samples of (x̃ − b̃) ⊙ ∇f(p). Lundberg & Lee, 2017; Erion et al., 2019; Captum
-/// `GradientShap`. The draws come from a seeded stream per instance.
+/// `GradientShap`. The draws come from a seeded stream per instance. With two or more samples
+/// each result carries the standard error of the mean, s/√n over the samples' terms.
 public struct GradientShap: Explainer {
     public let descriptor = MethodDescriptor(
         name: "gradient_shap", family: "gradient",
-        summary: "expected gradients: (x̃ − b) ⊙ ∇f at a random point between a random baseline b and the noisy input x̃, averaged",
+        summary:
+            "expected gradients: (x̃ − b) ⊙ ∇f at a random point between a random baseline b and the noisy input x̃, averaged; returns attributions_stderr",
         reference: "Captum GradientShap", requirement: .differentiable,
         checkedAgainst:
             "Captum 0.9 `GradientShap` (4,000 samples) on the four CNN fixtures, within the Monte-Carlo error; with one baseline, converges to integrated gradients",
@@ -16,7 +18,9 @@ public struct GradientShap: Explainer {
             Expected gradients: (x̃ − b) ⊙ ∇f(αx̃ + (1 − α)b) averaged over random baselines b (the
             `baselines` rows, or the sidecar's background), noisy copies x̃ of the instance and α uniform
             in [0, 1]. The draws are Candor's own, so the numbers are compared with Captum's within the
-            Monte-Carlo error, as for `smoothgrad`.
+            Monte-Carlo error, as for `smoothgrad`. With `n_samples` ≥ 2, `attributions_stderr` is the
+            standard error of that mean, s/√n_samples, s the sample standard deviation of the
+            samples' (x̃ − b) ⊙ ∇f; one sample has no stderr.
             """,
         parameters: [
             ParameterSpec(
@@ -87,19 +91,31 @@ public struct GradientShap: Explainer {
                     model: model, inputs: pointTensors, output: problem.problem.output,
                     targets: [Int](repeating: problem.targets[row], count: samples), context: context
                 ).gradients
-                let attributions = try inputs.indices.map { inputIndex throws(ExplanationError) in
+                var attributions: [Tensor] = []
+                var standardErrors: [Tensor]? = []
+                for inputIndex in inputs.indices {
                     let size = inputs[inputIndex].count / max(batch, 1)
                     var mean = [Float](repeating: 0, count: size)
+                    // The samples' spread, for the standard error of their mean.
+                    var moments = SampleMoments(elements: size)
+                    var contributions = [Double](repeating: 0, count: size)
                     for sample in 0..<samples {
                         for index in 0..<size {
-                            mean[index] +=
+                            let contribution =
                                 differences[inputIndex][sample * size + index] * gradients[inputIndex].scalars[sample * size + index]
-                                / Float(samples)
+                            mean[index] += contribution / Float(samples)
+                            contributions[index] = Double(contribution)
                         }
+                        moments.add(contributions)
                     }
-                    return try problem.problem.instanceTensor(mean, input: inputIndex)
+                    attributions.append(try problem.problem.instanceTensor(mean, input: inputIndex))
+                    if let errors = moments.standardErrorOfMean {
+                        standardErrors?.append(try problem.problem.instanceTensor(errors, input: inputIndex))
+                    } else {
+                        standardErrors = nil
+                    }
                 }
-                results.append(InstanceAttribution(attributions: attributions))
+                results.append(InstanceAttribution(attributions: attributions, standardErrors: standardErrors))
             }
             return results
         }

@@ -19,7 +19,8 @@ public struct FeaturePermutation: Explainer {
             Each feature group is shuffled across the batch in turn (a seeded permutation per group,
             never the identity); an instance's attribution is f(x) − f(x with the group shuffled). It
             needs at least two instances. The permutations are drawn differently from Captum's, so it is
-            property-tested rather than compared number for number.
+            property-tested rather than compared number for number. Each instance and group gets a single
+            draw, so there is no spread to estimate a standard error from: no `attributions_stderr`.
             """,
         parameters: [
             ParameterSpec.featureMask("a group id per element, shaped like one instance (default: each element alone)"),

@@ -9,14 +9,15 @@ import CandorTensor
 /// tied to the grid. Masked elements move towards `baselines` (0 by default, the paper's
 /// x ⊙ M). The spatial axes are an instance's last two ([channels, height, width] shares one
 /// mask across channels) or its only axis; the estimate converges to its expectation as
-/// `n_masks` grows, and masks come from `seed`.
+/// `n_masks` grows, with a standard error s/√n_masks over the masks' terms f(x ⊙ Mᵢ)·Mᵢ(λ)/p
+/// (returned from two masks on), and masks come from `seed`.
 public struct Rise: Explainer {
     /// The most masked inputs evaluated in one request: n_masks × instances.
     public static let maximumEvaluations = 1 << 22
 
     public let descriptor = MethodDescriptor(
         name: "rise", family: "perturbation",
-        summary: "mask-weighted mean of the outputs over random smooth masks (randomized input sampling)",
+        summary: "mask-weighted mean of the outputs over random smooth masks (randomized input sampling); returns attributions_stderr",
         reference: "Petsiuk et al. 2018 (RISE)", requirement: .any,
         checkedAgainst:
             "its definition (property tests: a constant model gets its constant everywhere, the saliency peaks where the signal is, a seed reproduces)",
@@ -25,7 +26,9 @@ public struct Rise: Explainer {
             random smooth masks, each a grid of cells kept with probability p, upsampled bilinearly and
             cropped at a random shift; masks span an instance's last two axes (shared by the channels of
             a [channels, height, width] image) or its only axis. No reference implementation is common
-            enough to match number for number.
+            enough to match number for number. With `n_masks` ≥ 2, `attributions_stderr` is the standard
+            error of that Monte-Carlo mean, s/√n_masks, s the sample standard deviation over the masks of
+            f(x′ + (x − x′) ⊙ Mᵢ) · Mᵢ / p at each element; one mask has no stderr.
             """,
         parameters: [
             ParameterSpec("n_masks", .integer, default: 2000, minimum: 1, maximum: 1_000_000, summary: "random masks per instance"),
@@ -137,6 +140,8 @@ public struct Rise: Explainer {
                 let instance = Array(problem.problem.inputs[0].scalars[(row * size)..<((row + 1) * size)])
                 let baseline = Array(baselines[0].scalars[(row * size)..<((row + 1) * size)])
                 var saliency = [Double](repeating: 0, count: positions)
+                // Each mask's term f(x ⊙ Mᵢ) · Mᵢ / p, whose mean is the saliency: its spread.
+                var moments = SampleMoments(elements: positions)
                 // Evaluate in chunks of masks, regenerating each chunk's masks for the sums.
                 let chunk = context.itemsPerPass(elementsPerItem: size, limit: masks)
                 for first in stride(from: 0, to: masks, by: chunk) {
@@ -152,11 +157,16 @@ public struct Rise: Explainer {
                         }
                     for (position, output) in outputs.enumerated() {
                         for (index, value) in drawn[position].enumerated() { saliency[index] += output * Double(value) }
+                        moments.add(drawn[position].map { output * Double($0) / keep })
                     }
                 }
                 let scale = 1 / (Double(masks) * keep)
                 let values = (0..<size).map { Float(saliency[$0 % positions] * scale) }
-                results.append(InstanceAttribution(attributions: [try problem.problem.instanceTensor(values, input: 0)]))
+                let errors = try moments.standardErrorOfMean.map { errors throws(ExplanationError) in
+                    [try problem.problem.instanceTensor((0..<size).map { errors[$0 % positions] }, input: 0)]
+                }
+                results.append(
+                    InstanceAttribution(attributions: [try problem.problem.instanceTensor(values, input: 0)], standardErrors: errors))
             }
             return results
         }

@@ -6,12 +6,13 @@ import CandorTensor
 /// `ShapleyValueSampling`): for each of `n_samples` random orderings, groups are switched from
 /// their baseline to x one at a time and each is credited with the change it makes. The
 /// estimate is unbiased, its error shrinks as 1/√n_samples, and each ordering's credits sum to
-/// f(x) − f(x′), so efficiency holds exactly for any sample count. The orderings come from
-/// `seed`, so equal requests give equal answers.
+/// f(x) − f(x′), so efficiency holds exactly for any sample count. Each group's standard error is
+/// s/√n_samples over its marginal contributions (from two orderings on). The orderings come
+/// from `seed`, so equal requests give equal answers.
 public struct ShapleyValueSampling: Explainer {
     public let descriptor = MethodDescriptor(
         name: "shapley_value_sampling", family: "shapley",
-        summary: "Shapley values estimated over n_samples random orderings of the feature groups",
+        summary: "Shapley values estimated over n_samples random orderings of the feature groups; returns attributions_stderr",
         reference: "Captum ShapleyValueSampling; converges to exact_shapley", requirement: .any,
         checkedAgainst:
             "converges to `exact_shapley` (property tests, also on 13 groups of the breast-cancer model); efficiency exact at any `n_samples`; no Captum golden",
@@ -19,7 +20,10 @@ public struct ShapleyValueSampling: Explainer {
             Each random ordering of the feature groups credits every group with the change it makes
             as it joins. Efficiency holds exactly (the values sum to f(x) − `base_value`, `base_value` =
             f(x′)) and the error shrinks as 1/√n_samples. The orderings are drawn differently from
-            Captum's `ShapleyValueSampling`, so the method is held to the exact values instead.
+            Captum's `ShapleyValueSampling`, so the method is held to the exact values instead. With
+            `n_samples` ≥ 2, `attributions_stderr` gives each group's standard error s/√n_samples, s the
+            sample standard deviation of its marginal contributions over the orderings, on every
+            element of the group; one ordering has no stderr.
             """,
         parameters: [
             ParameterSpec("n_samples", .integer, default: 25, minimum: 1, maximum: 100_000, summary: "number of random orderings"),
@@ -86,16 +90,26 @@ public struct ShapleyValueSampling: Explainer {
                 return values[(1 + sample * inner + size - 1) * batch + row]
             }
             var shapley = [Double](repeating: 0, count: n * batch)
+            // Each ordering's marginal contributions, whose mean is the estimate: their spread.
+            var moments = SampleMoments(elements: n * batch)
+            var contributions = shapley
             for (sample, ordering) in orderings.enumerated() {
                 for (position, group) in ordering.enumerated() {
                     for row in 0..<batch {
-                        shapley[group * batch + row] += Double(value(sample, position + 1, row) - value(sample, position, row))
+                        let contribution = Double(value(sample, position + 1, row) - value(sample, position, row))
+                        shapley[group * batch + row] += contribution
+                        contributions[group * batch + row] = contribution
                     }
                 }
+                moments.add(contributions)
             }
+            let errors = moments.standardErrorOfMean
             return try (0..<batch).map { row throws(ExplanationError) in
                 var attribution = try groups.spread({ Float(shapley[$0 * batch + row] / Double(samples)) }, over: problem.problem)
                 attribution.extras["base_value"] = .number(Double(values[row]))
+                attribution.standardErrors = try errors.map { errors throws(ExplanationError) in
+                    try groups.spreadTensors({ errors[$0 * batch + row] }, over: problem.problem)
+                }
                 return attribution
             }
         }

@@ -169,4 +169,14 @@ import Testing
     @Test func aSingleInstanceIsRefused() throws {
         #expect(throws: ExplanationError.self) { _ = try explain([[1, 2, 3, 4]], [:]) }
     }
+
+    /// One permutation per group gives each instance a single draw: no spread to estimate a
+    /// standard error from, so none is claimed.
+    @Test func aSingleDrawPerGroupClaimsNoStandardError() throws {
+        let model = try ONNXModelLoader.load(try GraphFactory.linearModel(weights: weights.map { [$0] }, bias: [0.5]))
+        let calibration = StandardErrorCalibration(
+            FeaturePermutation(), model: model, inputs: [try Tensor(shape: [2, 4], scalars: [1, 2, 3, 4, 0, -1, 5, 2])],
+            targets: [0, 0], parameters: [:])
+        #expect(try calibration.run(seed: 3).standardError == nil)
+    }
 }

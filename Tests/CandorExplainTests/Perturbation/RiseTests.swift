@@ -55,6 +55,32 @@ import Testing
         #expect(first != (try saliency(model, instance, ["n_masks": 50, "seed": 3])))
     }
 
+    /// RISE on a linear model over eight elements in cells of two.
+    func calibration(masks: Int) throws -> StandardErrorCalibration {
+        let weights: [Float] = [1.5, -2, 0.5, 3, -1, 0.25, 2, -0.5]
+        let model = try ONNXModelLoader.load(try GraphFactory.linearModel(weights: weights.map { [$0] }, bias: [0.5]))
+        let instance = try Tensor(shape: [1, 8], scalars: [0.7, -0.3, 1.2, 0, 2, -1.5, 1, 0.4])
+        return StandardErrorCalibration(
+            Rise(), model: model, inputs: [instance], targets: [0], parameters: ["n_masks": .number(Double(masks)), "cell_size": [2]])
+    }
+
+    /// The saliency's expectation depends on the masks' correlations, so the reference is RISE
+    /// itself with 200,000 masks, whose own standard error is a thirty-second of 200 masks'.
+    @Test func intervalsCoverAManyMaskReference() throws {
+        let reference = try calibration(masks: 200_000).run(seed: 1_000_003).estimate
+        let coverage = try calibration(masks: 200).coverage(of: reference)
+        #expect(StandardErrorCalibration.acceptedCoverage.contains(coverage), "coverage \(coverage)")
+    }
+
+    @Test func theStandardErrorHalvesWhenTheMasksQuadruple() throws {
+        let ratio = try calibration(masks: 100).shrinkageWhenSamplesQuadruple("n_masks", from: 100)
+        #expect(StandardErrorCalibration.halves(ratio), "stderr ratio \(ratio)")
+    }
+
+    @Test func oneMaskHasNoStandardError() throws {
+        #expect(try calibration(masks: 1).run(seed: 0).standardError == nil)
+    }
+
     @Test func aCellLargerThanTheInstanceIsRefused() throws {
         let model = try Fixtures.model("models/mlp_torchscript.onnx")
         let problem = ExplanationProblem(model: model, inputs: [try Tensor(repeating: 1, shape: [1, 6])], output: 0, targets: nil)

@@ -96,4 +96,43 @@ import Testing
         #expect(fine < coarse / 4, "error with 4 samples \(coarse), with 4000 samples \(fine)")
         #expect(fine < 0.02 * scale)
     }
+
+    /// On the hand-built MLP, whose features interact enough for the orderings to disagree
+    /// (on the exported one the contributions barely vary at these inputs).
+    func calibration(samples: Int, _ parameters: [String: JSONValue] = [:]) throws -> StandardErrorCalibration {
+        StandardErrorCalibration(
+            ShapleyValueSampling(), model: try Fixtures.model("models/mlp_handbuilt.onnx"),
+            inputs: [try Tensor(shape: [2, 4], scalars: [0.3, -1, 2, 0.5, 1, -0.7, 1, 1])], targets: [0, 1],
+            parameters: parameters.merging(["n_samples": .number(Double(samples))]) { $1 })
+    }
+
+    @Test func intervalsCoverTheExactShapleyValues() throws {
+        let handbuilt = try Fixtures.model("models/mlp_handbuilt.onnx")
+        let problem = ExplanationProblem(
+            model: handbuilt, inputs: [try Tensor(shape: [2, 4], scalars: [0.3, -1, 2, 0.5, 1, -0.7, 1, 1])], output: 0,
+            targets: [0, 1])
+        let exact = try ExplanationRunner.run(
+            try ExactShapley().prepare([:], for: problem), problem: problem, context: ExplanationContext()
+        )
+        .flatMap { $0.attribution.attributions[0].scalars }
+        let coverage = try calibration(samples: 50).coverage(of: exact)
+        #expect(StandardErrorCalibration.acceptedCoverage.contains(coverage), "coverage \(coverage)")
+    }
+
+    /// A group's standard error is reported on each of its elements, as its value is; one
+    /// ordering has none.
+    @Test func aGroupsStandardErrorCoversItsElements() throws {
+        let errors = try #require(try calibration(samples: 10, ["feature_mask": [0, 1, 1, 0]]).run(seed: 1).standardError)
+        for row in 0..<2 {
+            let instance = Array(errors[(row * 4)..<((row + 1) * 4)])
+            #expect(instance[0] == instance[3] && instance[1] == instance[2])
+            #expect(instance.allSatisfy { $0 > 0 })
+        }
+        #expect(try calibration(samples: 1).run(seed: 1).standardError == nil)
+    }
+
+    @Test func theStandardErrorHalvesWhenTheSamplesQuadruple() throws {
+        let ratio = try calibration(samples: 50).shrinkageWhenSamplesQuadruple("n_samples", from: 50)
+        #expect(StandardErrorCalibration.halves(ratio), "stderr ratio \(ratio)")
+    }
 }
