@@ -49,6 +49,13 @@ import Testing
             let plainExplanation = try #require((plain.json["explanations"] as? [[String: Any]])?.first)
             #expect(plainExplanation["quality"] == nil)
             #expect(plain.json["evaluate_params"] == nil)
+
+            // null is an omitted field: the same answer, from the cache.
+            let nulls = try await client.post(
+                "\(iris)/explain",
+                json: #"{"method":"integrated_gradients","inputs":[[5.1,3.5,1.4,0.2]],"evaluate":null,"evaluate_params":null}"#)
+            #expect(nulls.status == .ok, "\(nulls.text)")
+            #expect(nulls.headers[HTTPField.Name("X-Cache")!] == "hit")
         }
     }
 

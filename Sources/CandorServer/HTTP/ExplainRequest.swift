@@ -45,15 +45,18 @@ struct ExplainRequest: Sendable {
         let problem = ExplanationProblem(model: model.model, inputs: inputs, output: output, targets: targets, dataset: model.dataset)
         do { plan = try explainer.prepare(parameters, for: problem) } catch { throw Problem(error) }
         call = MethodCall(explainer: explainer, parameters: parameters)
-        if body["evaluate"] == nil, body["evaluate_params"] != nil {
+        // null stands for an omitted field, as for `params`.
+        let evaluate = body["evaluate"] == .null ? nil : body["evaluate"]
+        let evaluateParameters = body["evaluate_params"] == .null ? nil : body["evaluate_params"]
+        if evaluate == nil, evaluateParameters != nil {
             throw Problem.badRequest("invalid-parameter", "'evaluate_params' was given without 'evaluate', the metrics it is for")
         }
         metrics =
-            body["evaluate"] == nil
+            evaluate == nil
             ? .none
             : try MetricSelection(
-                names: body["evaluate"], parameters: body["evaluate_params"], fields: ("evaluate", "evaluate_params"),
-                catalog: metricCatalog, problem: problem)
+                names: evaluate, parameters: evaluateParameters, fields: ("evaluate", "evaluate_params"), catalog: metricCatalog,
+                problem: problem)
         self.method = method
         self.model = model
         self.problem = problem
