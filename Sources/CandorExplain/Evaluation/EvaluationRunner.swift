@@ -60,7 +60,7 @@ public enum EvaluationRunner {
                 throw ExplanationError(.modelFailure, "metric \(metric.name) gave \(values.count) values for \(quality.count) instances")
             }
             for (row, value) in values.enumerated() {
-                guard value.value.isFinite, value.json.isFinite else {
+                guard value.json.isFinite else {
                     throw ExplanationError(
                         .nonFiniteResult, "metric \(metric.name) is NaN or infinite for instance \(row) (its model outputs overflowed)")
                 }

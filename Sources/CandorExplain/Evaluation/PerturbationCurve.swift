@@ -77,7 +77,7 @@ public struct PerturbationCurveMetric: QualityMetric {
             let points = Swift.min(steps, groupCount)
             guard points > 0 else { return subject.attributions.map { _ in MetricValue(0) } }
             return try (0..<subject.attributions.count).map { row throws(ExplanationError) in
-                let ranking = rank(subject.flatAttributions(row), problem: subject.problem.problem)
+                let ranking = rank(subject.attributions[row].map(\.scalars))
                 let instance = subject.problem.row(row)
                 let evaluation = PerturbedEvaluation(
                     model: instance.problem.model, problem: instance, baselines: baselines.map { $0.rows(row..<(row + 1)) }, groups: groups)
@@ -93,11 +93,9 @@ public struct PerturbationCurveMetric: QualityMetric {
 
         /// The groups by their summed attribution, in the order they are moved; ties keep
         /// the groups' own order.
-        func rank(_ attributions: [Float], problem: ExplanationProblem) -> [Int] {
-            var offsets = [0]
-            for size in problem.instanceSizes { offsets.append(offsets[offsets.count - 1] + size) }
+        func rank(_ attributions: [[Float]]) -> [Int] {
             let scores = groups.groups.map { elements in
-                elements.reduce(0.0) { $0 + Double(attributions[offsets[$1.input] + $1.index]) }
+                elements.reduce(0.0) { $0 + Double(attributions[$1.input][$1.index]) }
             }
             return scores.indices.sorted { a, b in
                 if scores[a] != scores[b] { return order == .morf ? scores[a] > scores[b] : scores[a] < scores[b] }

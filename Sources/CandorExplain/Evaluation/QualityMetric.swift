@@ -55,6 +55,13 @@ public struct MethodCall: Sendable {
         self.explainer = explainer
         self.parameters = parameters
     }
+
+    /// The method's attributions for `problem` (per instance, one tensor per input): the
+    /// call prepared for it and run on its resolved targets.
+    func attributions(for problem: ExplanationProblem, context: ExplanationContext) throws(ExplanationError) -> [[Tensor]] {
+        let plan = try explainer.prepare(parameters, for: problem)
+        return try plan.run(try ExplanationRunner.resolve(problem, context: context), context: context).map(\.attributions)
+    }
 }
 
 /// The explanations a metric judges: the resolved problem, per instance one attribution
@@ -75,5 +82,15 @@ public struct EvaluationSubject: Sendable {
     /// (the order ``FeatureGroups`` addresses elements in).
     func flatAttributions(_ row: Int) -> [Float] {
         attributions[row].flatMap(\.scalars)
+    }
+
+    /// The method that made the attributions, for `metric`, which explains other inputs
+    /// with it; a 400 for attributions brought from elsewhere.
+    func method(for metric: String, explaining what: String) throws(ExplanationError) -> MethodCall {
+        guard let method else {
+            throw ExplanationError(
+                .invalidParameter, "\(metric) explains \(what) again, so it needs the method, not attributions alone")
+        }
+        return method
     }
 }

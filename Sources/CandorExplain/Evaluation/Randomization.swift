@@ -123,12 +123,7 @@ public struct Randomization: QualityMetric {
         func cascade(
             _ subject: EvaluationSubject, context: ExplanationContext, body: (Stage) -> Void
         ) throws(ExplanationError) {
-            guard let method = subject.method else {
-                throw ExplanationError(
-                    .invalidParameter,
-                    "randomization explains the instances again with the method, so it needs the method, not attributions alone"
-                )
-            }
+            let method = try subject.method(for: "randomization", explaining: "the instances")
             let problem = subject.problem.problem
             let layers = try Randomization.layers(of: problem.model)
             guard var model = problem.model as? any ParameterRandomizableModel else { return }
@@ -144,9 +139,7 @@ public struct Randomization: QualityMetric {
                 )
                 let attributions: [[Tensor]]
                 do throws(ExplanationError) {
-                    let plan = try method.explainer.prepare(method.parameters, for: randomized)
-                    attributions = try plan.run(try ExplanationRunner.resolve(randomized, context: context), context: context).map(
-                        \.attributions)
+                    attributions = try method.attributions(for: randomized, context: context)
                 } catch  where error.code != .cancelled {
                     throw ExplanationError(error.code, "\(stage): \(error.message)")
                 }

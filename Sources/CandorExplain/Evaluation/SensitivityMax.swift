@@ -43,10 +43,7 @@ public struct SensitivityMax: QualityMetric {
         let effectiveParameters: [String: JSONValue]
 
         func evaluate(_ subject: EvaluationSubject, context: ExplanationContext) throws(ExplanationError) -> [MetricValue] {
-            guard let method = subject.method else {
-                throw ExplanationError(
-                    .invalidParameter, "sensitivity_max explains perturbed inputs again, so it needs the method, not attributions alone")
-            }
+            let method = try subject.method(for: "sensitivity_max", explaining: "perturbed inputs")
             let problem = subject.problem.problem
             return try (0..<subject.attributions.count).map { row throws(ExplanationError) in
                 var random = SeededRandom(seed: seed, stream: row)
@@ -66,12 +63,11 @@ public struct SensitivityMax: QualityMetric {
                 let copies = ExplanationProblem(
                     model: problem.model, inputs: perturbed, output: problem.output, targets: Array(repeating: target, count: samples),
                     dataset: problem.dataset)
-                let plan = try method.explainer.prepare(method.parameters, for: copies)
-                let explained = try plan.run(try ExplanationRunner.resolve(copies, context: context), context: context)
+                let explained = try method.attributions(for: copies, context: context)
                 let original = subject.flatAttributions(row)
                 let scale = Self.norm(original.map(Double.init))
                 let largest = explained.reduce(0.0) { largest, attribution in
-                    let moved = zip(attribution.attributions.flatMap(\.scalars), original).map { Double($0) - Double($1) }
+                    let moved = zip(attribution.flatMap(\.scalars), original).map { Double($0) - Double($1) }
                     return Swift.max(largest, Self.norm(moved) / (scale == 0 ? 1 : scale))
                 }
                 return MetricValue(largest)

@@ -30,18 +30,18 @@ struct MetricSelection: Sendable {
                 "invalid-parameter",
                 "'\(fields.names)' must be a non-empty array of metric names; GET /v1/evaluations lists them: \(available)")
         }
-        var chosen: [String] = []
+        var chosen: [(name: String, metric: any QualityMetric)] = []
         for item in items {
             guard case .string(let name) = item else {
                 throw Problem.badRequest("invalid-parameter", "'\(fields.names)' must hold metric names, found \(item.typeName)")
             }
-            guard catalog.metric(named: name) != nil else {
+            guard let metric = catalog.metric(named: name) else {
                 throw Problem.badRequest("unknown-metric", "unknown metric '\(name)'; available: \(available)")
             }
-            guard !chosen.contains(name) else {
+            guard !chosen.contains(where: { $0.name == name }) else {
                 throw Problem.badRequest("invalid-parameter", "'\(fields.names)' names metric '\(name)' twice")
             }
-            chosen.append(name)
+            chosen.append((name, metric))
         }
         let byMetric: [String: JSONValue]
         switch parameters {
@@ -51,13 +51,12 @@ struct MetricSelection: Sendable {
             throw Problem.badRequest(
                 "invalid-parameter", "'\(fields.parameters)' must be an object of parameters by metric name, got \(other.typeName)")
         }
-        if let stray = byMetric.keys.sorted().first(where: { !chosen.contains($0) }) {
+        if let stray = byMetric.keys.sorted().first(where: { key in !chosen.contains { $0.name == key } }) {
             throw Problem.badRequest(
                 "invalid-parameter", "'\(fields.parameters)' has parameters for '\(stray)', which '\(fields.names)' does not ask for")
         }
         var plans: [NamedMetricPlan] = []
-        for name in chosen {
-            guard let metric = catalog.metric(named: name) else { continue }
+        for (name, metric) in chosen {
             var own: [String: JSONValue]
             switch byMetric[name] {
             case nil, .null?: own = [:]
@@ -71,7 +70,7 @@ struct MetricSelection: Sendable {
             do { plans.append(NamedMetricPlan(name: name, plan: try metric.prepare(own, for: problem))) } catch { throw Problem(error) }
         }
         self.plans = plans
-        reexplaining = chosen.filter { catalog.metric(named: $0)?.reexplains == true }
+        reexplaining = chosen.filter(\.metric.reexplains).map(\.name)
     }
 
     /// Every metric's effective parameters by name: echoed in responses and hashed into cache keys.
