@@ -38,6 +38,7 @@ public struct MethodCatalog: Sendable {
         Rise(),
         Slic(),
         GrowingSpheres(),
+        Dice(),
     ])
 
     public func explainer(named name: String) -> (any Explainer)? {

@@ -1,19 +1,21 @@
 import CandorTensor
 
 /// What a counterfactual method answers for one instance, checked by a fresh prediction of
-/// every counterfactual: `counterfactuals` (each with its values, the model's output and
+/// every counterfactual on its own: `counterfactuals` (each with its values, the model's output and
 /// prediction for it, its distance, how many features it changes, and the changes),
-/// `validity` (the share of the counterfactuals asked for that reach the outcome, as DiCE
-/// counts it, so finding fewer than `total_cfs` lowers it), `diversity`
+/// `validity` (the share of them that reach the outcome on that fresh prediction; 0 when
+/// none was found), `diversity`
 /// (the mean pairwise distance, for several) and `desired` (the outcome searched for). The
 /// attributions are the first counterfactual's change x′ − x (zero when none was found).
 enum CounterfactualReport {
     static func attribution(
-        _ counterfactuals: [[Double]], search: CounterfactualSearch, asked: Int, context: ExplanationContext,
-        extras: [String: JSONValue] = [:]
+        _ counterfactuals: [[Double]], search: CounterfactualSearch, context: ExplanationContext, extras: [String: JSONValue] = [:]
     ) throws(ExplanationError) -> InstanceAttribution {
         let space = search.space
-        let outputs = try search.outputs(of: counterfactuals, context: context)
+        // One at a time, as a client checking a counterfactual would predict it: a point the
+        // search left close to the boundary is judged by the same arithmetic that found it.
+        var outputs: [Float] = []
+        for counterfactual in counterfactuals { outputs += try search.outputs(of: [counterfactual], context: context) }
         let width = search.problem.outputsPerInstance
         var entries: [JSONValue] = []
         var valid = 0
@@ -43,7 +45,7 @@ enum CounterfactualReport {
         }
         var result = extras
         result["counterfactuals"] = .array(entries)
-        result["validity"] = .number(Double(valid) / Double(max(1, asked)))
+        result["validity"] = .number(counterfactuals.isEmpty ? 0 : Double(valid) / Double(counterfactuals.count))
         result["desired"] = search.setting.outcome.json
         if counterfactuals.count > 1 { result["diversity"] = .number(diversity(counterfactuals, space: space)) }
         let change = counterfactuals.first.map { first in zip(first, search.instance).map { Float($0 - $1) } }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a counterfactual must make the model say: a given class, any class but the one
 /// predicted now, or (a model with one output value, a regressor or a score) a value in a
 /// range. A classifier's prediction is the argmax of the explained output (the first of
@@ -33,5 +35,42 @@ enum DesiredOutcome: Sendable, Equatable {
         case .classIndex(let desired): .object(["class": .number(Double(desired))])
         case .range(let range): .object(["range": .array([.number(range.lowerBound), .number(range.upperBound)])])
         }
+    }
+}
+
+extension DesiredOutcome {
+    /// How far an output row is from the outcome: 0 exactly when it is reached. For classes,
+    /// DiCE's hinge `yloss` on the class probabilities (the explained output when it is a
+    /// probability vector, its softmax otherwise): the largest competing probability minus the
+    /// desired one (for "any other class", the prediction's probability minus the largest
+    /// other). For a range, the distance from the value to the range.
+    func shortfall(_ output: ArraySlice<Float>, original: Int) -> Double {
+        if isReached(by: output, original: original) { return 0 }
+        let gap: Double
+        switch self {
+        case .range(let range):
+            let value = Double(output.first ?? 0)
+            gap = value < range.lowerBound ? range.lowerBound - value : value - range.upperBound
+        case .classIndex(let desired):
+            let probabilities = Self.probabilities(output)
+            gap = probabilities.indices.filter { $0 != desired }.map { probabilities[$0] }.max().map { $0 - probabilities[desired] } ?? 0
+        case .otherClass:
+            let probabilities = Self.probabilities(output)
+            gap = probabilities.indices.filter { $0 != original }.map { probabilities[$0] }.max().map { probabilities[original] - $0 } ?? 0
+        }
+        // A tie resolved against the outcome is still short of it.
+        return max(gap, .leastNormalMagnitude)
+    }
+
+    /// The output as class probabilities: itself when it already is a probability vector
+    /// (entries in [0, 1] summing to 1 within 10⁻³), its softmax otherwise (logits).
+    static func probabilities(_ output: ArraySlice<Float>) -> [Double] {
+        let values = output.map(Double.init)
+        let sum = values.reduce(0, +)
+        if values.allSatisfy({ (0...1).contains($0) }), abs(sum - 1) <= 1e-3 { return values }
+        let largest = values.max() ?? 0
+        let exponentials = values.map { Foundation.exp($0 - largest) }
+        let total = exponentials.reduce(0, +)
+        return exponentials.map { $0 / total }
     }
 }

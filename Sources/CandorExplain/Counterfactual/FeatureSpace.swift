@@ -1,3 +1,5 @@
+import CandorTensor
+
 /// The space a counterfactual is searched in for one flat tabular input: which features may
 /// change, the range each may take, the whole-number and categorical features, and the scale
 /// distances are measured in.
@@ -84,5 +86,30 @@ struct FeatureSpace: Sendable {
     /// The name of a feature for responses (its index when the sidecar names none).
     func label(_ feature: Int) -> JSONValue {
         names.map { .string($0[feature]) } ?? .number(Double(feature))
+    }
+}
+
+extension FeatureSpace {
+    /// A value drawn uniformly from what a feature may take: a listed code, a whole number in
+    /// its range, or a number in its range.
+    func randomValue(_ feature: Int, random: inout SeededRandom) -> Double {
+        value(feature, atPosition: random.uniform())
+    }
+
+    /// The value at `position` (in [0, 1)) of what a feature may take: the code or whole number
+    /// at that position among the admissible ones, or lo + position·(hi − lo).
+    func value(_ feature: Int, atPosition position: Double) -> Double {
+        let range = ranges[feature]
+        if let codes = domains.categories[feature] {
+            let allowed = codes.filter(range.contains)
+            let choices = allowed.isEmpty ? codes : allowed
+            if !choices.isEmpty { return choices[min(choices.count - 1, Int(position * Double(choices.count)))] }
+        }
+        if domains.integer.contains(feature) {
+            let low = range.lowerBound.rounded(.up)
+            let high = range.upperBound.rounded(.down)
+            if low <= high { return min(high, low + (position * (high - low + 1)).rounded(.down)) }
+        }
+        return range.lowerBound + position * (range.upperBound - range.lowerBound)
     }
 }

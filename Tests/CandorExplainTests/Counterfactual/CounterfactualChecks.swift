@@ -34,32 +34,35 @@ enum CounterfactualChecks {
         return try ExplanationRunner.run(try explainer.prepare(parameters, for: problem), problem: problem, context: ExplanationContext())
     }
 
-    /// The counterfactuals of one explanation, as arrays of values.
+    /// The counterfactuals of one explanation, as arrays of values: the float32 numbers the
+    /// response's shortest decimals stand for.
     static func counterfactuals(_ explanation: InstanceExplanation) -> [[Double]] {
         guard case .array(let items)? = explanation.attribution.extras["counterfactuals"] else { return [] }
         return items.compactMap { item in
             guard case .array(let values)? = item.objectValue?["instance"] else { return nil }
-            return values.compactMap(\.doubleValue)
+            return values.compactMap(\.doubleValue).map { Double(Float($0)) }
         }
     }
 
     /// Checks what must hold of every counterfactual whatever the method: a fresh prediction
     /// reaches the outcome (`reaches`), only the features that may vary change, each stays in
-    /// its range or at the instance's value, whole-numbered features are whole, categorical
+    /// its range widened to hold the instance's value, whole-numbered features are whole, categorical
     /// ones take a listed code, the reported distance is the recomputed one, and the
     /// attributions are the first counterfactual's change.
     static func expectAdmissible(
-        _ explanation: InstanceExplanation, instance: [Double], model: any PredictiveModel, space: FeatureSpace,
+        _ explanation: InstanceExplanation, instance: [Double], model: any PredictiveModel, output index: Int = 0, space: FeatureSpace,
         reaches: (ArraySlice<Float>) -> Bool, sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
         let found = counterfactuals(explanation)
         for counterfactual in found {
-            let output = try model.predict([try Tensor(shape: [1, counterfactual.count], scalars: counterfactual.map(Float.init))])[0]
+            let output = try model.predict([try Tensor(shape: [1, counterfactual.count], scalars: counterfactual.map(Float.init))])[index]
             #expect(reaches(output.scalars[...]), "\(counterfactual) → \(output.scalars)", sourceLocation: sourceLocation)
             for feature in 0..<space.count where Float(counterfactual[feature]) != Float(instance[feature]) {
                 #expect(space.varying.contains(feature), "feature \(feature) may not vary", sourceLocation: sourceLocation)
+                let low = Float(min(space.ranges[feature].lowerBound, instance[feature]))
+                let range = low...Float(max(space.ranges[feature].upperBound, instance[feature]))
                 #expect(
-                    space.ranges[feature].contains(counterfactual[feature]), "feature \(feature) = \(counterfactual[feature])",
+                    range.contains(Float(counterfactual[feature])), "feature \(feature) = \(counterfactual[feature])",
                     sourceLocation: sourceLocation)
                 if space.domains.integer.contains(feature) {
                     #expect(counterfactual[feature] == counterfactual[feature].rounded(), sourceLocation: sourceLocation)
