@@ -37,6 +37,7 @@ public struct MethodCatalog: Sendable {
         Anchors(),
         Rise(),
         Slic(),
+        MinPerturbation(),
     ])
 
     public func explainer(named name: String) -> (any Explainer)? {

@@ -13,7 +13,7 @@ public struct MinPerturbation: Explainer {
         summary: "the smallest amount of one perturbation (rotation, blur, patch, feature shift, …) that changes the prediction",
         reference: "Captum MinParamPerturbation", requirement: .any,
         checkedAgainst:
-            "Captum 0.9 `MinParamPerturbation` (linear and binary) with the perturbations written in SciPy 1.17/numpy, every kind, on shapes_cnn and breast_cancer_mlp: min_param and the evaluation order exactly, perturbed inputs and outputs to float32 tolerance; the perturbations alone against scipy.ndimage",
+            "Captum 0.9 `MinParamPerturbation`, perturbations in SciPy/numpy, every kind, both modes, on shapes_cnn and breast_cancer_mlp: equal min_param and search order, perturbed input and output to float32 tolerance",
         details: """
             The prediction is the argmax of the explained output (ties: the first). An input counts
             as flipped when its prediction differs from `target` (by default each instance's own
@@ -67,7 +67,9 @@ public struct MinPerturbation: Explainer {
             it), `perturbed_output` (the explained output for it), `perturbed_prediction` and the
             perturbation's `position` or `feature`/`sign`. The attributions are perturbed − input
             (zeros when nothing flips). Candidate amounts are evaluated many to a forward pass;
-            the answer is the first flip in Captum's order.
+            the answer is the first flip in Captum's order. The goldens
+            (`scripts/fixtures/make_min_perturbation_fixtures.py`) also compare each perturbation
+            alone with SciPy on a small image.
             """,
         parameters: [
             ParameterSpec.choice(
@@ -90,17 +92,19 @@ public struct MinPerturbation: Explainer {
                 "desired_class", .integer, minimum: 0, maximum: 1_000_000,
                 summary: "search for the smallest amount that makes this class the prediction (default: any class but target)"),
             ParameterSpec(
-                "baselines", .number, default: 0.0, minimum: -1e30, maximum: 1e30,
-                summary: "rotation, translation, occlusion: the value of pixels outside the image or under the patch"),
+                "baselines", .number, minimum: -1_000_000_000, maximum: 1_000_000_000,
+                summary: "rotation, translation, occlusion: the value of pixels from outside the image or under the patch (default 0)"),
             ParameterSpec.choice(
-                "direction", PerturbationDirection.allCases, default: .positive,
-                summary: "rotation, translation, brightness, contrast: apply the amount as +p or −p"),
+                "direction", PerturbationDirection.allCases, default: nil,
+                summary: "rotation, translation, brightness, contrast: apply the amount as +p or −p (default positive)"),
             ParameterSpec.choice(
-                "axis", TranslationAxis.allCases, default: .both, summary: "translation: move along both axes, x only or y only"),
-            ParameterSpec.seed(of: "gaussian_noise's direction"),
+                "axis", TranslationAxis.allCases, default: nil,
+                summary: "translation: move along both axes, x only or y only (default both)"),
             ParameterSpec(
-                "strides", .integers, default: 1, minimum: 1, maximum: 1_000_000,
-                summary: "occlusion: the patch's step down and across (one integer or [rows, columns])"),
+                "seed", .integer, minimum: 0, maximum: 4_294_967_295, summary: "gaussian_noise: the seed of its one direction (default 0)"),
+            ParameterSpec(
+                "strides", .integers, minimum: 1, maximum: 1_000_000,
+                summary: "occlusion: the patch's step down and across, one integer or [rows, columns] (default 1)"),
         ])
 
     /// The search modes of Captum's `MinParamPerturbation`.
@@ -132,14 +136,25 @@ public struct MinPerturbation: Explainer {
         if let stray = others.first(where: reader.isGiven) {
             throw ExplanationError(.invalidParameter, "parameter '\(stray)' does not apply to the \(kind.rawValue) perturbation")
         }
+        // The perturbation's own parameters: echoed (with their defaults) only where they apply.
         var perturbation = Perturbation(kind: kind, shape: shape)
-        if kind.ownParameters.contains("baselines") { perturbation.fill = Float(try reader.double("baselines")) }
-        if kind.ownParameters.contains("direction") {
-            perturbation.sign = try reader.choice("direction", as: PerturbationDirection.self) == .negative ? -1 : 1
+        if kind.ownParameters.contains("baselines") {
+            perturbation.fill = Float(try reader.optionalDouble("baselines") ?? 0)
+            if !reader.isGiven("baselines") { reader.record("baselines", .number(0)) }
         }
-        if kind == .translation { perturbation.axis = try reader.choice("axis", as: TranslationAxis.self) }
-        if kind == .gaussianNoise { perturbation.seed = try reader.seed() }
-        if kind == .occlusion { perturbation.strides = try reader.integers("strides", count: 2) ?? [1, 1] }
+        if kind.ownParameters.contains("direction") {
+            let direction = try Self.choice("direction", default: PerturbationDirection.positive, &reader)
+            perturbation.sign = direction == .negative ? -1 : 1
+        }
+        if kind == .translation { perturbation.axis = try Self.choice("axis", default: TranslationAxis.both, &reader) }
+        if kind == .gaussianNoise {
+            perturbation.seed = UInt64(try reader.optionalInt("seed") ?? 0)
+            if !reader.isGiven("seed") { reader.record("seed", .number(0)) }
+        }
+        if kind == .occlusion {
+            perturbation.strides = try reader.integers("strides", count: 2) ?? [1, 1]
+            if !reader.isGiven("strides") { reader.record("strides", .number(1)) }
+        }
         if kind == .featureShift {
             perturbation.standardDeviations = try Self.standardDeviations(problem, features: shape[0])
         }
@@ -185,6 +200,17 @@ public struct MinPerturbation: Explainer {
         return Plan(
             effectiveParameters: reader.effective, perturbation: perturbation, mode: mode, range: range, grid: grid,
             desiredClass: desired, featureNames: problem.dataset.featureNames)
+    }
+
+    /// A choice that applies to this perturbation, its default recorded when not given.
+    private static func choice<Choice: RawRepresentable>(
+        _ name: String, default fallback: Choice, _ reader: inout ParameterReader
+    ) throws(ExplanationError) -> Choice where Choice.RawValue == String {
+        guard reader.isGiven(name) else {
+            reader.record(name, .string(fallback.rawValue))
+            return fallback
+        }
+        return try reader.choice(name, as: Choice.self)
     }
 
     /// The number of values per instance of an output whose instance axes are all fixed.
