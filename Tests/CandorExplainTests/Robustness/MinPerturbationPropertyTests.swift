@@ -233,4 +233,30 @@ import Testing
         let last = try Self.run(parameters, model: model, inputs: inputs.rows(2..<3))
         #expect(all[2].attribution.extras == last[0].attribution.extras)
     }
+
+    /// Forward passes only: on a tree ensemble (scikit-learn gradient boosting through ONNX),
+    /// every answer is checked by a fresh prediction of the perturbed instance.
+    @Test(arguments: ["feature_shift", "gaussian_noise"])
+    func treeEnsemblesAreProbedAndEveryAnswerRepredicts(_ kind: String) throws {
+        let root = try #require(try Fixtures.json("golden/onnx_trees.json") as? [String: Any])
+        let entry = try #require((root["models"] as? [[String: Any]])?.first { $0["name"] as? String == "skl_gbt_binary" })
+        let ensemble = try ONNXTreeEnsembleLoader.load(
+            try Data(contentsOf: Fixtures.repository.appendingPathComponent(entry["file"] as? String ?? "")))
+        let rows = (entry["inputs"] as? [Any] ?? []).map(jsonNumbers)
+        let inputs = try Tensor(shape: [rows.count, rows[0].count], scalars: rows.flatMap { $0.map(Float.init) })
+        let output = try #require(ensemble.outputs.firstIndex { $0.name == "probabilities" })
+        let dataset = DatasetSummary(statistics: TrainingStatistics(std: [Double](repeating: 1, count: rows[0].count)))
+        let problem = ExplanationProblem(model: ensemble, inputs: [inputs], output: output, targets: nil, dataset: dataset)
+        let parameters: [String: JSONValue] = ["perturbation": .string(kind), "arg_max": 5, "arg_step": 0.05]
+        let explanations = try ExplanationRunner.run(
+            try MinPerturbation().prepare(parameters, for: problem), problem: problem, context: ExplanationContext())
+        #expect(explanations.contains { $0.attribution.extras["found"] == .bool(true) })
+        for explanation in explanations where explanation.attribution.extras["found"] == .bool(true) {
+            let perturbed = try TensorJSON.tensor(from: try #require(explanation.attribution.extras["perturbed"]), name: "perturbed")
+            let again = try ensemble.predict([try Tensor(shape: [1] + perturbed.shape, scalars: perturbed.scalars)])[output].scalars
+            let reported = try TensorJSON.tensor(from: try #require(explanation.attribution.extras["perturbed_output"]), name: "output")
+            #expect(again == reported.scalars)
+            #expect(CopyEvaluator.prediction(again) != explanation.target)
+        }
+    }
 }
