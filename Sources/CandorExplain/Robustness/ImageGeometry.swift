@@ -87,24 +87,36 @@ struct ImagePlane {
 
     /// One pass of the symmetric kernel `weights` (centre first, then radius 1, 2, …) along
     /// the columns of each row (`alongRows` false) or down each column (`alongRows` true).
+    /// Each line is first extended by `radius` reflected values on both sides, so the sums
+    /// run over contiguous memory.
     private mutating func correlate(_ weights: [Double], alongRows: Bool) {
         let length = alongRows ? height : width
         let lines = alongRows ? width : height
         let stride = alongRows ? width : 1
         let lineStride = alongRows ? 1 : width
-        var line = [Double](repeating: 0, count: length)
         let radius = weights.count - 1
-        for lineIndex in 0..<lines {
-            let start = lineIndex * lineStride
-            for index in 0..<length { line[index] = Double(values[start + index * stride]) }
-            for index in 0..<length {
-                var sum = line[index] * weights[0]
-                if radius > 0 {
-                    for offset in 1...radius {
-                        sum += (line[Self.reflect(index - offset, length)] + line[Self.reflect(index + offset, length)]) * weights[offset]
+        let source = (0..<(length + 2 * radius)).map { Self.reflect($0 - radius, length) }
+        var extended = [Double](repeating: 0, count: length + 2 * radius)
+        weights.withUnsafeBufferPointer { weights in
+            values.withUnsafeMutableBufferPointer { values in
+                extended.withUnsafeMutableBufferPointer { extended in
+                    for lineIndex in 0..<lines {
+                        let start = lineIndex * lineStride
+                        for (position, index) in source.enumerated() {
+                            extended[position] = Double(values[start + index * stride])
+                        }
+                        for index in 0..<length {
+                            let centre = index + radius
+                            var sum = extended[centre] * weights[0]
+                            var offset = 1
+                            while offset <= radius {
+                                sum += (extended[centre - offset] + extended[centre + offset]) * weights[offset]
+                                offset += 1
+                            }
+                            values[start + index * stride] = Float(sum)
+                        }
                     }
                 }
-                values[start + index * stride] = Float(sum)
             }
         }
     }

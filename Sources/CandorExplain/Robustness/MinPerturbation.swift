@@ -396,8 +396,8 @@ public struct MinPerturbation: Explainer {
 }
 
 /// Evaluates the perturbed copies of one instance at a list of amounts, in order, many to a
-/// forward pass (as many rows as the memory budget allows), and stops at the first copy
-/// that flips — the one Captum's sequential search would return.
+/// forward pass (passes doubling up to as many rows as the memory budget allows), and stops
+/// at the first copy that flips — the one Captum's sequential search would return.
 struct CopyEvaluator {
     let model: any PredictiveModel
     let output: Int
@@ -451,11 +451,17 @@ struct CopyEvaluator {
             }
             return nil
         }
+        // Passes grow from a few rows to the budget's, doubling: an early flip costs little
+        // beyond Captum's one-at-a-time search, a late one few passes.
+        var passRows = min(rowsPerPass, 4)
         for amount in amounts {
             for copy in 0..<perturbation.copies(at: amount) {
                 pending.append((amount, copy))
                 scalars += perturbation.perturbed(instance, copy: copy, at: amount)
-                if pending.count >= rowsPerPass, let hit = try evaluate() { return hit }
+                if pending.count >= passRows {
+                    if let hit = try evaluate() { return hit }
+                    passRows = min(rowsPerPass, passRows * 2)
+                }
             }
         }
         if !pending.isEmpty, let hit = try evaluate() { return hit }
