@@ -37,6 +37,7 @@ public struct MethodCatalog: Sendable {
         Anchors(),
         Rise(),
         Slic(),
+        GrowingSpheres(),
         MinPerturbation(),
     ])
 

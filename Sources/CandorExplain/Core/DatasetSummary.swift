@@ -7,6 +7,10 @@ import CandorTensor
 public struct DatasetSummary: Sendable {
     /// The features of a single flat input, in order, for rules such as `petal width (cm) > 0.79`.
     public var featureNames: [String]?
+    /// The classes of the model's outputs, in order, so a request may name a class.
+    public var classNames: [String]?
+    /// Which values each feature may take (whole numbers, category codes, immutable ones).
+    public var domains: FeatureDomains
     /// Per-feature statistics of the training data (LIME's discretizer and scaler).
     public var statistics: TrainingStatistics?
     /// Reference rows, one tensor per model input shaped [rows] + instance shape.
@@ -15,10 +19,12 @@ public struct DatasetSummary: Sendable {
     public var backgroundSource: String?
 
     public init(
-        featureNames: [String]? = nil, statistics: TrainingStatistics? = nil, background: [Tensor]? = nil,
-        backgroundSource: String? = nil
+        featureNames: [String]? = nil, classNames: [String]? = nil, domains: FeatureDomains = .none,
+        statistics: TrainingStatistics? = nil, background: [Tensor]? = nil, backgroundSource: String? = nil
     ) {
         self.featureNames = featureNames
+        self.classNames = classNames
+        self.domains = domains
         self.statistics = statistics
         self.background = background
         self.backgroundSource = backgroundSource
@@ -34,10 +40,18 @@ public struct TrainingStatistics: Sendable, Equatable {
     public var std: [Double]?
     /// Each feature's quartile bins, as LIME's quartile discretizer forms them.
     public var bins: [QuartileBins]?
+    /// The smallest and largest value of each feature in the training data (the range a
+    /// counterfactual may move a feature in, unless a request permits another).
+    public var minimum: [Double]?
+    public var maximum: [Double]?
 
-    public init(mean: [Double]? = nil, std: [Double]? = nil, bins: [QuartileBins]? = nil) {
+    public init(
+        mean: [Double]? = nil, std: [Double]? = nil, bins: [QuartileBins]? = nil, minimum: [Double]? = nil, maximum: [Double]? = nil
+    ) {
         self.mean = mean
         self.std = std
         self.bins = bins
+        self.minimum = minimum
+        self.maximum = maximum
     }
 }

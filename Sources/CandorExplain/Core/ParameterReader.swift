@@ -153,6 +153,97 @@ public struct ParameterReader: Sendable {
         return result
     }
 
+    /// A class parameter (kind `classLabel`) as an index into an output of `classCount`
+    /// values: an integer, or one of `classNames`. Nil when omitted.
+    public mutating func classLabel(_ name: String, classCount: Int, classNames: [String]?) throws(ExplanationError) -> Int? {
+        let (spec, value) = value(name)
+        switch value {
+        case nil: return nil
+        case .number(let number)?:
+            guard number == number.rounded(), number >= 0, number < Double(classCount) else {
+                throw invalid(spec, "must be a class index from 0 to \(classCount - 1), got \(Self.format(number))")
+            }
+            return Int(number)
+        case .string(let label)?:
+            guard let index = classNames?.firstIndex(of: label), index < classCount else {
+                let known =
+                    classNames.map { "one of \($0.joined(separator: ", "))" } ?? "a class index (the model's sidecar names no classes)"
+                throw invalid(spec, "names no class of this model: '\(label.prefix(100))'; give \(known)")
+            }
+            return index
+        case let other?:
+            throw invalid(spec, "must be a class index or a class name, got \(other.typeName)")
+        }
+    }
+
+    /// An interval parameter `[low, high]` of finite numbers, low ≤ high; nil when omitted.
+    public mutating func interval(_ name: String) throws(ExplanationError) -> ClosedRange<Double>? {
+        let (spec, value) = value(name)
+        guard let value else { return nil }
+        guard let range = Self.interval(value) else { throw invalid(spec, "must be [low, high], two finite numbers with low ≤ high") }
+        return range
+    }
+
+    private static func interval(_ value: JSONValue) -> ClosedRange<Double>? {
+        guard case .array(let bounds) = value, bounds.count == 2, let low = bounds[0].doubleValue, let high = bounds[1].doubleValue,
+            low.isFinite, high.isFinite, low <= high
+        else { return nil }
+        return low...high
+    }
+
+    /// A features parameter as feature indices (sorted, distinct) of a flat input of `count`
+    /// features named `names`; the string "all" is every feature. Nil when omitted.
+    public mutating func features(_ name: String, count: Int, names: [String]?) throws(ExplanationError) -> [Int]? {
+        let (spec, value) = value(name)
+        switch value {
+        case nil: return nil
+        case .string("all")?: return Array(0..<count)
+        case .array(let items)?:
+            var indices: Set<Int> = []
+            for item in items { indices.insert(try feature(item, spec: spec, count: count, names: names)) }
+            return indices.sorted()
+        case let other?:
+            throw invalid(spec, "must be \"all\" or an array of feature names or indices, got \(other.typeName)")
+        }
+    }
+
+    /// A feature-ranges parameter as a range per feature index; nil when omitted.
+    public mutating func featureRanges(_ name: String, count: Int, names: [String]?) throws(ExplanationError) -> [Int: ClosedRange<Double>]?
+    {
+        let (spec, value) = value(name)
+        guard let value else { return nil }
+        guard case .object(let fields) = value else {
+            throw invalid(spec, "must be an object of [low, high] ranges by feature name, got \(value.typeName)")
+        }
+        var ranges: [Int: ClosedRange<Double>] = [:]
+        for (key, bounds) in fields.sorted(by: { $0.key < $1.key }) {
+            let index = try feature(Int(key).map { .number(Double($0)) } ?? .string(key), spec: spec, count: count, names: names)
+            guard let range = Self.interval(bounds) else {
+                throw invalid(spec, "must give '\(key.prefix(100))' a range [low, high] of two finite numbers with low ≤ high")
+            }
+            ranges[index] = range
+        }
+        return ranges
+    }
+
+    /// One feature reference: a name from `names`, or an index below `count`.
+    private func feature(_ value: JSONValue, spec: ParameterSpec, count: Int, names: [String]?) throws(ExplanationError) -> Int {
+        switch value {
+        case .number(let number) where number == number.rounded() && number >= 0 && number < Double(count):
+            return Int(number)
+        case .string(let label):
+            if let index = names?.firstIndex(of: label), index < count { return index }
+            throw invalid(
+                spec,
+                "names no feature of this model: '\(label.prefix(100))'\(names == nil ? " (the model's sidecar names no features: use indices)" : "")"
+            )
+        case .number(let number):
+            throw invalid(spec, "must name features by name or by index from 0 to \(count - 1), got \(Self.format(number))")
+        default:
+            throw invalid(spec, "must name features by name or by index, got \(value.typeName)")
+        }
+    }
+
     /// Records the value a method chose for a parameter the request left out (a default that
     /// depends on the model or the data), so the response and the cache key show it.
     public mutating func record(_ name: String, _ value: JSONValue) {

@@ -21,6 +21,14 @@ public struct ParameterSpec: Sendable, Equatable {
         case instances
         /// A free string (a tensor name).
         case text
+        /// A class: its index into the explained output, or its name from the sidecar.
+        case classLabel
+        /// Two numbers `[low, high]`, low ≤ high.
+        case interval
+        /// Features of a flat input, each by name (the sidecar's `feature_names`) or index.
+        case features
+        /// An object of `[low, high]` ranges keyed by feature name (or index).
+        case featureRanges
     }
 
     public let name: String
@@ -56,6 +64,10 @@ public struct ParameterSpec: Sendable, Equatable {
         case .integers: "integers"
         case .instances: "instances"
         case .text: "string"
+        case .classLabel: "class"
+        case .interval: "interval"
+        case .features: "features"
+        case .featureRanges: "feature_ranges"
         }
     }
 }

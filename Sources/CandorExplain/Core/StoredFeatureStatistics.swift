@@ -51,7 +51,10 @@ extension TrainingStatistics {
         if let std = stored.std, std.contains(where: { $0 < 0 }) {
             throw DatasetSummary.Invalid(description: "training_statistics.std holds a negative deviation")
         }
-        self.init(mean: stored.mean, std: stored.std, bins: try Self.bins(stored))
+        if let minimum = stored.min, let maximum = stored.max, zip(minimum, maximum).contains(where: { $0 > $1 }) {
+            throw DatasetSummary.Invalid(description: "training_statistics.min exceeds training_statistics.max for a feature")
+        }
+        self.init(mean: stored.mean, std: stored.std, bins: try Self.bins(stored), minimum: stored.min, maximum: stored.max)
     }
 
     /// Each feature's quartile bins, when the sidecar stores them.
@@ -96,7 +99,9 @@ extension DatasetSummary {
         if summary.statistics?.bins == nil, rows.count == 1, let table = rows.first, table.rank == 2,
             let bins = QuartileBins.forTable(width: table.shape[1], requestRows: table, dataset: .none)
         {
-            summary.statistics = TrainingStatistics(mean: summary.statistics?.mean, std: summary.statistics?.std, bins: bins)
+            var statistics = summary.statistics ?? TrainingStatistics()
+            statistics.bins = bins
+            summary.statistics = statistics
         }
         return summary
     }

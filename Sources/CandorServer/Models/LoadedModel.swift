@@ -143,7 +143,14 @@ public struct LoadedModel: Sendable {
         _ metadata: ModelMetadata, model: any PredictiveModel, resolver: ExternalDataResolver, name: String, identity: inout SHA256
     ) throws -> DatasetSummary {
         let sidecar = "\(name).yaml"
-        var summary = DatasetSummary(featureNames: metadata.featureNames)
+        var summary = DatasetSummary(featureNames: metadata.featureNames, classNames: metadata.classNames)
+        do {
+            summary.domains = try FeatureDomains(
+                integerNames: metadata.integerFeatures ?? [], categoricalValues: metadata.categoricalFeatures ?? [:],
+                immutableNames: metadata.immutableFeatures ?? [], featureNames: metadata.featureNames)
+        } catch {
+            throw ModelMetadata.SidecarError(description: "\(sidecar): \(error)")
+        }
         if let stored = metadata.trainingStatistics {
             let width =
                 model.inputs.count == 1 && model.inputs[0].instanceShape.count == 1 ? model.inputs[0].instanceShape[0].fixedValue : nil

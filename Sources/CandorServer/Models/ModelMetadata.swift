@@ -4,8 +4,9 @@ import Yams
 
 /// What a model's optional sidecar `NAME.yaml` says about it: a description for people, the
 /// names of its input features and output classes, per-feature training statistics (LIME's
-/// discretizer and scaler), and the file of background instances that KernelSHAP and LIME
-/// draw absent features from.
+/// discretizer and scaler), the file of background instances that KernelSHAP and LIME
+/// draw absent features from, and the features' domains (integer, categorical, immutable)
+/// that counterfactuals respect.
 public struct ModelMetadata: Sendable, Equatable, Codable {
     public var description: String?
     public var featureNames: [String]?
@@ -13,6 +14,12 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
     public var trainingStatistics: StoredFeatureStatistics?
     /// A JSON file beside the model holding reference instances (an array of them).
     public var background: String?
+    /// Features that take whole numbers, by name.
+    public var integerFeatures: [String]?
+    /// Features that take one of listed codes, by name.
+    public var categoricalFeatures: [String: [Double]]?
+    /// Features a counterfactual never changes (age, a protected attribute), by name.
+    public var immutableFeatures: [String]?
 
     public init(description: String? = nil, featureNames: [String]? = nil, classNames: [String]? = nil) {
         self.description = description
@@ -26,6 +33,9 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
         case classNames = "class_names"
         case trainingStatistics = "training_statistics"
         case background
+        case integerFeatures = "integer_features"
+        case categoricalFeatures = "categorical_features"
+        case immutableFeatures = "immutable_features"
     }
 
     /// Parses a sidecar; a malformed one is an error naming the file (the model is refused
@@ -47,7 +57,10 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
             if let keys = (try Yams.load(yaml: text) as? [String: Any])?.keys,
                 let unknown = keys.sorted().first(where: { CodingKeys(stringValue: $0) == nil })
             {
-                let known = ["description", "feature_names", "class_names", "training_statistics", "background"]
+                let known = [
+                    "description", "feature_names", "class_names", "training_statistics", "background", "integer_features",
+                    "categorical_features", "immutable_features",
+                ]
                 throw SidecarError(description: "\(file) has unknown key '\(unknown)'; known keys: \(known.joined(separator: ", "))")
             }
             return try YAMLDecoder().decode(ModelMetadata.self, from: text)
