@@ -357,10 +357,17 @@ public struct MinPerturbation: Explainer {
                 case .binary:
                     var search = ParameterSearch.Binary(from: range.lower, to: range.upper, step: range.step)
                     var best: CopyEvaluator.Hit?
+                    // Captum's bisection ends by trying its lower end again; that answer is known.
+                    var seen: [Double: Bool] = [:]
                     while let amount = search.next() {
+                        if let flipped = seen[amount] {
+                            search.record(flipped: flipped)
+                            continue
+                        }
                         let found = try evaluator.firstFlip(
                             [amount], perturbation: perturbation, instance: instance, flips: flips, context: context)
                         if let found, best.map({ $0.amount > found.amount }) ?? true { best = found }
+                        seen[amount] = found != nil
                         search.record(flipped: found != nil)
                     }
                     hit = best
