@@ -13,6 +13,8 @@ import torch
 from captum.attr import (LRP, Deconvolution, DeepLift, GuidedBackprop, GuidedGradCam, LayerAttribution, LayerGradCam,
                          FeatureAblation, InputXGradient, IntegratedGradients, Occlusion, Saliency,
                          ShapleyValues, ShapleyValueSampling)
+from captum.robust import MinParamPerturbation
+from scipy import ndimage
 from torch import nn
 
 from cases import IG_PARAMS, SEED, Case
@@ -62,6 +64,8 @@ def captum_call(module: nn.Module, method: str, x: torch.Tensor, target, kwargs:
     if method == "lrp":
         explainer = LRP(FunctionalFlatten(module))
         return lambda: explainer.attribute(x, target=target, return_convergence_delta=True)
+    if method == "min_perturbation":
+        return _min_perturbation_call(module, x, target, kwargs)
     perturbation = {"feature_ablation": FeatureAblation, "occlusion": Occlusion,
                     "exact_shapley": ShapleyValues, "shapley_value_sampling": ShapleyValueSampling}
     if method in perturbation:
@@ -115,6 +119,36 @@ def jsonable(kwargs: dict) -> dict:
     """Captum's keyword arguments as JSON values (tensors and tuples as lists)."""
     return {k: (v.tolist() if isinstance(v, torch.Tensor) else list(v) if isinstance(v, tuple) else v)
             for k, v in kwargs.items()}
+
+
+def _per_channel(inputs: torch.Tensor, transform) -> torch.Tensor:
+    """`transform` on each [H, W] channel of each image, as float32."""
+    images = inputs.detach().numpy()
+    return torch.from_numpy(np.asarray([[transform(c) for c in image] for image in images], dtype=np.float32))
+
+
+# Candor's image perturbations at their defaults (docs/methods.md, min_perturbation), in SciPy,
+# with the search range Candor uses by default: (attack, arg_min, arg_max, arg_step).
+MIN_PERTURBATIONS = {
+    "rotation": (lambda inputs, amount: _per_channel(
+        inputs, lambda c: ndimage.rotate(c, amount, order=1, reshape=False, mode="constant", cval=0.0)), 0.0, 180.0, 1.0),
+    "gaussian_blur": (lambda inputs, amount: _per_channel(
+        inputs, lambda c: ndimage.gaussian_filter(c, amount, mode="reflect", truncate=4.0)), 0.0, 10.0, 0.1),
+}
+
+
+def _min_perturbation_call(module: nn.Module, x: torch.Tensor, target, kwargs: dict):
+    """Captum's MinParamPerturbation over one of Candor's perturbations (kwargs `perturbation`
+    and `mode`, as the case's Candor params), perturbations_per_eval 1 (Captum's default). The
+    value compared with Candor's attributions is perturbed − input (zeros when nothing flips)."""
+    attack, lower, upper, step = MIN_PERTURBATIONS[kwargs["perturbation"]]
+    search = MinParamPerturbation(module, attack, "amount", lower, upper, step, mode=kwargs.get("mode", "linear"))
+
+    def call():
+        with torch.no_grad():
+            perturbed, _ = search.evaluate(x, target=target)
+        return torch.zeros_like(x) if perturbed is None else perturbed - x
+    return call
 
 
 class CaptumCase:

@@ -195,6 +195,20 @@ CASES = [
     Case("cnn_guided_grad_cam", "guided_grad_cam", 1, {}, models=(CNN_MODEL,)),
     Case("cnn_lrp", "lrp", 1, {}, models=(CNN_MODEL,)),
     Case("cnn_lrp_b16", "lrp", 16, {}, models=(CNN_MODEL,)),
+    # The robustness probe against Captum's MinParamPerturbation with the same SciPy perturbation
+    # (bench/captum_peer.py), Candor's default ranges. On the bench's uniform-noise images no
+    # rotation in 0…180° changes the prediction (all 180 angles are evaluated: the linear
+    # search's worst case); a blur does, after a dozen σ values. Captum evaluates one amount
+    # per forward pass (its default); Candor packs them into growing passes.
+    Case("cnn_min_perturbation", "min_perturbation", 1, {"perturbation": "rotation"}, models=(CNN_MODEL,),
+         captum=lambda nfeat: {"perturbation": "rotation"}, captum_calls=50, captum_warmup=3,
+         candor_calls=50, candor_warmup=3),
+    Case("cnn_min_perturbation_blur", "min_perturbation", 1, {"perturbation": "gaussian_blur"}, models=(CNN_MODEL,),
+         captum=lambda nfeat: {"perturbation": "gaussian_blur"}, captum_calls=50, captum_warmup=3,
+         candor_calls=50, candor_warmup=3),
+    Case("cnn_min_perturbation_blur_binary", "min_perturbation", 1, {"perturbation": "gaussian_blur", "mode": "binary"},
+         models=(CNN_MODEL,), captum=lambda nfeat: {"perturbation": "gaussian_blur", "mode": "binary"},
+         captum_calls=50, captum_warmup=3, candor_calls=50, candor_warmup=3),
     # ---- Quality metrics (POST /v1/models/{name}/evaluate) against captum.metrics and Quantus
     # (bench/metric_peer.py). infidelity and faithfulness_correlation judge the same integrated-
     # gradients attributions on both sides (Candor's, computed once per case); sensitivity_max

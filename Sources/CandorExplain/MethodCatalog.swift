@@ -39,6 +39,7 @@ public struct MethodCatalog: Sendable {
         Slic(),
         GrowingSpheres(),
         Dice(),
+        MinPerturbation(),
     ])
 
     public func explainer(named name: String) -> (any Explainer)? {

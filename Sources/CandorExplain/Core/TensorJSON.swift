@@ -70,3 +70,20 @@ public enum TensorJSON {
         }
     }
 }
+
+extension TensorJSON {
+    /// A tensor as nested JSON arrays (a bare number at rank 0), for method fields that
+    /// hold instances (`perturbed`). Each float32 is written as the shortest decimal that
+    /// reads back as the same float32 (0.1, not 0.10000000149011612).
+    public static func value(of tensor: Tensor) -> JSONValue {
+        func number(_ scalar: Float) -> JSONValue { .number(Double("\(scalar)") ?? Double(scalar)) }
+        func level(_ axis: Int, _ offset: Int) -> JSONValue {
+            let extent = tensor.shape[axis]
+            if axis == tensor.rank - 1 { return .array((0..<extent).map { number(tensor.scalars[offset + $0]) }) }
+            let stride = tensor.shape[(axis + 1)...].reduce(1, *)
+            return .array((0..<extent).map { level(axis + 1, offset + $0 * stride) })
+        }
+        guard tensor.rank > 0 else { return number(tensor.scalars.first ?? 0) }
+        return level(0, 0)
+    }
+}

@@ -47,6 +47,7 @@ import Testing
         "occlusion": ["sliding_window_shapes": 1], "layer_integrated_gradients": ["layer": "relu"],
         "layer_gradient_x_activation": ["layer": "relu"], "layer_conductance": ["layer": "relu"],
         "neuron_gradient": ["layer": "pool", "neuron_selector": [1, 2, 0]],
+        "min_perturbation": ["perturbation": "gaussian_noise"],
     ]
 
     @Test(arguments: MethodCatalog.standard.names)
