@@ -39,6 +39,7 @@ public struct MethodCatalog: Sendable {
         Slic(),
         GrowingSpheres(),
         Dice(),
+        Wachter(),
         MinPerturbation(),
     ])
 

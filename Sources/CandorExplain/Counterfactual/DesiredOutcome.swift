@@ -65,12 +65,36 @@ extension DesiredOutcome {
     /// The output as class probabilities: itself when it already is a probability vector
     /// (entries in [0, 1] summing to 1 within 10⁻³), its softmax otherwise (logits).
     static func probabilities(_ output: ArraySlice<Float>) -> [Double] {
-        let values = output.map(Double.init)
-        let sum = values.reduce(0, +)
-        if values.allSatisfy({ (0...1).contains($0) }), abs(sum - 1) <= 1e-3 { return values }
-        let largest = values.max() ?? 0
-        let exponentials = values.map { Foundation.exp($0 - largest) }
+        ClassProbabilities(output).values
+    }
+}
+
+/// An output row read as class probabilities, with the way back to the output: a row that
+/// already is a probability vector (entries in [0, 1] summing to 1 within 10⁻³) is taken as
+/// it is, any other as logits through a softmax.
+struct ClassProbabilities {
+    let values: [Double]
+    let fromLogits: Bool
+
+    init(_ output: ArraySlice<Float>) {
+        let raw = output.map(Double.init)
+        let sum = raw.reduce(0, +)
+        if raw.allSatisfy({ (0...1).contains($0) }), abs(sum - 1) <= 1e-3 {
+            values = raw
+            fromLogits = false
+            return
+        }
+        let largest = raw.max() ?? 0
+        let exponentials = raw.map { Foundation.exp($0 - largest) }
         let total = exponentials.reduce(0, +)
-        return exponentials.map { $0 / total }
+        values = exponentials.map { $0 / total }
+        fromLogits = true
+    }
+
+    /// ∂pₜ/∂(output k) for every k: pₜ(δₜₖ − pₖ) through the softmax, δₜₖ otherwise.
+    func derivatives(of target: Int) -> [Double] {
+        values.indices.map { index in
+            fromLogits ? values[target] * ((index == target ? 1 : 0) - values[index]) : (index == target ? 1 : 0)
+        }
     }
 }

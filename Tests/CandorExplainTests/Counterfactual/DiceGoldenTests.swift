@@ -68,7 +68,8 @@ import Testing
     @Test(arguments: [("dice", "genetic"), ("dice", "random")] as [(String, String?)])
     func theSearchesFindValidCounterfactualsNoFartherThanDiceML(_ method: String, _ search: String?) throws {
         let explainer = try #require(MethodCatalog.standard.explainer(named: method))
-        for golden in try Self.models() {
+        let models = try Self.models()
+        for golden in models {
             let instances = golden.fields["instances"] as? [[String: Any]] ?? []
             for (index, goldenCase) in (golden.fields["cases"] as? [[String: Any]] ?? []).enumerated() {
                 let settings = goldenCase["settings"] as? [String: Any] ?? [:]
