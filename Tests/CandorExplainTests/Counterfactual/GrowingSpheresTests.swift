@@ -51,35 +51,6 @@ import Testing
         #expect(found[2] < 0 && found[2] > -0.5, "x₂ = \(found[2]): the boundary is at 0")
     }
 
-    /// Immutable features (by the request and by the sidecar), `features_to_vary` and
-    /// `permitted_range` hold for random requests on the iris MLP.
-    @Test(arguments: 0..<12)
-    func randomRequestsNeverViolateTheirConstraints(_ seed: Int) throws {
-        var random = SeededRandom(seed: UInt64(seed), stream: 77)
-        let sidecarImmutable = random.integer(below: 4)
-        let domains = FeatureDomains(integer: [random.integer(below: 4)], immutable: [sidecarImmutable])
-        let (model, dataset) = try Checks.demo("iris_mlp", featureNames: Checks.irisFeatures, domains: domains)
-        let row = random.integer(below: dataset.background![0].shape[0])
-        let instances = dataset.background![0].rows(row..<(row + 1))
-        let toVary = (0..<4).filter { _ in random.uniform() < 0.8 }
-        let names = Checks.irisFeatures
-        var parameters: [String: JSONValue] = [
-            "features_to_vary": .array(toVary.map { .string(names[$0]) }), "immutable": .array([.number(Double(random.integer(below: 4)))]),
-            "permitted_range": .object([names[2]: .array([1, 7]), "3": .array([0.1, 2.5])]), "seed": .number(Double(seed)),
-            "n_in_layer": 300, "max_layers": 200,
-        ]
-        let problem = ExplanationProblem(model: model, inputs: [instances], output: 0, targets: nil, dataset: dataset)
-        guard let space = try? setting(parameters, problem: problem) else { return }  // nothing left to vary
-        parameters["total_cfs"] = 3
-        let explanation = try #require(
-            try Checks.explain(GrowingSpheres(), model: model, dataset: dataset, instances: instances, parameters).first)
-        let original = DesiredOutcome.prediction(try model.predict([instances])[0].scalars[...])
-        #expect(!space.space.varying.contains(sidecarImmutable))
-        try Checks.expectAdmissible(explanation, instance: instances.scalars.map(Double.init), model: model, space: space.space) {
-            DesiredOutcome.prediction($0) != original
-        }
-    }
-
     @Test func aSeedReproducesTheAnswer() throws {
         let (model, dataset) = try Checks.demo("iris_mlp")
         let instances = dataset.background![0].rows(3..<5)
