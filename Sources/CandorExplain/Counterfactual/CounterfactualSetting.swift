@@ -103,6 +103,24 @@ struct CounterfactualSetting: Sendable {
         }
     }
 
+    /// The most numbers a search may hold for its candidates at once (rows × features): 8 Mi
+    /// doubles, 64 MiB.
+    static let maximumCandidateNumbers = 1 << 23
+
+    /// How many candidate rows of this input fit ``maximumCandidateNumbers``.
+    var candidateCapacity: Int { Self.maximumCandidateNumbers / max(1, space.count) }
+
+    /// Refuses a search that would hold `rows` candidates of this input at once (the value of
+    /// `parameter`) beyond ``maximumCandidateNumbers``.
+    func checkCandidates(_ rows: Int, parameter: String, method: String) throws(ExplanationError) {
+        guard rows <= candidateCapacity else {
+            throw ExplanationError(
+                .tooLarge,
+                "\(method) would hold \(rows) candidates of \(space.count) features at once, more than the \(Self.maximumCandidateNumbers) numbers allowed: lower '\(parameter)' to at most \(candidateCapacity)"
+            )
+        }
+    }
+
     /// Checks the outcome against the output the model actually produced (its size is known
     /// only after a pass when the model declares it symbolically).
     func check(outputsPerInstance: Int) throws(ExplanationError) {

@@ -28,9 +28,9 @@ public struct Dice: Explainer {
         checkedAgainst:
             "dice-ml 0.12 on iris, wine, breast-cancer, credit and diabetes MLPs and an XGBoost model: valid wherever dice-ml finds one, the nearest no farther; every answer re-predicted",
         details: """
-            The genetic search keeps a population of `population_size` admissible inputs, seeded with the
-            background rows that reach the outcome (their changeable features moved onto the instance) and
-            with random ones (the instance with random features drawn uniformly in their ranges). Fitness
+            The genetic search starts from the background rows (their changeable features moved onto the
+            instance), topped up to `population_size` with random inputs (the instance with random features
+            drawn uniformly in their ranges), and then keeps `population_size` members per generation. Fitness
             follows Deb's feasibility rule: members that reach the outcome come first, ranked by
             proximity_weight × distance / features + sparsity_weight × changed / features; the others by
             DiCE's hinge loss on the class probabilities (or the distance to `desired_range`) plus the same
@@ -38,8 +38,9 @@ public struct Dice: Explainer {
             tournament-selected parents (uniform crossover; each changeable feature mutated with
             probability 1/features, halfway back toward the instance or by a normal step of its MAD);
             it stops after `max_iterations` generations or ten without improvement. `search: "random"`
-            is DiCE's random method instead: `sample_size` rows each change one more random feature to a
-            uniform draw per round, until at least `total_cfs` valid ones are found after two rounds.
+            is DiCE's random method instead: each round, each of `sample_size` rows sets a randomly chosen
+            feature (with replacement, as dice-ml draws it) to its uniform draw, until at least `total_cfs`
+            valid ones are found after two rounds.
             From every valid input seen, `total_cfs` are chosen greedily by DiCE's objective,
             proximity_weight × mean distance − diversity_weight × det(K), K_ij = 1 / (1 + distance_ij)
             (distances per feature), and each is made sparse: every changed feature, smallest change
@@ -71,13 +72,17 @@ public struct Dice: Explainer {
     {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let setting = try CounterfactualSetting(&reader, problem: problem, method: descriptor.name)
+        let populationSize = try reader.int("population_size")
+        let sampleSize = try reader.int("sample_size")
+        try setting.checkCandidates(populationSize, parameter: "population_size", method: descriptor.name)
+        try setting.checkCandidates(2 * sampleSize, parameter: "sample_size", method: descriptor.name)
         let weights = DiceWeights(
             proximity: try reader.double("proximity_weight"), diversity: try reader.double("diversity_weight"),
             sparsity: try reader.double("sparsity_weight"))
         return Plan(
             model: problem.model, setting: setting, search: try reader.choice("search", as: Search.self), weights: weights,
-            populationSize: try reader.int("population_size"), generations: try reader.int("max_iterations"),
-            sampleSize: try reader.int("sample_size"), background: problem.dataset.background?.first, seed: try reader.seed(),
+            populationSize: populationSize, generations: try reader.int("max_iterations"), sampleSize: sampleSize,
+            background: problem.dataset.background?.first, seed: try reader.seed(),
             effectiveParameters: reader.effective)
     }
 

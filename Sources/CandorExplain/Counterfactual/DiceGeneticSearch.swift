@@ -28,7 +28,7 @@ struct DiceGeneticSearch {
         -> [[Double]]
     {
         var population = try scored(initialMembers(background, random: &random), context: context)
-        var valid: Set<[Double]> = []
+        var valid = CandidatePool(space: search.space, instance: search.instance, capacity: search.setting.candidateCapacity)
         let total = search.setting.total
         var best = (reaching: 0, value: Double.infinity)
         var stale = 0
@@ -54,12 +54,13 @@ struct DiceGeneticSearch {
             population = elites + (try scored(children, context: context))
         }
         for member in population where member.fitness.reaches { valid.insert(member.values) }
-        return valid.sorted { $0.lexicographicallyPrecedes($1) }
+        return valid.sorted
     }
 
     /// The first generation: the background rows' changeable features moved onto the
-    /// instance (the training data nearest the outcome, as DiCE's KD-tree start uses it), then
-    /// random members — the instance with each changeable feature redrawn with probability ½.
+    /// instance (training data, as DiCE's KD-tree start uses it), topped up to
+    /// `populationSize` with random members — the instance with each changeable feature
+    /// redrawn with probability ½. Later generations hold `populationSize` members.
     private func initialMembers(_ background: Tensor?, random: inout SeededRandom) -> [[Double]] {
         let space = search.space
         var members: [[Double]] = []

@@ -56,8 +56,10 @@ public struct GrowingSpheres: Explainer {
     {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let setting = try CounterfactualSetting(&reader, problem: problem, method: descriptor.name)
+        let pointsPerShell = try reader.int("n_in_layer")
+        try setting.checkCandidates(pointsPerShell, parameter: "n_in_layer", method: descriptor.name)
         return Plan(
-            model: problem.model, setting: setting, pointsPerShell: try reader.int("n_in_layer"),
+            model: problem.model, setting: setting, pointsPerShell: pointsPerShell,
             firstRadius: try reader.double("first_radius"), decrease: try reader.double("decrease_radius"),
             maximumShells: try reader.int("max_layers"), seed: try reader.seed(), effectiveParameters: reader.effective)
     }

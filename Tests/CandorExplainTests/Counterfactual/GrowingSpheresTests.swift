@@ -79,6 +79,8 @@ import Testing
         #expect(explanation.attribution.extras["desired"] == .object(["range": [5, 6]]))
     }
 
+    /// Unknown names, impossible outcomes, nothing left to vary, no background, an image, and a
+    /// search that would hold more candidates than the memory allows are each refused.
     @Test func requestsThatCannotBeAnsweredAreRefusedWithTheReason() throws {
         let (model, dataset) = try Checks.demo(
             "iris_mlp", featureNames: Checks.irisFeatures, classNames: ["setosa", "versicolor", "virginica"])
@@ -98,6 +100,12 @@ import Testing
         #expect(refusal(["features_to_vary": [1], "immutable": [1]], dataset: dataset)?.message.contains("may change no feature") == true)
         #expect(refusal(["permitted_range": .object(["0": [2, 1]])], dataset: dataset)?.code == .invalidParameter)
         #expect(refusal([:], dataset: .none)?.code == .missingReferenceData)
+        let wide = try ONNXModelLoader.load(try GraphFactory.linearModel(weights: Array(repeating: [1, -1], count: 100), bias: [0, 0]))
+        let wideRows = try Tensor(shape: [2, 100], scalars: (0..<200).map { Float($0 % 3) })
+        let wideProblem = ExplanationProblem(
+            model: wide, inputs: [wideRows.rows(0..<1)], output: 0, targets: nil, dataset: DatasetSummary(background: [wideRows]))
+        #expect(throws: ExplanationError.self) { try GrowingSpheres().prepare(["n_in_layer": 100_000], for: wideProblem) }
+        #expect(throws: ExplanationError.self) { try Dice().prepare(["sample_size": 50_000], for: wideProblem) }
         let image = ExplanationProblem(
             model: model, inputs: [try Tensor(shape: [1, 1, 2, 2], scalars: [0, 0, 0, 0])], output: 0, targets: nil)
         #expect(throws: ExplanationError.self) { try GrowingSpheres().prepare([:], for: image) }
