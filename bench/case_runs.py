@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,8 +18,10 @@ from torch import nn
 import tree_model  # the XGBoost model of the tree_shap cases (xgboost is imported on first use)
 from candor_http import candor_measure, evaluate_body, explain_body, get, request_once
 from captum_peer import SVS_REFERENCE_SAMPLES, CaptumCase, jsonable
-from cases import PEER_NAMES, SEED, Case
-from measurement import OtherLoad, ratio
+from cases import NAMED_CASES_ONLY, PEER_NAMES, SEED, Case
+from dice_peer import DicePeer, dice_agreement
+import peers  # one_thread(), for the dice-ml peer's timings
+from measurement import OtherLoad, ratio, summarise, timed_loop
 from metric_peer import REFERENCE_SEEDS, MetricPeer, metric_values
 from peer_runs import shap_lime_case, tree_case
 from report import agreement_text, fmt, peer_times, server_ms, tree_throughput_text
@@ -56,11 +59,13 @@ class OnnxModel:
 
 
 def run_onnx_model(run: Run, name: str, cases: list[Case], rng: np.random.Generator) -> None:
-    """The cases that run on the ONNX model `name` (image models run only the cases that name them)."""
+    """The cases that run on the ONNX model `name` (image models and NAMED_CASES_ONLY run only the
+    cases that name them)."""
     model = _load_onnx_model(run, name, rng)
     for case in cases:
-        if case.runs_on(name, generic=len(model.shape) != 3):
-            (_run_metric_case if case.metric else _run_onnx_case)(run, model, case)
+        if case.runs_on(name, generic=len(model.shape) != 3 and name not in NAMED_CASES_ONLY):
+            run_case = _run_metric_case if case.metric else _run_dice_case if case.peer == "dice" else _run_onnx_case
+            run_case(run, model, case)
 
 
 def _load_onnx_model(run: Run, name: str, rng: np.random.Generator) -> OnnxModel:
@@ -120,6 +125,36 @@ def _run_onnx_case(run: Run, model: OnnxModel, case: Case) -> None:
     else:
         # shap / lime (bench/peers.py): reference values, then one-thread timings.
         shap_lime_case(run, case, name, model.path, model.nfeat, x, targets, case_output, case_out, response, row)
+    finish_row(run, row, case, other_load)
+
+
+def _run_dice_case(run: Run, model: OnnxModel, case: Case) -> None:
+    """A counterfactual case: the instance is the first background row of class 0 (bench/dice_peer.py),
+    Candor is sent the background's ranges as dice-ml searches them; then dice-ml's seeded reference
+    call (both sides' validity and mean distance), then its one-thread timings."""
+    peer_args = case.peer_args(model.nfeat)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        peer = DicePeer(Path(run.args.models_dir), model.name, peer_args["method"], peer_args["total_CFs"])
+    params = {**case.candor_params(model.nfeat), **peer.candor_params()}
+    body_bytes = explain_body(case.method, peer.instance[None, :].astype(np.float32), model.output_name, 0, params)
+    row = _new_row(model.name, case, params, model.output_name, body_bytes)
+    row["peer_args"] = {**peer_args, "desired_class": 1, "features_to_vary": peer.varying}
+    label = f"{model.name}/{case.id}"
+    other_load = _announce(run, row)
+    response = candor_measure(run, f"/v1/models/{model.name}/explain", body_bytes, case, row, label)
+    if response is None:
+        run.cases.append(row)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        row["agreement"] = agree = dice_agreement(peer, response)
+        if not agree["ok"]:
+            run.problems.append(f"{label}: Candor's counterfactuals are invalid or farther than dice-ml's (differ): "
+                                f"Candor {agree['candor']}, dice-ml {agree['dice_ml']}")
+        warm, calls = case.peer_loop(run.args)
+        with peers.one_thread():
+            row["peer_timing"] = {"threads_1": summarise(timed_loop(peer.explain, warm, calls, run.args.max_case_seconds))}
     finish_row(run, row, case, other_load)
 
 

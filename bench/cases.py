@@ -16,6 +16,11 @@ SEED = 0
 IG_PARAMS = {"n_steps": 50, "integration": "gausslegendre", "baselines": 0.0}
 SVS_SAMPLES = 25
 CNN_MODEL = "shapes_cnn"  # the convolutional demo model (scripts/train_cnn_demo_model.py)
+CREDIT_MODEL = "credit_mlp"  # the synthetic credit demo model (scripts/train_credit_demo_model.py)
+# Models that run only the cases that name them (besides image models): credit_mlp is there for
+# the counterfactual cases, whose integer and categorical features mean nothing to the others.
+NAMED_CASES_ONLY = (CREDIT_MODEL,)
+DICE_TOTAL_CFS = 3
 # Captum 0.9's DeepLift loses its MaxPool rule where a ReLU feeds the pool directly (the ReLU's
 # hook reads the gradient before the pool's hook rewrites it: Captum issue #1104, fixed after
 # 0.9), as in every block of the CNN demo model, so its attributions break DeepLIFT's
@@ -41,9 +46,10 @@ class Case:
     the .onnx file, one thread; `peer_args(n_features)` gives the peer's own arguments), or
     "shap_tree" (the `tree_shap` cases: SHAP's TreeExplainer on the XGBoost model of
     bench/tree_model.py, one thread), or "quantus" (a metric case: Quantus in-process on the
-    torch rebuild, timed like Captum). `output` maps a model to the output explained (default:
-    the model's first output). `candor_calls` / `candor_warmup` cap Candor's own loop the
-    same way for slow cases.
+    torch rebuild, timed like Captum), or "dice" (the `dice*` cases: dice-ml 0.12 on the .onnx file,
+    one thread, bench/dice_peer.py; `peer_args` gives its method and total_CFs). `output` maps a
+    model to the output explained (default: the model's first output). `candor_calls` /
+    `candor_warmup` cap Candor's own loop the same way for slow cases.
 
     A metric case (`metric` set) times a quality metric instead of an explanation: Candor's
     `POST /v1/models/{name}/evaluate` against Captum's or Quantus's metric function
@@ -61,7 +67,7 @@ class Case:
     captum_calls: int | None = None
     captum_warmup: int | None = None
     sampled: bool = False                           # random: not compared value by value
-    peer: str = "captum"                            # "captum", "shap", "lime", "shap_tree" or "quantus"
+    peer: str = "captum"                            # "captum", "shap", "lime", "shap_tree", "quantus" or "dice"
     peer_args: object = None                        # n_features -> dict (shap / lime peers)
     output: dict | None = None                      # model name -> output explained
     candor_calls: int | None = None                 # caps Candor's timed requests (None: --requests)
@@ -229,6 +235,19 @@ CASES = [
     Case("cnn_faithfulness_correlation", "integrated_gradients", 1, _faithfulness_params, models=(CNN_MODEL,),
          metric="faithfulness_correlation", method_params=IG_PARAMS, peer="quantus", captum_calls=20, captum_warmup=2,
          candor_calls=50, candor_warmup=3),
+    # ---- Counterfactuals against dice-ml 0.12 (bench/dice_peer.py), on the credit and breast-cancer
+    # MLPs: the first background row of class 0, three counterfactuals of class 1. Candor's genetic
+    # search against dice-ml's genetic method, and both sides' random sampling. The searches
+    # differ, so the agreement is the mean distance (Candor's no larger), not the values. A
+    # dice-ml call takes 0.2–0.7 s: both loops are capped.
+    Case("dice", "dice", 1, {"desired_class": 1, "total_cfs": DICE_TOTAL_CFS, "seed": SEED},
+         models=(CREDIT_MODEL, "breast_cancer_mlp"), peer="dice",
+         peer_args=lambda nfeat: {"method": "genetic", "total_CFs": DICE_TOTAL_CFS}, sampled=True,
+         captum_calls=10, captum_warmup=1, candor_calls=20, candor_warmup=2),
+    Case("dice_random", "dice", 1, {"desired_class": 1, "total_cfs": DICE_TOTAL_CFS, "search": "random", "seed": SEED},
+         models=(CREDIT_MODEL, "breast_cancer_mlp"), peer="dice",
+         peer_args=lambda nfeat: {"method": "random", "total_CFs": DICE_TOTAL_CFS}, sampled=True,
+         captum_calls=10, captum_warmup=1, candor_calls=20, candor_warmup=2),
     # ---- Against SHAP's TreeExplainer (bench/peers.py TreeShapPeer), which hands XGBoost models to
     # XGBoost's own C++ TreeSHAP (predict(pred_contribs=True)). The model is bench/tree_model.py's
     # 500-tree, depth-6 binary classifier, trained by bench/run.sh into the folder it serves; the
@@ -241,4 +260,5 @@ CASES = [
          candor_calls=50, candor_warmup=3),
 ]
 
-PEER_NAMES = {"captum": "Captum", "shap": "SHAP", "lime": "LIME", "shap_tree": "SHAP Tree", "quantus": "Quantus"}
+PEER_NAMES = {"captum": "Captum", "shap": "SHAP", "lime": "LIME", "shap_tree": "SHAP Tree", "quantus": "Quantus",
+              "dice": "dice-ml"}

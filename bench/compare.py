@@ -54,6 +54,14 @@ in-process on the torch rebuild (bench/metric_peer.py; timed with 1 and the defa
 
 (random on both sides: Candor's value is read against the peer's spread over several seeds)
 
+and the counterfactual method `dice` against dice-ml 0.12 (bench/dice_peer.py; onnxruntime, one
+thread), on the first background row of class 0, three counterfactuals of class 1:
+
+    dice                   credit_mlp, breast_cancer_mlp: Candor's genetic search vs dice-ml's
+    dice_random            the same: both sides' random sampling
+                           (the searches differ: both sides' validity and mean MAD-scaled L1
+                           distance are reported, Candor's held to ≤ dice-ml's)
+
 this script
 
 1. rebuilds the ONNX model as a torch.nn.Sequential from its initializers (Sub/Div
@@ -90,7 +98,7 @@ import report
 import tree_model  # the XGBoost model of the tree_shap cases (xgboost is imported on first use)
 from candor_http import http_floor
 from case_runs import Run, run_onnx_model, run_tree_model
-from cases import CASES, CNN_MODEL, SEED
+from cases import CASES, CNN_MODEL, CREDIT_MODEL, SEED
 from measurement import noisy_cases_problem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +108,7 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--url", required=True, help="Candor base URL, e.g. http://127.0.0.1:8080 (loopback)")
     p.add_argument("--models-dir", default=str(ROOT / "models"))
-    p.add_argument("--models", default=f"iris_mlp,breast_cancer_mlp,{CNN_MODEL},{tree_model.NAME}",
+    p.add_argument("--models", default=f"iris_mlp,breast_cancer_mlp,{CNN_MODEL},{CREDIT_MODEL},{tree_model.NAME}",
                    help=f"models to run the cases on ({tree_model.NAME}: the XGBoost model of the tree_shap cases, "
                         "trained by bench/run.sh into the folder it serves)")
     p.add_argument("--cases", default=",".join(c.id for c in CASES),
@@ -135,11 +143,13 @@ def import_peers(peer_cases: list) -> bool:
             import xgboost  # noqa: F401
         if any(c.peer == "quantus" for c, _ in peer_cases):
             import quantus  # noqa: F401
+        if any(c.peer == "dice" for c, _ in peer_cases):
+            import dice_ml  # noqa: F401
         if peer_cases:
             import threadpoolctl  # noqa: F401
     except ImportError as e:
         print(f"the kernel_shap / lime / tree_shap / faithfulness_correlation cases need shap, lime, scikit-learn, "
-              f"PyYAML, xgboost, quantus and threadpoolctl (bench/requirements*.txt): {e}", file=sys.stderr)
+              f"PyYAML, xgboost, quantus, dice-ml and threadpoolctl (bench/requirements*.txt): {e}", file=sys.stderr)
         return False
     return True
 

@@ -57,13 +57,13 @@ LIME_TOP = 3
 # Reference packages and the versions the bench (and the goldens) are pinned to (quantus, the
 # faithfulness_correlation cases' peer, in bench/requirements-nodeps.txt), and the package
 # behind each peer.
-PINNED = {"shap": "0.51.0", "lime": "0.2.0.1", "quantus": "0.6.0"}
-PEER_DISTS = {"shap": "shap", "shap_tree": "shap", "lime": "lime", "quantus": "quantus"}
+PINNED = {"shap": "0.51.0", "lime": "0.2.0.1", "quantus": "0.6.0", "dice-ml": "0.12"}
+PEER_DISTS = {"shap": "shap", "shap_tree": "shap", "lime": "lime", "quantus": "quantus", "dice": "dice-ml"}
 
 
 def versions() -> dict:
     out = {}
-    for dist in ("shap", "lime", "quantus", "scikit-learn", "scipy", "threadpoolctl", "onnxruntime", "numpy"):
+    for dist in ("shap", "lime", "quantus", "dice-ml", "scikit-learn", "scipy", "threadpoolctl", "onnxruntime", "numpy"):
         try:
             out[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:

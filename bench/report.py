@@ -59,6 +59,13 @@ def agreement_text(r: dict) -> str:
     ag = r.get("agreement") or {}
     if r.get("metric"):
         return metric_agreement_text(r)
+    if r.get("peer") == "dice":
+        if not ag:
+            return "— (Candor not measured)"
+        c, d = ag["candor"], ag["dice_ml"]
+        return (f"mean d Candor {fmt(c['mean_distance'], 2)}, dice-ml {fmt(d['mean_distance'], 2)} "
+                f"(validity {fmt(c['validity'], 2)} / {fmt(d['validity'], 2)}; "
+                f"{'ok' if ag['ok'] else 'FARTHER OR INVALID'}; searches differ: values not compared)")
     if r.get("peer") == "lime":
         same = ag.get("top_rules_same_set")
         return (f"top-{peers.LIME_TOP} rules {'same set' if same else 'differ' if same is not None else '—'} "
@@ -418,6 +425,8 @@ def _peer_notes(cases) -> list[str]:
             out += [_kernel_shap_note(r, ag), ""]
         elif ag and r.get("peer") == "lime":
             out += [_lime_note(r, ag), ""]
+        elif ag and r.get("peer") == "dice":
+            out += [_dice_note(r, ag), ""]
     return out
 
 
@@ -462,6 +471,17 @@ def _lime_note(r, ag) -> str:
             f"{ag.get('rules_in_common')} rules in common (max |Δ weight| {fmt(ag.get('max_abs_diff'))}); "
             f"score Candor {fmt(ag['score'].get('candor'))}, lime {fmt(ag['score'].get('lime'))}; "
             f"intercept Candor {fmt(ag['intercept'].get('candor'))}, lime {fmt(ag['intercept'].get('lime'))}.")
+
+
+def _dice_note(r, ag) -> str:
+    c, d = ag["candor"], ag["dice_ml"]
+    return (f"Counterfactuals {r['model']}/{r['case']}: instance {ag['instance']} (the first background row of class "
+            f"0), {ag['total_cfs']} of class 1; dice-ml 0.12 method `{ag['method']}`"
+            + (f" raised {ag['dice_ml_error']}" if ag.get("dice_ml_error") else "")
+            + f". Candor found {c['found']} (validity {fmt(c['validity'], 2)}, mean MAD-scaled L1 distance "
+            f"{fmt(c['mean_distance'], 3)}), dice-ml {d['found']} (validity {fmt(d['validity'], 2)}, mean distance "
+            f"{fmt(d['mean_distance'], 3)}) — {'ok' if ag['ok'] else 'Candor farther or invalid'}. The searches "
+            "differ, so the values are not compared.")
 
 
 def write(result: dict, thread_settings, out_dir: Path) -> None:

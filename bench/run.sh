@@ -60,7 +60,7 @@ RESULTS="$ROOT/bench/results"
 mkdir -p "$RESULTS"
 
 # ---- Python environment -------------------------------------------------------------
-# Everything compare.py imports, and shap / lime / quantus / xgboost at the versions pinned in
+# Everything compare.py imports, and shap / lime / quantus / dice-ml / xgboost at the versions pinned in
 # bench/requirements.txt and bench/requirements-nodeps.txt (their numbers are the reference of
 # the kernel_shap / lime / faithfulness_correlation / tree_shap cases; xgboost also trains the
 # tree model). Quiet unless $2 is "loud".
@@ -70,7 +70,7 @@ check_imports() {
 import importlib.metadata as md
 import sys
 import torch, captum, numpy, onnx, onnxruntime  # noqa: F401,E401
-import shap, lime.lime_tabular, sklearn, scipy, yaml, threadpoolctl, xgboost, quantus  # noqa: F401,E401
+import shap, lime.lime_tabular, sklearn, scipy, yaml, threadpoolctl, xgboost, quantus, dice_ml  # noqa: F401,E401
 pins = {}
 for path in sys.argv[1:]:
     for line in open(path):
@@ -78,7 +78,7 @@ for path in sys.argv[1:]:
         if "==" in line:
             name, version = line.split("==", 1)
             pins[name.strip().lower()] = version.strip()
-for dist in ("shap", "lime", "quantus"):
+for dist in ("shap", "lime", "quantus", "dice-ml"):
     if md.version(dist) != pins[dist]:
         sys.exit(f"{dist} {md.version(dist)} is installed; bench/requirements*.txt pin {pins[dist]}")
 # XGBoost's CPU-only wheel is the distribution xgboost-cpu; either way the module is xgboost.
@@ -115,13 +115,13 @@ else
         echo "bench: installing bench/requirements.txt into $VENV"
         "$PY" -m pip install --quiet --upgrade pip
         "$PY" -m pip install --quiet -r bench/requirements.txt
-        # quantus without its dependencies (it asks for opencv-python; see bench/requirements.txt).
+        # quantus and dice-ml without their dependencies (opencv-python, xgboost; see bench/requirements.txt).
         "$PY" -m pip install --quiet --no-deps -r bench/requirements-nodeps.txt
     fi
 fi
 if ! check_imports "$PY" loud; then
     echo "bench: $PY cannot import torch, captum, numpy, onnx, onnxruntime, shap, lime, scikit-learn, scipy," >&2
-    echo "bench: PyYAML, threadpoolctl, xgboost and quantus, or its shap / lime / quantus / xgboost are not the" >&2
+    echo "bench: PyYAML, threadpoolctl, xgboost, quantus and dice-ml, or its shap / lime / quantus / dice-ml / xgboost are not the" >&2
     echo "bench: pinned versions (see bench/requirements.txt and bench/requirements-nodeps.txt)" >&2
     exit 2
 fi
