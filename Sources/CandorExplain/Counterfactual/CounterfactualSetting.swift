@@ -8,6 +8,9 @@ struct CounterfactualSetting: Sendable {
     let outcome: DesiredOutcome
     let space: FeatureSpace
     let total: Int
+    /// The reference rows (`background`, else the sidecar's), [rows, features]: the MADs'
+    /// data, and the training data `dice` starts its search from.
+    let background: Tensor
 
     /// The shared declarations; `maximumTotal` bounds `total_cfs` for the method.
     static func parameters(maximumTotal: Int) -> [ParameterSpec] {
@@ -32,7 +35,7 @@ struct CounterfactualSetting: Sendable {
             ParameterSpec(
                 "total_cfs", .integer, default: 1, minimum: 1, maximum: Double(maximumTotal), summary: "how many counterfactuals to return"),
             BackgroundRows.parameter(
-                "the rows each feature's median absolute deviation (the distance's scale) is taken over (default: the model's sidecar background)"
+                "the rows each feature's median absolute deviation (the distance's scale) is taken over, and dice's starting rows (default: the model's sidecar background)"
             ),
         ]
     }
@@ -45,7 +48,8 @@ struct CounterfactualSetting: Sendable {
         let count = problem.inputs[0].shape[1]
         let names = problem.dataset.featureNames?.count == count ? problem.dataset.featureNames : nil
         outcome = try Self.outcome(&reader, problem: problem, method: method)
-        let background = try BackgroundRows.resolve(&reader, problem: problem, method: method).rows[0].scalars
+        background = try BackgroundRows.resolve(&reader, problem: problem, method: method).rows[0]
+        let rows = background.scalars
         let toVary = try reader.features("features_to_vary", count: count, names: names) ?? Array(0..<count)
         let immutable = Set(try reader.features("immutable", count: count, names: names) ?? []).union(problem.dataset.domains.immutable)
         let varying = toVary.filter { !immutable.contains($0) }
@@ -57,12 +61,12 @@ struct CounterfactualSetting: Sendable {
         let ranges = (0..<count).map { feature -> ClosedRange<Double> in
             if let range = permitted[feature] { return range }
             if let low = statistics?.minimum?[feature], let high = statistics?.maximum?[feature] { return low...high }
-            let column = stride(from: feature, to: background.count, by: count).map { Double(background[$0]) }
+            let column = stride(from: feature, to: rows.count, by: count).map { Double(rows[$0]) }
             return (column.min() ?? 0)...(column.max() ?? 0)
         }
         space = FeatureSpace(
             count: count, names: names, varying: varying, ranges: ranges, domains: problem.dataset.domains,
-            scale: FeatureSpace.medianAbsoluteDeviations(background, count: count))
+            scale: FeatureSpace.medianAbsoluteDeviations(rows, count: count))
         total = try reader.int("total_cfs")
     }
 

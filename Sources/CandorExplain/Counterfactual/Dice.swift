@@ -82,7 +82,7 @@ public struct Dice: Explainer {
         return Plan(
             model: problem.model, setting: setting, search: try reader.choice("search", as: Search.self), weights: weights,
             populationSize: populationSize, generations: try reader.int("max_iterations"), sampleSize: sampleSize,
-            background: problem.dataset.background?.first, seed: try reader.seed(),
+            seed: try reader.seed(),
             effectiveParameters: reader.effective)
     }
 
@@ -94,8 +94,6 @@ public struct Dice: Explainer {
         let populationSize: Int
         let generations: Int
         let sampleSize: Int
-        /// The sidecar's background rows, which seed the genetic population.
-        let background: Tensor?
         let seed: UInt64
         let effectiveParameters: [String: JSONValue]
 
@@ -108,7 +106,7 @@ public struct Dice: Explainer {
                 case .genetic:
                     let genetic = DiceGeneticSearch(
                         search: search, weights: weights, populationSize: populationSize, generations: generations)
-                    pool = try genetic.validInputs(seededWith: background, random: &random, context: context)
+                    pool = try genetic.validInputs(seededWith: setting.background, random: &random, context: context)
                 case .random:
                     pool = try DiceRandomSearch(search: search, sampleSize: sampleSize).validInputs(random: &random, context: context)
                 }

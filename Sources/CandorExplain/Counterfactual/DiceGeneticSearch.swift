@@ -24,7 +24,7 @@ struct DiceGeneticSearch {
 
     typealias Member = (values: [Double], fitness: Fitness)
 
-    func validInputs(seededWith background: Tensor?, random: inout SeededRandom, context: ExplanationContext) throws(ExplanationError)
+    func validInputs(seededWith background: Tensor, random: inout SeededRandom, context: ExplanationContext) throws(ExplanationError)
         -> [[Double]]
     {
         var population = try scored(initialMembers(background, random: &random), context: context)
@@ -61,10 +61,10 @@ struct DiceGeneticSearch {
     /// instance (training data, as DiCE's KD-tree start uses it), topped up to
     /// `populationSize` with random members — the instance with each changeable feature
     /// redrawn with probability ½. Later generations hold `populationSize` members.
-    private func initialMembers(_ background: Tensor?, random: inout SeededRandom) -> [[Double]] {
+    private func initialMembers(_ background: Tensor, random: inout SeededRandom) -> [[Double]] {
         let space = search.space
         var members: [[Double]] = []
-        if let background, background.rank == 2, background.shape[1] == space.count {
+        if background.rank == 2, background.shape[1] == space.count {
             let rows = background.shape[0]
             for row in 0..<rows {
                 let values = background.scalars[(row * space.count)..<((row + 1) * space.count)].map(Double.init)

@@ -89,8 +89,10 @@ public struct MinPerturbation: Explainer {
             ParameterSpec.choice(
                 "mode", SearchMode.allCases, default: .linear, summary: "linear (the smallest grid value) or binary search"),
             ParameterSpec(
-                "desired_class", .integer, minimum: 0, maximum: 1_000_000,
-                summary: "search for the smallest amount that makes this class the prediction (default: any class but target)"),
+                "desired_class", .classLabel,
+                summary:
+                    "search for the smallest amount that makes this class (an index or the sidecar's class name) the prediction (default: any class but target)"
+            ),
             ParameterSpec(
                 "baselines", .number, minimum: -1_000_000_000, maximum: 1_000_000_000,
                 summary: "rotation, translation, occlusion: the value of pixels from outside the image or under the patch (default 0)"),
@@ -162,24 +164,16 @@ public struct MinPerturbation: Explainer {
         let (height, width) = (perturbation.imageShape.height, perturbation.imageShape.width)
         let range = try Self.range(&reader, kind: kind, side: min(height, width))
         let mode = try reader.choice("mode", as: SearchMode.self)
-        let desired = try reader.optionalInt("desired_class")
         let outputCount =
             problem.model.outputs.indices.contains(problem.output)
             ? Self.fixedCount(problem.model.outputs[problem.output].instanceShape) : nil
-        if let outputCount {
-            guard outputCount > 1 else {
-                throw ExplanationError(
-                    .methodNotApplicable,
-                    "min_perturbation looks for a change of the predicted class (the argmax of the explained output), which has a single value per instance for this model"
-                )
-            }
-            if let desired, desired >= outputCount {
-                throw ExplanationError(
-                    .invalidParameter,
-                    "parameter 'desired_class' of min_perturbation must be a class of the explained output (0…\(outputCount - 1)), got \(desired)"
-                )
-            }
+        if let outputCount, outputCount <= 1 {
+            throw ExplanationError(
+                .methodNotApplicable,
+                "min_perturbation looks for a change of the predicted class (the argmax of the explained output), which has a single value per instance for this model"
+            )
         }
+        let desired = try reader.classLabel("desired_class", classCount: outputCount ?? Int.max, classNames: problem.dataset.classNames)
         let grid = ParameterSearch.linearGrid(from: range.lower, to: range.upper, step: range.step)
         guard let grid else {
             throw ExplanationError(

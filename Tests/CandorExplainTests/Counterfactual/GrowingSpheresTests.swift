@@ -1,6 +1,7 @@
 import CandorModel
 import CandorTensor
 import CandorTestSupport
+import Foundation
 import Testing
 
 @testable import CandorExplain
@@ -49,6 +50,29 @@ import Testing
         let found = try #require(Checks.counterfactuals(explanation).first)
         #expect(found[0] == 0.5 && found[1] == -1 && found[3] == 2)
         #expect(found[2] < 0 && found[2] > -0.5, "x₂ = \(found[2]): the boundary is at 0")
+    }
+
+    /// A tree ensemble (no gradients, a piecewise-constant output) gets counterfactuals too:
+    /// the XGBoost breast-cancer model, explained on its class probabilities (output 1).
+    @Test func aTreeEnsemblesCounterfactualsFlipItsDecision() throws {
+        let directory = Fixtures.url("counterfactuals")
+        let model = try XGBoostModelLoader.load(try Data(contentsOf: directory.appendingPathComponent("xgb_breast_cancer.json")))
+        let rows = try tensor(
+            fromJSON: try JSONSerialization.jsonObject(
+                with: Data(contentsOf: directory.appendingPathComponent("xgb_breast_cancer.background.json"))))
+        let dataset = DatasetSummary(background: [rows])
+        let instances = rows.rows(0..<3)
+        let problem = ExplanationProblem(model: model, inputs: [instances], output: 1, targets: nil, dataset: dataset)
+        let plan = try GrowingSpheres().prepare(["n_in_layer": 500], for: problem)
+        var reader = try ParameterReader(["n_in_layer": 500], specs: GrowingSpheres().descriptor.parameters, method: "growing_spheres")
+        let space = try CounterfactualSetting(&reader, problem: problem, method: "growing_spheres").space
+        for (row, explanation) in try ExplanationRunner.run(plan, problem: problem, context: ExplanationContext()).enumerated() {
+            let original = DesiredOutcome.prediction(explanation.output.scalars[...])
+            #expect(!Checks.counterfactuals(explanation).isEmpty)
+            try Checks.expectAdmissible(
+                explanation, instance: instances.rows(row..<(row + 1)).scalars.map(Double.init), model: model, output: 1, space: space
+            ) { DesiredOutcome.prediction($0) != original }
+        }
     }
 
     @Test func aSeedReproducesTheAnswer() throws {
