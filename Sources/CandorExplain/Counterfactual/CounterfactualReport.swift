@@ -1,15 +1,15 @@
 import CandorTensor
 
 /// What a counterfactual method answers for one instance, checked by a fresh prediction of
-/// every counterfactual on its own: `counterfactuals` (each with its values, the model's output and
-/// prediction for it, its distance, how many features it changes, and the changes),
-/// `validity` (the share of them that reach the outcome on that fresh prediction; 0 when
-/// none was found), `diversity`
-/// (the mean pairwise distance, for several) and `desired` (the outcome searched for). The
-/// attributions are the first counterfactual's change x′ − x (zero when none was found).
+/// every counterfactual on its own: `counterfactuals` (each with its values, the model's
+/// output and prediction for it, its distance, how many features it changes, and the
+/// changes), `validity` (the share of them that reach the outcome on that fresh prediction; 0
+/// when none was found), `diversity` (the mean pairwise distance, for several) and `desired`
+/// (the outcome searched for). The attributions are the first counterfactual's change x′ − x
+/// (zero when none was found).
 enum CounterfactualReport {
     static func attribution(
-        _ counterfactuals: [[Double]], search: CounterfactualSearch, context: ExplanationContext, extras: [String: JSONValue] = [:]
+        _ counterfactuals: [[Double]], search: CounterfactualSearch, context: ExplanationContext
     ) throws(ExplanationError) -> InstanceAttribution {
         let space = search.space
         // One at a time, as a client checking a counterfactual would predict it: a point the
@@ -43,8 +43,7 @@ enum CounterfactualReport {
                         }),
                 ]))
         }
-        var result = extras
-        result["counterfactuals"] = .array(entries)
+        var result: [String: JSONValue] = ["counterfactuals": .array(entries)]
         result["validity"] = .number(counterfactuals.isEmpty ? 0 : Double(valid) / Double(counterfactuals.count))
         result["desired"] = search.setting.outcome.json
         if counterfactuals.count > 1 { result["diversity"] = .number(diversity(counterfactuals, space: space)) }

@@ -76,6 +76,8 @@ public struct GrowingSpheres: Explainer {
 
         /// How often the first ball may shrink: past this the instance sits on the boundary.
         static let maximumShrinks = 40
+        /// How many of a shell's nearest points per counterfactual asked for are simplified.
+        static let simplifiedPerShell = 10
 
         func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
             try CounterfactualSearch.explainEach(problem, model: model, setting: setting, context: context) {
@@ -96,13 +98,16 @@ public struct GrowingSpheres: Explainer {
             }
             var found: [[Double]] = []
             var inner = radius
-            for _ in 0..<maximumShells where found.count < setting.total {
+            var shells = 0
+            while shells < maximumShells, found.count < setting.total {
+                shells += 1
                 let points = shell(search, from: inner, to: inner + radius, random: &random)
                 inner += radius
                 let reaching = try search.reaching(points, context: context)
                 let enemies = points.indices.filter { reaching[$0] }.map { points[$0] }
                     .sorted { search.space.distance(search.instance, $0) < search.space.distance(search.instance, $1) }
-                for enemy in enemies where found.count < setting.total {
+                // The nearest few: points that simplify into one counterfactual need not all be tried.
+                for enemy in enemies.prefix(Self.simplifiedPerShell * setting.total) where found.count < setting.total {
                     let simple = try search.simplified(enemy, context: context)
                     if !found.contains(simple) { found.append(simple) }
                 }
