@@ -124,6 +124,13 @@ post "/v1/models/breast_cancer_mlp/explain" '{"method": "kernel_shap", "target":
               0.04904, 0.05373, 0.01587, 0.03003, 0.006193, 25.38, 17.33, 184.6, 2019, 0.1622, 0.6656, 0.7119, 0.2654, 0.4601, 0.1189]],
   "params": {"n_samples": 200, "feature_mask": [0,0,0,1,1,1,2,2,2,3,3,3,4,4,4,5,5,5,6,6,6,7,7,7,8,8,8,9,9,9]}}' | pretty
 
+step "What would change the decision: dice on credit_mlp (synthetic data) for a refused applicant"
+note "three counterfactuals that the model approves, never changing age or sex (immutable in the sidecar)"
+post "/v1/models/credit_mlp/explain" '{"method": "dice",
+  "inputs": [{"age": 45, "income": 40.1, "debt to income": 0.18, "years employed": 7,
+              "open credit lines": 5, "late payments": 3, "home ownership": 0, "sex": 0}],
+  "params": {"desired_class": "approved", "total_cfs": 3}}' | pretty
+
 step "Judge attributions made elsewhere: POST .../evaluate with the attributions themselves"
 post "/v1/models/$MODEL/evaluate" '{"inputs": [[6.7, 3.0, 5.2, 2.3]], "attributions": [[0.4, 0.1, 2.5, 1.8]],
   "metrics": ["deletion", "sparseness", "complexity"]}' | pretty
