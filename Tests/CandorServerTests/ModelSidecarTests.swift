@@ -49,6 +49,11 @@ private func six(_ item: String) -> String { "[" + Array(repeating: item, count:
         ("training_statistics: {std: \(six("-1"))}", "negative deviation"),
         ("training_statistics: {mean: \(six(".nan"))}", "not a finite number"),
         ("training_statistics: {bin_counts: \(six("[1, 1]"))}", "no 'quartiles'"),
+        ("immutable_features: [a]", "no feature_names to find them in"),
+        ("feature_names: [a, b, c, d, e, f]\nimmutable_features: [age]", "'age', which is not one of the feature_names"),
+        ("feature_names: [a, b, c, d, e, f]\ncategorical_features: {a: []}", "between 1 and 10000 finite values"),
+        ("feature_names: [a, b, c, d, e, f]\ninteger_features: [a]\ncategorical_features: {a: [0, 1]}", "both integer and categorical"),
+        ("training_statistics: {min: \(six("2")), max: \(six("1"))}", "min exceeds training_statistics.max"),
         (
             "training_statistics: {quartiles: \(six("[1, 2, 3]")), bin_counts: \(six("[4611686018427387904, 4611686018427387904, 1, 1]")), bin_means: \(six("[1, 2, 3, 4]")), bin_stds: \(six("[0, 0, 0, 0]")), min: \(six("0")), max: \(six("4"))}",
             "bin counts must lie in"
