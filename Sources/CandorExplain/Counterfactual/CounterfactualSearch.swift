@@ -50,8 +50,12 @@ struct CounterfactualSearch {
     /// DiCE's post-hoc sparsity search does: the change is tried at `gridSteps` + 1 evenly
     /// spaced shares in one batch, then again between the smallest share that reaches the
     /// outcome and the one below it, which places the value within 1/`gridSteps`² of the
-    /// change. Whole-numbered and categorical features are only restored.
-    func simplified(_ counterfactual: [Double], context: ExplanationContext) throws(ExplanationError) -> [Double] {
+    /// change. Whole-numbered and categorical features are only restored. `keeping` says which
+    /// candidates still count (by default, those that reach the outcome).
+    func simplified(
+        _ counterfactual: [Double], context: ExplanationContext,
+        keeping accepted: (([[Double]]) throws(ExplanationError) -> [Bool])? = nil
+    ) throws(ExplanationError) -> [Double] {
         var current = counterfactual
         let changed = space.changes(from: instance, to: current).sorted {
             abs(current[$0] - instance[$0]) / space.scale[$0] < abs(current[$1] - instance[$1]) / space.scale[$1]
@@ -67,8 +71,9 @@ struct CounterfactualSearch {
                     trial[feature] = Double(Float(instance[feature] + share * (counterfactual[feature] - instance[feature])))
                     return trial
                 }
-                let reaching = try reaching(trials, context: context)
-                guard let first = reaching.firstIndex(of: true) else { break }
+                let kept: [Bool]
+                if let accepted { kept = try accepted(trials) } else { kept = try reaching(trials, context: context) }
+                guard let first = kept.firstIndex(of: true) else { break }
                 current = trials[first]
                 if first == 0 || round == 1 { break }
                 (low, high) = (shares[first - 1], shares[first])

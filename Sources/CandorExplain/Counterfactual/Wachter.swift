@@ -19,14 +19,18 @@ import CandorTensor
 /// `max_lam_steps` descents. The nearest counterfactual met is kept; `total_cfs` > 1 starts
 /// further descents from seeded random points near x. Whole-numbered and categorical
 /// features are relaxed during the descent and rounded at the end; a counterfactual that
-/// rounding breaks is dropped.
+/// rounding moves off the outcome is dropped, one it leaves short of `target_proba` − `tol`
+/// kept unrefined. What remains is made sparse as the other counterfactual
+/// methods' answers are (``CounterfactualSearch/simplified(_:context:keeping:)``), keeping
+/// the acceptance test: the proximal steps leave small changes on features the answer does
+/// not need while λ is large.
 public struct Wachter: Explainer {
     public let descriptor = MethodDescriptor(
         name: "wachter", family: "counterfactual",
         summary: "the nearest input the model gives the desired class probability (or value range), by gradient descent on Wachter's loss",
         reference: "Wachter et al. 2017; Alibi Counterfactual", requirement: .differentiable,
         checkedAgainst:
-            "its definition: every answer re-predicted and checked against target_proba ± tol, constraints kept, a linear model's exact nearest counterfactual reached within 5%",
+            "its definition: every answer re-predicted and checked against target_proba ± tol, constraints kept, a linear model's exact nearest counterfactual reached within 2%",
         details: """
             Minimises λ·(f_t(x′) − target_proba)² + Σⱼ |x′ⱼ − xⱼ| / MADⱼ over the features that may vary,
             f_t the target class's probability (the output's softmax unless it already is a probability
@@ -40,7 +44,10 @@ public struct Wachter: Explainer {
             and the smallest that found one (multiplied by 10 while none has). The nearest counterfactual
             met is returned; `total_cfs` > 1 adds descents from seeded random starts near the instance.
             Whole-numbered and categorical features are relaxed during the descent and rounded at the end;
-            a counterfactual that rounding breaks is dropped. With "any other class" the target is, at each
+            a counterfactual that rounding moves off the outcome is dropped (one it only leaves short of
+            target_proba − tol is kept as it is). Each is then made sparse as the other
+            counterfactual methods' are (changed features restored, or moved back toward the instance,
+            while the acceptance test still holds). With "any other class" the target is, at each
             step, the most probable class other than the prediction (Alibi's `target_class="other"`).
             The descent is local: on the dice-ml fixtures' MLPs (with target_proba 0.5, tol 0.5, so that any
             point of the class counts) it ends up to twice as far as `dice`, and on a few instances finds

@@ -41,9 +41,18 @@ struct WachterDescent {
             }
         }
         var result: [[Double]] = []
+        let acceptance = { (candidates: [[Double]]) throws(ExplanationError) -> [Bool] in
+            try self.acceptance(of: candidates, context: context)
+        }
         for candidate in nearest.compactMap({ $0?.values }) {
             let rounded = space.project(candidate, onto: search.instance)
-            if try search.reaching([rounded], context: context)[0], !result.contains(rounded) { result.append(rounded) }
+            // Rounding may leave the outcome reached but the probability short of
+            // target_proba − tol: such a point is kept as it is, not made sparse.
+            let answer =
+                try acceptance([rounded])[0]
+                ? try search.simplified(rounded, context: context, keeping: acceptance)
+                : try search.reaching([rounded], context: context)[0] ? rounded : nil
+            if let answer, !result.contains(answer) { result.append(answer) }
         }
         return result.sorted { space.distance(search.instance, $0) < space.distance(search.instance, $1) }
     }
@@ -104,6 +113,13 @@ struct WachterDescent {
             values[feature] = Double(Float(values[feature] + position[index] * search.space.scale[feature]))
         }
         return values
+    }
+
+    /// Whether each candidate is a counterfactual (``accepts(_:)``).
+    private func acceptance(of candidates: [[Double]], context: ExplanationContext) throws(ExplanationError) -> [Bool] {
+        let outputs = try search.outputs(of: candidates, context: context)
+        let width = search.problem.outputsPerInstance
+        return candidates.indices.map { accepts(outputs[($0 * width)..<(($0 + 1) * width)]) }
     }
 
     /// Whether an output is a counterfactual's: it reaches the outcome and, for classes, its
