@@ -17,8 +17,8 @@ struct CandidatePool {
     mutating func insert(_ candidate: [Double]) {
         members.insert(candidate)
         guard members.count > capacity else { return }
-        let nearest = members.sorted { space.distance(instance, $0) < space.distance(instance, $1) }.prefix(capacity / 2)
-        members = Set(nearest)
+        let nearest = members.map { ($0, space.distance(instance, $0)) }.sorted { $0.1 < $1.1 }.prefix(capacity / 2)
+        members = Set(nearest.map(\.0))
     }
 
     /// The members in a fixed order (so equal requests give equal answers).

@@ -34,11 +34,18 @@ struct CounterfactualSearch {
         }
     }
 
-    /// Whether each candidate reaches the desired outcome.
-    func reaching(_ candidates: [[Double]], context: ExplanationContext) throws(ExplanationError) -> [Bool] {
+    /// Whether each candidate's output row passes `test`.
+    func satisfying(
+        _ candidates: [[Double]], context: ExplanationContext, _ test: (ArraySlice<Float>) -> Bool
+    ) throws(ExplanationError) -> [Bool] {
         let outputs = try outputs(of: candidates, context: context)
         let width = problem.outputsPerInstance
-        return candidates.indices.map { setting.outcome.isReached(by: outputs[($0 * width)..<(($0 + 1) * width)], original: original) }
+        return candidates.indices.map { test(outputs[($0 * width)..<(($0 + 1) * width)]) }
+    }
+
+    /// Whether each candidate reaches the desired outcome.
+    func reaching(_ candidates: [[Double]], context: ExplanationContext) throws(ExplanationError) -> [Bool] {
+        try satisfying(candidates, context: context) { setting.outcome.isReached(by: $0, original: original) }
     }
 
     /// Makes a counterfactual sparse and near: each changed feature in turn, smallest change
@@ -87,12 +94,12 @@ struct CounterfactualSearch {
 }
 
 extension CounterfactualSearch {
-    /// Runs `find` for every instance of the problem and reports what it finds. An instance
-    /// that already reaches the outcome is its own counterfactual, at distance 0, and the only
-    /// one there is to find.
+    /// Runs `find` for every instance of the problem, with a generator seeded by `seed` and
+    /// the instance's row, and reports what it finds. An instance that already reaches the
+    /// outcome is its own counterfactual, at distance 0, and the only one there is to find.
     static func explainEach(
-        _ problem: ResolvedProblem, model: any PredictiveModel, setting: CounterfactualSetting, context: ExplanationContext,
-        find: (CounterfactualSearch) throws(ExplanationError) -> [[Double]]
+        _ problem: ResolvedProblem, model: any PredictiveModel, setting: CounterfactualSetting, seed: UInt64,
+        context: ExplanationContext, find: (CounterfactualSearch, inout SeededRandom) throws(ExplanationError) -> [[Double]]
     ) throws(ExplanationError) -> [InstanceAttribution] {
         try setting.check(outputsPerInstance: problem.outputsPerInstance)
         return try (0..<problem.problem.batchSize).map { row throws(ExplanationError) in
@@ -103,7 +110,8 @@ extension CounterfactualSearch {
             if setting.outcome.isReached(by: output, original: search.original) {
                 return try CounterfactualReport.attribution([search.instance], search: search, context: context)
             }
-            return try CounterfactualReport.attribution(try find(search), search: search, context: context)
+            var random = SeededRandom(seed: seed, stream: row)
+            return try CounterfactualReport.attribution(try find(search, &random), search: search, context: context)
         }
     }
 }

@@ -52,21 +52,16 @@ extension DesiredOutcome {
             let value = Double(output.first ?? 0)
             gap = value < range.lowerBound ? range.lowerBound - value : value - range.upperBound
         case .classIndex(let desired):
-            let probabilities = Self.probabilities(output)
+            let probabilities = ClassProbabilities(output).values
             gap = probabilities.indices.filter { $0 != desired }.map { probabilities[$0] }.max().map { $0 - probabilities[desired] } ?? 0
         case .otherClass:
-            let probabilities = Self.probabilities(output)
+            let probabilities = ClassProbabilities(output).values
             gap = probabilities.indices.filter { $0 != original }.map { probabilities[$0] }.max().map { probabilities[original] - $0 } ?? 0
         }
         // A tie resolved against the outcome is still short of it.
         return max(gap, .leastNormalMagnitude)
     }
 
-    /// The output as class probabilities: itself when it already is a probability vector
-    /// (entries in [0, 1] summing to 1 within 10⁻³), its softmax otherwise (logits).
-    static func probabilities(_ output: ArraySlice<Float>) -> [Double] {
-        ClassProbabilities(output).values
-    }
 }
 
 /// An output row read as class probabilities, with the way back to the output: a row that

@@ -98,9 +98,8 @@ public struct Dice: Explainer {
         let effectiveParameters: [String: JSONValue]
 
         func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
-            try CounterfactualSearch.explainEach(problem, model: model, setting: setting, context: context) {
-                search throws(ExplanationError) in
-                var random = SeededRandom(seed: seed, stream: search.row)
+            try CounterfactualSearch.explainEach(problem, model: model, setting: setting, seed: seed, context: context) {
+                search, random throws(ExplanationError) in
                 let pool: [[Double]]
                 switch self.search {
                 case .genetic:

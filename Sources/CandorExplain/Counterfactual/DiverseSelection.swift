@@ -50,12 +50,10 @@ struct DiverseSelection {
             var best = 0
             var bestObjective = Double.infinity
             for (index, candidate) in remaining.enumerated() {
-                let mean = (proximity + candidate.1) / Double(chosen.count + 1)
-                var objective = proximityWeight * mean
-                if diversityWeight > 0, !chosen.isEmpty {
-                    let grown = Self.grown(kernel, size: chosen.count, by: chosen.map { similarity($0.0, candidate.0, features: features) })
-                    objective -= diversityWeight * Self.determinant(grown, size: chosen.count + 1)
-                }
+                let grown =
+                    diversityWeight > 0 && !chosen.isEmpty
+                    ? Self.grown(kernel, size: chosen.count, by: chosen.map { similarity($0.0, candidate.0, features: features) }) : []
+                let objective = objective(mean: (proximity + candidate.1) / Double(chosen.count + 1), kernel: grown, size: chosen.count + 1)
                 if objective < bestObjective {
                     bestObjective = objective
                     best = index
@@ -72,13 +70,18 @@ struct DiverseSelection {
     /// DiCE's objective for a set of counterfactuals (lower is better).
     func objective(of set: [[Double]]) -> Double {
         let features = Double(max(1, space.count))
-        let proximity = set.reduce(0) { $0 + space.distance(instance, $1) / features } / Double(max(1, set.count))
-        guard set.count > 1, diversityWeight > 0 else { return proximityWeight * proximity }
+        let mean = set.reduce(0) { $0 + space.distance(instance, $1) / features } / Double(max(1, set.count))
         var kernel: [Double] = []
         for (index, member) in set.enumerated() {
             kernel = Self.grown(kernel, size: index, by: set[..<index].map { similarity($0, member, features: features) })
         }
-        return proximityWeight * proximity - diversityWeight * Self.determinant(kernel, size: set.count)
+        return objective(mean: mean, kernel: kernel, size: set.count)
+    }
+
+    /// The objective of a set of `size` with mean per-feature distance `mean` and kernel K.
+    private func objective(mean: Double, kernel: [Double], size: Int) -> Double {
+        guard size > 1, diversityWeight > 0 else { return proximityWeight * mean }
+        return proximityWeight * mean - diversityWeight * Self.determinant(kernel, size: size)
     }
 
     /// K_ij = 1 / (1 + distance_ij / features).

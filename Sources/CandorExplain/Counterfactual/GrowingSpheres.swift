@@ -80,10 +80,8 @@ public struct GrowingSpheres: Explainer {
         static let simplifiedPerShell = 10
 
         func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
-            try CounterfactualSearch.explainEach(problem, model: model, setting: setting, context: context) {
-                search throws(ExplanationError) in
-                var random = SeededRandom(seed: seed, stream: search.row)
-                return try counterfactuals(search, random: &random, context: context)
+            try CounterfactualSearch.explainEach(problem, model: model, setting: setting, seed: seed, context: context) {
+                search, random throws(ExplanationError) in try counterfactuals(search, random: &random, context: context)
             }
         }
 
@@ -104,8 +102,10 @@ public struct GrowingSpheres: Explainer {
                 let points = shell(search, from: inner, to: inner + radius, random: &random)
                 inner += radius
                 let reaching = try search.reaching(points, context: context)
-                let enemies = points.indices.filter { reaching[$0] }.map { points[$0] }
-                    .sorted { search.space.distance(search.instance, $0) < search.space.distance(search.instance, $1) }
+                let enemies = points.indices.filter { reaching[$0] }.map {
+                    (points[$0], search.space.distance(search.instance, points[$0]))
+                }
+                .sorted { $0.1 < $1.1 }.map(\.0)
                 // The nearest few: points that simplify into one counterfactual need not all be tried.
                 for enemy in enemies.prefix(Self.simplifiedPerShell * setting.total) where found.count < setting.total {
                     let simple = try search.simplified(enemy, context: context)

@@ -96,10 +96,9 @@ public struct Wachter: Explainer {
         let effectiveParameters: [String: JSONValue]
 
         func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
-            try CounterfactualSearch.explainEach(problem, model: model, setting: setting, context: context) {
-                search throws(ExplanationError) in
-                var random = SeededRandom(seed: seed, stream: search.row)
-                return try WachterDescent(search: search, model: model, settings: descent).counterfactuals(
+            try CounterfactualSearch.explainEach(problem, model: model, setting: setting, seed: seed, context: context) {
+                search, random throws(ExplanationError) in
+                try WachterDescent(search: search, model: model, settings: descent).counterfactuals(
                     random: &random, context: context)
             }
         }

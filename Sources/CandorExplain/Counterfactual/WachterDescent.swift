@@ -117,9 +117,7 @@ struct WachterDescent {
 
     /// Whether each candidate is a counterfactual (``accepts(_:)``).
     private func acceptance(of candidates: [[Double]], context: ExplanationContext) throws(ExplanationError) -> [Bool] {
-        let outputs = try search.outputs(of: candidates, context: context)
-        let width = search.problem.outputsPerInstance
-        return candidates.indices.map { accepts(outputs[($0 * width)..<(($0 + 1) * width)]) }
+        try search.satisfying(candidates, context: context, accepts)
     }
 
     /// Whether an output is a counterfactual's: it reaches the outcome and, for classes, its

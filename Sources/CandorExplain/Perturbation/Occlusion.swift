@@ -58,7 +58,7 @@ public struct Occlusion: Explainer {
             )
         }
         // Window positions × window size elements are listed up front: bounded before building.
-        let positions = shape.indices.reduce(1) { $0 * ((shape[$1] - window[$1] + strides[$1] - 1) / strides[$1] + 1) }
+        let positions = shape.indices.reduce(1) { $0 * Self.windowPositions(extent: shape[$1], window: window[$1], stride: strides[$1]) }
         let listed = positions.multipliedReportingOverflow(by: window.reduce(1, *))
         guard !listed.overflow, listed.partialValue <= Self.maximumWindowElements else {
             throw ExplanationError(
@@ -71,5 +71,11 @@ public struct Occlusion: Explainer {
         let groupsPerPass = try reader.optionalInt("perturbations_per_eval")
         return AblationPlan(
             model: problem.model, effectiveParameters: reader.effective, baselines: baselines, groups: groups, groupsPerPass: groupsPerPass)
+    }
+
+    /// Window positions along an axis of `extent`: from 0 in steps of `stride`, the last one
+    /// cut off at the edge.
+    static func windowPositions(extent: Int, window: Int, stride: Int) -> Int {
+        (extent - window + stride - 1) / stride + 1
     }
 }

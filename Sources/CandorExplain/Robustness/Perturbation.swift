@@ -103,20 +103,14 @@ struct Perturbation: Sendable {
         return Instance(values: values, noise: noise, mean: mean)
     }
 
-    /// Window positions of an occlusion patch of `side` along an axis of `extent`: from 0 in
-    /// steps of `stride`, the last one cut off at the edge (as `occlusion` slides windows).
-    private static func positions(extent: Int, side: Int, stride: Int) -> Int {
-        (extent - side + stride - 1) / stride + 1
-    }
-
     /// How many perturbed copies one instance yields at amount `amount`.
     func copies(at amount: Double) -> Int {
         switch kind {
         case .occlusion:
             let (_, height, width) = imageShape
             let side = Int(amount)
-            return Self.positions(extent: height, side: side, stride: strides[0])
-                * Self.positions(extent: width, side: side, stride: strides[1])
+            return Occlusion.windowPositions(extent: height, window: side, stride: strides[0])
+                * Occlusion.windowPositions(extent: width, window: side, stride: strides[1])
         case .featureShift: return 2 * standardDeviations.count
         default: return 1
         }
@@ -184,7 +178,7 @@ struct Perturbation: Sendable {
     private func occlusionPatch(copy: Int, at amount: Double) -> (Int, Int, Int) {
         let (_, _, width) = imageShape
         let side = Int(amount)
-        let across = Self.positions(extent: width, side: side, stride: strides[1])
+        let across = Occlusion.windowPositions(extent: width, window: side, stride: strides[1])
         return (copy / across * strides[0], copy % across * strides[1], side)
     }
 

@@ -59,7 +59,7 @@ import Testing
                 // At least target_proba − tol, unless the instance is of that class already (its own answer).
                 let alreadyThere = DesiredOutcome.prediction(explanation.output.scalars[...]) == desired
                 return DesiredOutcome.prediction(output) == desired
-                    && (alreadyThere || DesiredOutcome.probabilities(output)[desired] >= 0.95 - 1e-6)
+                    && (alreadyThere || ClassProbabilities(output).values[desired] >= 0.95 - 1e-6)
             }
         }
     }
