@@ -131,6 +131,41 @@ post "/v1/models/credit_mlp/explain" '{"method": "dice",
               "open credit lines": 5, "late payments": 3, "home ownership": 0, "sex": 0}],
   "params": {"desired_class": "approved", "total_cfs": 3}}' | pretty
 
+# POSTs an analysis, then polls its job until it finishes, printing its progress; prints the
+# finished document with long arrays shortened.
+analyse() {
+    local path="$1" body="$2" location state progress
+    post "$path" "$body" -D "$scratch/headers" -o "$scratch/job"
+    location=$(grep -i '^location:' "$scratch/headers" | tr -d '\r' | awk '{print $2}')
+    note "202 Accepted, Location: $location; polling it (curl $BASE$location)"
+    while :; do
+        curl -fsS "$BASE$location" -o "$scratch/job"
+        state=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' < "$scratch/job")
+        progress=$(python3 -c 'import json,sys; p=json.load(sys.stdin)["progress"]; print(f"{p[\"done\"]}/{p[\"total\"]} {p[\"unit\"]}")' < "$scratch/job")
+        note "$state: $progress"
+        case "$state" in succeeded) break ;; failed | cancelled) pretty < "$scratch/job"; exit 1 ;; esac
+        sleep 0.5
+    done
+    python3 -c '
+import json, sys
+def short(value):
+    if isinstance(value, list):
+        return [short(item) for item in value[:4]] + (["... %d more" % (len(value) - 4)] if len(value) > 4 else [])
+    if isinstance(value, dict):
+        return {key: short(item) for key, item in value.items()}
+    return value
+print(json.dumps(short(json.load(sys.stdin)["result"]), indent=2))' < "$scratch/job"
+}
+
+step "How the model behaves overall: partial dependence of breast_cancer_mlp on two features, as a job"
+note "over the model's background rows (\"data\": \"model\"); the grid as scikit-learn builds it"
+analyse "/v1/models/breast_cancer_mlp/analyses" '{"analysis": "partial_dependence", "data": "model",
+  "params": {"features": ["worst radius", "mean concave points"], "grid_resolution": 20}}'
+
+step "A readable stand-in: a depth-3 surrogate tree distilled from breast_cancer_mlp, with its fidelity"
+note "fidelity: agreement with the model on held-out rows; rules: the tree's leaves"
+analyse "/v1/models/breast_cancer_mlp/analyses" '{"analysis": "surrogate", "data": "model", "params": {"max_depth": 3}}'
+
 step "Judge attributions made elsewhere: POST .../evaluate with the attributions themselves"
 post "/v1/models/$MODEL/evaluate" '{"inputs": [[6.7, 3.0, 5.2, 2.3]], "attributions": [[0.4, 0.1, 2.5, 1.8]],
   "metrics": ["deletion", "sparseness", "complexity"]}' | pretty

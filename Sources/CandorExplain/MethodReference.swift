@@ -8,7 +8,9 @@ public enum MethodReference {
 
     /// `docs/methods.md`: an introduction, a summary table and a section per method, then the
     /// quality metrics the same way.
-    public static func markdown(_ catalog: MethodCatalog, metrics: MetricCatalog = .standard) -> String {
+    public static func markdown(
+        _ catalog: MethodCatalog, metrics: MetricCatalog = .standard, analyses: AnalysisCatalog = .standard
+    ) -> String {
         var lines = [
             "# Methods",
             "",
@@ -26,6 +28,13 @@ public enum MethodReference {
             return row(["[`\(descriptor.name)`](#\(descriptor.name))", descriptor.requirement.rawValue, descriptor.checkedAgainst])
         }
         for metric in metrics.metrics { lines += [""] + section(metric.descriptor) }
+        lines += ["", "# Analyses", "", analysesIntroduction, ""]
+        lines += ["## Analyses summary", "", "| analysis | applies to | checked against |", "| --- | --- | --- |"]
+        lines += analyses.analyses.map { analysis in
+            let descriptor = analysis.descriptor
+            return row(["[`\(descriptor.name)`](#\(descriptor.name))", descriptor.requirement.rawValue, descriptor.checkedAgainst])
+        }
+        for analysis in analyses.analyses { lines += [""] + section(analysis.descriptor) }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -78,6 +87,13 @@ public enum MethodReference {
         `instances` is an array of instances, or `"model"` for the reference rows the model's sidecar names;
         `feature_mask` is a group id (an integer ≥ 0) per element, shaped like one instance; `integers` is one integer,
         or one per axis of an instance.
+        """
+
+    static let analysesIntroduction = """
+        What the model does over a whole dataset rather than why it answered one instance. An analysis runs as a job:
+        `POST /v1/models/{name}/analyses` with `{"analysis", "data", "params"}` answers 202 with the job's `Location`;
+        `GET /v1/analyses/{id}` shows its state, progress and, once it has succeeded, its `result`
+        (docs/analyses.md describes jobs, datasets and each result). `GET /v1/methods` lists the analyses under `analyses`.
         """
 
     static let metricsIntroduction = """

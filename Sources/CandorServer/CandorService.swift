@@ -6,23 +6,29 @@ import Hummingbird
 import Logging
 import NIOCore
 
-/// The parts every route shares: configuration, models, methods, workers, cache and metrics.
+/// The parts every route shares: configuration, models, methods, workers, cache and metrics,
+/// datasets and analysis jobs.
 public final class CandorService: Sendable {
     public let configuration: CandorConfiguration
     public let registry: ModelRegistry
     public let catalog: MethodCatalog
     public let metricCatalog: MetricCatalog
+    public let analysisCatalog: AnalysisCatalog
     let pool: WorkerPool
+    let datasets: DatasetStore
+    let analyses: AnalysisJobs
     let cache: ResponseCache
     let metrics: ServiceMetrics
     let logger: Logger
 
     public init(
-        configuration: CandorConfiguration, catalog: MethodCatalog = .standard, metricCatalog: MetricCatalog = .standard, logger: Logger
+        configuration: CandorConfiguration, catalog: MethodCatalog = .standard, metricCatalog: MetricCatalog = .standard,
+        analysisCatalog: AnalysisCatalog = .standard, logger: Logger
     ) {
         self.configuration = configuration
         self.catalog = catalog
         self.metricCatalog = metricCatalog
+        self.analysisCatalog = analysisCatalog
         self.logger = logger
         let metrics = ServiceMetrics()
         self.metrics = metrics
@@ -31,6 +37,9 @@ public final class CandorService: Sendable {
             threads: configuration.workerThreads, queueLimit: configuration.workers.queueLimit,
             retryAfterSeconds: configuration.workers.retryAfterSeconds, metrics: metrics)
         cache = ResponseCache(maxBytes: configuration.cache.maxBytes, metrics: metrics)
+        let data = URL(fileURLWithPath: configuration.data.directory)
+        datasets = DatasetStore(folder: data.appendingPathComponent("datasets"), maxCount: configuration.datasets.maxCount)
+        analyses = AnalysisJobs(folder: data.appendingPathComponent("analyses"), configuration: configuration, pool: pool, logger: logger)
     }
 
     /// Runs CPU-heavy work on the worker pool under the request deadline; it is cancelled if
@@ -50,10 +59,13 @@ public final class CandorService: Sendable {
         metrics.modelsLoaded.record(registry.count)
     }
 
-    /// Scans the models folder (at start-up, before the server listens).
+    /// Scans the models folder, the stored datasets and the kept analyses (at start-up,
+    /// before the server listens).
     public func loadModels() {
         registry.loadDirectory()
         metrics.modelsLoaded.record(registry.count)
+        datasets.load()
+        analyses.load()
     }
 }
 
@@ -66,6 +78,8 @@ public func buildRouter(_ service: CandorService) -> Router<CandorRequestContext
     ServiceRoutes(service: service).register(on: router)
     ModelRoutes(service: service).register(on: router)
     InferenceRoutes(service: service).register(on: router)
+    DatasetRoutes(service: service).register(on: router)
+    AnalysisRoutes(service: service).register(on: router)
     allowed.load(router.routes)
     return router
 }

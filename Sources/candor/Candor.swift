@@ -1,4 +1,5 @@
 import ArgumentParser
+import CandorExplain
 import CandorServer
 import Foundation
 import Hummingbird
@@ -13,7 +14,7 @@ struct Candor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "candor",
         abstract: "Serve machine-learning models and explain their predictions.",
-        subcommands: [Serve.self, Inspect.self, Explain.self, Methods.self],
+        subcommands: [Serve.self, Inspect.self, Explain.self, Analyze.self, Methods.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -106,6 +107,84 @@ struct Explain: AsyncParsableCommand {
         } catch let problem as Problem {
             throw ValidationError(problem.detail)
         }
+    }
+}
+
+struct Analyze: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Run a dataset-level analysis offline: reads the analysis (JSON, as POST …/analyses takes it, without 'data'), runs it over a data file with a progress bar on standard error, and prints the result."
+    )
+
+    @Argument(help: "A model file (its external data and NAME.yaml sidecar beside it).")
+    var model: String
+
+    @Argument(help: "The data: CSV with a header row naming the columns, or JSON as POST /v1/datasets takes it.")
+    var data: String
+
+    @Argument(help: "A file holding the analysis request; '-' or nothing reads standard input.")
+    var analysis: String = "-"
+
+    @Option(help: "The data's label column (true classes or values), for analyses that score the model.")
+    var label: String?
+
+    func run() async throws {
+        let request =
+            analysis == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: analysis))
+        let bar = ProgressBar()
+        do {
+            let result = try OfflineCommands.analyze(
+                file: URL(fileURLWithPath: model), data: URL(fileURLWithPath: data), labelColumn: label, request: request,
+                started: bar.start)
+            bar.stop()
+            print(result)
+        } catch let problem as Problem {
+            bar.stop()
+            throw ValidationError(problem.detail)
+        }
+    }
+}
+
+/// A one-line progress bar on standard error, redrawn from a background thread five times a
+/// second while an offline analysis runs on the calling one.
+private final class ProgressBar: @unchecked Sendable {
+    private let lock = NSLock()
+    private var thread: Thread?
+    private var running = false
+
+    func start(_ progress: AnalysisProgress) {
+        lock.withLock { running = true }
+        let began = Date()
+        let thread = Thread { [self] in
+            while lock.withLock({ running }) {
+                Self.draw(progress, since: began)
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+            Self.draw(progress, since: began)
+            FileHandle.standardError.write(Data("\n".utf8))
+        }
+        lock.withLock { self.thread = thread }
+        thread.start()
+    }
+
+    func stop() {
+        let thread = lock.withLock { () -> Thread? in
+            running = false
+            return self.thread
+        }
+        while let thread, !thread.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+    }
+
+    private static func draw(_ progress: AnalysisProgress, since began: Date) {
+        let done = progress.done
+        let total = max(progress.total, 1)
+        let width = 30
+        let filled = width * done / total
+        let elapsed = Date().timeIntervalSince(began)
+        let eta = done > 0 ? String(format: ", %.0f s left", elapsed * Double(total - done) / Double(done)) : ""
+        let line =
+            "\r[\(String(repeating: "#", count: filled))\(String(repeating: " ", count: width - filled))] \(100 * done / total)% \(done)/\(progress.total) \(progress.unit)\(eta)   "
+        FileHandle.standardError.write(Data(line.utf8))
     }
 }
 

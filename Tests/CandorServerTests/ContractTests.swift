@@ -217,3 +217,40 @@ extension ContractTests {
         }
     }
 }
+
+extension ContractTests {
+    /// The analysis request is a `oneOf` of one schema per catalog analysis, discriminated by
+    /// `analysis`, each declaring exactly the catalog's parameters with their types, defaults
+    /// and limits.
+    @Test func openAPIDeclaresEveryAnalysisWithItsParameters() throws {
+        let schemas = try OpenAPISchemas.load()
+        let names = AnalysisCatalog.standard.names
+        #expect(try schemas.strings(at: ["AnalysisName", "enum"]) == names)
+        let request = try schemas.schema("AnalysisRequest")
+        let discriminator = try #require(request["discriminator"] as? [String: Any])
+        #expect(discriminator["propertyName"] as? String == "analysis")
+        let mapping = try #require(discriminator["mapping"] as? [String: String])
+        #expect(mapping == Dictionary(uniqueKeysWithValues: names.map { ($0, OpenAPISchemas.reference("AnalysisRequest_\($0)")) }))
+        let alternatives = try #require(request["oneOf"] as? [[String: Any]]).compactMap { $0["$ref"] as? String }
+        #expect(alternatives == names.map { OpenAPISchemas.reference("AnalysisRequest_\($0)") })
+        for descriptor in AnalysisCatalog.standard.analyses.map(\.descriptor) {
+            let name = "AnalysisRequest_\(descriptor.name)"
+            let analysis = try schemas.schema(name)
+            #expect(analysis["unevaluatedProperties"] as? Bool == false, "\(name) must refuse unknown fields")
+            let parts = try #require(analysis["allOf"] as? [[String: Any]], "\(name)")
+            #expect(parts.first?["$ref"] as? String == OpenAPISchemas.reference("AnalysisRequestCommon"))
+            let properties = try #require(parts.last?["properties"] as? [String: Any], "\(name)")
+            #expect((properties["analysis"] as? [String: Any])?["enum"] as? [String] == [descriptor.name], "\(name).analysis")
+            let reference = try #require((properties["params"] as? [String: Any])?["$ref"] as? String, "\(name).params")
+            let schemaName = String(reference.dropFirst(OpenAPISchemas.reference("").count))
+            let schema = try schemas.schema(schemaName)
+            #expect(schema["additionalProperties"] as? Bool == false, "\(schemaName) must refuse unknown parameters")
+            let declared = schema["properties"] as? [String: Any] ?? [:]
+            #expect(Set(declared.keys) == Set(descriptor.parameters.map(\.name)), "\(schemaName)")
+            for parameter in descriptor.parameters {
+                guard let property = declared[parameter.name] as? [String: Any] else { continue }
+                try schemas.expect(property, declares: parameter, label: "\(schemaName).\(parameter.name)")
+            }
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import CandorExplain
 import CandorServer
 import CandorTestSupport
 import Foundation
@@ -19,8 +20,10 @@ struct TestApplication {
 
     let service: CandorService
     let modelsDirectory: URL
+    /// Whether the test's end removes `modelsDirectory` (not for a restart over another's).
+    private var ownsDirectory = true
 
-    init(_ configure: (inout CandorConfiguration) -> Void = { _ in }) throws {
+    init(analyses: AnalysisCatalog = .standard, _ configure: (inout CandorConfiguration) -> Void = { _ in }) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("candor-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let demo = Fixtures.repository.appendingPathComponent("models")
@@ -29,12 +32,29 @@ struct TestApplication {
         }
         var configuration = CandorConfiguration()
         configuration.models.directory = directory.path
+        // Inside the models copy, so it goes with it; the registry skips dot-folders.
+        configuration.data.directory = directory.appendingPathComponent(".data").path
         configuration.workers.threads = 2
         configure(&configuration)
         var logger = Logger(label: "candor-tests")
         logger.logLevel = .warning
-        service = CandorService(configuration: configuration, logger: logger)
+        service = CandorService(configuration: configuration, analysisCatalog: analyses, logger: logger)
         modelsDirectory = directory
+    }
+
+    /// A second service over the folders of `configuration`, as a restart finds them.
+    static func restarted(_ configuration: CandorConfiguration, analyses: AnalysisCatalog = .withSteps) throws -> TestApplication {
+        var logger = Logger(label: "candor-tests-restarted")
+        logger.logLevel = .warning
+        return TestApplication(
+            service: CandorService(configuration: configuration, analysisCatalog: analyses, logger: logger),
+            modelsDirectory: URL(fileURLWithPath: configuration.models.directory), ownsDirectory: false)
+    }
+
+    private init(service: CandorService, modelsDirectory: URL, ownsDirectory: Bool) {
+        self.service = service
+        self.modelsDirectory = modelsDirectory
+        self.ownsDirectory = ownsDirectory
     }
 
     /// Where uploaded versions live: `.versions/NAME@ID/`, with the link `.versions/NAME`.
@@ -47,7 +67,7 @@ struct TestApplication {
 
     /// Runs `body` against the application in process, through Hummingbird's router tester.
     func test<Value>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
-        defer { try? FileManager.default.removeItem(at: modelsDirectory) }
+        defer { if ownsDirectory { try? FileManager.default.removeItem(at: modelsDirectory) } }
         return try await buildApplication(service).test(.router, body)
     }
 

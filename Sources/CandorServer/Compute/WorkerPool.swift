@@ -30,6 +30,10 @@ public final class WorkerPool: Service, Sendable {
     struct State {
         var admitted = 0
         var running = 0
+        /// Background jobs (analyses) on a worker now, counted in `running` too.
+        var background = 0
+        /// The cancellation flags of background jobs admitted, so shutting down stops them.
+        var backgroundFlags: [ObjectIdentifier: CancellationFlag] = [:]
         var isShutDown = false
         /// Estimated seconds of the work admitted and not finished (running jobs count whole,
         /// which errs towards refusing rather than letting a job expire in the queue).
@@ -85,8 +89,9 @@ public final class WorkerPool: Service, Sendable {
         let admission = state.withLock { state -> Admission in
             guard !state.isFull(capacity: threads + queueLimit) else { return .full }
             let estimate = state.serviceTimes.estimate(for: kind)
-            // The work already admitted is shared among the workers, then this job runs.
-            let wait = state.admittedSeconds / Double(threads)
+            // The work already admitted is shared among the workers a background job does not
+            // hold, then this job runs.
+            let wait = state.admittedSeconds / Double(max(1, threads - state.background))
             // Only waiting can be refused: a job that alone outlasts its deadline is admitted
             // and answered 504 as before, which keeps its estimate current.
             if let estimate, wait > 0, wait + estimate > timeout.seconds { return .tooLate(wait: wait, estimate: estimate) }
@@ -163,15 +168,56 @@ public final class WorkerPool: Service, Sendable {
         }
     }
 
+    /// Runs a long background job (an analysis) on a worker: no deadline and no admission
+    /// against the request queue — the caller bounds how many run at once — but counted as a
+    /// busy worker, so requests' admission estimates know the worker is taken. The job stops
+    /// at its next batch boundary when `cancellation` is set, which shutting down does.
+    func runBackground<Result: Sendable>(
+        cancellation: CancellationFlag, _ work: @escaping @Sendable () throws -> Result
+    ) async throws -> Result {
+        let key = ObjectIdentifier(cancellation)
+        let isShutDown = state.withLock { state in
+            if !state.isShutDown { state.backgroundFlags[key] = cancellation }
+            return state.isShutDown
+        }
+        guard !isShutDown else { throw Problem(.serviceUnavailable, code: "shutting-down", detail: "the service is shutting down") }
+        defer { _ = state.withLock { $0.backgroundFlags.removeValue(forKey: key) } }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
+            pool.submit { [self] poolState in
+                guard poolState == .active, !cancellation.isCancelled else {
+                    continuation.resume(throwing: CancellationError())
+                    return
+                }
+                state.withLock {
+                    $0.running += 1
+                    $0.background += 1
+                }
+                publishLoad()
+                let result = Swift.Result { try work() }
+                state.withLock {
+                    $0.running -= 1
+                    $0.background -= 1
+                }
+                publishLoad()
+                continuation.resume(with: result)
+            }
+        }
+    }
+
     private func publishLoad() {
-        let (admitted, running) = load
-        metrics.queueDepth.record(max(0, admitted - running))
+        let (waiting, running) = state.withLock { ($0.admitted - ($0.running - $0.background), $0.running) }
+        metrics.queueDepth.record(max(0, waiting))
         metrics.busyWorkers.record(running)
     }
 
     public func run() async throws {
         try? await gracefulShutdown()
-        state.withLock { $0.isShutDown = true }
+        let background = state.withLock { state in
+            state.isShutDown = true
+            return Array(state.backgroundFlags.values)
+        }
+        // Analyses may run for minutes: they stop at their next batch instead.
+        for flag in background { flag.cancel() }
         try await pool.shutdownGracefully()
     }
 }

@@ -56,8 +56,35 @@ public struct CandorConfiguration: Sendable, Equatable {
         public var maxBytes = 64 * 1024 * 1024
     }
 
+    public struct Data: Sendable, Equatable {
+        /// Folder of what the service writes besides models: uploaded datasets
+        /// (`datasets/`) and finished analyses (`analyses/`).
+        public var directory = "data"
+    }
+
+    public struct Datasets: Sendable, Equatable {
+        /// Largest dataset upload accepted (413 beyond it).
+        public var maxBytes = 64 * 1024 * 1024
+        /// Most rows an uploaded dataset may hold (413 beyond it).
+        public var maxRows = 1_000_000
+        /// Most datasets stored at once (409 beyond it: delete one first).
+        public var maxCount = 100
+    }
+
+    public struct Analyses: Sendable, Equatable {
+        /// Analyses running at once. They run on the worker pool beside requests, and one
+        /// worker is always left to requests when there are two or more.
+        public var maxConcurrent = 1
+        /// Analyses that may wait for a free slot; beyond it the answer is 429.
+        public var maxQueued = 16
+        /// Most dataset rows one analysis may use (400 beyond it).
+        public var maxRows = 10_000
+        /// Seconds a finished analysis (its result or error) is kept.
+        public var retentionSeconds = 86_400.0
+    }
+
     public struct Admin: Sendable, Equatable {
-        /// Bearer token for POST and DELETE on /v1/models; empty disables those routes (403).
+        /// Bearer token for POST and DELETE on /v1/models and /v1/datasets; empty disables those routes (403).
         public var token = ""
     }
 
@@ -71,6 +98,9 @@ public struct CandorConfiguration: Sendable, Equatable {
     public var models = Models()
     public var limits = Limits()
     public var cache = Cache()
+    public var data = Data()
+    public var datasets = Datasets()
+    public var analyses = Analyses()
     public var admin = Admin()
     public var logging = Logging()
 
@@ -128,6 +158,9 @@ extension CandorConfiguration {
         ("models", "directory"), ("models", "max_model_bytes"),
         ("limits", "max_batch_size"), ("limits", "max_input_elements"), ("limits", "max_batch_elements"),
         ("cache", "max_bytes"),
+        ("data", "directory"),
+        ("datasets", "max_bytes"), ("datasets", "max_rows"), ("datasets", "max_count"),
+        ("analyses", "max_concurrent"), ("analyses", "max_queued"), ("analyses", "max_rows"), ("analyses", "retention_seconds"),
         ("admin", "token"),
         ("logging", "level"),
     ]
@@ -169,6 +202,14 @@ extension CandorConfiguration {
         case ("limits", "max_input_elements"): limits.maxInputElements = try integer(minimum: 1)
         case ("limits", "max_batch_elements"): limits.maxBatchElements = try integer(minimum: 1)
         case ("cache", "max_bytes"): cache.maxBytes = try integer(minimum: 0)
+        case ("data", "directory"): data.directory = value
+        case ("datasets", "max_bytes"): datasets.maxBytes = try integer(minimum: 1024)
+        case ("datasets", "max_rows"): datasets.maxRows = try integer(minimum: 1)
+        case ("datasets", "max_count"): datasets.maxCount = try integer(minimum: 0)
+        case ("analyses", "max_concurrent"): analyses.maxConcurrent = try integer(minimum: 1)
+        case ("analyses", "max_queued"): analyses.maxQueued = try integer(minimum: 0)
+        case ("analyses", "max_rows"): analyses.maxRows = try integer(minimum: 1)
+        case ("analyses", "retention_seconds"): analyses.retentionSeconds = try seconds()
         case ("admin", "token"): admin.token = value
         case ("logging", "level"):
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]

@@ -101,7 +101,7 @@ struct ModelStore {
         target.hasPrefix("\(name)@") && !target.contains("/") && target.count > name.count + 1
     }
 
-    private static func check(_ result: Int32, _ what: String) throws {
+    static func check(_ result: Int32, _ what: String) throws {
         guard result == 0 else { throw StoreError(description: "cannot \(what): \(String(cString: strerror(errno)))") }
     }
 
@@ -114,7 +114,7 @@ struct ModelStore {
         try flush(root)
     }
 
-    private static func flush(_ url: URL) throws {
+    static func flush(_ url: URL) throws {
         let descriptor = open(url.path, O_RDONLY)
         guard descriptor >= 0 else { throw StoreError(description: "cannot open \(url.lastPathComponent) to flush it") }
         defer { close(descriptor) }

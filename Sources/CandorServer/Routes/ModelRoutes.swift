@@ -42,37 +42,11 @@ struct ModelRoutes {
         return try JSONResponse.make(ModelDescription(model, catalog: service.catalog))
     }
 
-    /// Adding and removing models need `Authorization: Bearer <admin.token>`; with no token
-    /// configured the routes are disabled.
-    private func authorize(_ request: Request) throws {
-        let token = service.configuration.admin.token
-        guard !token.isEmpty else {
-            throw Problem(
-                .forbidden, code: "admin-disabled",
-                detail: "model administration is disabled: set admin.token in the configuration (or CANDOR_ADMIN_TOKEN) to enable it")
-        }
-        let given = request.headers[.authorization].flatMap(Self.bearerToken) ?? ""
-        // Compare digests, so the comparison takes the same time wherever the strings differ.
-        guard SHA256.hash(data: Data(given.utf8)) == SHA256.hash(data: Data(token.utf8)) else {
-            var problem = Problem(
-                .unauthorized, code: "unauthorized", detail: "this route needs the admin bearer token: Authorization: Bearer <token>")
-            problem.headers[.wwwAuthenticate] = "Bearer"
-            throw problem
-        }
-    }
-
-    /// The token of a `Bearer` credential. The scheme is case-insensitive and followed by one
-    /// or more spaces (RFC 9110 §11.1, §11.4; RFC 6750 §2.1).
-    static func bearerToken(_ credentials: String) -> String? {
-        guard let space = credentials.firstIndex(of: " "), credentials[..<space].lowercased() == "bearer" else { return nil }
-        return String(credentials[space...].drop(while: { $0 == " " }))
-    }
-
     /// Receives the upload into a staging directory as it arrives (`UploadReceiver`),
     /// validates the model from there, and publishes it as one version
     /// (`ModelRegistry.add`); a failure leaves nothing behind.
     func add(_ request: Request, _ context: CandorRequestContext) async throws -> Response {
-        try authorize(request)
+        try AdminAuthorization.check(request, token: service.configuration.admin.token)
         let replacing = request.uri.queryParameters.get("replace") == "true"
         let registry = service.registry
         // A name given in the URL is checked before the body is read.
@@ -113,7 +87,7 @@ struct ModelRoutes {
     }
 
     func remove(_ request: Request, _ context: CandorRequestContext) async throws -> Response {
-        try authorize(request)
+        try AdminAuthorization.check(request, token: service.configuration.admin.token)
         let name = context.parameters.get("name") ?? ""
         do { try service.registry.remove(name) } catch {
             throw Problem.notFound("unknown-model", "no model named '\(name)' is loaded")

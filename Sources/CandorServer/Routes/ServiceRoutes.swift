@@ -15,7 +15,7 @@ struct ServiceRoutes {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: service.metrics.exposition())))
         }
-        router.get("/v1/methods") { _, _ in try JSONResponse.make(MethodList(service.catalog)) }
+        router.get("/v1/methods") { _, _ in try JSONResponse.make(MethodList(service.catalog, analyses: service.analysisCatalog)) }
         router.get("/v1/evaluations") { _, _ in try JSONResponse.make(MetricList(service.metricCatalog)) }
     }
 
@@ -39,9 +39,9 @@ struct ServiceRoutes {
     }
 }
 
-/// `GET /v1/methods`: every method with its family, the models it applies to, and its
-/// parameters with types, defaults and limits — read from the same declarations that
-/// validate requests.
+/// `GET /v1/methods`: every explanation method, then every dataset-level analysis, with its
+/// family, the models it applies to, and its parameters with types, defaults and limits —
+/// read from the same declarations that validate requests.
 struct MethodList: Encodable {
     struct Parameter: Encodable {
         let name: String
@@ -66,9 +66,11 @@ struct MethodList: Encodable {
         }
     }
     let methods: [Method]
+    let analyses: [Method]
 
-    init(_ catalog: MethodCatalog) {
+    init(_ catalog: MethodCatalog, analyses: AnalysisCatalog) {
         methods = Self.entries(catalog.explainers.map(\.descriptor))
+        self.analyses = Self.entries(analyses.analyses.map(\.descriptor))
     }
 
     /// The listing of each descriptor.
