@@ -156,6 +156,7 @@ struct OpenAPISchemas {
             #expect(property["enum"] as? [String] == choices, "\(label) choices")
         case .baselines, .featureMask, .instances, .integers, .classLabel, .interval, .features, .featureRanges:
             #expect(property["$ref"] != nil || property["anyOf"] != nil, "\(label) is a \(parameter.typeName)")
+        case .object: #expect(property["type"] as? String == "object", "\(label) type")
         }
         let documentedDefault = (property["default"] ?? referenced?["default"]).map(Self.jsonValue)
         if property["$ref"] == nil || parameter.defaultValue != nil {

@@ -8,7 +8,9 @@ public struct AnalysisCatalog: Sendable {
     }
 
     /// The analyses Candor ships.
-    public static let standard = AnalysisCatalog(analyses: [])
+    public static let standard = AnalysisCatalog(analyses: [
+        ShapSummary()
+    ])
 
     public func analysis(named name: String) -> (any Analysis)? {
         analyses.first { $0.descriptor.name == name }

@@ -244,6 +244,14 @@ public struct ParameterReader: Sendable {
         }
     }
 
+    /// An object parameter (kind `object`), or nil when omitted.
+    public mutating func object(_ name: String) throws(ExplanationError) -> [String: JSONValue]? {
+        let (spec, value) = value(name)
+        guard let value else { return nil }
+        guard case .object(let fields) = value else { throw invalid(spec, "must be an object, got \(value.typeName)") }
+        return fields
+    }
+
     /// Records the value a method chose for a parameter the request left out (a default that
     /// depends on the model or the data), so the response and the cache key show it.
     public mutating func record(_ name: String, _ value: JSONValue) {

@@ -29,6 +29,8 @@ public struct ParameterSpec: Sendable, Equatable {
         case features
         /// An object of `[low, high]` ranges keyed by feature name (or index).
         case featureRanges
+        /// A JSON object passed on whole (another method's parameters).
+        case object
     }
 
     public let name: String
@@ -68,6 +70,7 @@ public struct ParameterSpec: Sendable, Equatable {
         case .interval: "interval"
         case .features: "features"
         case .featureRanges: "feature_ranges"
+        case .object: "object"
         }
     }
 }
