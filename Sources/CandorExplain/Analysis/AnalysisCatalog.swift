@@ -8,7 +8,11 @@ public struct AnalysisCatalog: Sendable {
     }
 
     /// The analyses Candor ships.
-    public static let standard = AnalysisCatalog(analyses: [])
+    public static let standard = AnalysisCatalog(analyses: [
+        // Global importance and distillation (permutation_importance, surrogate).
+        PermutationImportance(),
+        GlobalSurrogate(),
+    ])
 
     public func analysis(named name: String) -> (any Analysis)? {
         analyses.first { $0.descriptor.name == name }
