@@ -45,7 +45,9 @@ public struct PermutationImportance: Analysis {
             ),
             ParameterSpec("n_repeats", .integer, default: 5, minimum: 1, maximum: 1000, summary: "shuffles of each feature"),
             ParameterSpec.seed(of: "the shuffles"),
-            ParameterSpec("features", .features, default: "all", summary: "the features to shuffle, each alone (default: all)"),
+            ParameterSpec(
+                "features", .features, default: "all",
+                summary: "the features to shuffle, each alone, reported in the order given (default: all)"),
             ParameterSpec(
                 "groups", .featureGroups,
                 summary: "instead of features: groups of features, each group's columns shuffled together by one permutation"),
@@ -70,7 +72,8 @@ public struct PermutationImportance: Analysis {
             }
             units = try reader.featureGroups("groups", count: featureCount, names: names) ?? []
         } else {
-            units = (try reader.features("features", count: featureCount, names: names) ?? []).map { [$0] }
+            let features = try reader.features("features", count: featureCount, names: names) ?? []
+            units = Self.inRequestedOrder(features, reader.json("features"), names: names).map { [$0] }
         }
         guard !units.isEmpty else { throw ExplanationError(.invalidParameter, "parameter 'features' of \(name) names no feature") }
         let repeats = try reader.int("n_repeats")
@@ -109,6 +112,23 @@ public struct PermutationImportance: Analysis {
         return Plan(
             effectiveParameters: reader.effective, units: units, repeats: repeats, seed: seed, scoring: scoring, target: target,
             featureCount: featureCount, outputWidth: width, progressTotal: rows + shuffled)
+    }
+
+    /// The validated `features` (sorted) in the order the request lists them, so the result
+    /// reads in that order; `"all"` keeps feature order.
+    static func inRequestedOrder(_ features: [Int], _ requested: JSONValue?, names: [String]?) -> [Int] {
+        guard case .array(let items)? = requested else { return features }
+        var ordered: [Int] = []
+        for item in items {
+            let index: Int? =
+                switch item {
+                case .number(let number): Int(exactly: number)
+                case .string(let label): names?.firstIndex(of: label)
+                default: nil
+                }
+            if let index, features.contains(index), !ordered.contains(index) { ordered.append(index) }
+        }
+        return ordered.count == features.count ? ordered : features
     }
 
     /// Refuses labels that do not fit the dataset or the score: one finite label per row, and

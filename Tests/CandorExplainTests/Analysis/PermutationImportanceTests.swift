@@ -111,6 +111,9 @@ import Testing
         // A feature's shuffles come from its own stream: alike asked for alone or among all.
         let alone = try AnalysisRun.run(Self.analysis, ["seed": 7, "features": [1]], on: problem).result
         #expect(alone.array("features").first == first.array("features")[1])
+        // Reported in the order asked for.
+        let reversed = try AnalysisRun.run(Self.analysis, ["seed": 7, "features": [2, 1, 0]], on: problem).result
+        #expect(reversed.array("features") == first.array("features").reversed())
     }
 
     @Test func aGroupIsShuffledTogetherAndReportedByItsMembers() throws {
