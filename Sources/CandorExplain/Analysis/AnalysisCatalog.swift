@@ -9,7 +9,9 @@ public struct AnalysisCatalog: Sendable {
 
     /// The analyses Candor ships.
     public static let standard = AnalysisCatalog(analyses: [
-        ShapSummary()
+        PermutationImportance(),
+        ShapSummary(),
+        GlobalSurrogate(),
     ])
 
     public func analysis(named name: String) -> (any Analysis)? {

@@ -207,6 +207,33 @@ public struct ParameterReader: Sendable {
         }
     }
 
+    /// A feature-groups parameter as groups of feature indices (each sorted and distinct, in
+    /// the order given) of a flat input of `count` features named `names`. Every group must be
+    /// non-empty, and no feature may be in two groups. Nil when omitted.
+    public mutating func featureGroups(_ name: String, count: Int, names: [String]?) throws(ExplanationError) -> [[Int]]? {
+        let (spec, value) = value(name)
+        guard let value else { return nil }
+        guard case .array(let groups) = value, !groups.isEmpty else {
+            throw invalid(spec, "must be a non-empty array of feature groups (arrays of feature names or indices), got \(value.typeName)")
+        }
+        var seen: Set<Int> = []
+        var result: [[Int]] = []
+        for (position, group) in groups.enumerated() {
+            guard case .array(let items) = group, !items.isEmpty else {
+                throw invalid(spec, "must hold non-empty arrays of features; group \(position) is \(group.typeName)")
+            }
+            var indices: Set<Int> = []
+            for item in items { indices.insert(try feature(item, spec: spec, count: count, names: names)) }
+            if let repeated = indices.sorted().first(where: seen.contains) {
+                let label = names.flatMap { repeated < $0.count ? $0[repeated] : nil } ?? String(repeated)
+                throw invalid(spec, "puts feature '\(label)' in more than one group")
+            }
+            seen.formUnion(indices)
+            result.append(indices.sorted())
+        }
+        return result
+    }
+
     /// A feature-ranges parameter as a range per feature index; nil when omitted.
     public mutating func featureRanges(_ name: String, count: Int, names: [String]?) throws(ExplanationError) -> [Int: ClosedRange<Double>]?
     {

@@ -29,6 +29,9 @@ public struct ParameterSpec: Sendable, Equatable {
         case features
         /// An object of `[low, high]` ranges keyed by feature name (or index).
         case featureRanges
+        /// An array of feature groups, each an array of features of a flat input (by name or
+        /// index) that are treated together.
+        case featureGroups
         /// A JSON object passed on whole (another method's parameters).
         case object
     }
@@ -70,6 +73,7 @@ public struct ParameterSpec: Sendable, Equatable {
         case .interval: "interval"
         case .features: "features"
         case .featureRanges: "feature_ranges"
+        case .featureGroups: "feature_groups"
         case .object: "object"
         }
     }
