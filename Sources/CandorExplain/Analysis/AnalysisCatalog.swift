@@ -8,7 +8,7 @@ public struct AnalysisCatalog: Sendable {
     }
 
     /// The analyses Candor ships.
-    public static let standard = AnalysisCatalog(analyses: [])
+    public static let standard = AnalysisCatalog(analyses: [PartialDependence(), AccumulatedLocalEffects()])
 
     public func analysis(named name: String) -> (any Analysis)? {
         analyses.first { $0.descriptor.name == name }
