@@ -64,6 +64,7 @@ public struct AccumulatedLocalEffects: Analysis {
         }
         let minimumBinRows = try reader.int("min_bin_points")
         let rows = problem.rowCount
+        guard rows > 0 else { throw ExplanationError(.invalidInput, "\(name) needs a dataset of at least one row") }
         guard rows > minimumBinRows else {
             throw ExplanationError(
                 .invalidParameter,

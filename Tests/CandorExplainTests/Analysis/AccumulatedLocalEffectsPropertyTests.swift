@@ -114,6 +114,17 @@ import Testing
         #expect(AnalysisTesting.error("ale", [:], problem: untargeted)?.code == .invalidTarget)
     }
 
+    @Test func anEmptyDatasetIsRefused() throws {
+        let base = try Self.additiveProblem()
+        let empty = AnalysisProblem(model: base.model, rows: [try Tensor(shape: [0, 3], scalars: [])])
+        for name in ["ale", "partial_dependence"] {
+            let error = AnalysisTesting.error(name, ["features": [0]], problem: empty)
+            #expect(
+                error?.code == .invalidInput && error?.message.contains("at least one row") == true, "\(name): \(String(describing: error))"
+            )
+        }
+    }
+
     @Test(
         arguments: [
             (["features": ["d"]], "names no feature of this model: 'd'"),
