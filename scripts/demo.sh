@@ -141,7 +141,7 @@ analyse() {
     while :; do
         curl -fsS "$BASE$location" -o "$scratch/job"
         state=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' < "$scratch/job")
-        progress=$(python3 -c 'import json,sys; p=json.load(sys.stdin)["progress"]; print(f"{p[\"done\"]}/{p[\"total\"]} {p[\"unit\"]}")' < "$scratch/job")
+        progress=$(python3 -c 'import json,sys; p=json.load(sys.stdin)["progress"]; print(p["done"], "/", p["total"], p["unit"])' < "$scratch/job")
         note "$state: $progress"
         case "$state" in succeeded) break ;; failed | cancelled) pretty < "$scratch/job"; exit 1 ;; esac
         sleep 0.5

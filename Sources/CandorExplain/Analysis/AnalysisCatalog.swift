@@ -9,6 +9,8 @@ public struct AnalysisCatalog: Sendable {
 
     /// The analyses Candor ships.
     public static let standard = AnalysisCatalog(analyses: [
+        PartialDependence(),
+        AccumulatedLocalEffects(),
         PermutationImportance(),
         ShapSummary(),
         GlobalSurrogate(),

@@ -26,14 +26,14 @@ public struct ParameterReader: Sendable {
         }
     }
 
-    private mutating func value(_ name: String) -> (ParameterSpec, JSONValue?) {
+    mutating func value(_ name: String) -> (ParameterSpec, JSONValue?) {
         guard let spec = specs[name] else { return (ParameterSpec(name, .number, summary: ""), nil) }
         let value = raw[name] ?? spec.defaultValue
         if let value { effective[name] = value }
         return (spec, value)
     }
 
-    private func invalid(_ spec: ParameterSpec, _ detail: String) -> ExplanationError {
+    func invalid(_ spec: ParameterSpec, _ detail: String) -> ExplanationError {
         ExplanationError(.invalidParameter, "parameter '\(spec.name)' of \(method) \(detail)")
     }
 
@@ -254,7 +254,7 @@ public struct ParameterReader: Sendable {
     }
 
     /// One feature reference: a name from `names`, or an index below `count`.
-    private func feature(_ value: JSONValue, spec: ParameterSpec, count: Int, names: [String]?) throws(ExplanationError) -> Int {
+    func feature(_ value: JSONValue, spec: ParameterSpec, count: Int, names: [String]?) throws(ExplanationError) -> Int {
         switch value {
         case .number(let number) where number == number.rounded() && number >= 0 && number < Double(count):
             return Int(number)

@@ -32,6 +32,9 @@ public struct ParameterSpec: Sendable, Equatable {
         /// An array of feature groups, each an array of features of a flat input (by name or
         /// index) that are treated together.
         case featureGroups
+        /// Features of a flat input (by name or index), each alone or in a pair: the items of a
+        /// partial-dependence plot.
+        case featureItems
         /// A JSON object passed on whole (another method's parameters).
         case object
     }
@@ -74,6 +77,7 @@ public struct ParameterSpec: Sendable, Equatable {
         case .features: "features"
         case .featureRanges: "feature_ranges"
         case .featureGroups: "feature_groups"
+        case .featureItems: "feature_items"
         case .object: "object"
         }
     }
