@@ -154,7 +154,8 @@ struct OpenAPISchemas {
         case .choice(let choices):
             #expect(property["type"] as? String == "string", "\(label) type")
             #expect(property["enum"] as? [String] == choices, "\(label) choices")
-        case .baselines, .featureMask, .instances, .integers, .classLabel, .interval, .features, .featureRanges, .featureGroups, .featureItems:
+        case .baselines, .featureMask, .instances, .integers, .classLabel, .interval, .features, .featureRanges, .featureGroups,
+            .featureItems:
             #expect(property["$ref"] != nil || property["anyOf"] != nil, "\(label) is a \(parameter.typeName)")
         case .object: #expect(property["type"] as? String == "object", "\(label) type")
         }
