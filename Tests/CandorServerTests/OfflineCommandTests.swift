@@ -1,3 +1,4 @@
+import CandorExplain
 import CandorServer
 import CandorTestSupport
 import Foundation
@@ -61,5 +62,43 @@ import Testing
         #expect(offline == served)
         let markdown = OfflineCommands.methods(markdown: true)
         for method in served { #expect(markdown.contains("## `\(method.name)`\n")) }
+    }
+}
+
+extension OfflineCommandTests {
+    /// `candor analyze` over a CSV gives the result the service gives for the same rows and
+    /// labels, and reports its progress to the end.
+    @Test func offlineAnalyzeAnswersAsTheService() async throws {
+        let csv = """
+            sepal length (cm),sepal width (cm),petal length (cm),petal width (cm),species
+            5.1,3.5,1.4,0.2,setosa
+            4.9,3.0,1.4,0.2,setosa
+            6.7,3.0,5.2,2.3,virginica
+            5.9,3.0,4.2,1.5,versicolor
+            6.3,2.9,5.6,1.8,virginica
+            5.5,2.4,3.8,1.1,versicolor
+
+            """
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("candor-analyze-\(UUID().uuidString).csv")
+        try Data(csv.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let request = #"{"analysis":"permutation_importance","params":{"n_repeats":3}}"#
+        var reported: AnalysisProgress?
+        let offline = try OfflineCommands.analyze(
+            file: iris, data: file, labelColumn: "species", request: Data(request.utf8), started: { reported = $0 })
+        #expect(reported.map { $0.done == $0.total && $0.total == 6 * (1 + 4 * 3) } == true)
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(offline.utf8)) as? [String: Any])
+        #expect(result["labels"] as? String == "dataset")
+
+        let rows = #"[[5.1,3.5,1.4,0.2],[4.9,3.0,1.4,0.2],[6.7,3.0,5.2,2.3],[5.9,3.0,4.2,1.5],[6.3,2.9,5.6,1.8],[5.5,2.4,3.8,1.1]]"#
+        let labels = #"["setosa","setosa","virginica","versicolor","virginica","versicolor"]"#
+        let served = try await TestApplication().test { client in
+            try await client.post(
+                "/v1/models/iris_mlp/analyses?wait=30",
+                json: #"{"analysis":"permutation_importance","data":\#(rows),"labels":\#(labels),"params":{"n_repeats":3}}"#
+            ).json["result"] as? [String: Any]
+        }
+        let servedResult = try #require(served)
+        #expect(NSDictionary(dictionary: servedResult).isEqual(to: result))
     }
 }

@@ -14,6 +14,7 @@ public struct AnalysisCatalog: Sendable {
         PermutationImportance(),
         ShapSummary(),
         GlobalSurrogate(),
+        ImportanceTest(),
     ])
 
     public func analysis(named name: String) -> (any Analysis)? {

@@ -12,11 +12,6 @@ import CandorTensor
 /// unshuffled rows (its argmax class, or the analysed value), so the importance measures how
 /// much the model's answer depends on the feature rather than how much its accuracy does.
 public struct PermutationImportance: Analysis {
-    /// The most rows the analysis may evaluate, rows × (1 + features × n_repeats): ten
-    /// million rows take minutes on a small tabular model. Memory does not grow with it: the
-    /// shuffled rows are built and scored a pass at a time.
-    static let maximumEvaluatedRows = 10_000_000
-
     public let descriptor = MethodDescriptor(
         name: "permutation_importance", family: "global",
         summary:
@@ -56,187 +51,34 @@ public struct PermutationImportance: Analysis {
     public init() {}
 
     public func prepare(_ parameters: [String: JSONValue], for problem: AnalysisProblem) throws(ExplanationError) -> any AnalysisPlan {
-        let name = descriptor.name
-        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: name)
-        let featureCount = try problem.featureCount(for: name)
-        let rows = problem.rowCount
-        guard rows >= 2 else {
-            throw ExplanationError(
-                .invalidInput, "\(name) shuffles features across rows: the dataset needs at least two rows, it has \(rows)")
-        }
-        let names = problem.dataset.featureNames
-        let units: [[Int]]
-        if reader.isGiven("groups") {
-            guard !reader.isGiven("features") else {
-                throw ExplanationError(.invalidParameter, "\(name) takes 'features' or 'groups', not both")
-            }
-            units = try reader.featureGroups("groups", count: featureCount, names: names) ?? []
-        } else {
-            let features = try reader.features("features", count: featureCount, names: names) ?? []
-            units = Self.inRequestedOrder(features, reader.json("features"), names: names).map { [$0] }
-        }
-        guard !units.isEmpty else { throw ExplanationError(.invalidParameter, "parameter 'features' of \(name) names no feature") }
+        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let repeats = try reader.int("n_repeats")
-        let seed = try reader.seed()
-
-        let width = try problem.outputWidth(for: name)
-        let scoring: ImportanceScoring
-        if reader.isGiven("scoring") {
-            scoring = try reader.choice("scoring", as: ImportanceScoring.self)
-        } else {
-            scoring = width > 1 ? .accuracy : .r2
-            reader.record("scoring", .string(scoring.rawValue))
-        }
-        let target: Int
-        if scoring.isClassification {
-            guard width > 1 else {
-                throw ExplanationError(
-                    .invalidParameter,
-                    "scoring '\(scoring.rawValue)' compares classes and the analysed output has one value per row: use r2 or neg_mean_squared_error"
-                )
-            }
-            target = 0
-        } else {
-            target = try problem.target(outputsPerRow: width, analysis: name)
-        }
-        if let labels = problem.labels { try Self.check(labels, rows: rows, classes: scoring.isClassification ? width : nil) }
-
-        let (perRepeat, overflow) = units.count.multipliedReportingOverflow(by: repeats)
-        let (shuffled, overflowRows) = rows.multipliedReportingOverflow(by: perRepeat)
-        guard !overflow, !overflowRows, shuffled < Self.maximumEvaluatedRows - rows else {
-            throw ExplanationError(
-                .invalidInput,
-                "\(name) would evaluate rows × (1 + features × n_repeats) = \(rows) × (1 + \(units.count) × \(repeats)) rows, more than the \(Self.maximumEvaluatedRows) allowed: use fewer rows, features or repeats"
-            )
-        }
-        return Plan(
-            effectiveParameters: reader.effective, units: units, repeats: repeats, seed: seed, scoring: scoring, target: target,
-            featureCount: featureCount, outputWidth: width, progressTotal: rows + shuffled)
-    }
-
-    /// The validated `features` (sorted) in the order the request lists them, so the result
-    /// reads in that order; `"all"` keeps feature order.
-    static func inRequestedOrder(_ features: [Int], _ requested: JSONValue?, names: [String]?) -> [Int] {
-        guard case .array(let items)? = requested else { return features }
-        var ordered: [Int] = []
-        for item in items {
-            let index: Int? =
-                switch item {
-                case .number(let number): Int(exactly: number)
-                case .string(let label): names?.firstIndex(of: label)
-                default: nil
-                }
-            if let index, features.contains(index), !ordered.contains(index) { ordered.append(index) }
-        }
-        return ordered.count == features.count ? ordered : features
-    }
-
-    /// Refuses labels that do not fit the dataset or the score: one finite label per row, and
-    /// for a classification score a class index of the output.
-    static func check(_ labels: [Double], rows: Int, classes: Int?) throws(ExplanationError) {
-        guard labels.count == rows else {
-            throw ExplanationError(.invalidInput, "the dataset has \(rows) rows but \(labels.count) labels")
-        }
-        for (row, label) in labels.enumerated() {
-            guard label.isFinite else { throw ExplanationError(.invalidInput, "the label of row \(row) is not a finite number") }
-            if let classes, label != label.rounded() || label < 0 || label >= Double(classes) {
-                throw ExplanationError(
-                    .invalidInput,
-                    "the label of row \(row), \(label), is not a class index of the analysed output (0 to \(classes - 1))")
-            }
-        }
+        let scores = try ShuffledScores(&reader, problem: problem, analysis: descriptor.name, repeats: repeats, repeatsName: "n_repeats")
+        return Plan(effectiveParameters: reader.effective, scores: scores)
     }
 
     struct Plan: AnalysisPlan {
         let effectiveParameters: [String: JSONValue]
-        /// The features shuffled together, in the order reported.
-        let units: [[Int]]
-        let repeats: Int
-        let seed: UInt64
-        let scoring: ImportanceScoring
-        /// The analysed output value of the regression scores.
-        let target: Int
-        let featureCount: Int
-        /// Values per row of the analysed output, as prepared for.
-        let outputWidth: Int
-        /// The rows evaluated: the dataset once, then once per unit and repeat.
-        let progressTotal: Int
+        let scores: ShuffledScores
+        var progressTotal: Int { scores.evaluatedRows }
         var progressUnit: String { "rows" }
 
         func run(_ problem: AnalysisProblem, context: AnalysisContext) throws(ExplanationError) -> JSONValue {
-            let rows = problem.rowCount
-            let baselineOutputs = try problem.outputs(context: context)
-            try baselineOutputs.checkWidth(outputWidth, analysis: "permutation_importance")
-            let truth: [Double]
-            let labelSource: String
-            if let labels = problem.labels {
-                truth = labels
-                labelSource = "dataset"
-            } else {
-                truth =
-                    scoring.isClassification
-                    ? (0..<rows).map { Double(ImportanceScoring.predictedClass(baselineOutputs, row: $0)) }
-                    : baselineOutputs.column(target)
-                labelSource = "model"
-            }
-            let baseline = try scoring.score(baselineOutputs, first: 0, truth: truth, target: target)
-            let importances = try shuffledImportances(problem, truth: truth, baseline: baseline, context: context)
-            let entries: [JSONValue] = zip(units, importances).map { columns, values in
+            let outcome = try scores.run(problem, context: context, analysis: "permutation_importance")
+            let entries: [JSONValue] = zip(scores.units, outcome.importances).map { columns, values in
                 let mean = values.reduce(0, +) / Double(values.count)
                 let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count)
-                var entry: [String: JSONValue] = [
-                    "importances_mean": .number(mean), "importances_std": .number(variance.squareRoot()),
-                    "importances": .array(values.map { .number($0) }),
-                ]
-                if columns.count == 1 {
-                    entry["feature"] = .string(problem.featureName(columns[0]))
-                } else {
-                    entry["group"] = .array(columns.map { .string(problem.featureName($0)) })
-                }
+                var entry = scores.label(columns, problem: problem)
+                entry["importances_mean"] = .number(mean)
+                entry["importances_std"] = .number(variance.squareRoot())
+                entry["importances"] = .array(values.map { .number($0) })
                 return .object(entry)
             }
             return .object([
-                "scoring": .string(scoring.rawValue), "labels": .string(labelSource), "baseline_score": .number(baseline),
-                "n_repeats": .number(Double(repeats)), "features": .array(entries),
+                "scoring": .string(scores.scoring.rawValue), "labels": .string(outcome.labelSource),
+                "baseline_score": .number(outcome.baseline), "n_repeats": .number(Double(scores.repeats)),
+                "features": .array(entries),
             ])
-        }
-
-        /// Baseline − score for every unit and repeat: the shuffled copies of the dataset, a
-        /// block of `rows` rows per unit and repeat, are evaluated several blocks to a pass
-        /// (as many as fill one pass of the memory budget) and scored as each pass returns, so
-        /// at most one pass of outputs is held at a time. A unit's permutations are drawn in
-        /// order from the stream of its first feature (groups are disjoint, so streams are
-        /// distinct), so they depend neither on the pass size nor on the other units asked for.
-        func shuffledImportances(
-            _ problem: AnalysisProblem, truth: [Double], baseline: Double, context: AnalysisContext
-        ) throws(ExplanationError) -> [[Double]] {
-            let rows = problem.rowCount
-            let width = featureCount
-            let data = problem.rows[0].scalars
-            var generators = units.map { SeededRandom(seed: seed, stream: $0.first ?? 0) }
-            var importances = Array(repeating: [Double](), count: units.count)
-            let blocks = units.count * repeats
-            let blocksPerPass = context.explanation.unitsPerPass(for: problem.model, rowsPerUnit: rows)
-            for first in stride(from: 0, to: blocks, by: blocksPerPass) {
-                let pass = first..<Swift.min(first + blocksPerPass, blocks)
-                let permutations = pass.map { generators[$0 / repeats].permutation(of: rows) }
-                let outputs = try data.withUnsafeBufferPointer { source throws(ExplanationError) in
-                    try problem.outputs(count: pass.count * rows, context: context) { row, _, destination in
-                        let block = row / rows
-                        let original = row % rows
-                        for column in 0..<width { destination[column] = source[original * width + column] }
-                        let donor = permutations[block][original]
-                        for column in units[(pass.lowerBound + block) / repeats] {
-                            destination[column] = source[donor * width + column]
-                        }
-                    }
-                }
-                for (position, block) in pass.enumerated() {
-                    let score = try scoring.score(outputs, first: position * rows, truth: truth, target: target)
-                    importances[block / repeats].append(baseline - score)
-                }
-            }
-            return importances
         }
     }
 }

@@ -45,4 +45,14 @@ import Testing
         let listed = methods.split(separator: "\n").filter { $0.hasPrefix("| `") }.compactMap { $0.split(separator: "`").dropFirst().first }
         #expect(listed.map(String.init) == MethodCatalog.standard.names)
     }
+
+    /// The README's analyses table names every analysis of the catalog, in its order.
+    @Test func theReadmeAnalysesTableListsEveryAnalysis() throws {
+        let readme = try String(contentsOf: Fixtures.repository.appendingPathComponent("README.md"), encoding: .utf8)
+        let analyses = try #require(readme.components(separatedBy: "\n## Analyses\n").last?.components(separatedBy: "\n## ").first)
+        let listed = analyses.split(separator: "\n").filter { $0.hasPrefix("| `") }.compactMap {
+            $0.split(separator: "`").dropFirst().first
+        }
+        #expect(listed.map(String.init) == AnalysisCatalog.standard.names)
+    }
 }
