@@ -26,8 +26,9 @@ public struct PartialDependence: Analysis {
     /// The most items (features or pairs) one request may analyse.
     static let maximumItems = 32
     /// The most ICE values (rows × grid points, summed over the items) one result may hold:
-    /// about 80 MB as numbers and a few hundred as JSON.
-    static let maximumIndividualValues = 10_000_000
+    /// 10,000 rows of a 100-point curve. The job keeps the result as JSON values and writes
+    /// it to disk, about 20 bytes a value, so this bounds a result near 20 MB.
+    static let maximumIndividualValues = 1_000_000
 
     public let descriptor = MethodDescriptor(
         name: "partial_dependence", family: "global",
@@ -45,7 +46,7 @@ public struct PartialDependence: Analysis {
             (NumPy's `allclose`) to span a grid, as scikit-learn refuses them. `centered` subtracts from each
             curve its value at the first grid point (for a pair, at the first feature's first grid value), as
             scikit-learn's `PartialDependenceDisplay(centered=True)` draws it. A pair must name two different
-            features. A result holds at most 10,000,000 ICE values (rows × grid points over all items).
+            features. A result holds at most 1,000,000 ICE values (rows × grid points over all items).
             """,
         parameters: [
             ParameterSpec(

@@ -13,6 +13,9 @@ public struct ShapSummary: Analysis {
 
     /// Rows explained per chunk: progress and cancellation are checked between chunks.
     static let rowsPerChunk = 16
+    /// The most attributions (rows × features) one result may hold, twice with the dependence
+    /// pairs: at about 20 bytes a JSON value, a result near 40 MB at most.
+    static let maximumValues = 1_000_000
 
     public init(methods: MethodCatalog = .standard) {
         self.methods = methods
@@ -42,6 +45,13 @@ public struct ShapSummary: Analysis {
     public func prepare(_ parameters: [String: JSONValue], for problem: AnalysisProblem) throws(ExplanationError) -> any AnalysisPlan {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let features = try problem.featureCount(for: descriptor.name)
+        let (values, overflow) = problem.rowCount.multipliedReportingOverflow(by: features)
+        guard !overflow, values <= Self.maximumValues else {
+            throw ExplanationError(
+                .invalidInput,
+                "shap_summary would return \(problem.rowCount) rows × \(features) features of attributions, more than the \(Self.maximumValues) allowed: send fewer rows"
+            )
+        }
         let name: String
         if let given = try reader.optionalString("method") {
             name = given
