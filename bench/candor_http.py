@@ -1,6 +1,7 @@
 """Candor over HTTP for bench/compare.py: the client (standard library, one persistent
 connection per client), /metrics, the request encoding, and Candor's side of a case (latency on
-one connection, the server's own time, concurrent throughput)."""
+one connection, the server's own time, concurrent throughput; for an analysis case, the job
+submitted with `?wait` and forgotten after each run)."""
 
 from __future__ import annotations
 
@@ -122,6 +123,15 @@ def evaluate_body(metric: str, params: dict, x: np.ndarray, output: str, target,
         body["attributions"] = f32_json(judged["attributions"])
     else:
         body.update(judged)
+    return _encode(body)
+
+
+def analysis_body(analysis: str, rows: np.ndarray, output: str, target, params: dict, labels=None) -> bytes:
+    """The analysis request (POST /v1/models/{name}/analyses), encoded once: the rows as
+    `data`, their `labels` when given."""
+    body = {"analysis": analysis, "data": f32_json(rows), "output": output, "target": target, "params": params}
+    if labels is not None:
+        body["labels"] = [int(v) for v in labels]
     return _encode(body)
 
 
@@ -253,3 +263,89 @@ def _latency(run: Run, client: Client, route: str, body_bytes: bytes, case, labe
         "connections_opened": client.connects,
         "bad_responses": {str(k): v for k, v in bad.items()},
     }
+
+
+# How long an analysis request waits for its job (`?wait=`, at most 300): far more than any case takes.
+ANALYSIS_WAIT_SECONDS = 120
+# The pause before each GET of a job that came back `succeeded` without its result.
+RESULT_POLL_SECONDS = 0.005
+
+
+def candor_analysis_measure(run: Run, route: str, body_bytes: bytes, case, row: dict, label: str) -> dict | None:
+    """Candor's side of an analysis case, on one persistent connection: each run is the job's
+    submission with `?wait` (200 with the finished job document, timed), then — untimed — the
+    finished job forgotten (`DELETE /v1/analyses/{id}`, 204), so that the next, equal request is
+    computed again instead of being answered from the kept result (`X-Cache: hit`). Warm-ups,
+    then the timed runs, the server's mean time of the submissions from /metrics around them.
+    Fills row["candor"] (no throughput: analyses run one at a time, on one worker) and returns
+    the first job's result, or sets row["candor_error"] and returns None."""
+    client = Client(run.host, run.port, timeout=ANALYSIS_WAIT_SECONDS + 60)
+    path = f"{route}?wait={ANALYSIS_WAIT_SECONDS}"
+    problems: list[str] = []
+    refetched = Counter()
+
+    def submit() -> tuple[float, dict | None]:
+        t0 = time.perf_counter_ns()
+        status, headers, data = client.request("POST", path, body_bytes, HEADERS)
+        location = headers.get("Location")
+        document = json.loads(data) if status in (200, 202) else None
+        if status == 200 and location and (document or {}).get("state") == "succeeded" and "result" not in document:
+            # A `succeeded` job without its result: the job's state is published before its
+            # result is stored (AnalysisJobs.execute: job.finish, then write), and the answer is
+            # read from the store. A client has to fetch it again until the result is there, so
+            # those GETs (every RESULT_POLL_SECONDS) are timed too.
+            refetched["runs"] += 1
+            deadline = time.perf_counter() + 10.0
+            while time.perf_counter() < deadline and status == 200 and "result" not in document:
+                refetched["gets"] += 1
+                time.sleep(RESULT_POLL_SECONDS)
+                status, _, data = client.request("GET", location)
+                document = json.loads(data) if status == 200 else None
+        elapsed = (time.perf_counter_ns() - t0) * 1e-9
+        if (status != 200 or headers.get("X-Cache") == "hit" or (document or {}).get("state") != "succeeded"
+                or "result" not in document):
+            problems.append(f"{status} {headers.get('X-Cache') or ''} {data[:300]!r}")
+            document = None
+        if location:  # forget the job (finished: 204), or cancel it (unfinished: 200)
+            deleted = client.request("DELETE", location)[0]
+            if deleted not in (200, 204):
+                problems.append(f"DELETE {location} answered {deleted}")
+        return elapsed, document
+
+    _, first = submit()
+    if first is None:
+        msg = f"{label}: Candor answered {problems[0]}"
+        print("   " + msg)
+        run.problems.append(msg)
+        row["candor_error"] = msg
+        client.close()
+        return None
+    warmup, runs = case.candor_loop(run.args)
+    for _ in range(max(0, warmup - 1)):
+        submit()
+    before = scrape(run.host, run.port)
+    times, deadline = [], time.perf_counter() + run.args.max_case_seconds
+    for _ in range(runs):
+        times.append(submit()[0])
+        if time.perf_counter() > deadline:
+            break
+    after = scrape(run.host, run.port)
+    client.close()
+    if problems:
+        run.problems.append(f"{label}: unexpected analysis answers during the timed runs: {problems[:3]}")
+    if refetched:
+        run.problems.append(f"{label}: {refetched['runs']} of {len(times) + warmup} jobs came back `succeeded` without "
+                            "their result (the job's state is published before its result is stored); fetched again "
+                            f"with GET /v1/analyses/{{id}} ({refetched['gets']} GETs), inside the timed run")
+    row["candor"] = {
+        "latency": summarise(times),
+        "server_explain_mean_ms": None,
+        "server_http_mean_ms": metric_mean_ms(before, after, "candor_http_request_duration_seconds",
+                                              {"route": "/v1/models/{name}/analyses", "method": "POST", "status": "200"}),
+        "connections_opened": client.connects,
+        "results_refetched": dict(refetched),
+        "job": {k: first.get(k) for k in ("analysis", "params", "output", "target", "progress")},
+    }
+    if client.connects != 1:
+        run.problems.append(f"{label}: the connection was reopened {client.connects - 1} time(s)")
+    return first["result"]

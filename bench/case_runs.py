@@ -60,10 +60,10 @@ class OnnxModel:
 
 def run_onnx_model(run: Run, name: str, cases: list[Case], rng: np.random.Generator) -> None:
     """The cases that run on the ONNX model `name` (image models and NAMED_CASES_ONLY run only the
-    cases that name them)."""
+    cases that name them). Analysis cases are not run here (bench/analysis_runs.py)."""
     model = _load_onnx_model(run, name, rng)
     for case in cases:
-        if case.runs_on(name, generic=len(model.shape) != 3 and name not in NAMED_CASES_ONLY):
+        if not case.analysis and case.runs_on(name, generic=len(model.shape) != 3 and name not in NAMED_CASES_ONLY):
             run_case = _run_metric_case if case.metric else _run_dice_case if case.peer == "dice" else _run_onnx_case
             run_case(run, model, case)
 
@@ -107,7 +107,7 @@ def _run_onnx_case(run: Run, model: OnnxModel, case: Case) -> None:
     params = case.candor_params(model.nfeat)
     x, case_output, case_out, targets = _case_inputs(model, case)
     body_bytes = explain_body(case.method, x, case_output, targets[0] if batch == 1 else targets, params)
-    row = _new_row(name, case, params, case_output, body_bytes)
+    row = new_row(name, case, params, case_output, body_bytes)
     label = f"{name}/{case.id}"
     captum = None
     if case.peer == "captum":
@@ -115,7 +115,7 @@ def _run_onnx_case(run: Run, model: OnnxModel, case: Case) -> None:
         row["captum_kwargs"] = jsonable(captum.kwargs)
     else:
         row["peer_args"] = case.peer_args(model.nfeat)
-    other_load = _announce(run, row)
+    other_load = announce(run, row)
     response = candor_measure(run, f"/v1/models/{name}/explain", body_bytes, case, row, label)
     if response is None:
         run.cases.append(row)
@@ -138,10 +138,10 @@ def _run_dice_case(run: Run, model: OnnxModel, case: Case) -> None:
         peer = DicePeer(Path(run.args.models_dir), model.name, peer_args["method"], peer_args["total_CFs"])
     params = {**case.candor_params(model.nfeat), **peer.candor_params()}
     body_bytes = explain_body(case.method, peer.instance[None, :].astype(np.float32), model.output_name, 0, params)
-    row = _new_row(model.name, case, params, model.output_name, body_bytes)
+    row = new_row(model.name, case, params, model.output_name, body_bytes)
     row["peer_args"] = {**peer_args, "desired_class": 1, "features_to_vary": peer.varying}
     label = f"{model.name}/{case.id}"
-    other_load = _announce(run, row)
+    other_load = announce(run, row)
     response = candor_measure(run, f"/v1/models/{model.name}/explain", body_bytes, case, row, label)
     if response is None:
         run.cases.append(row)
@@ -179,7 +179,7 @@ def _run_metric_case(run: Run, model: OnnxModel, case: Case) -> None:
     judged, error = _judged(run, model.name, case, x, case_output, target, label)
     body_for = lambda p: evaluate_body(case.metric, p, x, case_output, target, judged)  # noqa: E731
     body_bytes = body_for(params) if judged else b""
-    row = _new_row(model.name, case, params, case_output, body_bytes)
+    row = new_row(model.name, case, params, case_output, body_bytes)
     row.update({"metric": case.metric, "method_params": case.method_params,
                 "judged": f"{case.method} re-explained on both sides" if case.reexplains
                 else f"Candor's {case.method} attributions, sent to both sides"})
@@ -189,7 +189,7 @@ def _run_metric_case(run: Run, model: OnnxModel, case: Case) -> None:
         return
     peer = MetricPeer(run, case, model.module, x, targets, case_out, params, judged, label)
     row["peer_args"] = peer.args
-    other_load = _announce(run, row)
+    other_load = announce(run, row)
     route = f"/v1/models/{model.name}/evaluate"
     response = candor_measure(run, route, body_bytes, case, row, label)
     if response is None:
@@ -252,9 +252,9 @@ def run_tree_model(run: Run, name: str, cases: list[Case]) -> None:
         x = x_all[:case.batch]
         params = case.candor_params(info["features"])
         body_bytes = explain_body(case.method, x, "margin", 0, params)
-        row = _new_row(name, case, params, "margin", body_bytes)
+        row = new_row(name, case, params, "margin", body_bytes)
         row["peer_args"] = {"feature_perturbation": "tree_path_dependent", "model_output": "raw"}
-        other_load = _announce(run, row)
+        other_load = announce(run, row)
         response = None
         if served:
             response = candor_measure(run, f"/v1/models/{name}/explain", body_bytes, case, row, f"{name}/{case.id}")
@@ -282,12 +282,12 @@ def _describe_tree_model(run: Run, name: str, path: Path, info: dict) -> bool:
     return served
 
 
-def _new_row(name: str, case: Case, params: dict, output: str, body_bytes: bytes) -> dict:
+def new_row(name: str, case: Case, params: dict, output: str, body_bytes: bytes) -> dict:
     return {"model": name, "case": case.id, "method": case.method, "batch": case.batch, "params": params,
             "peer": case.peer, "output": output, "sampled": case.sampled, "request_bytes": len(body_bytes)}
 
 
-def _announce(run: Run, row: dict) -> OtherLoad:
+def announce(run: Run, row: dict) -> OtherLoad:
     """The case's first progress line; the other processes' CPU use is counted from here."""
     print(f"-- {row['model']} / {row['case']} (batch {row['batch']}, request {row['request_bytes']} B)", flush=True)
     return OtherLoad(run.args.server_pid or None)
@@ -321,12 +321,13 @@ def _progress_line(row: dict, case: Case, thread_settings) -> str:
     tree_text = f"; {tree_throughput_text(row)}" if "instances_per_s" in row else ""
     if "candor" not in row:
         return f"   Candor: {row.get('candor_error', 'not measured')}; {peer_text}" + tree_text
-    cl, tp = row["candor"]["latency"], row["candor"]["throughput"]
+    cl, tp = row["candor"]["latency"], row["candor"].get("throughput")  # analyses: no throughput run
     agree = row.get("agreement") or {}
     return (f"   Candor median {fmt(cl['median_ms'])} ms p99 {fmt(cl['p99_ms'])} ms (n={cl['n']}), "
             f"server mean {fmt(server_ms(row))} ms, "
-            f"{fmt(tp['requests_per_s'], 1)} req/s x{tp['threads']} "
-            f"(CPU cores: server {fmt(tp['server_cpu_cores'], 2)}, client {fmt(tp['client_cpu_cores'], 2)}); "
+            + (f"{fmt(tp['requests_per_s'], 1)} req/s x{tp['threads']} "
+               f"(CPU cores: server {fmt(tp['server_cpu_cores'], 2)}, client {fmt(tp['client_cpu_cores'], 2)}); "
+               if tp else "")
             + peer_text
             + (f"; Captum {row['captum_alt']['label']}: "
                + ", ".join(f"{nt}t median {fmt(row['captum_alt'][f'threads_{nt}']['median_ms'])} ms"

@@ -1,6 +1,7 @@
-"""The benchmark cases of bench/compare.py: for each, the method (or the quality metric), the
-batch, the models it runs on, Candor's params, the peer (Captum, SHAP, LIME, SHAP's TreeExplainer
-or Quantus) and its arguments, and the caps on slow cases' timed loops."""
+"""The benchmark cases of bench/compare.py: for each, the method (or the quality metric, or the
+dataset-level analysis), the batch, the models it runs on, Candor's params, the peer (Captum,
+SHAP, LIME, SHAP's TreeExplainer, Quantus, dice-ml, scikit-learn or Alibi) and its arguments, and
+the caps on slow cases' timed loops."""
 
 from __future__ import annotations
 
@@ -56,7 +57,13 @@ class Case:
     (bench/metric_peer.py). Its `params(n_features)` are the metric's; `method` with
     `method_params` makes the attributions judged: computed once by Candor's explain route and
     sent to both sides, or — for a metric that explains perturbed inputs again
-    (REEXPLAINING_METRICS) — named in the request, so that each side re-explains with it."""
+    (REEXPLAINING_METRICS) — named in the request, so that each side re-explains with it.
+
+    An analysis case (`analysis` true) times a dataset-level analysis: `method` names it, Candor
+    runs it as a job (`POST /v1/models/{name}/analyses?wait=…`, bench/analysis_runs.py) over
+    `batch` dataset rows, the peer is "sklearn" (scikit-learn's partial_dependence /
+    permutation_importance) or "alibi" (Alibi's ALE) on onnxruntime, one thread
+    (bench/analysis_peer.py); `labels` sends the dataset's labels with the rows."""
     id: str
     method: str
     batch: int
@@ -67,7 +74,8 @@ class Case:
     captum_calls: int | None = None
     captum_warmup: int | None = None
     sampled: bool = False                           # random: not compared value by value
-    peer: str = "captum"                            # "captum", "shap", "lime", "shap_tree", "quantus" or "dice"
+    peer: str = "captum"                            # "captum", "shap", "lime", "shap_tree", "quantus", "dice",
+                                                    # "sklearn" or "alibi"
     peer_args: object = None                        # n_features -> dict (shap / lime peers)
     output: dict | None = None                      # model name -> output explained
     candor_calls: int | None = None                 # caps Candor's timed requests (None: --requests)
@@ -75,6 +83,8 @@ class Case:
     completeness_only: str | None = None            # why values are not compared (held to Σ = Δf instead)
     metric: str | None = None                       # a quality metric timed instead of an explanation
     method_params: dict | None = None               # the params of `method` in a metric case
+    analysis: bool = False                          # `method` is a dataset-level analysis (a job)
+    labels: bool = False                            # an analysis case: the rows' labels are sent
 
     @property
     def reexplains(self) -> bool:
@@ -127,6 +137,13 @@ INFIDELITY_PARAMS = {"n_perturb_samples": 1000, "noise_std": 0.1, "normalize": T
 SENSITIVITY_PARAMS = {"n_perturb_samples": 10, "perturb_radius": 0.02, "seed": SEED}
 # Metrics that re-explain perturbed inputs: the evaluate request carries `method`, not `attributions`.
 REEXPLAINING_METRICS = ("sensitivity_max",)
+
+
+# The analysis cases: every row of scikit-learn's breast-cancer dataset (bench/analysis_peer.py).
+ANALYSIS_ROWS = 569
+# Partial dependence: two single features and a pair (50 × 50 grid points), grid resolution 50.
+PD_FEATURES = ["mean radius", "worst concave points", ["mean texture", "worst area"]]
+PD_GRID = 50
 
 
 def _faithfulness_params(nfeat: int) -> dict:
@@ -258,7 +275,29 @@ CASES = [
     Case("tree_shap_b100", "tree_shap", TREE_BATCH, {}, models=(tree_model.NAME,), output={tree_model.NAME: "margin"},
          peer="shap_tree", peer_args=lambda nfeat: {}, captum_calls=50, captum_warmup=3,
          candor_calls=50, candor_warmup=3),
+    # ---- Dataset-level analyses (POST /v1/models/{name}/analyses, a job answered with ?wait) against
+    # scikit-learn 1.9.1 and Alibi 0.9.6 (bench/analysis_peer.py, onnxruntime on one thread), on the
+    # breast-cancer MLP's logits, target 1, over the 569 rows of scikit-learn's dataset (each run
+    # ~0.05–2 s on either side: both loops capped at 1 warm-up and 5 runs). Partial dependence and
+    # ALE are deterministic: values compared; permutation importance shuffles with different
+    # generators: its baseline is compared, its means against scikit-learn's seed-to-seed spread.
+    Case("partial_dependence", "partial_dependence", ANALYSIS_ROWS,
+         {"features": PD_FEATURES, "grid_resolution": PD_GRID, "kind": "average"},
+         models=("breast_cancer_mlp",), peer="sklearn", analysis=True,
+         captum_calls=5, captum_warmup=1, candor_calls=5, candor_warmup=1),
+    # The ICE curves too (569 × 50 values per feature in the answer), on the two single features.
+    Case("partial_dependence_ice", "partial_dependence", ANALYSIS_ROWS,
+         {"features": PD_FEATURES[:2], "grid_resolution": PD_GRID, "kind": "both"},
+         models=("breast_cancer_mlp",), peer="sklearn", analysis=True,
+         captum_calls=5, captum_warmup=1, candor_calls=5, candor_warmup=1),
+    Case("ale", "ale", ANALYSIS_ROWS, {"features": "all", "min_bin_points": 4},
+         models=("breast_cancer_mlp",), peer="alibi", analysis=True,
+         captum_calls=5, captum_warmup=1, candor_calls=5, candor_warmup=1),
+    Case("permutation_importance", "permutation_importance", ANALYSIS_ROWS,
+         {"features": "all", "scoring": "accuracy", "n_repeats": 5, "seed": SEED},
+         models=("breast_cancer_mlp",), peer="sklearn", analysis=True, labels=True,
+         captum_calls=5, captum_warmup=1, candor_calls=5, candor_warmup=1),
 ]
 
 PEER_NAMES = {"captum": "Captum", "shap": "SHAP", "lime": "LIME", "shap_tree": "SHAP Tree", "quantus": "Quantus",
-              "dice": "dice-ml"}
+              "dice": "dice-ml", "sklearn": "scikit-learn", "alibi": "Alibi"}

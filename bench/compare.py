@@ -62,6 +62,22 @@ thread), on the first background row of class 0, three counterfactuals of class 
                            (the searches differ: both sides' validity and mean MAD-scaled L1
                            distance are reported, Candor's held to ≤ dice-ml's)
 
+and the dataset-level analyses (POST /v1/models/{name}/analyses, a job: submitted with ?wait,
+timed until its answer, then forgotten so the next run computes again) against scikit-learn 1.9.1
+and Alibi 0.9.6 (bench/analysis_peer.py; onnxruntime, one thread), on breast_cancer_mlp's logits,
+target 1, over the 569 rows of scikit-learn's breast-cancer dataset (5 runs a side):
+
+    partial_dependence     2 features and 1 pair, grid_resolution 50, kind average: vs
+                           sklearn.inspection.partial_dependence(method="brute"), one call an item
+    partial_dependence_ice the 2 single features, kind both (ICE curves too): the same
+                           (max |diff| of `average` and of `individual`, and the grids)
+    ale                    all 30 features, min_bin_points 4: vs alibi.explainers.ALE (max |diff|
+                           of `ale_values`, `ale0`, `constant_value`, and the grids)
+    permutation_importance all 30 features, the dataset's labels, accuracy, n_repeats 5: vs
+                           sklearn.inspection.permutation_importance (random on both sides: the
+                           baseline must be equal, the mean importances within 3 standard
+                           deviations of scikit-learn's over 20 random states)
+
 this script
 
 1. rebuilds the ONNX model as a torch.nn.Sequential from its initializers (Sub/Div
@@ -73,7 +89,7 @@ this script
    torch.set_num_threads(1) and with torch's default thread count;
 4. checks that Candor's attributions equal Captum's (max abs diff), so both sides compute
    the same numbers (SHAP's for the exact kernel_shap cases; for a metric, that Candor's value
-   lies within the peer's seed-to-seed spread);
+   lies within the peer's seed-to-seed spread; for an analysis, the values above);
 5. prints a table and writes bench/results/latest.json and bench/results/latest.md.
 
 Candor's times include HTTP, JSON encoding/decoding and the client; Captum's do not.
@@ -92,10 +108,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import analysis_peer  # the analysis cases' peers (scikit-learn, Alibi; alibi is imported on first use)
 import environment
 import peers  # the shap / lime peers (bench/peers.py); shap and lime are imported on first use
 import report
 import tree_model  # the XGBoost model of the tree_shap cases (xgboost is imported on first use)
+from analysis_runs import run_analysis_cases
 from candor_http import http_floor
 from case_runs import Run, run_onnx_model, run_tree_model
 from cases import CASES, CNN_MODEL, CREDIT_MODEL, SEED
@@ -145,11 +163,16 @@ def import_peers(peer_cases: list) -> bool:
             import quantus  # noqa: F401
         if any(c.peer == "dice" for c, _ in peer_cases):
             import dice_ml  # noqa: F401
+        if any(c.peer == "sklearn" for c, _ in peer_cases):
+            import sklearn.inspection  # noqa: F401
+        if any(c.peer == "alibi" for c, _ in peer_cases):
+            analysis_peer.import_alibi_ale()
         if peer_cases:
             import threadpoolctl  # noqa: F401
     except ImportError as e:
-        print(f"the kernel_shap / lime / tree_shap / faithfulness_correlation cases need shap, lime, scikit-learn, "
-              f"PyYAML, xgboost, quantus, dice-ml and threadpoolctl (bench/requirements*.txt): {e}", file=sys.stderr)
+        print(f"the kernel_shap / lime / tree_shap / faithfulness_correlation / dice / analysis cases need shap, lime, "
+              f"scikit-learn, PyYAML, xgboost, quantus, dice-ml, alibi and threadpoolctl (bench/requirements*.txt): {e}",
+              file=sys.stderr)
         return False
     return True
 
@@ -189,6 +212,7 @@ def main() -> int:
             run_tree_model(run, name, [c for c in wanted_cases if c.runs_on(name, generic=False)])
         else:
             run_onnx_model(run, name, wanted_cases, rng)
+            run_analysis_cases(run, name, [c for c in wanted_cases if c.analysis and c.runs_on(name, generic=False)])
     meta["wall_seconds"] = time.perf_counter() - run_started
     return finish(run, meta)
 

@@ -55,15 +55,18 @@ TREE_ATOL, TREE_RTOL = 1e-4, 1e-4
 # LIME: the rules compared (as sets) between the two sides, largest |weight| first.
 LIME_TOP = 3
 # Reference packages and the versions the bench (and the goldens) are pinned to (quantus, the
-# faithfulness_correlation cases' peer, in bench/requirements-nodeps.txt), and the package
-# behind each peer.
-PINNED = {"shap": "0.51.0", "lime": "0.2.0.1", "quantus": "0.6.0", "dice-ml": "0.12"}
-PEER_DISTS = {"shap": "shap", "shap_tree": "shap", "lime": "lime", "quantus": "quantus", "dice": "dice-ml"}
+# faithfulness_correlation cases' peer, in bench/requirements-nodeps.txt; scikit-learn and
+# alibi, the analysis cases' peers, bench/analysis_peer.py), and the package behind each peer.
+PINNED = {"shap": "0.51.0", "lime": "0.2.0.1", "quantus": "0.6.0", "dice-ml": "0.12", "scikit-learn": "1.9.1",
+          "alibi": "0.9.6"}
+PEER_DISTS = {"shap": "shap", "shap_tree": "shap", "lime": "lime", "quantus": "quantus", "dice": "dice-ml",
+              "sklearn": "scikit-learn", "alibi": "alibi"}
 
 
 def versions() -> dict:
     out = {}
-    for dist in ("shap", "lime", "quantus", "dice-ml", "scikit-learn", "scipy", "threadpoolctl", "onnxruntime", "numpy"):
+    for dist in ("shap", "lime", "quantus", "dice-ml", "scikit-learn", "alibi", "scipy", "threadpoolctl", "onnxruntime",
+                 "numpy"):
         try:
             out[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:

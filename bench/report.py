@@ -1,13 +1,15 @@
 """The results of bench/compare.py: the tables on stdout, bench/results/latest.md (the summary
 with ratios, per-case notes and caveats) and bench/results/latest.json (every number). Metric
 cases share the tables with the explanation cases; their agreement cell and note read Candor's
-value against the peer's seed-to-seed spread (bench/metric_peer.py)."""
+value against the peer's seed-to-seed spread (bench/metric_peer.py). Analysis cases share them
+too, without a throughput (bench/analysis_peer.py)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import analysis_peer  # the analysis cases' peers: their tolerances and seeds
 import metric_peer  # the metric cases' peers: their seeds and tolerances
 import peers  # the shap / lime peers (bench/peers.py): their tolerances and LIME's top-k
 from captum_peer import ATOL, RTOL
@@ -54,11 +56,31 @@ def metric_agreement_text(r: dict) -> str:
     return f"{r['metric']}: {ag['outside']} of {len(ag['candor_values'])} instances outside tolerance ({gap})"
 
 
+def analysis_agreement_text(r: dict) -> str:
+    """The agreement cell of an analysis row: max |diff| of the curves (and grids), or for
+    permutation importance the baselines and how the means sit in the peer's spread."""
+    ag = r.get("agreement") or {}
+    if not ag:
+        return "— (Candor not measured)"
+    verdict = "ok" if ag["ok"] else "MISMATCH"
+    if r["analysis"] == "permutation_importance":
+        return (f"baseline {fmt(ag['baseline_candor'], 4)} / {fmt(ag['baseline_sklearn'], 4)}; means within "
+                f"{analysis_peer.IMPORTANCE_STDS:g} std of {ag['seeds']} seeds: {len(ag['outside'])} outside, largest "
+                f"{fmt(ag['max_gap_in_allowed'], 2)} of allowed ({verdict}; random: values not compared)")
+    if r["analysis"] == "ale":
+        return (f"ale_values {fmt(ag['max_abs_diff'])}, ale0 {fmt(ag['ale0_max_abs_diff'])}, grids "
+                f"{fmt(ag['grid_max_rel_diff'])} rel ({verdict})")
+    ice = f", individual {fmt(ag['individual_max_abs_diff'])}" if ag.get("individual_max_abs_diff") is not None else ""
+    return f"average {fmt(ag['max_abs_diff'])}{ice}, grids {fmt(ag['grid_max_rel_diff'])} rel ({verdict})"
+
+
 def agreement_text(r: dict) -> str:
     """The agreement cell of a case row."""
     ag = r.get("agreement") or {}
     if r.get("metric"):
         return metric_agreement_text(r)
+    if r.get("analysis"):
+        return analysis_agreement_text(r)
     if r.get("peer") == "dice":
         if not ag:
             return "— (Candor not measured)"
@@ -108,8 +130,13 @@ def table(cases, thread_settings) -> str:
         head += [f"peer{nt}t med ms", f"peer{nt}t p99 ms", f"ratio{nt}t med", f"ratio{nt}t p99"]
     head += ["Candor req/s", "max|diff| / agreement"]
     rows = _case_rows(cases, thread_settings, len(head), lambda r: "ERROR",
-                      lambda r: [fmt(r["candor"]["throughput"]["requests_per_s"], 1), agreement_text(r)])
+                      lambda r: [fmt(_throughput(r).get("requests_per_s"), 1), agreement_text(r)])
     return _grid(head, rows, markdown=False)
+
+
+def _throughput(r: dict) -> dict:
+    """A measured row's throughput run ({} for an analysis case, which has none)."""
+    return r["candor"].get("throughput") or {}
 
 
 def _case_rows(cases, thread_settings, width: int, error, cells) -> list[list[str]]:
@@ -191,7 +218,7 @@ def _grid(head, rows, markdown: bool) -> str:
 
 def markdown(result, thread_settings) -> str:
     m = result["meta"]
-    lines = _run_bullets(m) + _peer_bullets(result) + _metric_bullets(result) + [""]
+    lines = _run_bullets(m) + _peer_bullets(result) + _metric_bullets(result) + _analysis_bullets(result) + [""]
     if "debug" in (m["label"] or "") or "/debug/" in (m["candor_bin"] or ""):
         lines += ["> **DEBUG BUILD — these Candor numbers are not representative.** "
                   "Run `swift build -c release` and `bench/run.sh` for real numbers.", ""]
@@ -317,6 +344,25 @@ def _metric_bullets(result) -> list[str]:
     ]
 
 
+def _analysis_bullets(result) -> list[str]:
+    """The bullet on the analysis cases (what each side runs and what is timed), for a run that had them."""
+    rows = [r for r in result["cases"] if r.get("analysis")]
+    if not rows:
+        return []
+    pv = result["meta"].get("peer_versions") or {}
+    return [
+        "- Analysis cases (`partial_dependence*`, `ale`, `permutation_importance`) time a dataset-level analysis "
+        f"over {rows[0]['batch']} rows (scikit-learn's breast-cancer dataset) of `{rows[0]['model']}`'s "
+        f"`{rows[0]['output']}`, target {rows[0]['target']}: Candor's job, `POST /v1/models/{{name}}/analyses?wait=…` "
+        "answered 200 with the finished job (its `DELETE` afterwards, which forgets it so the next equal request is "
+        "computed again, is not timed; no throughput run: analyses run one at a time), against scikit-learn "
+        f"{pv.get('scikit-learn')}'s `partial_dependence(method=\"brute\")` (one call an item) / "
+        f"`permutation_importance` or Alibi {pv.get('alibi')}'s `ALE(predictor).explain`, the model onnxruntime on "
+        "one thread inside threadpoolctl's one-thread limit. \"server ms\" is the submission's "
+        "`candor_http_request_duration_seconds` (waiting for the job included).",
+    ]
+
+
 def _main_table(result, thread_settings) -> str:
     """latest.md's table: one row a case, with the CPU use, the peer's calls/s and the other load."""
     head = ["model", "case", "peer", "batch", "Candor median ms", "Candor p99 ms", "server mean ms"]
@@ -326,9 +372,9 @@ def _main_table(result, thread_settings) -> str:
              "peer 1t calls/s (sequential)", "max abs diff vs peer / agreement", "other load (cores)"]
 
     def cells(r):
-        tp = r["candor"]["throughput"]
-        return [fmt(tp["requests_per_s"], 1),
-                f"{fmt(tp['server_cpu_cores'], 2)} / {fmt(tp['client_cpu_cores'], 2)}",
+        tp = _throughput(r)
+        return [fmt(tp.get("requests_per_s"), 1),
+                f"{fmt(tp.get('server_cpu_cores'), 2)} / {fmt(tp.get('client_cpu_cores'), 2)}",
                 fmt(peer_times(r).get("threads_1", {}).get("sequential_per_s"), 1),
                 agreement_text(r),
                 fmt(r.get("other_cpu_cores"), 2)]
@@ -367,6 +413,12 @@ def _agreement_rules() -> list[str]:
             "attribution|, and Candor's `margin` equal to XGBoost's predict(output_margin=True) within "
             f"{peers.TREE_ATOL:g} + {peers.TREE_RTOL:g} · max |margin|. "
             f"Metric cases: {metric_peer.spread_rule()}. "
+            "Analysis cases: `partial_dependence*` and `ale`, max |Candor − peer| over every curve value "
+            "(`average` and `individual`; `ale_values`, `ale0` and `constant_value`), ok when ≤ "
+            f"{analysis_peer.CURVE_ATOL:g} + {analysis_peer.CURVE_RTOL:g} · max |peer value| and the grids agree to "
+            f"{analysis_peer.GRID_RTOL:g} relative; `permutation_importance`, the baseline scores equal and every mean "
+            f"importance within {analysis_peer.IMPORTANCE_STDS:g} standard deviations of scikit-learn's mean over "
+            f"{analysis_peer.IMPORTANCE_SEEDS} random states, plus one row's flip in one repeat. "
             "Timed-loop sample counts (n) and convergence deltas are in latest.json. "
             "\"other load\" is the CPU (in cores) used during the case by processes other than the "
             "bench and the server, from /proc/stat; above "
@@ -427,7 +479,31 @@ def _peer_notes(cases) -> list[str]:
             out += [_lime_note(r, ag), ""]
         elif ag and r.get("peer") == "dice":
             out += [_dice_note(r, ag), ""]
+        elif ag and r.get("analysis"):
+            out += [_analysis_note(r, ag), ""]
     return out
+
+
+def _analysis_note(r, ag) -> str:
+    """An analysis case: its params, the peer's call, the agreement's figures."""
+    where = (f"Analysis `{r['analysis']}` {r['model']}/{r['case']} ({r['batch']} rows, params {r['params']}; "
+             f"peer {r.get('peer_args')})")
+    if r["analysis"] == "permutation_importance":
+        return (f"{where}: baseline accuracy Candor {fmt(ag['baseline_candor'], 6)}, scikit-learn "
+                f"{fmt(ag['baseline_sklearn'], 6)}; most important feature Candor `{ag['top_candor']}`, scikit-learn "
+                f"`{ag['top_sklearn']}`; max |Candor mean − scikit-learn mean| {fmt(ag['max_abs_diff'])}, at most "
+                f"{fmt(ag['max_gap_in_allowed'], 2)} of the allowed gap; outside: {ag['outside'] or 'none'} — "
+                f"{'ok' if ag['ok'] else 'MISMATCH'}.")
+    if r["analysis"] == "ale":
+        return (f"{where}: {ag['features']} features, {ag['grid_points']} grid points; max |Candor − Alibi| "
+                f"ale_values {fmt(ag['max_abs_diff'])}, ale0 {fmt(ag['ale0_max_abs_diff'])}, constant_value "
+                f"{fmt(ag['constant_value_abs_diff'])} (max |Alibi| {fmt(ag['max_abs_reference'])}, tolerance "
+                f"{fmt(ag['tolerance'])}); grids {fmt(ag['grid_max_rel_diff'])} relative — "
+                f"{'ok' if ag['ok'] else 'MISMATCH'}.")
+    return (f"{where}: {ag['items']} items; max |Candor − scikit-learn| average {fmt(ag['max_abs_diff'])}"
+            + (f", individual {fmt(ag['individual_max_abs_diff'])}" if ag.get("individual_max_abs_diff") is not None else "")
+            + f" (max |scikit-learn value| {fmt(ag['max_abs_reference'])}, tolerance {fmt(ag['tolerance'])}); grids "
+            f"{fmt(ag['grid_max_rel_diff'])} relative — {'ok' if ag['ok'] else 'MISMATCH'}.")
 
 
 def _metric_note(r, ag) -> str:

@@ -2,14 +2,17 @@
 # Candor vs Captum (and SHAP / LIME / SHAP's TreeExplainer / Quantus) benchmark: copies the repository's
 # models/ into a temporary folder, trains the tree_shap cases' XGBoost model into it
 # (bench/tree_model.py: 500 trees, max_depth 6, ~2 s), starts `candor serve` on a free loopback
-# port on that folder with the cache disabled, waits for /readyz, runs bench/compare.py, stops
-# the server and deletes the folder. models/ itself is never written to. Builds nothing: it
+# port on that folder with the cache disabled and a temporary data folder (where the analysis
+# cases' jobs are kept), waits for /readyz, runs bench/compare.py, stops the server and deletes
+# both folders. models/ itself is never written to, nor the repository's data/. Builds nothing: it
 # expects a release binary (swift build -c release).
 #
 #   bench/run.sh                      # full run (~5–7 min with a release build, plus a few for the metric cases)
 #   bench/run.sh --requests 50 --throughput-seconds 2    # extra flags go to compare.py
 #   bench/run.sh --cases kernel_shap,kernel_shap_g10,kernel_shap_sampled,lime   # only the SHAP / LIME cases
 #   bench/run.sh --cases tree_shap,tree_shap_b100        # only TreeSHAP vs SHAP's TreeExplainer (~1 min)
+#   bench/run.sh --models breast_cancer_mlp --cases partial_dependence,partial_dependence_ice,ale,permutation_importance
+#                                     # only the analyses vs scikit-learn / Alibi (~40 s)
 #   bench/run.sh --cases infidelity,sensitivity_max,sensitivity_max_ig,faithfulness_correlation,cnn_infidelity,cnn_sensitivity_max,cnn_faithfulness_correlation
 #                                     # only the quality metrics vs Captum / Quantus
 #   bench/run.sh --help               # this text and compare.py's options; starts nothing
@@ -60,10 +63,11 @@ RESULTS="$ROOT/bench/results"
 mkdir -p "$RESULTS"
 
 # ---- Python environment -------------------------------------------------------------
-# Everything compare.py imports, and shap / lime / quantus / dice-ml / xgboost at the versions pinned in
-# bench/requirements.txt and bench/requirements-nodeps.txt (their numbers are the reference of
-# the kernel_shap / lime / faithfulness_correlation / tree_shap cases; xgboost also trains the
-# tree model). Quiet unless $2 is "loud".
+# Everything compare.py imports, and shap / lime / quantus / dice-ml / scikit-learn / alibi / xgboost at
+# the versions pinned in bench/requirements.txt and bench/requirements-nodeps.txt (their numbers are
+# the reference of the kernel_shap / lime / faithfulness_correlation / dice / analysis / tree_shap
+# cases; xgboost also trains the tree model). alibi is imported as bench/analysis_peer.py imports it
+# (spacy stood in for). Quiet unless $2 is "loud".
 check_imports() {
     local out
     if out="$("$1" - "$ROOT/bench/requirements.txt" "$ROOT/bench/requirements-nodeps.txt" 2>&1 <<'EOF'
@@ -71,6 +75,9 @@ import importlib.metadata as md
 import sys
 import torch, captum, numpy, onnx, onnxruntime  # noqa: F401,E401
 import shap, lime.lime_tabular, sklearn, scipy, yaml, threadpoolctl, xgboost, quantus, dice_ml  # noqa: F401,E401
+sys.path.insert(0, sys.argv[1].rsplit("/", 1)[0])  # bench/
+import analysis_peer  # noqa: E402
+analysis_peer.import_alibi_ale()
 pins = {}
 for path in sys.argv[1:]:
     for line in open(path):
@@ -78,7 +85,7 @@ for path in sys.argv[1:]:
         if "==" in line:
             name, version = line.split("==", 1)
             pins[name.strip().lower()] = version.strip()
-for dist in ("shap", "lime", "quantus", "dice-ml"):
+for dist in ("shap", "lime", "quantus", "dice-ml", "scikit-learn", "alibi"):
     if md.version(dist) != pins[dist]:
         sys.exit(f"{dist} {md.version(dist)} is installed; bench/requirements*.txt pin {pins[dist]}")
 # XGBoost's CPU-only wheel is the distribution xgboost-cpu; either way the module is xgboost.
@@ -115,13 +122,14 @@ else
         echo "bench: installing bench/requirements.txt into $VENV"
         "$PY" -m pip install --quiet --upgrade pip
         "$PY" -m pip install --quiet -r bench/requirements.txt
-        # quantus and dice-ml without their dependencies (opencv-python, xgboost; see bench/requirements.txt).
+        # quantus, dice-ml and alibi without their dependencies (opencv-python, xgboost, numpy<2; see bench/requirements.txt).
         "$PY" -m pip install --quiet --no-deps -r bench/requirements-nodeps.txt
     fi
 fi
 if ! check_imports "$PY" loud; then
     echo "bench: $PY cannot import torch, captum, numpy, onnx, onnxruntime, shap, lime, scikit-learn, scipy," >&2
-    echo "bench: PyYAML, threadpoolctl, xgboost, quantus and dice-ml, or its shap / lime / quantus / dice-ml / xgboost are not the" >&2
+    echo "bench: PyYAML, threadpoolctl, xgboost, quantus, dice-ml and alibi, or its shap / lime / quantus / dice-ml /" >&2
+    echo "bench: scikit-learn / alibi / xgboost are not the" >&2
     echo "bench: pinned versions (see bench/requirements.txt and bench/requirements-nodeps.txt)" >&2
     exit 2
 fi
@@ -130,6 +138,7 @@ echo "bench: python $PY"
 # ---- Cleanup (on any exit: stop the server, delete the temporary models folder) --------
 SERVER_PID=""
 MODELS_DIR=""
+DATA_DIR=""
 stop_server() {
     if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill -TERM "$SERVER_PID" 2>/dev/null || true
@@ -151,6 +160,9 @@ cleanup() {
     if [[ -n "$MODELS_DIR" && -d "$MODELS_DIR" && "$MODELS_DIR" == */candor-bench-models.* ]]; then
         rm -rf -- "$MODELS_DIR"
     fi
+    if [[ -n "$DATA_DIR" && -d "$DATA_DIR" && "$DATA_DIR" == */candor-bench-data.* ]]; then
+        rm -rf -- "$DATA_DIR"
+    fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -161,13 +173,16 @@ trap 'exit 130' INT TERM
 MODELS_DIR="$(mktemp -d "${TMPDIR:-/tmp}/candor-bench-models.XXXXXX")"
 cp -R "$ROOT/models/." "$MODELS_DIR/"
 "$PY" bench/tree_model.py --models-dir "$MODELS_DIR"
+# The server's data folder (CANDOR_DATA_DIRECTORY): the analysis cases' jobs are written there
+# (each finished job is kept until the bench forgets it), not into the repository's data/.
+DATA_DIR="$(mktemp -d "${TMPDIR:-/tmp}/candor-bench-data.XXXXXX")"
 
 # ---- Server -------------------------------------------------------------------------
 PORT="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 SERVER_LOG="$RESULTS/server.log"
 
-echo "bench: starting $CANDOR_BIN serve on 127.0.0.1:$PORT (models: $MODELS_DIR, a copy of models/ plus the tree model; cache off; log: $SERVER_LOG)"
-CANDOR_CACHE_MAX_BYTES=0 "$CANDOR_BIN" serve --host 127.0.0.1 --port "$PORT" --models-dir "$MODELS_DIR" \
+echo "bench: starting $CANDOR_BIN serve on 127.0.0.1:$PORT (models: $MODELS_DIR, a copy of models/ plus the tree model; data: $DATA_DIR; cache off; log: $SERVER_LOG)"
+CANDOR_CACHE_MAX_BYTES=0 CANDOR_DATA_DIRECTORY="$DATA_DIR" "$CANDOR_BIN" serve --host 127.0.0.1 --port "$PORT" --models-dir "$MODELS_DIR" \
     >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
 
