@@ -80,6 +80,20 @@ import Testing
         }
     }
 
+    /// A job is reported finished only once its record, with the result, is on disk: an
+    /// answer to `?wait` always carries the result, however long writing it takes.
+    @Test func aFinishedJobIsReportedWithItsResult() async throws {
+        try await TestApplication(analyses: .withSteps).test { client in
+            for steps in 1...4 {
+                let response = try await client.post(
+                    "\(submitURI)?wait=30",
+                    json: #"{"analysis":"steps","data":"model","target":0,"params":{"steps":\#(steps),"payload":200000}}"#)
+                #expect(response.json["state"] as? String == "succeeded")
+                #expect(((response.json["result"] as? [String: Any])?["payload"] as? [Any])?.count == 200_000)
+            }
+        }
+    }
+
     @Test func anEqualRequestIsAnsweredFromTheKeptResult() async throws {
         try await TestApplication(analyses: .withSteps).test { client in
             let first = try await client.post("\(submitURI)?wait=10", json: stepsRequest(steps: 1, milliseconds: 1))

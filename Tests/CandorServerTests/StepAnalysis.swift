@@ -11,11 +11,13 @@ struct StepAnalysis: Analysis {
         parameters: [
             ParameterSpec("steps", .integer, default: 3, minimum: 0, maximum: 10_000, summary: "Steps."),
             ParameterSpec("step_milliseconds", .integer, default: 1, minimum: 0, maximum: 10_000, summary: "Each step's length."),
+            ParameterSpec("payload", .integer, default: 0, minimum: 0, maximum: 1_000_000, summary: "Numbers added to the result."),
         ])
 
     struct Plan: AnalysisPlan {
         let steps: Int
         let milliseconds: Int
+        let payload: Int
         let effectiveParameters: [String: JSONValue]
         var progressTotal: Int { steps }
         var progressUnit: String { "steps" }
@@ -29,7 +31,10 @@ struct StepAnalysis: Analysis {
             let outputs = try problem.outputs(context: context, countsProgress: false)
             let target = try problem.target(outputsPerRow: outputs.perRow, analysis: "steps")
             let values = outputs.column(target)
-            return .object(["rows": .number(Double(values.count)), "mean_output": .number(values.reduce(0, +) / Double(values.count))])
+            return .object([
+                "rows": .number(Double(values.count)), "mean_output": .number(values.reduce(0, +) / Double(values.count)),
+                "payload": .array((0..<payload).map { .number(Double($0)) }),
+            ])
         }
     }
 
@@ -37,7 +42,8 @@ struct StepAnalysis: Analysis {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let steps = try reader.int("steps")
         let milliseconds = try reader.int("step_milliseconds")
-        return Plan(steps: steps, milliseconds: milliseconds, effectiveParameters: reader.effective)
+        let payload = try reader.int("payload")
+        return Plan(steps: steps, milliseconds: milliseconds, payload: payload, effectiveParameters: reader.effective)
     }
 }
 

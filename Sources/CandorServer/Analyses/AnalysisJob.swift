@@ -62,18 +62,31 @@ final class AnalysisJob: Sendable {
     let key: String
     let progress: AnalysisProgress
     let cancellation = CancellationFlag()
-    private let document: Mutex<AnalysisDocument>
+    private let state: Mutex<State>
+
+    private struct State {
+        var document: AnalysisDocument
+        /// Who waits for the end (``AnalysisJob/finished()``), woken when it comes.
+        var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+
+        /// Moves the waiters out, to be resumed outside the lock.
+        mutating func takeWaiters() -> [CheckedContinuation<Void, Never>] {
+            defer { waiters.removeAll() }
+            return Array(waiters.values)
+        }
+    }
 
     init(id: String, key: String, request: AnalysisRequest) {
         self.id = id
         self.key = key
         progress = AnalysisProgress(total: request.plan.progressTotal, unit: request.plan.progressUnit)
-        document = Mutex(
-            AnalysisDocument(
-                id: id, model: request.model.name, modelSha256: request.model.sha256, analysis: request.analysis,
-                data: request.dataSource, output: request.model.model.outputs[request.problem.output].name,
-                target: request.problem.target, params: request.plan.effectiveParameters, state: .queued,
-                progress: .init(done: 0, total: request.plan.progressTotal, unit: request.plan.progressUnit), createdAt: Date()))
+        state = Mutex(
+            State(
+                document: AnalysisDocument(
+                    id: id, model: request.model.name, modelSha256: request.model.sha256, analysis: request.analysis,
+                    data: request.dataSource, output: request.model.model.outputs[request.problem.output].name,
+                    target: request.problem.target, params: request.plan.effectiveParameters, state: .queued,
+                    progress: .init(done: 0, total: request.plan.progressTotal, unit: request.plan.progressUnit), createdAt: Date())))
     }
 
     /// A finished job read back from disk (its result left there).
@@ -84,14 +97,14 @@ final class AnalysisJob: Sendable {
         progress.advance(by: restored.progress.done)
         var stored = restored
         stored.result = nil
-        document = Mutex(stored)
+        state = Mutex(State(document: stored))
     }
 
-    var state: AnalysisState { document.withLock { $0.state } }
+    var currentState: AnalysisState { state.withLock { $0.document.state } }
 
     /// The document now, with live progress and the time left (without the result).
     func snapshot(now: Date = Date()) -> AnalysisDocument {
-        var current = document.withLock { $0 }
+        var current = state.withLock { $0.document }
         current.progress = .init(done: progress.done, total: progress.total, unit: progress.unit)
         if current.state == .running, let started = current.startedAt, current.progress.done > 0 {
             let elapsed = now.timeIntervalSince(started)
@@ -102,58 +115,91 @@ final class AnalysisJob: Sendable {
 
     /// Moves a queued job to running; false when it was cancelled meanwhile.
     func start() -> Bool {
-        document.withLock { document in
-            guard document.state == .queued else { return false }
-            document.state = .running
-            document.startedAt = Date()
+        state.withLock { state in
+            guard state.document.state == .queued else { return false }
+            state.document.state = .running
+            state.document.startedAt = Date()
             return true
         }
     }
 
-    /// Records the end. Returns the final document with its result, for writing to disk.
-    func finish(_ outcome: Result<JSONValue, any Error>) -> AnalysisDocument {
-        document.withLock { document in
-            // A job the client cancelled stays cancelled whatever its work returned; any other
-            // stop (the service shutting down) is a failure to report.
-            if document.state != .cancelled {
-                switch outcome {
-                case .success(let value):
-                    document.state = .succeeded
-                    document.result = value
-                case .failure(let error):
-                    let problem: Problem =
-                        if let problem = error as? Problem, problem.code != ErrorCode.cancelled.rawValue {
-                            problem
-                        } else if error is Problem || error is CancellationError {
-                            Problem(
-                                .serviceUnavailable, code: "shutting-down",
-                                detail: "the analysis was stopped because the service shut down; submit it again")
-                        } else {
-                            Problem(.internalServerError, code: "internal", detail: "the analysis failed unexpectedly")
-                        }
-                    document.state = .failed
-                    document.error = .init(type: "urn:candor:error:\(problem.code)", status: problem.status.code, detail: problem.detail)
-                }
+    /// The document the job ends with for `outcome`, without changing the job, so it can be
+    /// written to disk before it is reported. A job the client cancelled stays cancelled
+    /// whatever its work returned; any other stop (the service shutting down) is a failure.
+    func ending(_ outcome: Result<JSONValue, any Error>) -> AnalysisDocument {
+        var final = state.withLock { $0.document }
+        if final.state != .cancelled {
+            switch outcome {
+            case .success(let value):
+                final.state = .succeeded
+                final.result = value
+            case .failure(let error):
+                let problem: Problem =
+                    if let problem = error as? Problem, problem.code != ErrorCode.cancelled.rawValue {
+                        problem
+                    } else if error is Problem || error is CancellationError {
+                        Problem(
+                            .serviceUnavailable, code: "shutting-down",
+                            detail: "the analysis was stopped because the service shut down; submit it again")
+                    } else {
+                        Problem(.internalServerError, code: "internal", detail: "the analysis failed unexpectedly")
+                    }
+                final.state = .failed
+                final.error = .init(type: "urn:candor:error:\(problem.code)", status: problem.status.code, detail: problem.detail)
             }
-            document.finishedAt = document.finishedAt ?? Date()
-            var final = document
-            final.progress = .init(done: progress.done, total: progress.total, unit: progress.unit)
-            document.result = nil
-            document.progress = final.progress
-            return final
+        }
+        final.finishedAt = final.finishedAt ?? Date()
+        final.progress = .init(done: progress.done, total: progress.total, unit: progress.unit)
+        final.etaSeconds = nil
+        return final
+    }
+
+    /// Makes `final` (from ``ending(_:)``, already on disk) the job's state and wakes whoever
+    /// waits for the end. Returns false when the client cancelled meanwhile: the job then
+    /// stays cancelled, and its record must be written again.
+    @discardableResult
+    func publish(_ final: AnalysisDocument) -> Bool {
+        let (published, waiters) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
+            let published = !(state.document.state == .cancelled && final.state != .cancelled)
+            if published {
+                state.document = final
+                state.document.result = nil
+            }
+            return (published, state.takeWaiters())
+        }
+        for waiter in waiters { waiter.resume() }
+        return published
+    }
+
+    /// Returns when the job has finished (at once if it has), or when the task is cancelled.
+    func finished() async {
+        let id = UUID()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.document.state.isFinished || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }
 
     /// Cancels: a queued job ends now; a running one is marked cancelled and its work stops
     /// at its next batch. Returns whether the job was still unfinished.
     func cancel() -> Bool {
-        let wasUnfinished = document.withLock { document -> Bool in
-            guard !document.state.isFinished else { return false }
-            document.state = .cancelled
-            document.finishedAt = Date()
-            return true
+        let (wasUnfinished, waiters) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
+            guard !state.document.state.isFinished else { return (false, []) }
+            state.document.state = .cancelled
+            state.document.finishedAt = Date()
+            state.document.progress = .init(done: progress.done, total: progress.total, unit: progress.unit)
+            return (true, state.takeWaiters())
         }
         if wasUnfinished { cancellation.cancel() }
+        for waiter in waiters { waiter.resume() }
         return wasUnfinished
     }
 }

@@ -67,7 +67,7 @@ final class AnalysisJobs: Sendable {
         state.withLock { state in
             for job in restored {
                 state.jobs[job.id] = job
-                if job.state == .succeeded { state.byKey[job.key] = job.id }
+                if job.currentState == .succeeded { state.byKey[job.key] = job.id }
             }
         }
         sweep()
@@ -79,7 +79,7 @@ final class AnalysisJobs: Sendable {
         sweep()
         let key = request.cacheKey
         let outcome = state.withLock { state -> Result<(AnalysisJob, Bool), Problem> in
-            if let id = state.byKey[key], let job = state.jobs[id], job.state != .cancelled, job.state != .failed {
+            if let id = state.byKey[key], let job = state.jobs[id], job.currentState != .cancelled, job.currentState != .failed {
                 return .success((job, true))
             }
             guard state.queue.count < settings.maxQueued || state.running < concurrency else {
@@ -147,7 +147,7 @@ final class AnalysisJobs: Sendable {
                 return wasQueued
             }
             // A running job is recorded when its work stops; a queued one now.
-            if queued { try? write(StoredJob(key: job.key, document: job.finish(.failure(CancellationError())))) }
+            if queued { try? write(StoredJob(key: job.key, document: job.snapshot())) }
             return true
         }
         state.withLock { state in
@@ -160,11 +160,13 @@ final class AnalysisJobs: Sendable {
 
     /// Waits until `job` finishes or `seconds` pass; returns whether it finished.
     func wait(for job: AnalysisJob, seconds: Double) async -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while !job.state.isFinished && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(50))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await job.finished() }
+            group.addTask { try? await Task.sleep(for: .milliseconds(Int(seconds * 1000))) }
+            await group.next()
+            group.cancelAll()
         }
-        return job.state.isFinished
+        return job.currentState.isFinished
     }
 
     /// Starts waiting jobs while a slot is free.
@@ -191,9 +193,15 @@ final class AnalysisJobs: Sendable {
         do { outcome = .success(try await pool.runBackground(cancellation: job.cancellation) { try request.run(context) }) } catch {
             outcome = .failure(error)
         }
-        let final = job.finish(outcome)
+        // Written before it is reported, so a result a client was told of survives a restart.
+        var final = job.ending(outcome)
         do { try write(StoredJob(key: job.key, document: final)) } catch {
             logger.error("cannot store an analysis result", metadata: ["id": "\(job.id)", "error": "\(error)"])
+        }
+        if !job.publish(final) {
+            // Cancelled while the record was written: record the cancellation instead.
+            final = job.snapshot()
+            try? write(StoredJob(key: job.key, document: final))
         }
         if final.state != .succeeded {
             state.withLock { state in

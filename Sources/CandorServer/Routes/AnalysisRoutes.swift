@@ -38,7 +38,7 @@ struct AnalysisRoutes {
         var headers: HTTPFields = [.location: "/v1/analyses/\(job.id)"]
         if reused { headers[.cache] = "hit" }
         return try JSONResponse.make(
-            try service.analyses.document(job), status: job.state.isFinished ? .ok : .accepted, headers: headers)
+            try service.analyses.document(job), status: job.currentState.isFinished ? .ok : .accepted, headers: headers)
     }
 
     func list() throws -> Response {
