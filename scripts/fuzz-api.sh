@@ -49,7 +49,7 @@ token=fuzz-admin-token
 # The largest requests the contract allows take seconds on the debug binary (RISE with a
 # million masks: 14 s on 2 cores); a long deadline keeps a slow machine from turning them into
 # 504s, which would fail not_a_server_error.
-CANDOR_ADMIN_TOKEN=$token CANDOR_SERVER_REQUEST_TIMEOUT_SECONDS=120 "$binary" serve --host 127.0.0.1 --port "$port" --models-dir "$scratch/models" \
+CANDOR_ADMIN_TOKEN=$token CANDOR_SERVER_REQUEST_TIMEOUT_SECONDS=120 CANDOR_DATA_DIRECTORY="$scratch/data" "$binary" serve --host 127.0.0.1 --port "$port" --models-dir "$scratch/models" \
     >"$report_dir/server.log" 2>&1 &
 server_pid=$!
 

@@ -3,6 +3,7 @@ import CandorModel
 import CandorTensor
 import Crypto
 import Foundation
+import HTTPTypes
 
 /// An analysis request body (`POST /v1/models/{name}/analyses`) checked against a model, the
 /// analysis catalog and the stored datasets: the data is bound to the model's inputs and the
@@ -71,8 +72,15 @@ struct AnalysisRequest: Sendable {
         return hash.finalize().hexString
     }
 
-    /// Runs the analysis (on the calling thread: jobs call it on a worker).
+    /// Runs the analysis (on the calling thread: jobs call it on a worker). A result holding
+    /// NaN or infinity, which JSON cannot carry, is a failure to report (422).
     func run(_ context: AnalysisContext) throws -> JSONValue {
-        do { return try plan.run(problem, context: context) } catch { throw Problem(error) }
+        let result: JSONValue
+        do { result = try plan.run(problem, context: context) } catch { throw Problem(error) }
+        guard result.isFinite else {
+            throw Problem(
+                .unprocessableContent, code: "non-finite-result", detail: "\(analysis) produced NaN or infinity on this model and data")
+        }
+        return result
     }
 }

@@ -18,8 +18,12 @@ struct AnalysisRoutes {
         router.delete("/v1/analyses/{id}") { _, context in try cancel(context) }
     }
 
-    /// The longest `?wait` a request may hold its connection for.
-    static let maximumWaitSeconds = 300.0
+    /// The longest `?wait` a request may hold its connection for (proxies commonly close an
+    /// idle response after a minute).
+    static let maximumWaitSeconds = 60.0
+    /// The longest an event stream stays open: then it ends, and a client reconnects (as
+    /// `EventSource` does by itself) for the rest.
+    static let maximumStreamSeconds = 60.0
 
     func submit(_ request: Request, _ context: CandorRequestContext) async throws -> Response {
         let name = context.parameters.get("name") ?? ""
@@ -56,7 +60,8 @@ struct AnalysisRoutes {
     /// `progress` event whenever the state or the count of units done changes, a comment
     /// every 15 s of silence to keep proxies from closing the stream, and a last event named
     /// after the final state (`succeeded`, `failed`, `cancelled`) carrying the whole document
-    /// with its result; then the stream ends.
+    /// with its result; then the stream ends. A stream open for ``maximumStreamSeconds`` ends
+    /// early, after a `retry` line, so no connection is held for the length of a long job.
     func events(_ context: CandorRequestContext) throws -> Response {
         let job = try job(context)
         let analyses = service.analyses
@@ -67,6 +72,7 @@ struct AnalysisRoutes {
                 var last: AnalysisDocument?
                 var lastWrite = ContinuousClock.now
                 var sequence = 0
+                let closesAt = ContinuousClock.now + .seconds(Self.maximumStreamSeconds)
                 func send(_ event: String, _ document: AnalysisDocument) async throws {
                     sequence += 1
                     let data = String(decoding: try encoder.encode(document), as: UTF8.self)
@@ -82,6 +88,9 @@ struct AnalysisRoutes {
                     if document.state != last?.state || document.progress != last?.progress {
                         try await send("progress", document)
                         last = document
+                    } else if ContinuousClock.now >= closesAt {
+                        try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
+                        break
                     } else if ContinuousClock.now - lastWrite > .seconds(15) {
                         try await writer.write(ByteBuffer(string: ": waiting\n\n"))
                         lastWrite = .now
