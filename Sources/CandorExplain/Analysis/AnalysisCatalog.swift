@@ -14,6 +14,7 @@ public struct AnalysisCatalog: Sendable {
         PermutationImportance(),
         ShapSummary(),
         GlobalSurrogate(),
+        ActivationMaximization(),
     ])
 
     public func analysis(named name: String) -> (any Analysis)? {
