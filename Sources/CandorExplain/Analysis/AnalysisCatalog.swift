@@ -15,6 +15,7 @@ public struct AnalysisCatalog: Sendable {
         ShapSummary(),
         GlobalSurrogate(),
         ActivationMaximization(),
+        TCAV(),
     ])
 
     public func analysis(named name: String) -> (any Analysis)? {
