@@ -15,6 +15,8 @@ public struct AnalysisCatalog: Sendable {
         ShapSummary(),
         GlobalSurrogate(),
         ImportanceTest(),
+        ActivationMaximization(),
+        TCAV(),
     ])
 
     public func analysis(named name: String) -> (any Analysis)? {
