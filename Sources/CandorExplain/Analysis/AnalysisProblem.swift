@@ -79,27 +79,11 @@ public struct AnalysisProblem: Sendable {
         count: Int, context: AnalysisContext, countsProgress: Bool = true,
         fill: (_ row: Int, _ input: Int, _ destination: UnsafeMutableBufferPointer<Float>) -> Void
     ) throws(ExplanationError) -> OutputRows {
-        let sizes = rows.map { $0.shape.dropFirst().reduce(1, *) }
-        let passSize = context.explanation.rowsPerPass(for: model)
         var values: [Float] = []
-        for first in stride(from: 0, to: count, by: passSize) {
-            try context.checkCancellation()
-            let pass = first..<Swift.min(first + passSize, count)
-            var batch: [Tensor] = []
-            for (input, data) in rows.enumerated() {
-                let size = sizes[input]
-                var scalars = [Float](repeating: 0, count: pass.count * size)
-                scalars.withUnsafeMutableBufferPointer { buffer in
-                    for (position, row) in pass.enumerated() {
-                        fill(row, input, UnsafeMutableBufferPointer(rebasing: buffer[(position * size)..<((position + 1) * size)]))
-                    }
-                }
-                do { batch.append(try Tensor(shape: [pass.count] + data.shape.dropFirst(), scalars: scalars)) } catch {
-                    throw ExplanationError(.invalidInput, "the evaluated batch is too large: \(error)")
-                }
-            }
-            let result: Tensor
-            do { result = try model.predict(batch)[output] } catch { throw ExplanationError(error) }
+        try FilledPasses.evaluate(
+            model, instanceShapes: rows.map { Array($0.shape.dropFirst()) }, output: output, count: count,
+            context: context.explanation, fill: fill
+        ) { result, pass throws(ExplanationError) in
             guard result.isFinite else {
                 throw ExplanationError(.nonFiniteResult, "the model produced NaN or infinity on rows of this dataset")
             }

@@ -3,8 +3,7 @@ import CandorTensor
 
 /// The target output of one instance's model output for many synthetic instances (LIME's
 /// perturbed samples, RISE's masked inputs): `fill` writes sample s of input i into the given
-/// instance-sized buffer (zeroed), and the samples are evaluated in passes sized to the memory budget,
-/// checking cancellation between passes.
+/// instance-sized buffer (zeroed), and the samples are evaluated as ``FilledPasses`` does.
 struct SampleEvaluation {
     let model: any PredictiveModel
     let problem: ResolvedProblem
@@ -40,28 +39,9 @@ struct SampleEvaluation {
         fill: (_ sample: Int, _ input: Int, _ destination: UnsafeMutableBufferPointer<Float>) -> Void,
         collect: (_ outputs: Tensor, _ samples: Int) -> Void
     ) throws(ExplanationError) {
-        let inputs = problem.problem.inputs
-        let sizes = problem.problem.instanceSizes
-        let passSize = context.rowsPerPass(for: model)
-        for first in stride(from: 0, to: count, by: passSize) {
-            try context.checkCancellation()
-            let pass = first..<min(first + passSize, count)
-            var batch: [Tensor] = []
-            for (inputIndex, input) in inputs.enumerated() {
-                let size = sizes[inputIndex]
-                var scalars = [Float](repeating: 0, count: pass.count * size)
-                scalars.withUnsafeMutableBufferPointer { buffer in
-                    for (position, sample) in pass.enumerated() {
-                        fill(sample, inputIndex, UnsafeMutableBufferPointer(rebasing: buffer[(position * size)..<((position + 1) * size)]))
-                    }
-                }
-                do { batch.append(try Tensor(shape: [pass.count] + input.shape.dropFirst(), scalars: scalars)) } catch {
-                    throw ExplanationError(.invalidInput, "the sampled batch is too large: \(error)")
-                }
-            }
-            let outputs: Tensor
-            do { outputs = try model.predict(batch)[problem.problem.output] } catch { throw ExplanationError(error) }
-            collect(outputs, pass.count)
-        }
+        try FilledPasses.evaluate(
+            model, instanceShapes: problem.problem.inputs.map { Array($0.shape.dropFirst()) }, output: problem.problem.output,
+            count: count, context: context, fill: fill
+        ) { outputs, pass in collect(outputs, pass.count) }
     }
 }
