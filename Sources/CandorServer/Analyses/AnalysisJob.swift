@@ -43,6 +43,13 @@ struct AnalysisDocument: Codable, Sendable, Equatable {
     var result: JSONValue?
     var error: Failure?
 
+    /// The document as its record on disk holds it: the result is kept apart.
+    var withoutResult: AnalysisDocument {
+        var copy = self
+        copy.result = nil
+        return copy
+    }
+
     enum CodingKeys: String, CodingKey {
         case id, model, analysis, data, output, target, params, state, progress, result, error
         case modelSha256 = "model_sha256"

@@ -9,8 +9,8 @@ import Synchronization
 /// starves requests), finished jobs kept for `analyses.retention_seconds` and answered again
 /// for an equal request (same model bytes, data and parameters).
 ///
-/// Every state change is written to `<data.directory>/analyses/ID.json` (whole, switched in
-/// with a rename) before it is reported, so a restart loses no finished result a client was
+/// Every state change is written to `<data.directory>/analyses/ID.json`, a succeeded job's
+/// result first to `ID.result.json` (each whole, switched in with a rename), before it is reported, so a restart loses no finished result a client was
 /// told of; a job that was queued or running when the service stopped comes back failed,
 /// saying so.
 final class AnalysisJobs: Sendable {
@@ -47,7 +47,7 @@ final class AnalysisJobs: Sendable {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
         let decoder = JSONDecoder.candor
         var restored: [AnalysisJob] = []
-        for name in names where name.hasSuffix(".json") {
+        for name in names where name.hasSuffix(".json") && !name.hasSuffix(".result.json") {
             let url = folder.appendingPathComponent(name)
             guard let data = try? Data(contentsOf: url), let stored = try? decoder.decode(StoredJob.self, from: data) else {
                 logger.warning("ignoring an unreadable analysis record", metadata: ["file": "\(name)"])
@@ -63,6 +63,10 @@ final class AnalysisJobs: Sendable {
                 try? write(StoredJob(key: stored.key, document: document))
             }
             restored.append(AnalysisJob(restored: document, key: stored.key))
+        }
+        let kept = Set(restored.map(\.id))
+        for name in names where name.hasSuffix(".result.json") && !kept.contains(String(name.dropLast(".result.json".count))) {
+            try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
         }
         state.withLock { state in
             for job in restored {
@@ -128,8 +132,7 @@ final class AnalysisJobs: Sendable {
         var document = job.snapshot()
         guard document.state == .succeeded else { return document }
         do {
-            let stored = try JSONDecoder.candor.decode(StoredJob.self, from: Data(contentsOf: url(job.id)))
-            document.result = stored.document.result
+            document.result = try JSONDecoder.candor.decode(JSONValue.self, from: Data(contentsOf: resultURL(job.id)))
         } catch {
             throw Problem(.internalServerError, code: "storage-failed", detail: "the result of analysis \(job.id) could not be read")
         }
@@ -154,7 +157,7 @@ final class AnalysisJobs: Sendable {
             state.jobs[job.id] = nil
             if state.byKey[job.key] == job.id { state.byKey[job.key] = nil }
         }
-        try? FileManager.default.removeItem(at: url(job.id))
+        removeFiles(job.id)
         return false
     }
 
@@ -234,13 +237,28 @@ final class AnalysisJobs: Sendable {
             }
             return expired
         }
-        for job in expired { try? FileManager.default.removeItem(at: url(job.id)) }
+        for job in expired { removeFiles(job.id) }
     }
 
+    /// A job's record: its document, without the result.
     private func url(_ id: String) -> URL { folder.appendingPathComponent("\(id).json") }
+    /// A succeeded job's result, apart from its record, so reading the records at start-up
+    /// costs little however large the kept results are.
+    private func resultURL(_ id: String) -> URL { folder.appendingPathComponent("\(id).result.json") }
 
+    /// Writes a job's result (when it has one) and then its record, each whole: a record that
+    /// says `succeeded` always has its result beside it.
     private func write(_ stored: StoredJob) throws {
-        try AtomicFile.write(try JSONEncoder.candor.encode(stored), to: url(stored.document.id))
+        var record = stored
+        if let result = stored.document.result {
+            try AtomicFile.write(try JSONEncoder.candor.encode(result), to: resultURL(stored.document.id))
+            record = StoredJob(key: stored.key, document: stored.document.withoutResult)
+        }
+        try AtomicFile.write(try JSONEncoder.candor.encode(record), to: url(stored.document.id))
+    }
+
+    private func removeFiles(_ id: String) {
+        for file in [url(id), resultURL(id)] { try? FileManager.default.removeItem(at: file) }
     }
 
     /// Ids are made here, so anything else is not one.
