@@ -48,8 +48,10 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 token=fuzz-admin-token
 # The largest requests the contract allows take seconds on the debug binary (RISE with a
 # million masks: 14 s on 2 cores); a long deadline keeps a slow machine from turning them into
-# 504s, which would fail not_a_server_error.
-CANDOR_ADMIN_TOKEN=$token CANDOR_SERVER_REQUEST_TIMEOUT_SECONDS=120 CANDOR_DATA_DIRECTORY="$scratch/data" "$binary" serve --host 127.0.0.1 --port "$port" --models-dir "$scratch/models" \
+# 504s, which would fail not_a_server_error. Analyses run as jobs: a short job deadline and
+# queue keep a `?wait` or an event stream on a generated heavy analysis from holding the run.
+CANDOR_ADMIN_TOKEN=$token CANDOR_SERVER_REQUEST_TIMEOUT_SECONDS=120 CANDOR_DATA_DIRECTORY="$scratch/data" \
+    CANDOR_ANALYSES_TIMEOUT_SECONDS=10 CANDOR_ANALYSES_MAX_QUEUED=2 "$binary" serve --host 127.0.0.1 --port "$port" --models-dir "$scratch/models" \
     >"$report_dir/server.log" 2>&1 &
 server_pid=$!
 

@@ -248,3 +248,21 @@ import Testing
         #expect(finishedID != nil && interruptedID != nil)
     }
 }
+
+extension AnalysisJobTests {
+    /// An analysis that outlives `analyses.timeout_seconds` is stopped at its next batch and
+    /// fails, saying why, and frees its slot.
+    @Test func anAnalysisPastItsDeadlineFailsSayingSo() async throws {
+        try await TestApplication(analyses: .withSteps, { $0.analyses.timeoutSeconds = 0.3 }).test { client in
+            let response = try await client.post("\(submitURI)?wait=10", json: stepsRequest(steps: 5000, milliseconds: 5))
+            #expect(response.json["state"] as? String == "failed")
+            let error = try #require(response.json["error"] as? [String: Any])
+            #expect(error["type"] as? String == "urn:candor:error:deadline-exceeded")
+            #expect((error["detail"] as? String)?.contains("analyses.timeout_seconds") == true)
+            let done = (response.json["progress"] as? [String: Any])?["done"] as? Int ?? 0
+            #expect(done > 0 && done < 5000)
+            let next = try await client.post("\(submitURI)?wait=10", json: stepsRequest(steps: 1, milliseconds: 1))
+            #expect(next.json["state"] as? String == "succeeded")
+        }
+    }
+}

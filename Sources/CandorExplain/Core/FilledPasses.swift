@@ -30,9 +30,12 @@ enum FilledPasses {
                     throw ExplanationError(.invalidInput, "the evaluated batch is too large: \(error)")
                 }
             }
-            let outputs: Tensor
-            do { outputs = try model.predict(batch)[output] } catch { throw ExplanationError(error) }
-            try collect(outputs, pass)
+            let results: [Tensor]
+            do { results = try model.predict(batch) } catch { throw ExplanationError(error) }
+            guard results.indices.contains(output) else {
+                throw ExplanationError(.unknownOutput, "the model has \(results.count) outputs, so no output \(output)")
+            }
+            try collect(results[output], pass)
         }
     }
 }

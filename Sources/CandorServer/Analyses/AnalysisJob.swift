@@ -69,6 +69,8 @@ final class AnalysisJob: Sendable {
     let key: String
     let progress: AnalysisProgress
     let cancellation = CancellationFlag()
+    /// Set when the job outlived `analyses.timeout_seconds` and was stopped for it.
+    private let timedOut = Atomic<Bool>(false)
     private let state: Mutex<State>
 
     private struct State {
@@ -130,6 +132,12 @@ final class AnalysisJob: Sendable {
         }
     }
 
+    /// Stops the job for outliving `analyses.timeout_seconds`: it ends failed, saying so.
+    func stopForDeadline() {
+        timedOut.store(true, ordering: .relaxed)
+        cancellation.cancel()
+    }
+
     /// The document the job ends with for `outcome`, without changing the job, so it can be
     /// written to disk before it is reported. A job the client cancelled stays cancelled
     /// whatever its work returned; any other stop (the service shutting down) is a failure.
@@ -144,6 +152,12 @@ final class AnalysisJob: Sendable {
                 let problem: Problem =
                     if let problem = error as? Problem, problem.code != ErrorCode.cancelled.rawValue {
                         problem
+                    } else if timedOut.load(ordering: .relaxed) {
+                        Problem(
+                            .gatewayTimeout, code: "deadline-exceeded",
+                            detail:
+                                "the analysis did not finish within analyses.timeout_seconds and was stopped; use fewer rows, features or steps"
+                        )
                     } else if error is Problem || error is CancellationError {
                         Problem(
                             .serviceUnavailable, code: "shutting-down",

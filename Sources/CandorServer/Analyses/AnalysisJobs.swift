@@ -192,6 +192,12 @@ final class AnalysisJobs: Sendable {
         try? write(StoredJob(key: job.key, document: job.snapshot()))
         let context = AnalysisContext(
             explanation: ExplanationContext(cancellation: job.cancellation, maxBatchElements: maxBatchElements), progress: job.progress)
+        let timeout = settings.timeoutSeconds
+        let deadline = Task {
+            try await Task.sleep(for: .milliseconds(Int(timeout * 1000)))
+            job.stopForDeadline()
+        }
+        defer { deadline.cancel() }
         let outcome: Result<JSONValue, any Error>
         do { outcome = .success(try await pool.runBackground(cancellation: job.cancellation) { try request.run(context) }) } catch {
             outcome = .failure(error)
@@ -200,6 +206,11 @@ final class AnalysisJobs: Sendable {
         var final = job.ending(outcome)
         do { try write(StoredJob(key: job.key, document: final)) } catch {
             logger.error("cannot store an analysis result", metadata: ["id": "\(job.id)", "error": "\(error)"])
+            // A result that could not be kept cannot be served: the job failed.
+            final = job.ending(
+                .failure(
+                    Problem(.internalServerError, code: "storage-failed", detail: "the result could not be written to the data folder")))
+            try? write(StoredJob(key: job.key, document: final))
         }
         if !job.publish(final) {
             // Cancelled while the record was written: record the cancellation instead.

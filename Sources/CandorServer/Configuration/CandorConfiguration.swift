@@ -81,6 +81,8 @@ public struct CandorConfiguration: Sendable, Equatable {
         public var maxRows = 10_000
         /// Seconds a finished analysis (its result or error) is kept.
         public var retentionSeconds = 86_400.0
+        /// Seconds an analysis may run; past them it is stopped at its next batch and fails.
+        public var timeoutSeconds = 3_600.0
     }
 
     public struct Admin: Sendable, Equatable {
@@ -161,6 +163,7 @@ extension CandorConfiguration {
         ("data", "directory"),
         ("datasets", "max_bytes"), ("datasets", "max_rows"), ("datasets", "max_count"),
         ("analyses", "max_concurrent"), ("analyses", "max_queued"), ("analyses", "max_rows"), ("analyses", "retention_seconds"),
+        ("analyses", "timeout_seconds"),
         ("admin", "token"),
         ("logging", "level"),
     ]
@@ -210,6 +213,7 @@ extension CandorConfiguration {
         case ("analyses", "max_queued"): analyses.maxQueued = try integer(minimum: 0)
         case ("analyses", "max_rows"): analyses.maxRows = try integer(minimum: 1)
         case ("analyses", "retention_seconds"): analyses.retentionSeconds = try seconds()
+        case ("analyses", "timeout_seconds"): analyses.timeoutSeconds = try seconds()
         case ("admin", "token"): admin.token = value
         case ("logging", "level"):
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]

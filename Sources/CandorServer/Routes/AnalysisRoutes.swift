@@ -85,12 +85,13 @@ struct AnalysisRoutes {
                         try await send(document.state.rawValue, (try? analyses.document(job)) ?? document)
                         break
                     }
+                    if ContinuousClock.now >= closesAt {
+                        try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
+                        break
+                    }
                     if document.state != last?.state || document.progress != last?.progress {
                         try await send("progress", document)
                         last = document
-                    } else if ContinuousClock.now >= closesAt {
-                        try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
-                        break
                     } else if ContinuousClock.now - lastWrite > .seconds(15) {
                         try await writer.write(ByteBuffer(string: ": waiting\n\n"))
                         lastWrite = .now
