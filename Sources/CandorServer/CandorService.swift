@@ -52,6 +52,14 @@ public final class CandorService: Sendable {
             timeout: .seconds(configuration.server.requestTimeoutSeconds), kind: kind, abandonedWhen: context.presence, work)
     }
 
+    /// The loaded model a route's `{name}` names, or the 404 that says there is none.
+    func model(named name: String) throws -> LoadedModel {
+        guard let model = registry.model(named: name) else {
+            throw Problem.notFound("unknown-model", "no model named '\(name)' is loaded; GET /v1/models lists them")
+        }
+        return model
+    }
+
     /// After a model is added, replaced or removed: cached answers for an old version can
     /// never be asked for again, so their memory is released, and the gauge is updated.
     func modelsChanged() {

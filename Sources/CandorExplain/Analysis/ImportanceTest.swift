@@ -74,10 +74,8 @@ public struct ImportanceTest: Analysis {
                 entry["selected"] = .bool(adjusted[unit] <= q)
                 return .object(entry)
             }
-            let selected = scores.units.indices.filter { adjusted[$0] <= q }.map { unit -> JSONValue in
-                let columns = scores.units[unit]
-                return columns.count == 1
-                    ? .string(problem.featureName(columns[0])) : .array(columns.map { .string(problem.featureName($0)) })
+            let selected = scores.units.indices.filter { adjusted[$0] <= q }.compactMap { unit in
+                scores.label(scores.units[unit], problem: problem).values.first
             }
             return .object([
                 "scoring": .string(scores.scoring.rawValue), "labels": .string(outcome.labelSource),

@@ -71,10 +71,13 @@ public struct ShapSummary: Analysis {
         }
         let methodParameters = try reader.object("method_params") ?? [:]
         let dependence = try reader.bool("dependence")
+        let target = try problem.target(outputsPerRow: try problem.outputWidth(for: descriptor.name), analysis: descriptor.name)
         // The method validates its parameters on the first row, so a mistake is a 400 now.
         let call = MethodCall(explainer: explainer, parameters: methodParameters)
-        _ = try explainer.prepare(methodParameters, for: Self.chunk(problem, rows: 0..<Swift.min(1, problem.rowCount), target: 0))
-        return Plan(call: call, features: features, dependence: dependence, effectiveParameters: reader.effective, rows: problem.rowCount)
+        _ = try explainer.prepare(methodParameters, for: Self.chunk(problem, rows: 0..<Swift.min(1, problem.rowCount), target: target))
+        return Plan(
+            call: call, features: features, target: target, dependence: dependence, effectiveParameters: reader.effective,
+            rows: problem.rowCount)
     }
 
     /// Rows `range` of the dataset as an explanation problem for `target`.
@@ -87,6 +90,8 @@ public struct ShapSummary: Analysis {
     struct Plan: AnalysisPlan {
         let call: MethodCall
         let features: Int
+        /// The analysed output value, resolved when prepared.
+        let target: Int
         let dependence: Bool
         let effectiveParameters: [String: JSONValue]
         let rows: Int
@@ -95,14 +100,6 @@ public struct ShapSummary: Analysis {
         var progressUnit: String { "rows explained" }
 
         func run(_ problem: AnalysisProblem, context: AnalysisContext) throws(ExplanationError) -> JSONValue {
-            let first = try problem.outputs(
-                count: Swift.min(1, problem.rowCount), context: context, countsProgress: false
-            ) { _, input, destination in
-                problem.rows[input].scalars.withUnsafeBufferPointer { source in
-                    for index in 0..<destination.count { destination[index] = source[index] }
-                }
-            }
-            let target = try problem.target(outputsPerRow: first.perRow, analysis: "shap_summary")
             var values: [Float] = []
             values.reserveCapacity(rows * features)
             for start in stride(from: 0, to: rows, by: ShapSummary.rowsPerChunk) {
@@ -113,10 +110,10 @@ public struct ShapSummary: Analysis {
                 for row in attributions { values += row[0].scalars }
                 context.progress.advance(by: range.count)
             }
-            return summary(values, problem: problem, target: target)
+            return summary(values, problem: problem)
         }
 
-        private func summary(_ values: [Float], problem: AnalysisProblem, target: Int) -> JSONValue {
+        private func summary(_ values: [Float], problem: AnalysisProblem) -> JSONValue {
             let count = Double(Swift.max(rows, 1))
             var meanAbs = [Double](repeating: 0, count: features)
             var mean = [Double](repeating: 0, count: features)

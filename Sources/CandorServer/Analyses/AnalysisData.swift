@@ -88,10 +88,7 @@ struct AnalysisData {
     /// SHA-256 of the rows (shapes and values) and labels.
     var hash: String {
         var hash = SHA256()
-        for input in rows {
-            hash.update(data: Data("\(input.shape)".utf8))
-            input.scalars.withUnsafeBytes { hash.update(bufferPointer: $0) }
-        }
+        hash.update(tensors: rows)
         if let labels { labels.withUnsafeBytes { hash.update(bufferPointer: $0) } }
         return hash.finalize().hexString
     }

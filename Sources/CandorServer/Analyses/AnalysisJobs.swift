@@ -115,9 +115,13 @@ final class AnalysisJobs: Sendable {
         return (job, reused)
     }
 
+    /// The job by id; one past its retention is forgotten rather than shown. Only that job is
+    /// checked: polling must not sweep every kept job on each request.
     func job(_ id: String) -> AnalysisJob? {
-        sweep()
-        return state.withLock { $0.jobs[id] }
+        guard let job = state.withLock({ $0.jobs[id] }) else { return nil }
+        guard isExpired(job.snapshot(), cutoff: retentionCutoff) else { return job }
+        forget([job])
+        return nil
     }
 
     /// Every kept job, newest first.
@@ -153,11 +157,7 @@ final class AnalysisJobs: Sendable {
             if queued { try? write(StoredJob(key: job.key, document: job.snapshot())) }
             return true
         }
-        state.withLock { state in
-            state.jobs[job.id] = nil
-            if state.byKey[job.key] == job.id { state.byKey[job.key] = nil }
-        }
-        removeFiles(job.id)
+        forget([job])
         return false
     }
 
@@ -234,21 +234,33 @@ final class AnalysisJobs: Sendable {
     /// Forgets finished jobs older than the retention, and the oldest beyond
     /// ``maximumKept``, with their stored results.
     private func sweep() {
-        let cutoff = Date().addingTimeInterval(-settings.retentionSeconds)
+        let cutoff = retentionCutoff
         let expired = state.withLock { state -> [AnalysisJob] in
             let finished = state.jobs.values.map { ($0, $0.snapshot()) }.filter { $0.1.state.isFinished }
                 .sorted { ($0.1.finishedAt ?? $0.1.createdAt) < ($1.1.finishedAt ?? $1.1.createdAt) }
             let excess = max(0, finished.count - Self.maximumKept)
-            let expired = finished.enumerated().filter { index, entry in
-                index < excess || (entry.1.finishedAt ?? entry.1.createdAt) < cutoff
-            }.map(\.element.0)
-            for job in expired {
+            return finished.enumerated().filter { index, entry in index < excess || isExpired(entry.1, cutoff: cutoff) }
+                .map(\.element.0)
+        }
+        forget(expired)
+    }
+
+    /// Finished jobs whose end is older than this are past their retention.
+    private var retentionCutoff: Date { Date().addingTimeInterval(-settings.retentionSeconds) }
+
+    private func isExpired(_ document: AnalysisDocument, cutoff: Date) -> Bool {
+        document.state.isFinished && (document.finishedAt ?? document.createdAt) < cutoff
+    }
+
+    /// Drops jobs from memory and disk.
+    private func forget(_ jobs: [AnalysisJob]) {
+        state.withLock { state in
+            for job in jobs {
                 state.jobs[job.id] = nil
                 if state.byKey[job.key] == job.id { state.byKey[job.key] = nil }
             }
-            return expired
         }
-        for job in expired { removeFiles(job.id) }
+        for job in jobs { removeFiles(job.id) }
     }
 
     /// A job's record: its document, without the result.

@@ -143,10 +143,7 @@ struct ExplainRequest: Sendable {
         hash.update(data: Data("evaluate \(metrics.plans.map(\.name))".utf8))
         hash.update(data: (try? JSONEncoder.candor.encode(metrics.effectiveParameters)) ?? Data())
         hash.update(data: Data("output \(problem.output) targets \(problem.targets.map { "\($0)" } ?? "argmax")".utf8))
-        for input in problem.inputs {
-            hash.update(data: Data("\(input.shape)".utf8))
-            input.scalars.withUnsafeBytes { hash.update(bufferPointer: $0) }
-        }
+        hash.update(tensors: problem.inputs)
         return hash.finalize().hexString
     }
 }

@@ -1,4 +1,6 @@
+import CandorTensor
 import Crypto
+import Foundation
 
 extension Digest {
     /// Lower-case hexadecimal, as `sha256sum` prints it (built without `String(format:)`,
@@ -12,5 +14,17 @@ extension Digest {
             characters.append(digits[Int(byte & 0x0f)])
         }
         return String(decoding: characters, as: UTF8.self)
+    }
+}
+
+extension SHA256 {
+    /// Adds tensors to the hash, each as its shape and then its values' bytes, so equal
+    /// batches hash alike and a reshaped one does not (the cache keys of explanations and
+    /// analyses).
+    mutating func update(tensors: [Tensor]) {
+        for tensor in tensors {
+            update(data: Data("\(tensor.shape)".utf8))
+            tensor.scalars.withUnsafeBytes { update(bufferPointer: $0) }
+        }
     }
 }

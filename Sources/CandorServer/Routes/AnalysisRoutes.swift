@@ -26,10 +26,7 @@ struct AnalysisRoutes {
     static let maximumStreamSeconds = 60.0
 
     func submit(_ request: Request, _ context: CandorRequestContext) async throws -> Response {
-        let name = context.parameters.get("name") ?? ""
-        guard let model = service.registry.model(named: name) else {
-            throw Problem.notFound("unknown-model", "no model named '\(name)' is loaded; GET /v1/models lists them")
-        }
+        let model = try service.model(named: context.parameters.get("name") ?? "")
         let wait = try Self.waitSeconds(request)
         let body = try await RequestBody.jsonObject(
             request, limit: service.configuration.server.maxBodyBytes, allowedKeys: AnalysisRequest.fields)

@@ -18,11 +18,7 @@ struct InferenceRoutes {
     }
 
     private func model(_ context: CandorRequestContext) throws -> LoadedModel {
-        let name = context.parameters.get("name") ?? ""
-        guard let model = service.registry.model(named: name) else {
-            throw Problem.notFound("unknown-model", "no model named '\(name)' is loaded; GET /v1/models lists them")
-        }
-        return model
+        try service.model(named: context.parameters.get("name") ?? "")
     }
 
     func predict(_ request: Request, _ context: CandorRequestContext) async throws -> Response {

@@ -35,10 +35,7 @@ struct ModelRoutes {
     }
 
     func describe(_ context: CandorRequestContext) throws -> Response {
-        let name = context.parameters.get("name") ?? ""
-        guard let model = service.registry.model(named: name) else {
-            throw Problem.notFound("unknown-model", "no model named '\(name)' is loaded; GET /v1/models lists them")
-        }
+        let model = try service.model(named: context.parameters.get("name") ?? "")
         return try JSONResponse.make(ModelDescription(model, catalog: service.catalog))
     }
 
