@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "CandorExplain", targets: ["CandorExplain"]),
         .library(name: "CandorModel", targets: ["CandorModel"]),
         .library(name: "CandorTensor", targets: ["CandorTensor"]),
+        .library(name: "CandorImage", targets: ["CandorImage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -40,6 +41,29 @@ let package = Package(
         ),
         // glibc's mallopt, for the server's allocator tuning.
         .systemLibrary(name: "CGlibcMalloc"),
+        // libpng (Debian: libpng-dev, which brings zlib1g-dev) and libjpeg (libjpeg-dev, i.e.
+        // libjpeg-turbo) for decoding uploaded images and encoding heatmaps.
+        .systemLibrary(
+            name: "CLibPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibJPEG",
+            pkgConfig: "libjpeg",
+            providers: [.apt(["libjpeg-dev"])]
+        ),
+        // The setjmp/longjmp side of libpng and libjpeg, which Swift cannot call directly: plain
+        // functions returning status codes and messages.
+        .target(
+            name: "CImageCodecs",
+            dependencies: ["CLibPNG", "CLibJPEG"]
+        ),
+        .target(
+            name: "CandorImage",
+            dependencies: ["CImageCodecs"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "CandorTensor",
             dependencies: ["COpenBLAS"],
@@ -118,6 +142,11 @@ let package = Package(
         .testTarget(
             name: "CandorExplainTests",
             dependencies: ["CandorExplain", "CandorModel", "CandorTensor", "CandorTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CandorImageTests",
+            dependencies: ["CandorImage"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
