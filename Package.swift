@@ -94,6 +94,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Image decoding and attribution rendering (Captum's visualize_image_attr, SVG bar charts).
+        .target(
+            name: "CandorImage",
+            dependencies: [],
+            swiftSettings: swiftSettings
+        ),
         // Fixture paths and numeric comparisons shared by the test targets.
         .target(
             name: "CandorTestSupport",
@@ -113,6 +119,11 @@ let package = Package(
             dependencies: [
                 "CandorModel", "CandorTensor", "CandorTestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CandorImageTests",
+            dependencies: ["CandorImage", "CandorTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
