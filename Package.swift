@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: [
         // OpenBLAS (Debian: libopenblas-dev) for every GEMM-shaped product.
@@ -87,6 +88,7 @@ let package = Package(
             name: "CandorServer",
             dependencies: [
                 "CandorExplain",
+                "CandorImage",
                 "CandorModel",
                 "CandorTensor",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -103,6 +105,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -146,13 +149,14 @@ let package = Package(
         ),
         .testTarget(
             name: "CandorImageTests",
-            dependencies: ["CandorImage"],
+            dependencies: ["CandorImage", "CandorTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CandorServerTests",
             dependencies: [
                 "CandorServer",
+                "CandorImage",
                 "CandorExplain",
                 "CandorTensor",
                 "CandorTestSupport",
@@ -160,6 +164,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ],
             swiftSettings: swiftSettings
         ),

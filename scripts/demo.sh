@@ -13,7 +13,8 @@ BASE="${BASE%/}"
 MODEL=iris_mlp
 
 if command -v python3 >/dev/null 2>&1; then
-    pretty() { python3 -m json.tool; }
+    # --no-ensure-ascii: summaries such as ∂f/∂x print as themselves, not \u2202f/\u2202x.
+    pretty() { PYTHONIOENCODING=utf-8 python3 -m json.tool --no-ensure-ascii; }
 else
     pretty() { cat; echo; }
 fi

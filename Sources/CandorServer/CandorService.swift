@@ -83,6 +83,7 @@ public func buildRouter(_ service: CandorService) -> Router<CandorRequestContext
     let router = Router(context: CandorRequestContext.self, options: .autoGenerateHeadEndpoints)
     let allowed = AllowedMethods()
     router.add(middleware: RequestEnvelopeMiddleware(metrics: service.metrics, allowedMethods: allowed))
+    router.add(middleware: ResponseCompressionMiddleware())
     ServiceRoutes(service: service).register(on: router)
     ModelRoutes(service: service).register(on: router)
     InferenceRoutes(service: service).register(on: router)

@@ -49,6 +49,9 @@ public struct CandorConfiguration: Sendable, Equatable {
         /// Most tensor elements in one internal forward/backward pass; methods chunk their
         /// evaluations to stay under it, which bounds memory per worker.
         public var maxBatchElements = 4_000_000
+        /// Most pixels (width × height) of one picture sent as an instance, checked from the
+        /// file's header before decoding: a small file that inflates to gigabytes is a 413.
+        public var maxImagePixels = 16_777_216
     }
 
     public struct Cache: Sendable, Equatable {
@@ -158,7 +161,7 @@ extension CandorConfiguration {
         ("server", "idle_timeout_seconds"), ("server", "max_connections"),
         ("workers", "threads"), ("workers", "queue_limit"), ("workers", "retry_after_seconds"),
         ("models", "directory"), ("models", "max_model_bytes"),
-        ("limits", "max_batch_size"), ("limits", "max_input_elements"), ("limits", "max_batch_elements"),
+        ("limits", "max_batch_size"), ("limits", "max_input_elements"), ("limits", "max_batch_elements"), ("limits", "max_image_pixels"),
         ("cache", "max_bytes"),
         ("data", "directory"),
         ("datasets", "max_bytes"), ("datasets", "max_rows"), ("datasets", "max_count"),
@@ -204,6 +207,7 @@ extension CandorConfiguration {
         case ("limits", "max_batch_size"): limits.maxBatchSize = try integer(minimum: 1)
         case ("limits", "max_input_elements"): limits.maxInputElements = try integer(minimum: 1)
         case ("limits", "max_batch_elements"): limits.maxBatchElements = try integer(minimum: 1)
+        case ("limits", "max_image_pixels"): limits.maxImagePixels = try integer(minimum: 1)
         case ("cache", "max_bytes"): cache.maxBytes = try integer(minimum: 0)
         case ("data", "directory"): data.directory = value
         case ("datasets", "max_bytes"): datasets.maxBytes = try integer(minimum: 1024)

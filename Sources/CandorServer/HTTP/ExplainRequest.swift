@@ -10,7 +10,7 @@ import Hummingbird
 /// validated and the method's plan prepared before any computation, so every client mistake
 /// is a 400 found on the event loop. Used by the HTTP route and by `candor explain`.
 struct ExplainRequest: Sendable {
-    static let fields: Set<String> = ["method", "inputs", "target", "output", "params", "evaluate", "evaluate_params"]
+    static let fields: Set<String> = ["method", "inputs", "target", "output", "params", "evaluate", "evaluate_params", "render"]
 
     let method: String
     let model: LoadedModel
@@ -20,10 +20,15 @@ struct ExplainRequest: Sendable {
     let call: MethodCall
     /// The quality metrics asked for with `evaluate` (none without it).
     let metrics: MetricSelection
+    /// The picture drawn of each explanation: asked for with `render`, or by an `Accept`
+    /// header that takes the picture itself; nil for neither.
+    let render: RenderRequest?
+    /// The answer is the picture of the one explanation rather than JSON (`PictureNegotiation`).
+    let wantsPicture: Bool
 
     init(
         _ body: [String: JSONValue], model: LoadedModel, catalog: MethodCatalog, metricCatalog: MetricCatalog,
-        limits: CandorConfiguration.Limits
+        limits: CandorConfiguration.Limits, pictureTypes: Set<String>? = nil
     ) throws {
         guard case .string(let method)? = body["method"] else {
             throw Problem.badRequest(
@@ -57,6 +62,18 @@ struct ExplainRequest: Sendable {
             : try MetricSelection(
                 names: evaluate, parameters: evaluateParameters, fields: ("evaluate", "evaluate_params"), catalog: metricCatalog,
                 problem: problem)
+        let render = body["render"] == .null ? nil : body["render"]
+        self.render = render != nil || pictureTypes != nil ? try RenderRequest(render, model: model) : nil
+        if let pictureTypes, let drawn = self.render?.picture.mediaType, !pictureTypes.contains(drawn) {
+            throw Problem(
+                .notAcceptable, code: "not-acceptable",
+                detail: "this input is drawn as \(drawn), which the Accept header does not take; accept \(drawn) or application/json")
+        }
+        if pictureTypes != nil, inputs[0].shape[0] != 1 {
+            throw Problem.badRequest(
+                "invalid-input", "a picture answers one instance; send one, or ask for JSON (Accept: application/json) with render")
+        }
+        wantsPicture = pictureTypes != nil
         self.method = method
         self.model = model
         self.problem = problem
@@ -69,13 +86,35 @@ struct ExplainRequest: Sendable {
         }
     }
 
-    /// The response body for computed explanations.
+    /// The response body for computed explanations: the JSON answer, or with `wantsPicture`
+    /// the picture itself (of `mediaType`). Drawing is CPU work: the route calls this on a
+    /// worker, after `run`.
     func responseBody(_ explanations: [InstanceExplanation]) throws -> [UInt8] {
+        var pictures: [[UInt8]]?
+        if let render {
+            let instances = problem.inputs[render.input].unstacked()
+            pictures = try zip(explanations, instances).map { explanation, instance in
+                try render.draw(explanation, instance: instance, targetName: ExplanationBody.targetName(explanation, model: model))
+            }
+        }
+        if wantsPicture, let picture = pictures?.first { return picture }
         let response = ExplainResponse(
             model: .init(name: model.name, sha256: model.sha256), method: method, params: plan.effectiveParameters,
-            evaluateParams: metrics.plans.isEmpty ? nil : metrics.effectiveParameters,
-            explanations: explanations.map { ExplanationBody($0, model: model) })
+            evaluateParams: metrics.plans.isEmpty ? nil : metrics.effectiveParameters, render: render?.effective,
+            explanations: explanations.enumerated().map { index, explanation in
+                ExplanationBody(
+                    explanation, model: model,
+                    image: pictures.flatMap { pictures in
+                        render.map { "data:\($0.picture.mediaType);base64,\(Data(pictures[index]).base64EncodedString())" }
+                    })
+            })
         return try Array(JSONEncoder.candor.encode(response))
+    }
+
+    /// The media type `responseBody` answers with.
+    var mediaType: String {
+        if wantsPicture, let render { return render.picture.mediaType }
+        return "application/json"
     }
 
     /// The explained output: the one named, or by default the first float output (a
@@ -143,6 +182,8 @@ struct ExplainRequest: Sendable {
         hash.update(data: Data("evaluate \(metrics.plans.map(\.name))".utf8))
         hash.update(data: (try? JSONEncoder.candor.encode(metrics.effectiveParameters)) ?? Data())
         hash.update(data: Data("output \(problem.output) targets \(problem.targets.map { "\($0)" } ?? "argmax")".utf8))
+        hash.update(data: Data("render \(wantsPicture ? "picture" : "json")".utf8))
+        hash.update(data: (try? JSONEncoder.candor.encode(render?.effective)) ?? Data())
         hash.update(tensors: problem.inputs)
         return hash.finalize().hexString
     }

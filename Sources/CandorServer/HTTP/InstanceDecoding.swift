@@ -9,7 +9,8 @@ import HTTPTypes
 ///
 /// A single-input model takes an array of instances; a tabular instance may also be an object
 /// keyed by the feature names of the model's sidecar. A multi-input model takes an object of
-/// such arrays by input name.
+/// such arrays by input name. Any input's whole batch may instead come as a binary tensor
+/// (`BinaryTensor`).
 struct InstanceDecoding {
     let model: LoadedModel
     let limits: CandorConfiguration.Limits
@@ -19,8 +20,10 @@ struct InstanceDecoding {
         let declared = model.model.inputs
         var batches: [JSONValue] = []
         if declared.count == 1 {
-            if case .object = inputs {
-                throw Problem.badRequest("invalid-input", "'inputs' must be an array of instances (a batch), even for one instance")
+            if case .object(let object) = inputs, !BinaryTensor.isBinary(object) {
+                throw Problem.badRequest(
+                    "invalid-input",
+                    "'inputs' must be an array of instances (a batch), even for one instance, or a binary tensor {dtype, shape, data}")
             }
             batches = [inputs]
         } else {
@@ -44,17 +47,12 @@ struct InstanceDecoding {
         var tensors: [Tensor] = []
         var totalElements = 0
         for (info, batch) in zip(declared, batches) {
-            guard case .array(let instances) = batch else {
-                throw Problem.badRequest("invalid-input", "inputs for '\(info.name)' must be an array of instances, got \(batch.typeName)")
-            }
-            guard !instances.isEmpty else { throw Problem.badRequest("invalid-input", "the batch is empty: send at least one instance") }
-            guard instances.count <= limits.maxBatchSize else {
+            let tensor = try self.batch(batch, info: info, elementBudget: limits.maxInputElements - totalElements)
+            guard tensor.shape[0] <= limits.maxBatchSize else {
                 throw Problem(
                     .contentTooLarge, code: "batch-too-large",
-                    detail: "\(instances.count) instances exceed the limit of \(limits.maxBatchSize) per request")
+                    detail: "\(tensor.shape[0]) instances exceed the limit of \(limits.maxBatchSize) per request")
             }
-            let rows = try instances.map { try namedFeaturesToArray($0, info: info) }
-            let tensor = try Self.batchTensor(rows, info: info, allowingMissing: model.model is TreeEnsemble)
             totalElements += tensor.count
             guard totalElements <= limits.maxInputElements else {
                 throw Problem(
@@ -67,6 +65,46 @@ struct InstanceDecoding {
             throw Problem.badRequest("invalid-input", "every model input must have the same number of instances")
         }
         return tensors
+    }
+
+    /// One input's batch in any of its forms: a binary tensor, or an array of instances
+    /// (nested arrays, or objects by feature name).
+    private func batch(_ batch: JSONValue, info: TensorInfo, elementBudget: Int) throws -> Tensor {
+        let name = "inputs for '\(info.name)'"
+        let allowingMissing = model.model is TreeEnsemble
+        switch batch {
+        case .object(let object) where BinaryTensor.isBinary(object):
+            let tensor = try BinaryTensor.decode(
+                object, name: name, maxElements: max(elementBudget, 0), allowingMissing: allowingMissing)
+            do throws(ExplanationError) { try TensorJSON.checkBatch(tensor, matches: info, name: name) } catch { throw Problem(error) }
+            return tensor
+        case .array(let instances) where instances.first.map(ImageInstances.isImage) == true:
+            guard let preprocessing = model.imageInputs[info.name] else {
+                throw Problem.badRequest(
+                    "invalid-input",
+                    "\(name): this input of shape [\(info.shape.map(\.description).joined(separator: ", "))] does not take pictures; a model's sidecar declares image inputs under image_inputs"
+                )
+            }
+            guard instances.count <= limits.maxBatchSize else {
+                throw Problem(
+                    .contentTooLarge, code: "batch-too-large",
+                    detail: "\(instances.count) instances exceed the limit of \(limits.maxBatchSize) per request")
+            }
+            return try ImageInstances.batch(
+                instances, preprocessing: preprocessing, name: name, maxPixels: limits.maxImagePixels, elementBudget: elementBudget)
+        case .array(let instances):
+            guard !instances.isEmpty else { throw Problem.badRequest("invalid-input", "the batch is empty: send at least one instance") }
+            guard instances.count <= limits.maxBatchSize else {
+                throw Problem(
+                    .contentTooLarge, code: "batch-too-large",
+                    detail: "\(instances.count) instances exceed the limit of \(limits.maxBatchSize) per request")
+            }
+            let rows = try instances.map { try namedFeaturesToArray($0, info: info) }
+            return try Self.batchTensor(rows, info: info, allowingMissing: allowingMissing)
+        default:
+            throw Problem.badRequest(
+                "invalid-input", "\(name) must be an array of instances or a binary tensor {dtype, shape, data}, got \(batch.typeName)")
+        }
     }
 
     private static func batchTensor(_ rows: [JSONValue], info: TensorInfo, allowingMissing: Bool) throws(Problem) -> Tensor {

@@ -1,4 +1,5 @@
 import CandorExplain
+import CandorImage
 import CandorModel
 import CandorTensor
 import Crypto
@@ -16,6 +17,8 @@ public struct LoadedModel: Sendable {
     public let metadata: ModelMetadata
     /// What the sidecar says about the training data, in the form the explainers use.
     public let dataset: DatasetSummary
+    /// How pictures become the image inputs, by input name (`ImageInputs`).
+    public let imageInputs: [String: ImagePreprocessing]
     /// SHA-256 of the name, the model's bytes and the sidecar: what a cached answer (which
     /// carries the name and the class names) depends on, computed once here.
     let identity: String
@@ -131,10 +134,11 @@ public struct LoadedModel: Sendable {
         identity.update(data: Data("\(name)\n\(sha256)\n".utf8))
         identity.update(data: sidecar ?? Data())
         let dataset = try datasetSummary(metadata, model: model, resolver: resolver, name: name, identity: &identity)
+        let imageInputs = try ImageInputs.resolve(declared: metadata.imageInputs ?? [:], inputs: model.inputs, sidecar: "\(name).yaml")
         let files = ["\(name).\(format.fileExtension)"] + resolver.filesRead.keys.sorted() + (sidecar == nil ? [] : ["\(name).yaml"])
         return LoadedModel(
             name: name, sha256: sha256, model: model, onnx: onnx, format: format, metadata: metadata, dataset: dataset,
-            identity: identity.finalize().hexString, files: files)
+            imageInputs: imageInputs, identity: identity.finalize().hexString, files: files)
     }
 
     /// The sidecar's statistics and background file, checked against the model: a sidecar

@@ -1,4 +1,5 @@
 import CandorExplain
+import CandorImage
 import Foundation
 import Yams
 
@@ -6,7 +7,7 @@ import Yams
 /// names of its input features and output classes, per-feature training statistics (LIME's
 /// discretizer and scaler), the file of background instances that KernelSHAP and LIME
 /// draw absent features from, and the features' domains (integer, categorical, immutable)
-/// that counterfactuals respect.
+/// that counterfactuals respect, and how a picture becomes each image input.
 public struct ModelMetadata: Sendable, Equatable, Codable {
     public var description: String?
     public var featureNames: [String]?
@@ -20,6 +21,10 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
     public var categoricalFeatures: [String: [Double]]?
     /// Features a counterfactual never changes (age, a protected attribute), by name.
     public var immutableFeatures: [String]?
+    /// How a PNG or JPEG becomes each image input (size, channels, scaling, normalisation,
+    /// layout), by input name. A rank-4 input with 1 or 3 channels that is not listed takes
+    /// pixels scaled to [0, 1] (`ImageInputs.implied`).
+    public var imageInputs: [String: ImagePreprocessing]?
 
     public init(description: String? = nil, featureNames: [String]? = nil, classNames: [String]? = nil) {
         self.description = description
@@ -36,6 +41,7 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
         case integerFeatures = "integer_features"
         case categoricalFeatures = "categorical_features"
         case immutableFeatures = "immutable_features"
+        case imageInputs = "image_inputs"
     }
 
     /// Parses a sidecar; a malformed one is an error naming the file (the model is refused
@@ -59,7 +65,7 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
             {
                 let known = [
                     "description", "feature_names", "class_names", "training_statistics", "background", "integer_features",
-                    "categorical_features", "immutable_features",
+                    "categorical_features", "immutable_features", "image_inputs",
                 ]
                 throw SidecarError(description: "\(file) has unknown key '\(unknown)'; known keys: \(known.joined(separator: ", "))")
             }

@@ -5,6 +5,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 /// `POST /v1/models/{name}/predict`, `POST /v1/models/{name}/explain` and
 /// `POST /v1/models/{name}/evaluate`.
@@ -24,7 +25,7 @@ struct InferenceRoutes {
     func predict(_ request: Request, _ context: CandorRequestContext) async throws -> Response {
         try service.pool.refuseIfFull()
         let model = try model(context)
-        let body = try await RequestBody.jsonObject(request, limit: service.configuration.server.maxBodyBytes, allowedKeys: ["inputs"])
+        let body = try await Self.body(request, limit: service.configuration.server.maxBodyBytes, allowedKeys: ["inputs"], model: model)
         let inputs = try InstanceDecoding(model: model, limits: service.configuration.limits).decode(body["inputs"])
         let outputs = try await service.compute("\(model.name) predict", for: context) { _ in
             do { return try model.model.predict(inputs) } catch let error as ModelError { throw Problem(error) }
@@ -42,24 +43,40 @@ struct InferenceRoutes {
         let start = ContinuousClock.now
         try service.pool.refuseIfFull()
         let model = try model(context)
-        let body = try await RequestBody.jsonObject(
-            request, limit: service.configuration.server.maxBodyBytes, allowedKeys: ExplainRequest.fields)
+        let body = try await Self.body(
+            request, limit: service.configuration.server.maxBodyBytes, allowedKeys: ExplainRequest.fields, model: model)
         let parsed = try ExplainRequest(
-            body, model: model, catalog: service.catalog, metricCatalog: service.metricCatalog, limits: service.configuration.limits)
+            body, model: model, catalog: service.catalog, metricCatalog: service.metricCatalog, limits: service.configuration.limits,
+            pictureTypes: PictureNegotiation.acceptedPictureTypes(request.headers[values: .accept]))
         let key = parsed.cacheKey
         let bypassesCache = request.headers[.cacheControl]?.contains("no-cache") ?? false
         if service.cache.isEnabled && !bypassesCache, let cached = service.cache.value(for: key) {
-            return JSONResponse.make(bytes: cached, headers: [.cache: "hit"])
+            return Self.response(cached, mediaType: parsed.mediaType, cache: "hit")
         }
 
         let maxBatchElements = service.configuration.limits.maxBatchElements
-        let explanations = try await service.compute("\(model.name) \(parsed.method)", for: context) { cancellation in
-            try parsed.run(ExplanationContext(cancellation: cancellation, maxBatchElements: maxBatchElements))
+        let bytes = try await service.compute("\(model.name) \(parsed.method)", for: context) { cancellation in
+            let explanations = try parsed.run(ExplanationContext(cancellation: cancellation, maxBatchElements: maxBatchElements))
+            return try parsed.responseBody(explanations)
         }
-        let bytes = try parsed.responseBody(explanations)
         if service.cache.isEnabled { service.cache.store(bytes, for: key) }
         service.metrics.recordExplanation(method: parsed.method, duration: ContinuousClock.now - start)
-        return JSONResponse.make(bytes: bytes, headers: [.cache: "miss"])
+        return Self.response(bytes, mediaType: parsed.mediaType, cache: "miss")
+    }
+
+    /// The request as JSON, or as a form of pictures (`ImageForm`).
+    private static func body(_ request: Request, limit: Int, allowedKeys: Set<String>, model: LoadedModel) async throws -> [String:
+        JSONValue]
+    {
+        guard ImageForm.isForm(request) else { return try await RequestBody.jsonObject(request, limit: limit, allowedKeys: allowedKeys) }
+        return try await ImageForm.jsonObject(
+            request, limit: limit, allowedKeys: allowedKeys, inputNames: model.model.inputs.map(\.name))
+    }
+
+    private static func response(_ bytes: [UInt8], mediaType: String, cache: String) -> Response {
+        guard mediaType != "application/json" else { return JSONResponse.make(bytes: bytes, headers: [.cache: cache]) }
+        return Response(
+            status: .ok, headers: [.contentType: mediaType, .cache: cache], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     func evaluate(_ request: Request, _ context: CandorRequestContext) async throws -> Response {
@@ -89,10 +106,12 @@ struct ExplainResponse: Encodable {
     let params: [String: JSONValue]
     /// Each requested metric's effective parameters; absent without `evaluate`.
     let evaluateParams: [String: JSONValue]?
+    /// The drawing options with their defaults; absent without `render`.
+    let render: [String: JSONValue]?
     let explanations: [ExplanationBody]
 
     enum CodingKeys: String, CodingKey {
-        case model, method, params, explanations
+        case model, method, params, render, explanations
         case evaluateParams = "evaluate_params"
     }
 }
@@ -110,10 +129,13 @@ struct ExplanationBody: Encodable {
     let standardErrors: [(String, Tensor)]?
     /// The requested metrics by name; absent without `evaluate`.
     let quality: [String: JSONValue]
+    /// The picture of the explanation as a `data:` URL; absent without `render`.
+    let image: String?
 
-    init(_ explanation: InstanceExplanation, model: LoadedModel) {
+    init(_ explanation: InstanceExplanation, model: LoadedModel, image: String? = nil) {
         target = explanation.target
-        targetName = model.metadata.classNames.flatMap { explanation.target < $0.count ? $0[explanation.target] : nil }
+        targetName = Self.targetName(explanation, model: model)
+        self.image = image
         output = explanation.output
         attributions = Array(zip(model.model.inputs.map(\.name), explanation.attribution.attributions))
         extras = explanation.attribution.extras
@@ -130,6 +152,12 @@ struct ExplanationBody: Encodable {
         if let standardErrors { try Self.encode(standardErrors, as: "attributions_stderr", in: &container) }
         for (key, value) in extras.sorted(by: { $0.key < $1.key }) { try container.encode(value, forKey: DynamicKey(key)) }
         if !quality.isEmpty { try container.encode(JSONValue.object(quality), forKey: DynamicKey("quality")) }
+        try container.encodeIfPresent(image, forKey: DynamicKey("image"))
+    }
+
+    /// The target's class name, when the sidecar names the classes.
+    static func targetName(_ explanation: InstanceExplanation, model: LoadedModel) -> String? {
+        model.metadata.classNames.flatMap { explanation.target < $0.count ? $0[explanation.target] : nil }
     }
 
     /// One tensor per input: the array itself for a single-input model, else an object by

@@ -43,7 +43,7 @@ struct UploadReceiver {
             guard received > 0 else { throw Problem.badRequest("invalid-upload", "the body is empty; send the model file") }
             return try finish(name: queryName, externalParts: [], hasSidecar: false)
         }
-        let boundary = try Self.boundary(contentType)
+        let boundary = try MultipartForm.boundary(contentType, code: "invalid-upload")
         let parts = MultipartReceiver(staging: staging, boundary: boundary)
         _ = try await consume(request.body, parts.execute)
         try parts.finish()
@@ -124,17 +124,6 @@ struct UploadReceiver {
             detail: "the upload exceeds models.max_model_bytes (\(limit) bytes)")
         problem.headers[.connection] = "close"
         return problem
-    }
-
-    /// The `boundary` parameter of a multipart content type: 1–70 characters (RFC 2046).
-    static func boundary(_ contentType: String) throws -> String {
-        let boundary = contentType.split(separator: ";").lazy.map { $0.trimmingCharacters(in: .whitespaces) }
-            .first { $0.lowercased().hasPrefix("boundary=") }
-            .map { String($0.dropFirst("boundary=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
-        guard let boundary, (1...70).contains(boundary.utf8.count) else {
-            throw Problem.badRequest("invalid-upload", "multipart/form-data needs a boundary of 1 to 70 characters")
-        }
-        return boundary
     }
 
     /// Feeds body chunks to MultipartKit's incremental parser and writes each part's bytes to

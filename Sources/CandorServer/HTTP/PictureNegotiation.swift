@@ -1,0 +1,25 @@
+/// Reads an explain request's `Accept` header: a client that asks for `image/png` (or
+/// `image/svg+xml`, or `image/*`) and not for JSON gets the picture of its one explanation
+/// itself, e.g. `curl -H 'Accept: image/png' ... > heatmap.png`.
+enum PictureNegotiation {
+    static let pictureTypes: Set<String> = ["image/png", "image/svg+xml"]
+
+    /// The picture types the client takes, or nil when it takes JSON (or says nothing).
+    /// Media ranges with `q=0` are refusals and count for nothing.
+    static func acceptedPictureTypes(_ values: [String]) -> Set<String>? {
+        var accepted: Set<String> = []
+        for element in values.flatMap({ $0.split(separator: ",") }) {
+            let parts = element.split(separator: ";").map { $0.filter { !$0.isWhitespace }.lowercased() }
+            guard let type = parts.first,
+                !parts.dropFirst().contains(where: { $0 == "q=0" || $0 == "q=0.0" || $0 == "q=0.00" || $0 == "q=0.000" })
+            else { continue }
+            switch type {
+            case "application/json", "application/*", "*/*": return nil
+            case "image/*": accepted.formUnion(pictureTypes)
+            case _ where pictureTypes.contains(type): accepted.insert(type)
+            default: continue
+            }
+        }
+        return accepted.isEmpty ? nil : accepted
+    }
+}
