@@ -89,6 +89,7 @@ public func buildRouter(_ service: CandorService) -> Router<CandorRequestContext
     InferenceRoutes(service: service).register(on: router)
     DatasetRoutes(service: service).register(on: router)
     AnalysisRoutes(service: service).register(on: router)
+    PageRoutes().register(on: router)
     allowed.load(router.routes)
     return router
 }

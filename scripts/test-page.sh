@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Tests the web page (GET /) in a real headless Chromium: starts `candor serve` on a free
+# loopback port over a scratch copy of models/, starts chromedriver, and drives the page with
+# scripts/page_test.py (W3C WebDriver, Python standard library only): the page loads without
+# console errors, keyboard focus reaches the controls and is visible, credit_mlp is explained
+# with a bar chart, shapes_cnn with a heat map of a chosen (and a dropped) PNG, an API error is
+# shown, and nothing overflows at 390 px. Exits non-zero, naming the failed check, on failure.
+#
+# Usage: scripts/test-page.sh [--screenshots] [--skip-render]
+#   --screenshots   also save docs/page-desktop.png (1280×800) and docs/page-phone.png (390×844)
+#   --skip-render   for a server without `render`: explain without asking for pictures, and
+#                   use the model's example image instead of an uploaded file
+# Installs chromium and chromium-driver with apt-get if missing (sudo only when not root).
+# Needs python3 and the candor binary: CANDOR_BIN, else .build/debug/candor, built with
+# `swift build --product candor` if missing. CHROMIUM_BIN and CHROMEDRIVER_BIN override the
+# browser and driver (default /usr/bin/chromium, /usr/bin/chromedriver).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+chromium=${CHROMIUM_BIN:-/usr/bin/chromium}
+chromedriver=${CHROMEDRIVER_BIN:-/usr/bin/chromedriver}
+if [[ ! -x "$chromium" || ! -x "$chromedriver" ]]; then
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "test-page: $chromium or $chromedriver is missing, and apt-get is not available: install Chromium and its chromedriver, or set CHROMIUM_BIN and CHROMEDRIVER_BIN" >&2
+        exit 1
+    fi
+    if [ "$(id -u)" -eq 0 ]; then
+        as_root=()
+    elif command -v sudo >/dev/null 2>&1; then
+        as_root=(sudo)
+    else
+        echo "test-page: chromium and chromium-driver are missing; run as root or install sudo" >&2
+        exit 1
+    fi
+    echo "test-page: installing chromium chromium-driver" >&2
+    "${as_root[@]}" apt-get update
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver
+fi
+
+binary=${CANDOR_BIN:-.build/debug/candor}
+if [[ ! -x "$binary" ]]; then
+    bash scripts/install-deps.sh
+    swift build --product candor
+fi
+
+scratch=$(mktemp -d)
+server_pid=
+driver_pid=
+stop_all() {
+    for pid in "$driver_pid" "$server_pid"; do
+        if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+            kill "$pid"
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
+    rm -rf "$scratch"
+}
+trap stop_all EXIT
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+cp -R models "$scratch/models"
+port=$(free_port)
+# The debug binary is slow: a long deadline keeps a loaded machine from turning an
+# explanation into a 504.
+CANDOR_SERVER_REQUEST_TIMEOUT_SECONDS=120 CANDOR_DATA_DIRECTORY="$scratch/data" \
+    "$binary" serve --host 127.0.0.1 --port "$port" --models-dir "$scratch/models" >"$scratch/server.log" 2>&1 &
+server_pid=$!
+url=http://127.0.0.1:$port
+for _ in $(seq 1 120); do
+    if curl --silent --fail --max-time 2 "$url/readyz" >/dev/null; then break; fi
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+        echo "test-page: candor exited before it was ready; its log:" >&2
+        cat "$scratch/server.log" >&2
+        exit 1
+    fi
+    sleep 0.5
+done
+if ! curl --silent --fail --max-time 2 "$url/readyz" >/dev/null; then
+    echo "test-page: candor was not ready after 60 s; its log:" >&2
+    cat "$scratch/server.log" >&2
+    exit 1
+fi
+
+driver_port=$(free_port)
+"$chromedriver" --port="$driver_port" >"$scratch/chromedriver.log" 2>&1 &
+driver_pid=$!
+for _ in $(seq 1 60); do
+    if curl --silent --fail --max-time 2 "http://127.0.0.1:$driver_port/status" >/dev/null; then break; fi
+    if ! kill -0 "$driver_pid" 2>/dev/null; then
+        echo "test-page: chromedriver exited; its log:" >&2
+        cat "$scratch/chromedriver.log" >&2
+        exit 1
+    fi
+    sleep 0.5
+done
+
+status=0
+python3 scripts/page_test.py --base-url "$url" --driver-url "http://127.0.0.1:$driver_port" --chromium "$chromium" \
+    --work-dir "$scratch" "$@" || status=$?
+if [[ $status -ne 0 ]]; then
+    echo "test-page: FAILED; the server's log ends:" >&2
+    tail -n 20 "$scratch/server.log" >&2
+fi
+exit $status
