@@ -12,7 +12,7 @@
 FROM swift:6.2-bookworm AS build
 
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libopenblas-dev pkg-config \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libopenblas-dev pkg-config libpng-dev libjpeg-dev zlib1g-dev \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -26,11 +26,11 @@ RUN swift build -c release --product candor \
 
 # ---------------------------------------------------------------------------- run
 # The slim image carries the Swift runtime libraries (libswiftCore, Foundation, Dispatch)
-# the binary links against; OpenBLAS's runtime is the only addition.
+# the binary links against; OpenBLAS's, libpng's and libjpeg-turbo's runtimes are the additions.
 FROM swift:6.2-bookworm-slim
 
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libopenblas0 \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libopenblas0 libpng16-16 libjpeg62-turbo zlib1g \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home-dir /app --shell /usr/sbin/nologin candor
 

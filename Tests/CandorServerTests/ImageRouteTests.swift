@@ -166,4 +166,18 @@ import Testing
             #expect((response.json["explanations"] as? [[String: Any]])?.first?["target_name"] as? String == "circle")
         }
     }
+
+    @Test func activationMaximizationShowsItsInputAsAPicture() async throws {
+        try await TestApplication().test { client in
+            let response = try await client.post(
+                "/v1/models/shapes_cnn/analyses?wait=30",
+                json: #"{"analysis":"activation_maximization","data":"model","target":"circle","params":{"steps":3}}"#)
+            #expect(response.status == .ok || response.status == .created, "\(response.text)")
+            let result = try #require(response.json["result"] as? [String: Any])
+            let image = try #require(result["image"] as? String)
+            let png = try #require(Data(base64Encoded: String(image.dropFirst("data:image/png;base64,".count))))
+            let decoded = try ImageDecoder.decode(Array(png), maxPixels: 1 << 20)
+            #expect(decoded.width == 32 && decoded.height == 32 && decoded.channels == 3)
+        }
+    }
 }

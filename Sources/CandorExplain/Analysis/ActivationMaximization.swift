@@ -22,6 +22,9 @@ public struct ActivationMaximization: Analysis {
     /// deviation over the dataset, around the mean row.
     static let startNoise = 0.01
 
+    /// The optimised input, drawn as a picture by the service for an image model.
+    public let synthesizedInstanceField: String? = "input"
+
     public let descriptor = MethodDescriptor(
         name: "activation_maximization", family: "global",
         summary:

@@ -9,7 +9,15 @@ import CandorTensor
 /// may take minutes.
 public protocol Analysis: Sendable {
     var descriptor: MethodDescriptor { get }
+    /// The result field holding an instance the analysis made up (activation maximization's
+    /// `input`), which the service also shows as a picture when the input is an image; nil for
+    /// an analysis whose result holds none.
+    var synthesizedInstanceField: String? { get }
     func prepare(_ parameters: [String: JSONValue], for problem: AnalysisProblem) throws(ExplanationError) -> any AnalysisPlan
+}
+
+extension Analysis {
+    public var synthesizedInstanceField: String? { nil }
 }
 
 /// A validated analysis, ready to run.

@@ -21,6 +21,8 @@ struct AnalysisRequest: Sendable {
     let dataHash: String
     /// What the data was, for the job document: `"model"`, `"dataset:ID"` or `"request"`.
     let dataSource: String
+    /// The result field holding a made-up instance, drawn as a picture for an image model.
+    let synthesizedInstanceField: String?
 
     /// `body` without its `data` and `labels`, which `bind` binds to the model once the
     /// analysis is known to exist and apply.
@@ -54,6 +56,7 @@ struct AnalysisRequest: Sendable {
             model: model.model, rows: data.rows, labels: data.labels, output: output, target: target, dataset: model.dataset)
         do { plan = try analysis.prepare(parameters, for: problem) } catch { throw Problem(error) }
         self.analysis = name
+        synthesizedInstanceField = analysis.synthesizedInstanceField
         self.model = model
         self.problem = problem
         self.dataHash = data.hash
@@ -81,6 +84,6 @@ struct AnalysisRequest: Sendable {
             throw Problem(
                 .unprocessableContent, code: "non-finite-result", detail: "\(analysis) produced NaN or infinity on this model and data")
         }
-        return result
+        return try SynthesizedPicture.adding(to: result, field: synthesizedInstanceField, model: model)
     }
 }

@@ -1,4 +1,5 @@
 import CandorExplain
+import CandorImage
 import CandorModel
 import CandorTensor
 
@@ -25,6 +26,9 @@ struct ModelDescription: Encodable {
     /// Per feature of a single flat input, the smallest and largest value over the background
     /// rows (full description only).
     let featureRanges: [[Float?]]?
+    /// How a picture becomes each image input, declared or implied (`ImageInputs`): what a
+    /// client sending `{"image": ...}` instances can expect (full description only).
+    let imageInputs: [String: ImagePreprocessing]?
 
     /// The full description, or (for the list) the summary without layers and methods.
     init(_ model: LoadedModel, catalog: MethodCatalog?) {
@@ -47,6 +51,7 @@ struct ModelDescription: Encodable {
         let background = catalog == nil ? nil : model.dataset.background
         example = background.flatMap { ExampleInstance(background: $0, inputs: model.model.inputs) }
         featureRanges = background.flatMap { Self.featureRanges(of: $0, inputs: model.model.inputs) }
+        imageInputs = catalog == nil || model.imageInputs.isEmpty ? nil : model.imageInputs
     }
 
     /// [min, max] of each column of a single input's [rows, features] background, skipping
@@ -66,6 +71,7 @@ struct ModelDescription: Encodable {
         case featureNames = "feature_names"
         case classNames = "class_names"
         case featureRanges = "feature_ranges"
+        case imageInputs = "image_inputs"
         case example
     }
 
