@@ -128,6 +128,11 @@ def triangle(x, y):
     return (230, 200, 40) if inside else (30, 40, 60)
 
 
+def circle(x, y):
+    """A filled red circle on black, 64×64 (the server resizes it to the model's 32×32)."""
+    return (220, 30, 30) if (x - 31.5) ** 2 + (y - 31.5) ** 2 <= 22 ** 2 else (0, 0, 0)
+
+
 class PageTest:
     def __init__(self, options):
         self.options = options
@@ -167,7 +172,7 @@ class PageTest:
             "const e = document.getElementById('error');"
             "if (!e.hidden) return {error: e.innerText};"
             "const p = document.getElementById('prediction');"
-            "return p ? {prediction: p.innerText.replace(/\\n+/g, ' '), noRender: !!document.getElementById('render-note')} : null;",
+            "return p ? {prediction: p.innerText.replace(/\\n+/g, ' ')} : null;",
             f"the explanation of {what}", timeout=180)
 
     def run(self):
@@ -235,8 +240,6 @@ class PageTest:
         self.ok("credit_mlp shows one labelled, prefilled, ranged field per feature")
 
         self.choose_method("kernel_shap")
-        if self.options.skip_render:
-            d.js("document.getElementById('render-on').checked = false")
         answer = self.explain("credit_mlp with kernel_shap")
         self.check("error" not in answer, f"credit_mlp kernel_shap was answered with an error: {answer.get('error')}")
         rows = d.js("return [...document.querySelectorAll('#result table')].map(t => t.caption.textContent)")
@@ -248,14 +251,11 @@ class PageTest:
         status = d.js("return document.getElementById('status').textContent")
         self.check("Explained with kernel_shap" in status, f"the live region does not announce the result: {status!r}")
         self.ok(f"credit_mlp explained: {answer['prediction']}")
-        if not self.options.skip_render:
-            self.check(not answer.get("noRender"), "the server refused 'render' (the picture work is not in this binary); "
-                       "run with --skip-render to test the rest")
-            src = d.js("const i = document.querySelector('#picture img'); return i ? i.src : ''")
-            self.check(src.startswith("data:image/svg+xml"), f"credit_mlp's result has no bar chart (image: {src[:60]!r})")
-            self.check(d.js("const i = document.querySelector('#picture img'); return i.complete && i.naturalWidth > 0"),
-                       "the bar chart does not decode")
-            self.ok("credit_mlp's bar chart is shown")
+        src = d.js("const i = document.querySelector('#picture img'); return i ? i.src : ''")
+        self.check(src.startswith("data:image/svg+xml"), f"credit_mlp's result has no bar chart (image: {src[:60]!r})")
+        self.check(d.js("const i = document.querySelector('#picture img'); return i.complete && i.naturalWidth > 0"),
+                   "the bar chart does not decode")
+        self.ok("credit_mlp's bar chart is shown")
         if self.options.screenshots:
             d.js("window.scrollTo(0, 0)")
             d.screenshot(os.path.join(self.options.screenshots_dir, "page-desktop.png"))
@@ -299,23 +299,15 @@ class PageTest:
         d.wait("return document.getElementById('image-name').textContent.startsWith('dropped.png')", "the dropped file to be read")
         self.ok("a PNG dropped on the drop zone is read")
         # Choose a PNG with the file input (as a keyboard user would).
-        path = os.path.join(self.options.work_dir, "triangle.png")
+        path = os.path.join(self.options.work_dir, "circle.png")
         with open(path, "wb") as file:
-            file.write(png(32, 32, triangle))
+            file.write(png(64, 64, circle))
         d.type("#image-file", path)
-        d.wait("return document.getElementById('image-name').textContent.startsWith('triangle.png')", "the chosen file to be read")
-        self.check(d.js("const i = document.getElementById('image-preview'); return !i.hidden && i.naturalWidth === 32"),
+        d.wait("return document.getElementById('image-name').textContent.startsWith('circle.png')", "the chosen file to be read")
+        self.check(d.js("const i = document.getElementById('image-preview'); return !i.hidden && i.naturalWidth === 64"),
                    "the chosen PNG is not previewed")
         self.ok("a PNG chosen with the file input is read and previewed")
-        if self.options.skip_render:
-            # Today's server takes no base64 image: explain the model's example instead.
-            d.js("document.getElementById('render-on').checked = false")
-            d.click("#use-example")
-            d.wait("return document.getElementById('image-name').textContent.startsWith('The model')", "the example image")
-            answer = self.explain("shapes_cnn's example image with grad_cam")
-            self.check("error" not in answer, f"shapes_cnn grad_cam was answered with an error: {answer.get('error')}")
-            self.ok(f"shapes_cnn explained (example image, no picture): {answer['prediction']}")
-            return
+        d.click("#render-kind option[value='blended_heat_map']")
         answer = self.explain("the chosen PNG with grad_cam")
         self.check("error" not in answer, f"shapes_cnn grad_cam on a PNG was answered with an error: {answer.get('error')}")
         src = d.js("const i = document.querySelector('#picture img'); return i ? i.src : ''")
@@ -323,6 +315,22 @@ class PageTest:
         self.check(d.js("const i = document.querySelector('#picture img'); return i.complete && i.naturalWidth > 0"),
                    "the heat map does not decode")
         self.ok(f"shapes_cnn's heat map of the chosen PNG is shown: {answer['prediction']}")
+        shown = d.js("const box = (i) => { const r = i.getBoundingClientRect(); return {top: r.top, left: r.left, width: r.width,"
+                     " natural: i.naturalWidth, rendering: getComputedStyle(i).imageRendering, src: i.src}; };"
+                     "const o = document.querySelector('#picture-original img');"
+                     "return {map: box(document.querySelector('#picture img')), original: o ? box(o) : null};")
+        heat, original = shown["map"], shown["original"]
+        self.check(heat["width"] >= 4 * heat["natural"] and heat["rendering"] == "pixelated",
+                   f"the heat map is not shown enlarged with sharp pixels: {heat}")
+        self.check(original is not None and original["src"].startswith("data:image/png")
+                   and abs(original["top"] - heat["top"]) < 1 and original["left"] < heat["left"],
+                   f"the image explained is not shown beside its heat map: {original}")
+        self.ok("the heat map is enlarged, with sharp pixels, beside the image explained")
+        if self.options.screenshots:
+            d.js("const top = document.getElementById('result-title').getBoundingClientRect().top;"
+                 "window.scrollTo(0, window.scrollY + top - 16)")
+            d.screenshot(os.path.join(self.options.screenshots_dir, "page-image.png"))
+            self.ok("saved docs/page-image.png")
 
     def api_error(self):
         d = self.driver
@@ -362,7 +370,6 @@ def main():
     parser.add_argument("--work-dir", default="/tmp")
     parser.add_argument("--screenshots", action="store_true")
     parser.add_argument("--screenshots-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs"))
-    parser.add_argument("--skip-render", action="store_true")
     options = parser.parse_args()
     try:
         test = PageTest(options)
@@ -376,7 +383,7 @@ def main():
         return 1
     finally:
         test.driver.quit()
-    print(f"page test: all {len(test.passed)} checks passed" + (" (render checks skipped)" if options.skip_render else ""))
+    print(f"page test: all {len(test.passed)} checks passed")
     return 0
 
 

@@ -6,10 +6,9 @@
 # with a bar chart, shapes_cnn with a heat map of a chosen (and a dropped) PNG, an API error is
 # shown, and nothing overflows at 390 px. Exits non-zero, naming the failed check, on failure.
 #
-# Usage: scripts/test-page.sh [--screenshots] [--skip-render]
-#   --screenshots   also save docs/page-desktop.png (1280×800) and docs/page-phone.png (390×844)
-#   --skip-render   for a server without `render`: explain without asking for pictures, and
-#                   use the model's example image instead of an uploaded file
+# Usage: scripts/test-page.sh [--screenshots]
+#   --screenshots   also save docs/page-desktop.png and docs/page-image.png (1280×800) and
+#                   docs/page-phone.png (390×844)
 # Installs chromium and chromium-driver with apt-get if missing (sudo only when not root).
 # Needs python3 and the candor binary: CANDOR_BIN, else .build/debug/candor, built with
 # `swift build --product candor` if missing. CHROMIUM_BIN and CHROMEDRIVER_BIN override the

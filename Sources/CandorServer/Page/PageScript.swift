@@ -426,6 +426,10 @@ enum PageScript {
             try { body = buildRequest(); } catch (error) { showError(error); setStatus("Nothing was sent."); return; }
             const model = state.model;
             const path = `/v1/models/${encodeURIComponent(model.name)}/explain`;
+            // The picture explained, kept now so that choosing another file meanwhile does not change it.
+            const original = inputKind(model) === "image" && !$("image-preview").hidden
+              ? { src: $("image-preview").src, label: state.imageLabel }
+              : null;
             $("curl").textContent = curlCommand(path, body);
             $("curl-box").hidden = false;
             $("copy-status").textContent = "";
@@ -434,22 +438,7 @@ enum PageScript {
             $("result").setAttribute("aria-busy", "true");
             setStatus(`Explaining with ${body.method}…`, true);
             try {
-              let answer;
-              let note = null;
-              try {
-                answer = await api(path, body);
-              } catch (error) {
-                // A server without pictures refuses `render` as an unknown field: explain without it.
-                const refusedRender = body.render && error.status === 400 && /unknown-field/.test(error.type || "")
-                  && /'render'/.test(error.detail || "");
-                if (!refusedRender) throw error;
-                delete body.render;
-                $("curl").textContent = curlCommand(path, body);
-                answer = await api(path, body);
-                note = "This server does not draw pictures (it refused 'render'), so the explanation is shown without one.";
-              }
-              showResult(model, body, answer);
-              if (note) $("result").prepend(el("p", { class: "hint", id: "render-note", text: note }));
+              showResult(model, body, await api(path, body), original);
             } catch (error) {
               $("result").replaceChildren();
               setStatus(`${body.method} failed: ${error.title}.`);
@@ -492,7 +481,7 @@ enum PageScript {
             return el("div", { class: "bar", role: "img", "aria-label": label }, span);
           }
 
-          function showResult(model, body, answer) {
+          function showResult(model, body, answer, original) {
             const result = $("result");
             result.replaceChildren();
             const explanations = (answer && answer.explanations) || [];
@@ -523,15 +512,22 @@ enum PageScript {
               result.append(table(`Output (${outputName})`, ["class", "value"], rows, [false, true]));
             }
 
-            if (typeof first.image === "string" && first.image.startsWith("data:image/")) {
-              const isChart = first.image.startsWith("data:image/svg+xml");
-              const description = isChart
-                ? `Bar chart of the ${answer.method} attributions for ${targetName}`
-                : `${((body.render && body.render.kind) || "picture").replace(/_/g, " ")} of the ${answer.method} attributions`
-                  + ` for ${targetName}`;
+            if (typeof first.image === "string" && first.image.startsWith("data:image/svg+xml")) {
+              const description = `Bar chart of the ${answer.method} attributions for ${targetName}`;
               result.append(el("figure", { class: "picture", id: "picture" },
-                el("img", { src: first.image, alt: description, class: isChart ? "chart" : "image-explanation" }),
-                el("figcaption", { text: description })));
+                el("img", { src: first.image, alt: description, class: "chart" }), el("figcaption", { text: description })));
+            } else if (typeof first.image === "string" && first.image.startsWith("data:image/")) {
+              const renderKind = (body.render && body.render.kind) || "picture";
+              const named = renderKind.replace(/_/g, " ");
+              const description = `${named[0].toUpperCase()}${named.slice(1)} of the ${answer.method} attributions for ${targetName}`;
+              const figures = [el("figure", { class: "picture", id: "picture" },
+                el("img", { src: first.image, alt: description, class: "image-explanation" }), el("figcaption", { text: description }))];
+              if (original && renderKind !== "original_image") {
+                const caption = `The image explained${original.label ? `, ${original.label}` : ""}`;
+                figures.unshift(el("figure", { class: "picture", id: "picture-original" },
+                  el("img", { src: original.src, alt: caption, class: "image-explanation" }), el("figcaption", { text: caption })));
+              }
+              result.append(el("div", { class: "pictures" }, figures));
             }
 
             if (kind === "tabular" && Array.isArray(first.attributions) && first.attributions.every((v) => typeof v === "number")) {

@@ -60,7 +60,7 @@ enum PageStyle {
         .drop-zone p { margin: 0 0 .5rem; }
         .drop-zone.dragging { border-color: var(--accent); background: #e7f0fa; }
         .preview { display: flex; gap: 1rem; align-items: center; }
-        .preview img, .picture img, .picture canvas { image-rendering: pixelated; border: 1px solid var(--line); background: var(--paper); }
+        .preview img, .picture img { image-rendering: pixelated; border: 1px solid var(--line); background: var(--paper); }
         .preview img { width: 96px; height: 96px; object-fit: contain; }
         .status { font-weight: 600; min-height: 1.5rem; }
         .status.busy::before { content: "⏳ "; }
@@ -73,7 +73,9 @@ enum PageStyle {
         .prediction { font-size: 1.1rem; margin: .5rem 0; }
         .picture { margin: .75rem 0; }
         .picture img { max-width: 100%; height: auto; }
-        .picture img.image-explanation { width: 320px; max-width: 100%; }
+        .pictures { display: flex; flex-wrap: wrap; gap: 1rem; margin: .75rem 0; }
+        .pictures .picture { flex: 1 1 140px; max-width: 300px; margin: 0; }
+        .picture img.image-explanation { width: 100%; aspect-ratio: 1; object-fit: contain; }
         .picture figcaption { color: var(--muted); font-size: .875rem; }
         .table-wrap { overflow-x: auto; max-width: 100%; }
         table { border-collapse: collapse; width: 100%; font-size: .925rem; margin: .25rem 0 .75rem; }
