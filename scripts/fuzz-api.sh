@@ -15,6 +15,7 @@
 # `schemathesis run` (for example: --include-operation-id explain).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/wait-for-url.sh
 
 schemathesis_version=4.32.5
 venv=.venv-fuzz
@@ -56,16 +57,7 @@ CANDOR_ADMIN_TOKEN=$token CANDOR_SERVER_REQUEST_TIMEOUT_SECONDS=120 CANDOR_DATA_
 server_pid=$!
 
 url=http://127.0.0.1:$port
-for _ in $(seq 1 120); do
-    if curl --silent --fail --max-time 2 "$url/readyz" >/dev/null; then break; fi
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-        echo "fuzz-api: candor exited before it was ready; its log:" >&2
-        cat "$report_dir/server.log" >&2
-        exit 1
-    fi
-    sleep 0.5
-done
-curl --silent --fail --max-time 2 "$url/readyz" >/dev/null
+wait_for_url "fuzz-api: candor" "$url/readyz" "$server_pid" "$report_dir/server.log"
 
 status=0
 timeout --signal=INT --kill-after=30 "${FUZZ_TIME_LIMIT:-300}" \

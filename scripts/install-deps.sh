@@ -5,11 +5,13 @@
 #   libpng-dev       libpng, for reading and writing PNG images (CLibPNG, CandorImage)
 #   libjpeg-dev      libjpeg (libjpeg-turbo on Debian), for reading JPEG images (CLibJPEG)
 #   zlib1g-dev       zlib, libpng's compression (linked through `pkg-config libpng`)
+# Packages named as arguments are installed too when missing (test-page.sh asks for chromium
+# and chromium-driver this way).
 # Debian/Ubuntu only (apt-get). Uses sudo only when not running as root. Does nothing when
 # all are already installed, so it is cheap to call before every build or test run.
 set -euo pipefail
 
-packages=(libopenblas-dev pkg-config libpng-dev libjpeg-dev zlib1g-dev)
+packages=(libopenblas-dev pkg-config libpng-dev libjpeg-dev zlib1g-dev "$@")
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

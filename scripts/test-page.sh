@@ -15,25 +15,12 @@
 # browser and driver (default /usr/bin/chromium, /usr/bin/chromedriver).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/wait-for-url.sh
 
 chromium=${CHROMIUM_BIN:-/usr/bin/chromium}
 chromedriver=${CHROMEDRIVER_BIN:-/usr/bin/chromedriver}
 if [[ ! -x "$chromium" || ! -x "$chromedriver" ]]; then
-    if ! command -v apt-get >/dev/null 2>&1; then
-        echo "test-page: $chromium or $chromedriver is missing, and apt-get is not available: install Chromium and its chromedriver, or set CHROMIUM_BIN and CHROMEDRIVER_BIN" >&2
-        exit 1
-    fi
-    if [ "$(id -u)" -eq 0 ]; then
-        as_root=()
-    elif command -v sudo >/dev/null 2>&1; then
-        as_root=(sudo)
-    else
-        echo "test-page: chromium and chromium-driver are missing; run as root or install sudo" >&2
-        exit 1
-    fi
-    echo "test-page: installing chromium chromium-driver" >&2
-    "${as_root[@]}" apt-get update
-    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver
+    bash scripts/install-deps.sh chromium chromium-driver
 fi
 
 binary=${CANDOR_BIN:-.build/debug/candor}
@@ -66,33 +53,12 @@ CANDOR_SERVER_REQUEST_TIMEOUT_SECONDS=120 CANDOR_DATA_DIRECTORY="$scratch/data" 
     "$binary" serve --host 127.0.0.1 --port "$port" --models-dir "$scratch/models" >"$scratch/server.log" 2>&1 &
 server_pid=$!
 url=http://127.0.0.1:$port
-for _ in $(seq 1 120); do
-    if curl --silent --fail --max-time 2 "$url/readyz" >/dev/null; then break; fi
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-        echo "test-page: candor exited before it was ready; its log:" >&2
-        cat "$scratch/server.log" >&2
-        exit 1
-    fi
-    sleep 0.5
-done
-if ! curl --silent --fail --max-time 2 "$url/readyz" >/dev/null; then
-    echo "test-page: candor was not ready after 60 s; its log:" >&2
-    cat "$scratch/server.log" >&2
-    exit 1
-fi
+wait_for_url "test-page: candor" "$url/readyz" "$server_pid" "$scratch/server.log"
 
 driver_port=$(free_port)
 "$chromedriver" --port="$driver_port" >"$scratch/chromedriver.log" 2>&1 &
 driver_pid=$!
-for _ in $(seq 1 60); do
-    if curl --silent --fail --max-time 2 "http://127.0.0.1:$driver_port/status" >/dev/null; then break; fi
-    if ! kill -0 "$driver_pid" 2>/dev/null; then
-        echo "test-page: chromedriver exited; its log:" >&2
-        cat "$scratch/chromedriver.log" >&2
-        exit 1
-    fi
-    sleep 0.5
-done
+wait_for_url "test-page: chromedriver" "http://127.0.0.1:$driver_port/status" "$driver_pid" "$scratch/chromedriver.log"
 
 status=0
 python3 scripts/page_test.py --base-url "$url" --driver-url "http://127.0.0.1:$driver_port" --chromium "$chromium" \

@@ -1,13 +1,12 @@
 import CandorImage
+import CandorTestSupport
 import Foundation
 import Testing
 
 /// The committed corpus under `Tests/Fixtures/images` (written by
-/// `scripts/fixtures/make_image_fixtures.py`), found from this file's path as
-/// CandorTestSupport's `Fixtures` finds `Tests/Fixtures`.
+/// `scripts/fixtures/make_image_fixtures.py`).
 enum ImageFixtures {
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/images")
+    static let directory = Fixtures.url("images")
 
     static func bytes(_ name: String) throws -> [UInt8] {
         [UInt8](try Data(contentsOf: directory.appendingPathComponent(name)))
