@@ -87,6 +87,19 @@ static candor_image_status png_session_begin(const uint8_t *data, size_t size, c
     // The size limit is the caller's (width*height against its pixel budget); libpng's own
     // default of one million per side would make a large image an error message instead.
     png_set_user_limits(session->png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+    // Metadata Candor never uses is skipped unread. libpng's defaults would inflate each zTXt,
+    // iTXt and iCCP chunk up to 8 MB and keep up to 1000 of them, all inside png_read_info
+    // (before the caller's pixel check): gigabytes from a few hundred kilobytes of input.
+    // Naming a known chunk with PNG_HANDLE_CHUNK_NEVER makes libpng handle it as an unknown
+    // chunk and discard it (only its CRC is checked, nothing is allocated or decompressed);
+    // IHDR, PLTE, tRNS, IDAT and IEND cannot be discarded this way and are not in the list.
+    static const png_byte unused_chunks[] = "tEXt\0zTXt\0iTXt\0iCCP\0sPLT\0eXIf\0";
+    png_set_keep_unknown_chunks(session->png, PNG_HANDLE_CHUNK_NEVER, unused_chunks, 6);
+    // And for the chunks still read, smaller caps than libpng's: at most 1 MiB per chunk (a
+    // non-IDAT chunk longer than that, compressed or not, fails as "chunk data is too large";
+    // IDAT has its own limit from the image size) and at most 32 stored chunks.
+    png_set_chunk_malloc_max(session->png, 1 << 20);
+    png_set_chunk_cache_max(session->png, 32);
     png_set_read_fn(session->png, &session->reader, png_reader_read);
     *out = session;
     return CANDOR_IMAGE_OK;
@@ -104,16 +117,16 @@ static candor_image_status png_session_fail(png_session *session) {
 
 static void png_describe(png_structp png, png_infop info, candor_image_header *header) {
     int color_type = png_get_color_type(png, info);
+    int bit_depth = png_get_bit_depth(png, info);
     header->width = png_get_image_width(png, info);
     header->height = png_get_image_height(png, info);
-    header->bit_depth = png_get_bit_depth(png, info);
     header->is_grey = (color_type & PNG_COLOR_MASK_COLOR) == 0;
     header->has_alpha = (color_type & PNG_COLOR_MASK_ALPHA) != 0 || png_get_valid(png, info, PNG_INFO_tRNS) != 0;
     // 16-bit grey is clipped, not reduced, and its tRNS entry is not kept (Pillow's I;16 mode
     // has no alpha either).
-    if (color_type == PNG_COLOR_TYPE_GRAY && header->bit_depth == 16) header->has_alpha = 0;
+    if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth == 16) header->has_alpha = 0;
     // Pillow opens 16-bit grey+alpha as RGBA (raw mode LA;16B), so it converts to RGB.
-    if (color_type == PNG_COLOR_TYPE_GRAY_ALPHA && header->bit_depth == 16) header->is_grey = 0;
+    if (color_type == PNG_COLOR_TYPE_GRAY_ALPHA && bit_depth == 16) header->is_grey = 0;
 }
 
 candor_image_status candor_png_read_header(const uint8_t *data, size_t size, candor_image_header *header,
@@ -152,7 +165,7 @@ candor_image_status candor_png_decode(const uint8_t *data, size_t size, int keep
         set_message(message, "the pixel buffer does not fit the PNG");
         return CANDOR_IMAGE_INTERNAL;
     }
-    int clip16 = png_get_color_type(png, info) == PNG_COLOR_TYPE_GRAY && header.bit_depth == 16;
+    int clip16 = png_get_color_type(png, info) == PNG_COLOR_TYPE_GRAY && png_get_bit_depth(png, info) == 16;
     if (!clip16) {
         // Palette → RGB, grey below 8 bits → 8 bits (scaled: 1 → 255, as Pillow's "1" → L),
         // tRNS → alpha; 16 → 8 bits keeps the high byte (Pillow's ;16B raw modes do the same).

@@ -74,13 +74,16 @@ public struct ImagePreprocessing: Sendable, Equatable, Codable {
     ///
     /// width/height 1...4096 (an input larger than that is not a model Candor serves, and the
     /// bound keeps a typo from allocating gigabytes), mean/std one value per channel, std > 0,
-    /// scale > 0, every number finite.
+    /// scale > 0, every number finite — all as the float32 `tensorValues` computes in: 1e39 is
+    /// infinite as a Float and 1e-50 is 0, and a scale or std must moreover be a normal Float
+    /// (≥ 1.2e-38), since a subnormal one such as 1e-40 turns 0...255 into infinities.
     public func validate() throws {
         for (key, value) in [("width", width), ("height", height)] where !(1...4096).contains(value) {
             throw ImagePreprocessingError(key: key, "image preprocessing: \(key) must be 1...4096, not \(value)")
         }
-        guard scale.isFinite, scale > 0 else {
-            throw ImagePreprocessingError(key: "scale", "image preprocessing: scale must be a finite number > 0, not \(scale)")
+        guard Self.isNormalPositiveFloat(scale) else {
+            throw ImagePreprocessingError(
+                key: "scale", "image preprocessing: scale must be a finite number > 0 as a 32-bit float (at least 1.2e-38), not \(scale)")
         }
         for (key, values) in [("mean", mean), ("std", std)] {
             guard let values else { continue }
@@ -90,16 +93,29 @@ public struct ImagePreprocessing: Sendable, Equatable, Codable {
                     "image preprocessing: \(key) needs \(channelCount) value\(channelCount == 1 ? "" : "s") (one per channel of \(channels.rawValue)), not \(values.count)"
                 )
             }
-            guard values.allSatisfy(\.isFinite), key == "mean" || values.allSatisfy({ $0 > 0 }) else {
+            guard key == "mean" ? values.allSatisfy({ Float($0).isFinite }) : values.allSatisfy(Self.isNormalPositiveFloat)
+            else {
                 throw ImagePreprocessingError(
-                    key: key, "image preprocessing: every \(key) value must be finite\(key == "std" ? " and > 0" : ""), not \(values)")
+                    key: key,
+                    "image preprocessing: every \(key) value must be finite\(key == "std" ? " and > 0 (at least 1.2e-38)" : "") as a 32-bit float, not \(values)"
+                )
             }
         }
+    }
+
+    /// Whether `value`, rounded to the Float it is used as, is finite, > 0 and not subnormal.
+    static func isNormalPositiveFloat(_ value: Double) -> Bool {
+        let rounded = Float(value)
+        return rounded.isNormal && rounded > 0
     }
 
     /// One instance's values in `layout` order (C·H·W or H·W·C), float32, exactly as numpy
     /// computes them (see the type's documentation): convert, resize, divide by `scale`,
     /// subtract `mean`, divide by `std`, flip to BGR, lay out.
+    ///
+    /// `image` has 1, 3 or 4 channels and `width * height * channels` pixels, as every image
+    /// `ImageDecoder` returns has. Another `RasterImage` (2 channels, or pixels that do not fit
+    /// its size) cannot be converted and gives zeros of the right count.
     public func tensorValues(_ image: RasterImage) -> [Float] {
         let count = channelCount
         let prepared = image.converted(toChannels: count).resizedBilinear(width: width, height: height)
@@ -108,7 +124,9 @@ public struct ImagePreprocessing: Sendable, Equatable, Codable {
         let std32 = (std ?? []).map { Float($0) }
         let plane = width * height
         var out = [Float](repeating: 0, count: plane * count)
-        guard prepared.pixels.count == plane * count else { return out }
+        // Conversion to 1 or 3 channels and resizing to width×height always give plane·count
+        // pixels for an image as documented; only one built by hand outside that reaches this.
+        guard prepared.channels == count, prepared.pixels.count == plane * count else { return out }
         for index in 0..<plane {
             for c in 0..<count {
                 // The model's channel c: BGR reads the RGB image's channel 2 − c; the mean and

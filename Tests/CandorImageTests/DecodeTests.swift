@@ -53,6 +53,17 @@ import Testing
         #expect(header.height == expected.height)
     }
 
+    /// libjpeg warns about bytes between the last scan and EOI, or between header segments
+    /// (JWRN_EXTRANEOUS_DATA, common in camera files); Pillow ignores the warning and so do we.
+    @Test(arguments: ["extraneous_before_eoi.jpg", "extraneous_in_header.jpg"])
+    func strayBytesBeforeAMarkerAreNotCorruption(_ name: String) throws {
+        let expected = try #require(Self.decoded[name])
+        let image = try ImageDecoder.decode(try ImageFixtures.bytes(name), maxPixels: 1_000)
+        let baseline = try ImageDecoder.decode(try ImageFixtures.bytes("baseline.jpg"), maxPixels: 1_000)
+        #expect(image.pixels == bytes(hex: expected.pixels))
+        #expect(image == baseline)
+    }
+
     @Test func imageExactlyAtThePixelLimitDecodes() throws {
         let image = try ImageDecoder.decode(try ImageFixtures.bytes("rgb8.png"), maxPixels: 23 * 19)
         #expect(image.width * image.height == 23 * 19)

@@ -51,6 +51,16 @@ import Testing
         (ImagePreprocessing(width: 5, height: 5, mean: [0.5, .nan, 0.5]), "mean"),
         (ImagePreprocessing(width: 5, height: 5, channels: .grey, std: [0]), "std"),
         (ImagePreprocessing(width: 5, height: 5, std: [1, 1]), "std"),
+        // Valid Doubles that are not usable as the Floats they are computed in: 0, subnormal
+        // (255 / 1e-40 overflows) or infinite once rounded.
+        (ImagePreprocessing(width: 5, height: 5, scale: 1e-50), "scale"),
+        (ImagePreprocessing(width: 5, height: 5, scale: 1e-40), "scale"),
+        (ImagePreprocessing(width: 5, height: 5, scale: 1e39), "scale"),
+        (ImagePreprocessing(width: 5, height: 5, mean: [0.5, 1e39, 0.5]), "mean"),
+        (ImagePreprocessing(width: 5, height: 5, mean: [0.5, 0.5, -1e39]), "mean"),
+        (ImagePreprocessing(width: 5, height: 5, channels: .grey, std: [1e-50]), "std"),
+        (ImagePreprocessing(width: 5, height: 5, std: [1, 1e-40, 1]), "std"),
+        (ImagePreprocessing(width: 5, height: 5, std: [1, 1, 1e39]), "std"),
     ])
     func invalidDeclarationIsRejectedNamingTheKey(_ preprocessing: ImagePreprocessing, _ key: String) {
         do {
@@ -62,6 +72,12 @@ import Testing
         } catch {
             Issue.record("unexpected \(error)")
         }
+    }
+
+    @Test func floatRangeBoundsAreAccepted() throws {
+        try ImagePreprocessing(width: 5, height: 5, scale: 1e-30, mean: [1e38, -1e38, 0], std: [1e-37, 1e38, 1]).validate()
+        try ImagePreprocessing(width: 5, height: 5, channels: .grey, scale: 3e38, std: [Double(Float.leastNormalMagnitude)])
+            .validate()
     }
 
     @Test(arguments: [ImagePreprocessing.Layout.nchw, .nhwc])

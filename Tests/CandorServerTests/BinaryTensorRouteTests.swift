@@ -60,6 +60,8 @@ import Testing
         (#"{"dtype":"float32","shape":[1,-4],"data":""}"#, "invalid-input", "shape"),
         (#"{"dtype":"float32","shape":[1,4],"data":"AAAAAAAAAAAAAAAAAADAfw=="}"#, "invalid-input", "nan"),
         (#"{"dtype":"float32","shape":[100000,100000,4],"data":""}"#, "input-too-large", "elements"),
+        // A product past Int.max: refused, not a trap.
+        (#"{"dtype":"float32","shape":[100000,100000,1000000000],"data":""}"#, "input-too-large", "elements"),
         (#"{"dtype":"float32","shape":[1,4],"data":"AAAAAAAAAAAAAAAAAAAAAA==","extra":1}"#, "invalid-input", "extra"),
     ])
     func malformedBinaryTensorsAreRefusedByName(_ inputs: String, code: String, mentioning word: String) async throws {

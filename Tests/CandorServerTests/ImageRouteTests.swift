@@ -147,17 +147,22 @@ import Testing
         }
     }
 
-    @Test func aMultipartFormOfPicturesIsExplained() async throws {
+    @Test func aMultipartFormOfPicturesIsExplainedWhateverTheRequestPartIsNamed() async throws {
         try await TestApplication().test { client in
             let png = try PNGEncoder.encode(Self.circle)
             let boundary = "candor-test-boundary"
             var body = ByteBuffer()
-            body.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"request\"\r\nContent-Type: application/json\r\n\r\n")
+            // `curl -F request=@req.json` names the request part's file; a file input left empty
+            // sends an empty file part.
+            body.writeString(
+                "--\(boundary)\r\nContent-Disposition: form-data; name=\"request\"; filename=\"req.json\"\r\nContent-Type: application/json\r\n\r\n"
+            )
             body.writeString(#"{"method":"saliency","target":"circle"}"#)
             body.writeString(
                 "\r\n--\(boundary)\r\nContent-Disposition: form-data; name=\"image\"; filename=\"circle.png\"\r\nContent-Type: image/png\r\n\r\n"
             )
             body.writeBytes(png)
+            body.writeString("\r\n--\(boundary)\r\nContent-Disposition: form-data; name=\"other\"; filename=\"\"\r\n\r\n")
             body.writeString("\r\n--\(boundary)--\r\n")
             let response = try await client.execute(
                 uri: "/v1/models/shapes_cnn/explain", method: .post,

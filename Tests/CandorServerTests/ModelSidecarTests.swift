@@ -45,6 +45,8 @@ private func six(_ item: String) -> String { "[" + Array(repeating: item, count:
         ("background: missing.json", "missing.json"),
         ("background: ../../etc/passwd", "inside the model's folder"),
         ("unknown_key: 1", "unknown key"),
+        ("image_inputs: {x: {width: 2, height: 3, stdev: [1, 1, 1]}}", "unknown key 'stdev' in image_inputs.x"),
+        ("image_inputs: {nope: {width: 2, height: 3}}", "image_inputs names 'nope', which is not an input"),
         ("description: &a [x, x]\nclass_names: *a", "YAML alias"),
         ("training_statistics: {std: \(six("-1"))}", "negative deviation"),
         ("training_statistics: {mean: \(six(".nan"))}", "not a finite number"),

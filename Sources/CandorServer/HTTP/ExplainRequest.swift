@@ -38,6 +38,8 @@ struct ExplainRequest: Sendable {
         guard let explainer = catalog.explainer(named: method) else {
             throw Problem.badRequest("unknown-method", "unknown method '\(method)'; available: \(catalog.names.joined(separator: ", "))")
         }
+        // The picture asked for is settled before any input is decoded.
+        render = try Self.render(body["render"] == .null ? nil : body["render"], model: model, pictureTypes: pictureTypes)
         let inputs = try InstanceDecoding(model: model, limits: limits).decode(body["inputs"])
         let output = try Self.outputIndex(body["output"], model: model, requirement: explainer.descriptor.requirement)
         let targets = try Self.targets(body["target"], model: model, batch: inputs[0].shape[0])
@@ -62,13 +64,6 @@ struct ExplainRequest: Sendable {
             : try MetricSelection(
                 names: evaluate, parameters: evaluateParameters, fields: ("evaluate", "evaluate_params"), catalog: metricCatalog,
                 problem: problem)
-        let render = body["render"] == .null ? nil : body["render"]
-        self.render = render != nil || pictureTypes != nil ? try RenderRequest(render, model: model) : nil
-        if let pictureTypes, let drawn = self.render?.picture.mediaType, !pictureTypes.contains(drawn) {
-            throw Problem(
-                .notAcceptable, code: "not-acceptable",
-                detail: "this input is drawn as \(drawn), which the Accept header does not take; accept \(drawn) or application/json")
-        }
         if pictureTypes != nil, inputs[0].shape[0] != 1 {
             throw Problem.badRequest(
                 "invalid-input", "a picture answers one instance; send one, or ask for JSON (Accept: application/json) with render")
@@ -77,6 +72,32 @@ struct ExplainRequest: Sendable {
         self.method = method
         self.model = model
         self.problem = problem
+    }
+
+    /// The drawing asked for by `render`, or by an `Accept` header that takes only pictures
+    /// (`pictureTypes`); for the latter, an input that is not drawn as one of them is a 406.
+    private static func render(_ value: JSONValue?, model: LoadedModel, pictureTypes: Set<String>?) throws -> RenderRequest? {
+        guard let pictureTypes else { return try value.map { try RenderRequest($0, model: model) } }
+        let drawn = try Self.picture(value, model: model)
+        let mediaType = drawn.picture.mediaType
+        guard pictureTypes.contains(mediaType) else {
+            throw Problem(
+                .notAcceptable, code: "not-acceptable",
+                detail:
+                    "this input is drawn as \(mediaType), which the Accept header does not take; accept \(mediaType) or application/json")
+        }
+        return drawn
+    }
+
+    /// The drawing an `Accept` header asks for: without a `render` object, an input that
+    /// cannot be drawn is a 406 (the client asked for no drawing options it got wrong).
+    private static func picture(_ value: JSONValue?, model: LoadedModel) throws -> RenderRequest {
+        guard value == nil else { return try RenderRequest(value, model: model) }
+        switch Result(catching: { () throws(Problem) in try RenderRequest(nil, model: model) }) {
+        case .success(let drawn): return drawn
+        case .failure(let problem):
+            throw Problem(.notAcceptable, code: "not-acceptable", detail: "the Accept header asks for a picture, but \(problem.detail)")
+        }
     }
 
     /// Computes the explanation (on the calling thread: the route calls it on a worker).
@@ -93,6 +114,9 @@ struct ExplainRequest: Sendable {
         var pictures: [[UInt8]]?
         if let render {
             let instances = problem.inputs[render.input].unstacked()
+            guard instances.count == explanations.count else {
+                throw Problem(.internalServerError, code: "internal-error", detail: "an explanation is missing for an instance")
+            }
             pictures = try zip(explanations, instances).map { explanation, instance in
                 try render.draw(explanation, instance: instance, targetName: ExplanationBody.targetName(explanation, model: model))
             }

@@ -17,6 +17,15 @@ enum ImageInstances {
         return false
     }
 
+    /// Whether a request's `inputs` hold pictures (for one input, or for any input by name).
+    static func holdsPictures(_ inputs: JSONValue?) -> Bool {
+        switch inputs {
+        case .array(let instances)?: return instances.first.map(isImage) ?? false
+        case .object(let byName)?: return byName.values.contains { holdsPictures($0) }
+        default: return false
+        }
+    }
+
     static func batch(
         _ instances: [JSONValue], preprocessing: ImagePreprocessing, name: String, maxPixels: Int, elementBudget: Int
     ) throws(Problem) -> Tensor {

@@ -11,6 +11,8 @@ import HTTPTypes
 /// flat feature input as an SVG bar chart of the features (`AttributionBarChart`).
 struct RenderRequest: Sendable {
     static let fields: Set<String> = ["kind", "sign", "outlier_perc", "colormap", "alpha_overlay", "input", "max_features"]
+    /// The options only a picture of an image input takes.
+    static let imageFields: Set<String> = ["sign", "outlier_perc", "colormap", "alpha_overlay"]
 
     enum Picture: Sendable {
         case image(RenderOptions, preprocessing: ImagePreprocessing)
@@ -61,6 +63,9 @@ struct RenderRequest: Sendable {
         }
         let info = inputs[input]
         if let preprocessing = model.imageInputs[info.name] {
+            if options["max_features"] != nil {
+                throw Problem.badRequest("invalid-render", "render.max_features is for bar charts; input '\(info.name)' is a picture")
+            }
             let drawn = try Self.imageOptions(options)
             picture = .image(drawn, preprocessing: preprocessing)
             effective = [
@@ -73,11 +78,12 @@ struct RenderRequest: Sendable {
                 throw Problem.badRequest(
                     "invalid-render", "input '\(info.name)' holds features: its explanations are drawn as kind bar_chart")
             }
-            if let extra = ["sign", "outlier_perc", "colormap", "alpha_overlay"].first(where: { options[$0] != nil }) {
+            if let extra = Self.imageFields.sorted().first(where: { options[$0] != nil }) {
                 throw Problem.badRequest("invalid-render", "render.\(extra) is for image inputs; input '\(info.name)' holds features")
             }
             let maxFeatures = try Self.integer(options["max_features"], name: "max_features", default: 20, range: 1...1000)
-            let names = model.metadata.featureNames ?? (0..<width).map { "feature \($0)" }
+            // The sidecar's feature names are those of a single flat input.
+            let names = (inputs.count == 1 ? model.metadata.featureNames : nil) ?? (0..<width).map { "feature \($0)" }
             picture = .barChart(featureNames: names, maxFeatures: maxFeatures)
             effective = ["input": .string(info.name), "kind": .string("bar_chart"), "max_features": .number(Double(maxFeatures))]
         } else {

@@ -60,14 +60,22 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
         }
         do {
             // A misspelt key would silently drop the names it meant to give: refuse it.
-            if let keys = (try Yams.load(yaml: text) as? [String: Any])?.keys,
-                let unknown = keys.sorted().first(where: { CodingKeys(stringValue: $0) == nil })
-            {
+            let document = try Yams.load(yaml: text) as? [String: Any]
+            if let keys = document?.keys, let unknown = keys.sorted().first(where: { CodingKeys(stringValue: $0) == nil }) {
                 let known = [
                     "description", "feature_names", "class_names", "training_statistics", "background", "integer_features",
                     "categorical_features", "immutable_features", "image_inputs",
                 ]
                 throw SidecarError(description: "\(file) has unknown key '\(unknown)'; known keys: \(known.joined(separator: ", "))")
+            }
+            // Likewise inside image_inputs: a misspelt `std` would silently drop the normalisation.
+            for (input, value) in (document?["image_inputs"] as? [String: Any] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let known = ["width", "height", "channels", "scale", "mean", "std", "layout"]
+                if let unknown = (value as? [String: Any])?.keys.sorted().first(where: { !known.contains($0) }) {
+                    throw SidecarError(
+                        description:
+                            "\(file) has unknown key '\(unknown)' in image_inputs.\(input); known keys: \(known.joined(separator: ", "))")
+                }
             }
             return try YAMLDecoder().decode(ModelMetadata.self, from: text)
         } catch let error as SidecarError {

@@ -59,7 +59,7 @@ enum PageHTML {
                 <div id="drop-zone" class="drop-zone">
                   <p>Drop an image file here, or choose one:</p>
                   <label for="image-file">Image file</label>
-                  <input type="file" id="image-file" name="image" accept="image/png,image/jpeg,image/gif,image/bmp,image/webp">
+                  <input type="file" id="image-file" name="image" accept="image/png,image/jpeg">
                 </div>
                 <button type="button" id="use-example" class="secondary" hidden>Use the model's example image</button>
                 <div class="preview">

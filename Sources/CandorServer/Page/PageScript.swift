@@ -87,7 +87,8 @@ enum PageScript {
             if (inputs.length !== 1) return "other";
             const shape = inputs[0].shape;
             if (shape.length === 2 && typeof shape[1] === "number") return "tabular";
-            if (shape.length === 4) return "image";
+            // The server says which inputs take pictures (declared in the sidecar or implied).
+            if (model.image_inputs && model.image_inputs[inputs[0].name]) return "image";
             return "other";
           }
 
@@ -221,8 +222,8 @@ enum PageScript {
 
           function readImageFile(file) {
             if (!file) return;
-            if (file.type && !file.type.startsWith("image/")) {
-              showError(new ApiError(0, "Not an image", `${file.name} is ${file.type}; choose a PNG, JPEG, GIF, BMP or WebP file.`));
+            if (file.type && !["image/png", "image/jpeg"].includes(file.type)) {
+              showError(new ApiError(0, "Not a PNG or JPEG", `${file.name} is ${file.type}; choose a PNG or JPEG file.`));
               return;
             }
             const reader = new FileReader();
@@ -242,11 +243,19 @@ enum PageScript {
             reader.readAsDataURL(file);
           }
 
-          /// Draws a [C, H, W] instance (values in [0, 1]) as a PNG data URL.
-          function instanceToDataURL(instance) {
-            const channels = instance.length;
-            const height = instance[0].length;
-            const width = instance[0][0].length;
+          /// Draws an instance of an image input as a PNG data URL, taking its values back
+          /// through the input's preprocessing (layout, mean and std, scale, channel order).
+          function instanceToDataURL(instance, preprocessing) {
+            const nchw = preprocessing.layout === "nchw";
+            const channels = nchw ? instance.length : instance[0][0].length;
+            const height = nchw ? instance[0].length : instance.length;
+            const width = nchw ? instance[0][0].length : instance[0].length;
+            const value = (c, y, x) => {
+              let v = nchw ? instance[c][y][x] : instance[y][x][c];
+              if (preprocessing.std) v *= preprocessing.std[c];
+              if (preprocessing.mean) v += preprocessing.mean[c];
+              return v * preprocessing.scale;
+            };
             const canvas = document.createElement("canvas");
             canvas.width = width;
             canvas.height = height;
@@ -256,8 +265,8 @@ enum PageScript {
               for (let x = 0; x < width; x++) {
                 const offset = 4 * (y * width + x);
                 for (let c = 0; c < 3; c++) {
-                  const value = instance[Math.min(c, channels - 1)][y][x];
-                  image.data[offset + c] = Math.max(0, Math.min(255, Math.round(value * 255)));
+                  const channel = preprocessing.channels === "bgr" ? 2 - c : Math.min(c, channels - 1);
+                  image.data[offset + c] = Math.max(0, Math.min(255, Math.round(value(channel, y, x))));
                 }
                 image.data[offset + 3] = 255;
               }
@@ -273,7 +282,7 @@ enum PageScript {
             state.imageLabel = "the model's example";
             $("image-file").value = "";
             try {
-              $("image-preview").src = instanceToDataURL(model.example);
+              $("image-preview").src = instanceToDataURL(model.example, model.image_inputs[model.inputs[0].name]);
               $("image-preview").alt = "The model's example image";
               $("image-preview").hidden = false;
             } catch (_) {

@@ -26,7 +26,10 @@ struct InferenceRoutes {
         try service.pool.refuseIfFull()
         let model = try model(context)
         let body = try await Self.body(request, limit: service.configuration.server.maxBodyBytes, allowedKeys: ["inputs"], model: model)
-        let inputs = try InstanceDecoding(model: model, limits: service.configuration.limits).decode(body["inputs"])
+        let limits = service.configuration.limits
+        let inputs = try await parsing(body, model: model, context) {
+            try InstanceDecoding(model: model, limits: limits).decode(body["inputs"])
+        }
         let outputs = try await service.compute("\(model.name) predict", for: context) { _ in
             do { return try model.model.predict(inputs) } catch let error as ModelError { throw Problem(error) }
         }
@@ -45,9 +48,12 @@ struct InferenceRoutes {
         let model = try model(context)
         let body = try await Self.body(
             request, limit: service.configuration.server.maxBodyBytes, allowedKeys: ExplainRequest.fields, model: model)
-        let parsed = try ExplainRequest(
-            body, model: model, catalog: service.catalog, metricCatalog: service.metricCatalog, limits: service.configuration.limits,
-            pictureTypes: PictureNegotiation.acceptedPictureTypes(request.headers[values: .accept]))
+        let (catalog, metricCatalog, limits) = (service.catalog, service.metricCatalog, service.configuration.limits)
+        let pictureTypes = PictureNegotiation.acceptedPictureTypes(request.headers[values: .accept])
+        let parsed = try await parsing(body, model: model, context) {
+            try ExplainRequest(
+                body, model: model, catalog: catalog, metricCatalog: metricCatalog, limits: limits, pictureTypes: pictureTypes)
+        }
         let key = parsed.cacheKey
         let bypassesCache = request.headers[.cacheControl]?.contains("no-cache") ?? false
         if service.cache.isEnabled && !bypassesCache, let cached = service.cache.value(for: key) {
@@ -64,6 +70,17 @@ struct InferenceRoutes {
         return Self.response(bytes, mediaType: parsed.mediaType, cache: "miss")
     }
 
+    /// Checks a request on the worker pool when it carries pictures — decoding and resizing
+    /// them is CPU work that must not hold the threads serving requests, and it then counts
+    /// against the pool's queue and deadline — and in place otherwise, where it is cheap.
+    private func parsing<Parsed: Sendable>(
+        _ body: [String: JSONValue], model: LoadedModel, _ context: CandorRequestContext,
+        _ parse: @escaping @Sendable () throws -> Parsed
+    ) async throws -> Parsed {
+        guard ImageInstances.holdsPictures(body["inputs"]) else { return try parse() }
+        return try await service.compute("\(model.name) decode", for: context) { _ in try parse() }
+    }
+
     /// The request as JSON, or as a form of pictures (`ImageForm`).
     private static func body(_ request: Request, limit: Int, allowedKeys: Set<String>, model: LoadedModel) async throws -> [String:
         JSONValue]
@@ -73,10 +90,15 @@ struct InferenceRoutes {
             request, limit: limit, allowedKeys: allowedKeys, inputNames: model.model.inputs.map(\.name))
     }
 
+    /// The answer, JSON or a picture; either way it depends on `Accept` (`PictureNegotiation`),
+    /// which caches are told.
     private static func response(_ bytes: [UInt8], mediaType: String, cache: String) -> Response {
-        guard mediaType != "application/json" else { return JSONResponse.make(bytes: bytes, headers: [.cache: cache]) }
+        guard mediaType != "application/json" else {
+            return JSONResponse.make(bytes: bytes, headers: [.cache: cache, .vary: "Accept"])
+        }
         return Response(
-            status: .ok, headers: [.contentType: mediaType, .cache: cache], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            status: .ok, headers: [.contentType: mediaType, .cache: cache, .vary: "Accept"],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     func evaluate(_ request: Request, _ context: CandorRequestContext) async throws -> Response {
