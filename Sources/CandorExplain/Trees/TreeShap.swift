@@ -13,6 +13,11 @@ import CandorTensor
 ///
 /// Either way the values add up to the margin minus `base_value` (local accuracy). SHAP
 /// `TreeExplainer`.
+///
+/// Both are computed from per-leaf tables (`TreeShapTables`, after FastTreeSHAP v2): the
+/// path-dependent ones are made once per model and kept with it, the interventional ones per
+/// request when the batch and background are large enough to pay for them; the whole batch
+/// is explained tree by tree. Trees past the tables' limits are walked as the papers do.
 public struct TreeShap: Explainer {
     public let descriptor = MethodDescriptor(
         name: "tree_shap", family: "shapley",
