@@ -13,6 +13,11 @@ import CandorTensor
 ///
 /// Either way the values add up to the margin minus `base_value` (local accuracy). SHAP
 /// `TreeExplainer`.
+///
+/// Both are computed from per-leaf tables (`TreeShapTables`, after FastTreeSHAP v2): the
+/// path-dependent ones are made once per model and kept with it, the interventional ones per
+/// request when the batch and background are large enough to pay for them; the whole batch
+/// is explained tree by tree. Trees past the tables' limits are walked as the papers do.
 public struct TreeShap: Explainer {
     public let descriptor = MethodDescriptor(
         name: "tree_shap", family: "shapley",
@@ -152,33 +157,61 @@ public struct TreeShap: Explainer {
         let interactions: Bool
         let effectiveParameters: [String: JSONValue]
 
+        /// Every instance's SHAP values, [instances × features]: from the tables (the model's
+        /// path-dependent ones, or the request's interventional ones when the batch and
+        /// background are large enough to pay for them), and by walking the trees the tables
+        /// leave out.
+        func shapleyValues(of instances: [Float], targets: [Int], context: ExplanationContext) throws(ExplanationError) -> [Double] {
+            let width = ensemble.featureCount
+            var phi = [Double](repeating: 0, count: targets.count * width)
+            guard let background else {
+                try TreeShapTables.pathDependent(ensemble).accumulate(
+                    ensemble, instances: instances, targets: targets, into: &phi, context: context
+                ) { tree, row, phi in
+                    TreeShapAlgorithm.accumulate(ensemble.trees[tree], instance: instances[(row * width)..<((row + 1) * width)], into: phi)
+                }
+                return phi
+            }
+            let references = background.rows[0].scalars
+            let count = background.count
+            let tables =
+                TreeShapTables.prefersInterventionalTables(ensemble, instances: targets.count, references: count)
+                ? TreeShapTables(interventional: ensemble.trees, references: references, count: count)
+                : TreeShapTables(walking: ensemble.trees)
+            var sum = [Double](repeating: 0, count: width)
+            try tables.accumulate(ensemble, instances: instances, targets: targets, into: &phi, context: context) { tree, row, phi in
+                sum.withUnsafeMutableBufferPointer { sum in
+                    sum.update(repeating: 0)
+                    for reference in 0..<count {
+                        InterventionalTreeShap.accumulate(
+                            ensemble.trees[tree], instance: instances[(row * width)..<((row + 1) * width)],
+                            reference: references[(reference * width)..<((reference + 1) * width)], into: sum)
+                    }
+                    for feature in 0..<width { phi[feature] += sum[feature] / Double(count) }
+                }
+            }
+            return phi
+        }
+
         func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
             let width = ensemble.featureCount
             let features = problem.problem.inputs[0]
             let referenceMargins = background.map { ensemble.margins($0.rows[0]) }
+            let shapley = try shapleyValues(of: features.scalars, targets: problem.targets, context: context)
             var results: [InstanceAttribution] = []
             for row in 0..<problem.problem.batchSize {
                 try context.checkCancellation()
                 let column = problem.targets[row]
                 let instance = features.scalars[(row * width)..<((row + 1) * width)]
-                var phi = [Double](repeating: 0, count: width)
+                let phi = Array(shapley[(row * width)..<((row + 1) * width)])
                 var base = ensemble.baseMargin[column]
                 if let background, let referenceMargins {
                     let rows = background.count
-                    for reference in 0..<rows {
-                        let values = background.rows[0].scalars[(reference * width)..<((reference + 1) * width)]
-                        for (tree, treeColumn) in zip(ensemble.trees, ensemble.treeColumn) where treeColumn == column {
-                            InterventionalTreeShap.accumulate(tree, instance: instance, reference: values, into: &phi)
-                        }
-                    }
-                    phi = phi.map { $0 / Double(rows) }
                     base = (0..<rows).reduce(0.0) { $0 + referenceMargins[$1 * ensemble.columns + column] } / Double(rows)
                 } else {
                     for (tree, treeColumn) in zip(ensemble.trees, ensemble.treeColumn) where treeColumn == column {
-                        TreeShapAlgorithm.accumulate(tree, instance: instance, into: &phi)
                         base += tree.expectedValue
                     }
-                    try context.checkCancellation()
                 }
                 var attribution = InstanceAttribution(attributions: [try problem.problem.instanceTensor(phi.map(Float.init), input: 0)])
                 attribution.extras["base_value"] = .number(base)

@@ -25,15 +25,20 @@ enum TreeShapAlgorithm {
     /// Adds `tree`'s SHAP values for `instance` into `phi` (one entry per feature); with a
     /// `condition`, those of the game in which that feature is fixed present or absent.
     static func accumulate(_ tree: DecisionTree, instance: ArraySlice<Float>, condition: Condition? = nil, into phi: inout [Double]) {
+        phi.withUnsafeMutableBufferPointer { phi in accumulate(tree, instance: instance, condition: condition, into: phi) }
+    }
+
+    /// Adds `tree`'s SHAP values for `instance` into `phi`, as above.
+    static func accumulate(
+        _ tree: DecisionTree, instance: ArraySlice<Float>, condition: Condition? = nil, into phi: UnsafeMutableBufferPointer<Double>
+    ) {
         // Each level of the walk keeps its own copy of the path after its parent's: at most
         // (depth + 2)(depth + 3)/2 elements in all, allocated once per tree.
         let capacity = (tree.depth + 2) * (tree.depth + 3) / 2
         let buffer = UnsafeMutablePointer<PathElement>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
-        phi.withUnsafeMutableBufferPointer { phi in
-            let walker = Walker(tree: tree, instance: instance, condition: condition, phi: phi)
-            walker.recurse(node: 0, parent: buffer, parentLength: 0, zero: 1, one: 1, feature: -1, extending: true, fraction: 1)
-        }
+        let walker = Walker(tree: tree, instance: instance, condition: condition, phi: phi)
+        walker.recurse(node: 0, parent: buffer, parentLength: 0, zero: 1, one: 1, feature: -1, extending: true, fraction: 1)
     }
 
     /// One walk of a tree for one instance.
@@ -164,17 +169,19 @@ enum TreeShapAlgorithm {
 /// v·(|P|−1)!|N|!/(|P|+|N|)! and each of N loses v·|P|!(|N|−1)!/(|P|+|N|)!.
 enum InterventionalTreeShap {
     static func accumulate(
-        _ tree: DecisionTree, instance: ArraySlice<Float>, reference: ArraySlice<Float>, into phi: inout [Double]
+        _ tree: DecisionTree, instance: ArraySlice<Float>, reference: ArraySlice<Float>, into phi: UnsafeMutableBufferPointer<Double>
     ) {
         var fromInstance: [Int] = []
         var fromReference: [Int] = []
+        fromInstance.reserveCapacity(tree.depth)
+        fromReference.reserveCapacity(tree.depth)
         recurse(
-            tree, node: 0, instance: instance, reference: reference, fromInstance: &fromInstance, fromReference: &fromReference, phi: &phi)
+            tree, node: 0, instance: instance, reference: reference, fromInstance: &fromInstance, fromReference: &fromReference, phi: phi)
     }
 
     private static func recurse(
         _ tree: DecisionTree, node: Int, instance: ArraySlice<Float>, reference: ArraySlice<Float>, fromInstance: inout [Int],
-        fromReference: inout [Int], phi: inout [Double]
+        fromReference: inout [Int], phi: UnsafeMutableBufferPointer<Double>
     ) {
         if tree.isLeaf(node) {
             let (p, n) = (fromInstance.count, fromReference.count)
@@ -196,21 +203,21 @@ enum InterventionalTreeShap {
         if fromInstance.contains(feature) || viaInstance == viaReference {
             recurse(
                 tree, node: viaInstance, instance: instance, reference: reference, fromInstance: &fromInstance,
-                fromReference: &fromReference, phi: &phi)
+                fromReference: &fromReference, phi: phi)
         } else if fromReference.contains(feature) {
             recurse(
                 tree, node: viaReference, instance: instance, reference: reference, fromInstance: &fromInstance,
-                fromReference: &fromReference, phi: &phi)
+                fromReference: &fromReference, phi: phi)
         } else {
             fromInstance.append(feature)
             recurse(
                 tree, node: viaInstance, instance: instance, reference: reference, fromInstance: &fromInstance,
-                fromReference: &fromReference, phi: &phi)
+                fromReference: &fromReference, phi: phi)
             fromInstance.removeLast()
             fromReference.append(feature)
             recurse(
                 tree, node: viaReference, instance: instance, reference: reference, fromInstance: &fromInstance,
-                fromReference: &fromReference, phi: &phi)
+                fromReference: &fromReference, phi: phi)
             fromReference.removeLast()
         }
     }

@@ -98,10 +98,10 @@ public struct DecisionTree: Sendable, Equatable {
         expectedValue = means[0]
     }
 
-    public func isLeaf(_ node: Int) -> Bool { left[node] == -1 }
+    @inlinable public func isLeaf(_ node: Int) -> Bool { left[node] == -1 }
 
     /// The child an instance goes to from internal node `node`.
-    public func child(of node: Int, for x: Float) -> Int {
+    @inlinable public func child(of node: Int, for x: Float) -> Int {
         var value = Double(x)
         switch missing[node] {
         case .nan:
@@ -117,7 +117,7 @@ public struct DecisionTree: Sendable, Equatable {
     }
 
     /// The leaf an instance reaches.
-    public func leaf(for instance: ArraySlice<Float>) -> Int {
+    @inlinable public func leaf(for instance: ArraySlice<Float>) -> Int {
         var node = 0
         while !isLeaf(node) { node = child(of: node, for: instance[instance.startIndex + feature[node]]) }
         return node

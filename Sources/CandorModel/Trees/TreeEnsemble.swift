@@ -44,6 +44,8 @@ public struct TreeEnsemble: PredictiveModel {
     public let transform: Transform
     /// The input's and outputs' names and what each output holds.
     public let signature: TreeEnsembleSignature
+    /// What explanation methods derive from the trees once (TreeSHAP's per-tree tables).
+    public let memo = ModelMemo()
 
     /// - Parameter signature: the names the file declares; nil for Candor's own (`features`
     ///   in, `margin` and `probabilities` or `prediction` out).
