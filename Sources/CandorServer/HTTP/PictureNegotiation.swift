@@ -8,11 +8,7 @@ enum PictureNegotiation {
     /// Media ranges with `q=0` are refusals and count for nothing.
     static func acceptedPictureTypes(_ values: [String]) -> Set<String>? {
         var accepted: Set<String> = []
-        for element in values.flatMap({ $0.split(separator: ",") }) {
-            let parts = element.split(separator: ";").map { $0.filter { !$0.isWhitespace }.lowercased() }
-            guard let type = parts.first,
-                !parts.dropFirst().contains(where: { $0 == "q=0" || $0 == "q=0.0" || $0 == "q=0.00" || $0 == "q=0.000" })
-            else { continue }
+        for (type, quality) in QualityList.parse(values) where quality > 0 {
             switch type {
             case "application/json", "application/*", "*/*": return nil
             case "image/*": accepted.formUnion(pictureTypes)

@@ -53,14 +53,7 @@ struct ResponseCompressionMiddleware: RouterMiddleware {
     static func acceptsGzip(_ values: [String]) -> Bool {
         var gzipQuality: Double?
         var anyQuality: Double?
-        for element in values.flatMap({ $0.split(separator: ",") }) {
-            let parts = element.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-            guard let coding = parts.first else { continue }
-            let quality =
-                parts.dropFirst().compactMap { parameter -> Double? in
-                    guard parameter.hasPrefix("q=") else { return nil }
-                    return Double(parameter.dropFirst(2))
-                }.first ?? 1
+        for (coding, quality) in QualityList.parse(values) {
             switch coding {
             case "gzip", "x-gzip": gzipQuality = quality
             case "*": anyQuality = quality
