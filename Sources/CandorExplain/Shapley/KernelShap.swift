@@ -38,6 +38,14 @@ public struct KernelShap: Explainer {
             (equal to SHAP's to float32). The sampled golden case is compared within SHAP's own spread
             over seeds. SHAP's `l1_reg` feature selection is not applied.
 
+            `sampling: "leverage"` chooses the sampled coalitions by their leverage scores instead
+            (Musco & Witter, ICLR 2025): every coalition size gets the same number of coalitions
+            (SHAP's sampler gives most of them to the sizes near 1 and M − 1), drawn without
+            repeats with their complements, each weighted by its kernel weight over its chance of
+            being drawn. It converges to the same exact values with a smaller error for the same
+            `n_samples` — measured, the mean squared error 17 % lower at 12 groups and 200
+            coalitions, 26 % lower at 30 features and 2,108 — but its draws are not SHAP's.
+
             `attributions_stderr`: each value's standard error from the drawn coalitions (the
             delta-method variance of the regression over independent draws, Covert & Lee 2021); 0
             when every coalition is enumerated. Calibrated: on the 10-group demo MLP with 200
@@ -57,6 +65,11 @@ public struct KernelShap: Explainer {
                 summary: "a single reference row instead of a background: a number for every element or one instance"),
             ParameterSpec.featureMask(
                 "a group id per element, shaped like one instance (default: each element alone; for an image, its SLIC superpixels); at most 1024 groups"
+            ),
+            ParameterSpec.choice(
+                "sampling", default: ShapleyKernelDesign.Sampling.shap,
+                summary:
+                    "how coalitions beyond the enumerated sizes are chosen: shap (SHAP's, sizes by kernel mass) or leverage (every size alike, without repeats: a smaller error for the same n_samples)"
             ),
             ParameterSpec.seed(of: "the sampled coalitions"),
         ])
@@ -96,10 +109,11 @@ public struct KernelShap: Explainer {
                 "kernel_shap would evaluate \(samples) coalitions × \(background.count) background rows × \(problem.batchSize) instances, more than the \(Self.maximumEvaluations) rows allowed per request: lower n_samples, use fewer background rows, or send fewer instances"
             )
         }
+        let sampling = try reader.choice("sampling", as: ShapleyKernelDesign.Sampling.self)
         let seed = try reader.seed()
         return Plan(
             model: problem.model, effectiveParameters: reader.effective, background: background, groups: groups,
-            segmenter: segmenter, samples: requested, seed: seed)
+            segmenter: segmenter, samples: requested, sampling: sampling, seed: seed)
     }
 
     struct Plan: ExplanationPlan {
@@ -110,6 +124,7 @@ public struct KernelShap: Explainer {
         let groups: FeatureGroups
         let segmenter: Superpixels?
         let samples: Int
+        let sampling: ShapleyKernelDesign.Sampling
         let seed: UInt64
 
         func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
@@ -129,7 +144,7 @@ public struct KernelShap: Explainer {
                     shapley[varying[0]] = value - expected
                 } else if varying.count > 1 {
                     var random = SeededRandom(seed: seed, stream: row)
-                    let design = ShapleyKernelDesign(groups: varying.count, samples: samples, random: &random)
+                    let design = ShapleyKernelDesign.make(sampling, groups: varying.count, samples: samples, random: &random)
                     let values = try CoalitionValues(model: model, problem: problem, row: row, background: background, groups: groups)
                         .values(count: design.count, context: context) { design.members(of: $0).map { varying[$0] } }
                     let solved = try Self.solve(design: design, values: values, value: value, expected: expected)

@@ -9,17 +9,34 @@ import CandorTensor
 /// with its exact weight; the rest of the budget draws sizes from the remaining mass and
 /// random coalitions of that size, each with its complement, a repeated draw adding weight to
 /// the coalition it repeats; the drawn weights are then scaled to the mass left. With
-/// 2^M − 2 samples or more every coalition is enumerated and the result is exact.
+/// 2^M − 2 samples or more every coalition is enumerated and the result is exact. The
+/// leverage-score alternative is in `ShapleyKernelDesign+Leverage.swift`.
 struct ShapleyKernelDesign {
+    /// How the coalitions beyond the enumerated sizes are chosen.
+    enum Sampling: String, CaseIterable, Sendable {
+        /// SHAP's `KernelExplainer`: sizes drawn by their kernel mass, with replacement.
+        case shap
+        /// Leverage scores (Musco & Witter 2025): every size the same share, without replacement.
+        case leverage
+    }
+
+    /// The random units of one stratum of the sampled part: each unit lists the rows it added
+    /// one count of weight to (a coalition and, when paired, its complement).
+    struct SampledStratum {
+        let units: [[Int]]
+        /// The regression weight one count of a unit's row carries.
+        let unitWeight: Double
+        /// The share of the stratum's population drawn without replacement (0 for draws with
+        /// replacement): the finite-population correction of the variance.
+        let sampledFraction: Double
+    }
+
     /// Coalitions, row-major: `present[c · M + j]` says whether group j keeps the instance's value.
-    private(set) var present: [Bool] = []
-    private(set) var weights: [Double] = []
-    /// The random draws, each the rows it added one count of weight to (a coalition and, for
-    /// a paired size, its complement): the independent units of the sampled part, from which
-    /// the estimate's standard error is measured.
-    private(set) var draws: [[Int]] = []
-    /// The weight one count of a drawn row carries (the mass left over the counts drawn).
-    private(set) var drawWeight = 0.0
+    var present: [Bool] = []
+    var weights: [Double] = []
+    /// The sampled part of the design, from which the estimate's standard error is measured
+    /// (empty when every coalition is enumerated).
+    var strata: [SampledStratum] = []
     let groupCount: Int
 
     var count: Int { weights.count }
@@ -80,6 +97,7 @@ struct ShapleyKernelDesign {
         let drawTotal = drawWeights.reduce(0, +)
         let cumulative = drawWeights.reduce(into: [Double]()) { $0.append(($0.last ?? 0) + $1 / drawTotal) }
         var seen: [[Bool]: Int] = [:]
+        var draws: [[Int]] = []
         var attempts = 0
         while left > 0, attempts < 4 * (samples - fixed) {
             attempts += 1
@@ -118,12 +136,18 @@ struct ShapleyKernelDesign {
         let massLeft = sizeWeights[fullSizes...].reduce(0, +)
         let drawn = weights[fixed...].reduce(0, +)
         if drawn > 0 {
-            drawWeight = massLeft / drawn
+            let drawWeight = massLeft / drawn
             for index in fixed..<weights.count { weights[index] *= drawWeight }
+            // Draws with replacement from one distribution: one stratum, no finite-population correction.
+            strata = [SampledStratum(units: draws, unitWeight: drawWeight, sampledFraction: 0)]
         }
     }
 
-    private mutating func append(_ mask: [Bool], weight: Double) {
+    init(groupCount: Int) {
+        self.groupCount = groupCount
+    }
+
+    mutating func append(_ mask: [Bool], weight: Double) {
         present.append(contentsOf: mask)
         weights.append(weight)
     }
