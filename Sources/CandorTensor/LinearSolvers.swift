@@ -8,6 +8,7 @@ public enum LinearSolvers {
     /// The solution of A·X = B for a square, row-major A (n×n) and B of one or more right-hand
     /// sides of n numbers each, one after another; X the same way. Nil when A is singular.
     public static func solve(_ a: [Double], _ b: [Double]) -> [Double]? {
+        _ = MatrixMultiplication.singleThreaded
         let count = Int(Double(a.count).squareRoot().rounded())
         guard count > 0, a.count == count * count, b.count % count == 0, !b.isEmpty else { return b.isEmpty && a.isEmpty ? [] : nil }
         // LAPACK is column-major: pass Aᵀ and solve Aᵀᵀ = A by transposing here.
@@ -31,6 +32,7 @@ public enum LinearSolvers {
     /// singular values below `rcond`·σ_max treated as zero (numpy's `lstsq` default, machine
     /// epsilon × max(rows, columns), when nil). Nil only when LAPACK fails to converge.
     public static func leastSquares(_ a: [Double], rows: Int, columns: Int, _ b: [Double], rcond: Double? = nil) -> [Double]? {
+        _ = MatrixMultiplication.singleThreaded
         guard rows > 0, columns > 0, a.count == rows * columns, b.count == rows else { return nil }
         var columnMajor = [Double](repeating: 0, count: a.count)
         for row in 0..<rows {
@@ -72,6 +74,7 @@ public enum LinearSolvers {
     public static func weightedLeastSquares(
         _ x: [Double], rows: Int, columns: Int, weights: [Double], _ y: [Double], ridge: Double = 0
     ) -> [Double]? {
+        _ = MatrixMultiplication.singleThreaded
         guard columns > 0 else { return [] }
         guard rows > 0, x.count == rows * columns, weights.count == rows, y.count == rows else { return nil }
         var scaledX = x
@@ -93,6 +96,7 @@ public enum LinearSolvers {
 
     /// XᵀWX for a row-major X (rows×columns) and weights w ≥ 0, row-major.
     public static func weightedGram(_ x: [Double], rows: Int, columns: Int, weights: [Double]) -> [Double] {
+        _ = MatrixMultiplication.singleThreaded
         var scaled = x
         for row in 0..<rows {
             let root = weights[row].squareRoot()

@@ -3,8 +3,10 @@ import COpenBLAS
 /// Matrix products, all through BLAS `sgemm` (OpenBLAS).
 public enum MatrixMultiplication {
     /// OpenBLAS runs each product on one thread: Candor's parallelism is its worker pool, one
-    /// request per core, and BLAS threads of their own would only contend with it.
-    private static let singleThreaded: Void = openblas_set_num_threads(1)
+    /// request per core, and BLAS threads of their own would only contend with it (they spin
+    /// in `sched_yield` waiting for each other). Touched by every BLAS and LAPACK entry point,
+    /// so whichever runs first sets it.
+    @usableFromInline static let singleThreaded: Void = openblas_set_num_threads(1)
 
     /// C ← α·op(A)·op(B) + β·C on raw row-major buffers, `op` optionally transposing.
     /// A is m×k after `op`, B is k×n after `op`, C is m×n.
@@ -16,6 +18,7 @@ public enum MatrixMultiplication {
         c: UnsafeMutablePointer<Float>,
         alpha: Float = 1, beta: Float = 0
     ) {
+        _ = singleThreaded
         guard m > 0, n > 0 else { return }
         guard k > 0 else {
             // An empty inner dimension contributes nothing: C ← β·C.
@@ -40,7 +43,6 @@ public enum MatrixMultiplication {
         guard a.rank >= 2, b.rank >= 2 else {
             throw .invalidShape("batched matrix product needs rank ≥ 2, got \(a.shape) and \(b.shape)")
         }
-        _ = singleThreaded
         let (rowsA, colsA) = (a.shape[a.rank - 2], a.shape[a.rank - 1])
         let (rowsB, colsB) = (b.shape[b.rank - 2], b.shape[b.rank - 1])
         let (m, k) = transposeA ? (colsA, rowsA) : (rowsA, colsA)
@@ -53,21 +55,24 @@ public enum MatrixMultiplication {
         let batch = try Broadcasting.shape(batchA, batchB)
         let outputShape = batch + [m, n]
         let outputCount = try outputShape.checkedElementCount()
-        var result = [Float](repeating: 0, count: outputCount)
 
         // When `b` is one matrix and `a` is not transposed, the whole stack of `a` is a single
         // (batch·m)×k matrix: one GEMM instead of many.
         if batchB.allSatisfy({ $0 == 1 }) && !transposeA && batchA.count >= batchB.count {
             let rows = outputCount / Swift.max(n, 1)
-            a.scalars.withUnsafeBufferPointer { x in
-                b.scalars.withUnsafeBufferPointer { y in
-                    result.withUnsafeMutableBufferPointer { out in
-                        guard let x = x.baseAddress, let y = y.baseAddress, let out = out.baseAddress else { return }
+            // BLAS with β = 0 writes every element (without reading them): no need to zero first.
+            let product = [Float](unsafeUninitializedCapacity: outputCount) { out, initialized in
+                let written = a.scalars.withUnsafeBufferPointer { x in
+                    b.scalars.withUnsafeBufferPointer { y in
+                        guard let x = x.baseAddress, let y = y.baseAddress, let out = out.baseAddress else { return false }
                         gemm(m: rows, n: n, k: k, a: x, transposeA: false, b: y, transposeB: transposeB, c: out)
+                        return true
                     }
                 }
+                if !written { out.initialize(repeating: 0) }
+                initialized = outputCount
             }
-            return Tensor(uncheckedShape: outputShape, scalars: result)
+            return Tensor(uncheckedShape: outputShape, scalars: product)
         }
 
         let stridesA = Broadcasting.strides(of: batchA, broadcastTo: batch)
@@ -75,6 +80,7 @@ public enum MatrixMultiplication {
         let matrixA = rowsA * colsA
         let matrixB = rowsB * colsB
         let matrixC = m * n
+        var result = [Float](repeating: 0, count: outputCount)
         a.scalars.withUnsafeBufferPointer { x in
             b.scalars.withUnsafeBufferPointer { y in
                 result.withUnsafeMutableBufferPointer { out in
