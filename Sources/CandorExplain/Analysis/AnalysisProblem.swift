@@ -80,16 +80,22 @@ public struct AnalysisProblem: Sendable {
         fill: (_ row: Int, _ input: Int, _ destination: UnsafeMutableBufferPointer<Float>) -> Void
     ) throws(ExplanationError) -> OutputRows {
         var values: [Float] = []
-        try FilledPasses.evaluate(
-            model, instanceShapes: rows.map { Array($0.shape.dropFirst()) }, output: output, count: count,
-            context: context.explanation, fill: fill
-        ) { result, pass throws(ExplanationError) in
-            guard result.isFinite else {
-                throw ExplanationError(.nonFiniteResult, "the model produced NaN or infinity on rows of this dataset")
+        // The fill is used only during the call, though the enum case stores it.
+        let evaluation = withoutActuallyEscaping(fill) { fill in
+            Result { () throws(ExplanationError) in
+                try FilledPasses.evaluate(
+                    model, instanceShapes: rows.map { Array($0.shape.dropFirst()) }, output: output, count: count,
+                    context: context.explanation, fill: .inOrder(fill)
+                ) { result, pass throws(ExplanationError) in
+                    guard result.isFinite else {
+                        throw ExplanationError(.nonFiniteResult, "the model produced NaN or infinity on rows of this dataset")
+                    }
+                    values += result.scalars
+                    if countsProgress { context.progress.advance(by: pass.count) }
+                }
             }
-            values += result.scalars
-            if countsProgress { context.progress.advance(by: pass.count) }
         }
+        try evaluation.get()
         return OutputRows(values: values, count: count)
     }
 

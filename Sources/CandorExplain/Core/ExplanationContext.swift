@@ -18,10 +18,16 @@ public struct ExplanationContext: Sendable {
     /// may hold; methods chunk their evaluations to stay under it. The default is the
     /// configuration's `limits.max_batch_elements`.
     public let maxBatchElements: Int
+    /// Workers the computation may borrow while they have nothing else to do (the server's
+    /// pool); nil runs everything on the calling thread.
+    public let idleWorkers: (any IdleWorkers)?
 
-    public init(cancellation: CancellationFlag = CancellationFlag(), maxBatchElements: Int = 4_000_000) {
+    public init(
+        cancellation: CancellationFlag = CancellationFlag(), maxBatchElements: Int = 4_000_000, idleWorkers: (any IdleWorkers)? = nil
+    ) {
         self.cancellation = cancellation
         self.maxBatchElements = maxBatchElements
+        self.idleWorkers = idleWorkers
     }
 
     /// Throws when the computation should stop.

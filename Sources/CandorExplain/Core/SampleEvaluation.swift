@@ -3,7 +3,8 @@ import CandorTensor
 
 /// The target output of one instance's model output for many synthetic instances (LIME's
 /// perturbed samples, RISE's masked inputs): `fill` writes sample s of input i into the given
-/// instance-sized buffer (zeroed), and the samples are evaluated as ``FilledPasses`` does.
+/// instance-sized buffer (zeroed), and the samples are evaluated as ``FilledPasses`` does
+/// (shared with idle workers unless the fill is ``FilledPasses/Fill/inOrder(_:)``).
 struct SampleEvaluation {
     let model: any PredictiveModel
     let problem: ResolvedProblem
@@ -12,7 +13,7 @@ struct SampleEvaluation {
 
     func targetOutputs(
         count: Int, context: ExplanationContext,
-        fill: (_ sample: Int, _ input: Int, _ destination: UnsafeMutableBufferPointer<Float>) -> Void
+        fill: FilledPasses.Fill
     ) throws(ExplanationError) -> [Double] {
         let target = problem.targets[row]
         let perRow = problem.outputsPerInstance
@@ -27,7 +28,7 @@ struct SampleEvaluation {
     /// The whole explained output of every sample, row-major.
     func outputRows(
         count: Int, context: ExplanationContext,
-        fill: (_ sample: Int, _ input: Int, _ destination: UnsafeMutableBufferPointer<Float>) -> Void
+        fill: FilledPasses.Fill
     ) throws(ExplanationError) -> [Float] {
         var result: [Float] = []
         try evaluate(count: count, context: context, fill: fill) { outputs, _ in result += outputs.scalars }
@@ -36,8 +37,7 @@ struct SampleEvaluation {
 
     private func evaluate(
         count: Int, context: ExplanationContext,
-        fill: (_ sample: Int, _ input: Int, _ destination: UnsafeMutableBufferPointer<Float>) -> Void,
-        collect: (_ outputs: Tensor, _ samples: Int) -> Void
+        fill: FilledPasses.Fill, collect: (_ outputs: Tensor, _ samples: Int) -> Void
     ) throws(ExplanationError) {
         try FilledPasses.evaluate(
             model, instanceShapes: problem.problem.inputs.map { Array($0.shape.dropFirst()) }, output: problem.problem.output,

@@ -28,10 +28,11 @@ struct CounterfactualSearch {
     /// The explained output of every candidate, row-major (`problem.outputsPerInstance` per
     /// candidate), evaluated in passes under the memory budget.
     func outputs(of candidates: [[Double]], context: ExplanationContext) throws(ExplanationError) -> [Float] {
-        try SampleEvaluation(model: model, problem: problem, row: row).outputRows(count: candidates.count, context: context) {
-            sample, _, destination in
-            for (feature, value) in candidates[sample].enumerated() { destination[feature] = Float(value) }
-        }
+        try SampleEvaluation(model: model, problem: problem, row: row).outputRows(
+            count: candidates.count, context: context,
+            fill: .concurrent { sample, _, destination in
+                for (feature, value) in candidates[sample].enumerated() { destination[feature] = Float(value) }
+            })
     }
 
     /// Whether each candidate's output row passes `test`.

@@ -71,17 +71,17 @@ public struct FaithfulnessCorrelation: QualityMetric {
                 // request holds n_samples × subset_size indices at once.
                 var held = [Double](repeating: 0, count: samples)
                 let removed = try SampleEvaluation(model: problem.problem.model, problem: problem, row: row).targetOutputs(
-                    count: samples, context: context
-                ) { sample, input, destination in
-                    let subset = self.subset(row: row, sample: sample)
-                    for index in 0..<sizes[input] { destination[index] = instance[input][index] }
-                    for group in subset {
-                        for element in groups.groups[group] where element.input == input {
-                            destination[element.index] = baseline[input][element.index]
-                            held[sample] += Double(attributions[input][element.index])
+                    count: samples, context: context,
+                    fill: .inOrder { sample, input, destination in
+                        let subset = self.subset(row: row, sample: sample)
+                        for index in 0..<sizes[input] { destination[index] = instance[input][index] }
+                        for group in subset {
+                            for element in groups.groups[group] where element.input == input {
+                                destination[element.index] = baseline[input][element.index]
+                                held[sample] += Double(attributions[input][element.index])
+                            }
                         }
-                    }
-                }
+                    })
                 let output = Double(problem.targetOutput(row))
                 return MetricValue(Correlation.pearson(held, removed.map { output - $0 }))
             }

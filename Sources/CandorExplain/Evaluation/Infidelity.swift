@@ -49,17 +49,17 @@ public struct Infidelity: QualityMetric {
                 // Iᵀφ of each perturbation, summed as its elements are drawn.
                 var projections = [Double](repeating: 0, count: samples)
                 let perturbed = try SampleEvaluation(model: problem.problem.model, problem: problem, row: row).targetOutputs(
-                    count: samples, context: context
-                ) { sample, input, destination in
-                    var random = SeededRandom(seed: seed, stream: (row * samples + sample) * inputCount + input)
-                    var projection = 0.0
-                    for index in destination.indices {
-                        let perturbation = noise * Float(random.standardNormal())
-                        destination[index] = instance[input][index] - perturbation
-                        projection += Double(perturbation) * Double(attributions[input][index])
-                    }
-                    projections[sample] += projection
-                }
+                    count: samples, context: context,
+                    fill: .inOrder { sample, input, destination in
+                        var random = SeededRandom(seed: seed, stream: (row * samples + sample) * inputCount + input)
+                        var projection = 0.0
+                        for index in destination.indices {
+                            let perturbation = noise * Float(random.standardNormal())
+                            destination[index] = instance[input][index] - perturbation
+                            projection += Double(perturbation) * Double(attributions[input][index])
+                        }
+                        projections[sample] += projection
+                    })
                 let output = Double(problem.targetOutput(row))
                 var (aa, ab, bb) = (0.0, 0.0, 0.0)
                 for (a, fPerturbed) in zip(projections, perturbed) {

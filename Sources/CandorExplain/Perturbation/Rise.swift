@@ -148,13 +148,15 @@ public struct Rise: Explainer {
                     let range = first..<min(first + chunk, masks)
                     let drawn = range.map { geometry.mask($0, keep: keep, seed: seed) }
                     let outputs = try SampleEvaluation(model: model, problem: problem, row: row)
-                        .targetOutputs(count: range.count, context: context) { sample, _, destination in
-                            let mask = drawn[sample]
-                            for index in 0..<size {
-                                let m = mask[index % positions]
-                                destination[index] = baseline[index] + (instance[index] - baseline[index]) * m
-                            }
-                        }
+                        .targetOutputs(
+                            count: range.count, context: context,
+                            fill: .concurrent { sample, _, destination in
+                                let mask = drawn[sample]
+                                for index in 0..<size {
+                                    let m = mask[index % positions]
+                                    destination[index] = baseline[index] + (instance[index] - baseline[index]) * m
+                                }
+                            })
                     for (position, output) in outputs.enumerated() {
                         for (index, value) in drawn[position].enumerated() { saliency[index] += output * Double(value) }
                         moments.add(drawn[position].map { output * Double($0) / keep })

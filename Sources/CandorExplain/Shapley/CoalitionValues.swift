@@ -5,7 +5,8 @@ import CandorTensor
 /// background rows: v(S) = (1/K) Σₖ f(x_S, bₖ,∖S), the target output averaged over the K rows
 /// (SHAP's KernelExplainer value function). Each (coalition, background row) pair is one row
 /// of a forward pass; the pairs are batched to the memory budget (a large background spreads
-/// one coalition over several passes) and cancellation is checked between passes.
+/// one coalition over several passes), shared with idle workers, and cancellation is checked
+/// between passes.
 struct CoalitionValues {
     let model: any PredictiveModel
     let problem: ResolvedProblem
@@ -14,31 +15,39 @@ struct CoalitionValues {
     let background: BackgroundRows
     let groups: FeatureGroups
 
-    /// v for `count` coalitions; `present(c)` lists the groups that keep the instance's values
+    /// v for `count` coalitions; `keeps(c, g)` says whether group g keeps the instance's values
     /// in coalition c.
-    func values(count: Int, context: ExplanationContext, present: (Int) -> [Int]) throws(ExplanationError) -> [Double] {
+    func values(count: Int, context: ExplanationContext, keeps: @escaping @Sendable (Int, Int) -> Bool) throws(ExplanationError)
+        -> [Double]
+    {
         let rows = background.count
         let sizes = problem.problem.instanceSizes
-        // The elements the current coalition keeps from the instance, per input: pairs are
-        // filled in order, so each coalition's list is built once.
-        var current = -1
-        var kept: [[Int]] = []
         let instance = problem.problem.inputs.enumerated().map { input, tensor in
             Array(tensor.scalars[(row * sizes[input])..<((row + 1) * sizes[input])])
         }
+        let (background, groups) = (background, groups)
         let outputs = try SampleEvaluation(model: model, problem: problem, row: row)
-            .targetOutputs(count: count * rows, context: context) { pair, input, destination in
-                let (coalition, backgroundRow) = pair.quotientAndRemainder(dividingBy: rows)
-                if coalition != current {
-                    let members = present(coalition).flatMap { groups.groups[$0] }
-                    kept = sizes.indices.map { input in members.filter { $0.input == input }.map(\.index) }
-                    current = coalition
-                }
-                let size = sizes[input]
-                let reference = background.rows[input].scalars
-                for index in 0..<size { destination[index] = reference[backgroundRow * size + index] }
-                for index in kept[input] { destination[index] = instance[input][index] }
-            }
+            .targetOutputs(
+                count: count * rows, context: context,
+                fill: .perChunk {
+                    // The elements the current coalition keeps from the instance, per input:
+                    // a chunk's pairs come coalition by coalition, so each list is built once.
+                    var current = -1
+                    var kept: [[Int]] = []
+                    return { pair, input, destination in
+                        let (coalition, backgroundRow) = pair.quotientAndRemainder(dividingBy: rows)
+                        if coalition != current {
+                            let members = groups.groups.indices.filter { keeps(coalition, $0) }.flatMap { groups.groups[$0] }
+                            kept = sizes.indices.map { input in members.filter { $0.input == input }.map(\.index) }
+                            current = coalition
+                        }
+                        let size = sizes[input]
+                        background.rows[input].scalars.withUnsafeBufferPointer { reference in
+                            for index in 0..<size { destination[index] = reference[backgroundRow * size + index] }
+                        }
+                        for index in kept[input] { destination[index] = instance[input][index] }
+                    }
+                })
         return (0..<count).map { coalition in
             outputs[(coalition * rows)..<((coalition + 1) * rows)].reduce(0, +) / Double(rows)
         }

@@ -85,7 +85,7 @@ public struct ExactShapley: Explainer {
                 values = [Double](repeating: 0, count: coalitions * batch)
                 for row in 0..<batch {
                     let rowValues = try CoalitionValues(model: model, problem: problem, row: row, background: background, groups: groups)
-                        .values(count: coalitions, context: context) { coalition in (0..<n).filter { coalition & (1 << $0) != 0 } }
+                        .values(count: coalitions, context: context) { coalition, group in coalition & (1 << group) != 0 }
                     for (coalition, value) in rowValues.enumerated() { values[coalition * batch + row] = value }
                 }
             } else {

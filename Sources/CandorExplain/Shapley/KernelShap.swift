@@ -145,8 +145,13 @@ public struct KernelShap: Explainer {
                 } else if varying.count > 1 {
                     var random = SeededRandom(seed: seed, stream: row)
                     let design = ShapleyKernelDesign.make(sampling, groups: varying.count, samples: samples, random: &random)
+                    // Each group's column in the design (−1: equal to the background, never kept).
+                    var column = [Int](repeating: -1, count: groups.groups.count)
+                    for (position, group) in varying.enumerated() { column[group] = position }
                     let values = try CoalitionValues(model: model, problem: problem, row: row, background: background, groups: groups)
-                        .values(count: design.count, context: context) { design.members(of: $0).map { varying[$0] } }
+                        .values(count: design.count, context: context) { [column, present = design.present, width = varying.count] in
+                            column[$1] >= 0 && present[$0 * width + column[$1]]
+                        }
                     let solved = try Self.solve(design: design, values: values, value: value, expected: expected)
                     for (position, group) in varying.enumerated() {
                         shapley[group] = solved.values[position]

@@ -41,10 +41,6 @@ struct ShapleyKernelDesign {
 
     var count: Int { weights.count }
 
-    func members(of coalition: Int) -> [Int] {
-        (0..<groupCount).filter { present[coalition * groupCount + $0] }
-    }
-
     /// The number of coalitions SHAP evaluates for M groups and a requested budget: the budget,
     /// capped at the 2^M − 2 proper non-empty coalitions.
     static func sampleCount(groups: Int, requested: Int) -> Int {

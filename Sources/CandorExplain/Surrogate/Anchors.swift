@@ -189,9 +189,11 @@ public struct Anchors: Explainer {
             let perRow = problem.outputsPerInstance
             // Every output row's argmax, in passes within the memory budget.
             let outputs = try SampleEvaluation(model: model, problem: problem, row: 0)
-                .outputRows(count: count, context: context) { sample, _, destination in
-                    for feature in 0..<width { destination[feature] = values[sample * width + feature] }
-                }
+                .outputRows(
+                    count: count, context: context,
+                    fill: .concurrent { sample, _, destination in
+                        for feature in 0..<width { destination[feature] = values[sample * width + feature] }
+                    })
             return (0..<count).map { sample in
                 let slice = outputs[(sample * perRow)..<((sample + 1) * perRow)]
                 return (slice.indices.max { slice[$0] < slice[$1] } ?? 0) - sample * perRow == target

@@ -215,7 +215,7 @@ public struct Lime: Explainer {
                 let neighbourhood = self.neighbourhood.resolved(row: row, of: problem.problem)
                 let drawn = neighbourhood.draw(samples, around: row, of: problem.problem, random: &random)
                 let labels = try SampleEvaluation(model: model, problem: problem, row: row)
-                    .targetOutputs(count: samples, context: context, fill: drawn.fill)
+                    .targetOutputs(count: samples, context: context, fill: .concurrent(drawn.fill))
                 let weights = drawn.distances.map { exp(-$0 * $0 / (kernelWidth * kernelWidth)).squareRoot() }
                 let surrogate = LocalSurrogate(
                     data: drawn.data, rows: samples, columns: neighbourhood.featureCount, labels: labels, weights: weights)

@@ -34,7 +34,8 @@ enum LimeNeighbourhood: Sendable {
     struct Samples {
         let data: [Double]
         let distances: [Double]
-        let fill: (_ sample: Int, _ input: Int, _ destination: UnsafeMutableBufferPointer<Float>) -> Void
+        /// Safe to call for several samples at once (the samples' model rows are shared with idle workers).
+        let fill: @Sendable (_ sample: Int, _ input: Int, _ destination: UnsafeMutableBufferPointer<Float>) -> Void
     }
 
     func draw(_ count: Int, around row: Int, of problem: ExplanationProblem, random: inout SeededRandom) -> Samples {
@@ -89,7 +90,7 @@ enum LimeNeighbourhood: Sendable {
             }
             distances[sample] = Double(differing).squareRoot()
         }
-        return Samples(data: data, distances: distances) { sample, _, destination in
+        return Samples(data: data, distances: distances) { [values] sample, _, destination in
             for feature in 0..<width { destination[feature] = values[sample * width + feature] }
         }
     }
@@ -110,7 +111,7 @@ enum LimeNeighbourhood: Sendable {
                 return total + difference * difference
             }.squareRoot()
         }
-        return Samples(data: data, distances: distances) { sample, _, destination in
+        return Samples(data: data, distances: distances) { [data] sample, _, destination in
             for feature in 0..<width { destination[feature] = Float(data[sample * width + feature] * scale[feature] + mean[feature]) }
         }
     }
@@ -135,7 +136,7 @@ enum LimeNeighbourhood: Sendable {
             hidden.map { tensors in
                 tensors.enumerated().map { input, tensor in Array(tensor.scalars[(row * sizes[input])..<((row + 1) * sizes[input])]) }
             } ?? channelMeans(groups, instance: instance, problem: problem)
-        return Samples(data: data, distances: distances) { sample, input, destination in
+        return Samples(data: data, distances: distances) { [data] sample, input, destination in
             for index in 0..<sizes[input] { destination[index] = instance[input][index] }
             for group in 0..<k where data[sample * k + group] == 0 {
                 for element in groups.groups[group] where element.input == input {

@@ -32,6 +32,8 @@ public final class WorkerPool: Service, Sendable {
         var running = 0
         /// Background jobs (analyses) on a worker now, counted in `running` too.
         var background = 0
+        /// Workers lent to a running request (``IdleWorkers``), counted in `running` too.
+        var borrowed = 0
         /// The cancellation flags of background jobs admitted, so shutting down stops them.
         var backgroundFlags: [ObjectIdentifier: CancellationFlag] = [:]
         var isShutDown = false
@@ -42,6 +44,9 @@ public final class WorkerPool: Service, Sendable {
 
         /// Whether no job can be admitted: shut down, or every worker and queue slot taken.
         func isFull(capacity: Int) -> Bool { isShutDown || admitted >= capacity }
+
+        /// Requests admitted and not yet on a worker.
+        var waiting: Int { admitted - (running - background - borrowed) }
     }
 
     init(threads: Int, queueLimit: Int, retryAfterSeconds: Int, metrics: ServiceMetrics) {
@@ -205,7 +210,7 @@ public final class WorkerPool: Service, Sendable {
     }
 
     private func publishLoad() {
-        let (waiting, running) = state.withLock { ($0.admitted - ($0.running - $0.background), $0.running) }
+        let (waiting, running) = state.withLock { ($0.waiting, $0.running) }
         metrics.queueDepth.record(max(0, waiting))
         metrics.busyWorkers.record(running)
     }
@@ -220,6 +225,35 @@ public final class WorkerPool: Service, Sendable {
         for flag in background { flag.cancel() }
         try await pool.shutdownGracefully()
     }
+}
+
+/// A request's computation borrows the workers nothing else wants: only while no request
+/// waits, and each borrowed worker gives itself back between chunks once one does.
+extension WorkerPool: IdleWorkers {
+    public func lend(_ count: Int, _ task: @escaping @Sendable () -> Void) -> Int {
+        let lent = state.withLock { state -> Int in
+            guard !state.isShutDown, state.waiting == 0 else { return 0 }
+            let lent = max(0, min(count, threads - state.running))
+            state.running += lent
+            state.borrowed += lent
+            return lent
+        }
+        guard lent > 0 else { return 0 }
+        publishLoad()
+        for _ in 0..<lent {
+            pool.submit { [self] poolState in
+                if poolState == .active { task() }
+                state.withLock {
+                    $0.running -= 1
+                    $0.borrowed -= 1
+                }
+                publishLoad()
+            }
+        }
+        return lent
+    }
+
+    public var othersWaiting: Bool { state.withLock { $0.waiting > 0 } }
 }
 
 /// What admission decided for one job.

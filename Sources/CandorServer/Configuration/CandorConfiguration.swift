@@ -26,7 +26,8 @@ public struct CandorConfiguration: Sendable, Equatable {
     }
 
     public struct Workers: Sendable, Equatable {
-        /// Threads that run model math; 0 means one per core.
+        /// Threads that run model math; 0 means one per core. Idle ones are lent to a running
+        /// request's sampled rows while no other request waits (``WorkerPool/lend(_:_:)``).
         public var threads = 0
         /// Requests that may wait for a worker; beyond it the answer is 429.
         public var queueLimit = 64

@@ -61,8 +61,10 @@ struct InferenceRoutes {
         }
 
         let maxBatchElements = service.configuration.limits.maxBatchElements
+        let pool = service.pool
         let bytes = try await service.compute("\(model.name) \(parsed.method)", for: context) { cancellation in
-            let explanations = try parsed.run(ExplanationContext(cancellation: cancellation, maxBatchElements: maxBatchElements))
+            let explanations = try parsed.run(
+                ExplanationContext(cancellation: cancellation, maxBatchElements: maxBatchElements, idleWorkers: pool))
             return try parsed.responseBody(explanations)
         }
         if service.cache.isEnabled { service.cache.store(bytes, for: key) }
@@ -109,8 +111,9 @@ struct InferenceRoutes {
         let parsed = try EvaluateRequest(
             body, model: model, catalog: service.catalog, metricCatalog: service.metricCatalog, limits: service.configuration.limits)
         let maxBatchElements = service.configuration.limits.maxBatchElements
+        let pool = service.pool
         let evaluations = try await service.compute("\(model.name) evaluate", for: context) { cancellation in
-            try parsed.run(ExplanationContext(cancellation: cancellation, maxBatchElements: maxBatchElements))
+            try parsed.run(ExplanationContext(cancellation: cancellation, maxBatchElements: maxBatchElements, idleWorkers: pool))
         }
         return JSONResponse.make(bytes: try parsed.responseBody(evaluations))
     }
