@@ -128,10 +128,10 @@ import Testing
     @Test func idleWorkersAreLentAndGivenBack() async throws {
         let service = WorkerPoolTests().makeService(threads: 2, queue: 4)
         let ran = CancellationFlag()
-        let lent = try await service.pool.run(timeout: .seconds(10), kind: "test") { _ in
-            service.pool.lend(3) { ran.cancel() }
+        let (idle, lent) = try await service.pool.run(timeout: .seconds(10), kind: "test") { _ in
+            (service.pool.idleCount, service.pool.lend(3) { ran.cancel() })
         }
-        #expect(lent == 1)
+        #expect(idle == 1 && lent == 1)
         while service.pool.load.running > 0 { try await Task.sleep(for: .milliseconds(5)) }
         #expect(ran.isCancelled)
     }
@@ -142,15 +142,15 @@ import Testing
         let first = Task {
             try await service.pool.run(timeout: .seconds(10), kind: "test") { _ in
                 while !release.isCancelled { usleep(1000) }
-                return (service.pool.othersWaiting, service.pool.lend(1) {})
+                return (service.pool.othersWaiting, service.pool.idleCount, service.pool.lend(1) {})
             }
         }
         while service.pool.load.running < 1 { try await Task.sleep(for: .milliseconds(5)) }
         let second = Task { try await service.pool.run(timeout: .seconds(10), kind: "test") { _ in } }
         while service.pool.load.admitted < 2 { try await Task.sleep(for: .milliseconds(5)) }
         release.cancel()
-        let (othersWaiting, lent) = try await first.value
+        let (othersWaiting, idle, lent) = try await first.value
         try await second.value
-        #expect(othersWaiting && lent == 0)
+        #expect(othersWaiting && idle == 0 && lent == 0)
     }
 }

@@ -28,8 +28,10 @@ enum FilledPasses {
 
     /// Below this many rows a chunk's fixed cost (a forward pass) outweighs sharing it.
     static let minimumSharedRows = 256
-    /// The activations a shared chunk aims at: 256 Ki floats, 1 MiB, about a core's L2 cache.
-    static let cacheElements = 1 << 18
+    /// The activations a shared chunk aims at: 1 Mi floats, 4 MiB, well inside the caches two
+    /// cores share (1 MiB chunks were no faster for one request and cost 4 % of the throughput
+    /// of a saturated server, by their count).
+    static let cacheElements = 1 << 20
 
     static func evaluate(
         _ model: any PredictiveModel, instanceShapes: [[Int]], output: Int, count: Int, context: ExplanationContext, fill: Fill,
@@ -44,11 +46,13 @@ enum FilledPasses {
                 try collect(try outputs(model, instanceShapes: instanceShapes, output: output, rows: pass, fill: fill), pass)
             }
         case .perChunk(let makeFill):
-            // Chunks whose activations fit a core's cache (two threads streaming passes of many
-            // megabytes each through memory gained 1.3×, chunks of ~1 MB of activations 1.9×),
-            // and four at least, so that two threads finish close together.
+            // With a worker to share them: chunks whose activations stay in cache (two threads
+            // streaming passes of 20 MB each through memory gained 1.3×, chunks of 4 MB 1.75×),
+            // and four at least, so that two threads finish close together. Alone, whole passes
+            // (small chunks cost 4 % more then).
             let cached = Swift.max(minimumSharedRows, cacheElements / Swift.max(model.elementsPerInstance, 1))
-            let chunk = Swift.min(passSize, cached, Swift.max(minimumSharedRows, (count + 3) / 4))
+            let shared = (context.idleWorkers?.idleCount ?? 0) > 0
+            let chunk = shared ? Swift.min(passSize, cached, Swift.max(minimumSharedRows, (count + 3) / 4)) : passSize
             let chunks = (count + chunk - 1) / chunk
             let rows = { @Sendable (index: Int) in (index * chunk)..<Swift.min((index + 1) * chunk, count) }
             try SharedChunks.run(count: chunks, context: context) { index throws(ExplanationError) in

@@ -7,4 +7,7 @@ public protocol IdleWorkers: Sendable {
     func lend(_ count: Int, _ task: @escaping @Sendable () -> Void) -> Int
     /// Whether other work now waits for a worker: a borrowed worker should give it back.
     var othersWaiting: Bool { get }
+    /// How many workers `lend` would start now (a snapshot: by the time it is called, other
+    /// work may have taken them).
+    var idleCount: Int { get }
 }

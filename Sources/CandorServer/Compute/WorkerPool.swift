@@ -232,8 +232,7 @@ public final class WorkerPool: Service, Sendable {
 extension WorkerPool: IdleWorkers {
     public func lend(_ count: Int, _ task: @escaping @Sendable () -> Void) -> Int {
         let lent = state.withLock { state -> Int in
-            guard !state.isShutDown, state.waiting == 0 else { return 0 }
-            let lent = max(0, min(count, threads - state.running))
+            let lent = state.isShutDown || state.waiting > 0 ? 0 : max(0, min(count, threads - state.running))
             state.running += lent
             state.borrowed += lent
             return lent
@@ -254,6 +253,8 @@ extension WorkerPool: IdleWorkers {
     }
 
     public var othersWaiting: Bool { state.withLock { $0.waiting > 0 } }
+
+    public var idleCount: Int { state.withLock { $0.isShutDown || $0.waiting > 0 ? 0 : max(0, threads - $0.running) } }
 }
 
 /// What admission decided for one job.

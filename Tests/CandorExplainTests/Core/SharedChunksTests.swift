@@ -23,6 +23,7 @@ import Testing
         }
 
         var othersWaiting: Bool { busy.load(ordering: .relaxed) }
+        var idleCount: Int { othersWaiting ? 0 : available }
     }
 
     /// Runs `count` chunks whose work takes about `delay` and records which threads did them.
