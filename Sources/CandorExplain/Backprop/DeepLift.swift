@@ -105,7 +105,7 @@ enum DeepLiftPairs {
             let chunkTargets = Array(targets[range])
             let result = try TargetGradients.compute(
                 model: model, inputs: combined, output: output, targets: chunkTargets + chunkTargets,
-                pass: BackwardPass(rule: DeepLiftRule()), context: context, rowsPerChunk: 2 * range.count)
+                pass: BackwardPass(rule: DeepLiftRule()), context: context, rowsPerChunk: 2 * range.count, pairsRows: true)
             let values = result.outputs[output]
             let perRow = values.count / max(values.shape.first ?? 1, 1)
             var sums = [Double](repeating: 0, count: range.count)

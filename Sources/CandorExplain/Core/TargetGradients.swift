@@ -3,7 +3,8 @@ import CandorTensor
 
 /// The gradient of each row's target output with respect to the inputs, for batches of any
 /// size: evaluated in chunks that keep each forward and backward pass under the context's
-/// element budget, checking for cancellation between chunks.
+/// element budget, checking for cancellation between chunks. With an idle worker, a batch is
+/// cut into at least two chunks shared with it (``SharedChunks``).
 enum TargetGradients {
     /// - Parameters:
     ///   - inputs: one batched tensor per model input, all with the same number of rows.
@@ -20,30 +21,33 @@ enum TargetGradients {
 
     /// The same under a backward pass with layers, replaced values and a rule. Replaced
     /// values are given for the whole batch and sliced per chunk; `rowsPerChunk` must keep
-    /// together rows a rule pairs (DeepLIFT's halves are passed as one chunk).
+    /// together rows a rule pairs (DeepLIFT's halves are passed as one chunk), and such a
+    /// caller says `pairsRows` so that the chunks are not cut smaller for an idle worker.
     static func compute(
         model: any DifferentiableModel, inputs: [Tensor], output: Int, targets: [Int], pass: BackwardPass,
-        context: ExplanationContext, rowsPerChunk: Int? = nil
+        context: ExplanationContext, rowsPerChunk: Int? = nil, pairsRows: Bool = false
     ) throws(ExplanationError) -> GradientResult {
         let rows = inputs.first?.shape.first ?? 0
-        let chunk = max(1, min(rows, context.rowsPerPass(for: model, limit: rowsPerChunk)))
+        var chunk = max(1, min(rows, context.rowsPerPass(for: model, limit: rowsPerChunk)))
+        if !pairsRows, rows > 1, (context.idleWorkers?.idleCount ?? 0) > 0 { chunk = min(chunk, (rows + 1) / 2) }
+        let chunkSize = chunk
         var parts: [GradientResult] = []
-        for start in stride(from: 0, to: rows, by: chunk) {
-            try context.checkCancellation()
-            let range = start..<min(start + chunk, rows)
+        try SharedChunks.run(count: (rows + chunk - 1) / chunk, context: context) { index throws(ExplanationError) in
+            let range = (index * chunkSize)..<min((index + 1) * chunkSize, rows)
             let part = inputs.map { $0.rows(range) }
             var chunkPass = pass
             chunkPass.overrides = pass.overrides.mapValues { $0.rows(range) }
-            do {
-                parts.append(
-                    try model.gradient(part, output: output, pass: chunkPass) { value, chunkRows throws(ModelError) in
-                        try oneHot(
-                            like: value,
-                            targets: Array(targets[(range.lowerBound + chunkRows.lowerBound)..<(range.lowerBound + chunkRows.upperBound)]))
-                    })
+            do throws(ModelError) {
+                return try model.gradient(part, output: output, pass: chunkPass) { value, chunkRows throws(ModelError) in
+                    try oneHot(
+                        like: value,
+                        targets: Array(targets[(range.lowerBound + chunkRows.lowerBound)..<(range.lowerBound + chunkRows.upperBound)]))
+                }
             } catch {
                 throw ExplanationError(error)
             }
+        } collect: { part, _ in
+            parts.append(part)
         }
         do {
             func joined(_ pick: (GradientResult) -> [Tensor]) throws(TensorError) -> [Tensor] {

@@ -7,27 +7,8 @@ import Testing
 /// SharedChunks hands results over in chunk order whether or not workers help, lets a helper
 /// compute chunks only while nothing waits, and stops cleanly on an error.
 @Suite struct SharedChunksTests {
-    /// Lends `available` threads (fresh ones) and says others wait when `busy` is set.
-    final class Threads: IdleWorkers {
-        let available: Int
-        let busy = Atomic<Bool>(false)
-        /// Chunks computed on lent threads.
-        let helped = Atomic<Int>(0)
-
-        init(available: Int) { self.available = available }
-
-        func lend(_ count: Int, _ task: @escaping @Sendable () -> Void) -> Int {
-            let lent = min(count, available)
-            for _ in 0..<lent { Thread.detachNewThread(task) }
-            return lent
-        }
-
-        var othersWaiting: Bool { busy.load(ordering: .relaxed) }
-        var idleCount: Int { othersWaiting ? 0 : available }
-    }
-
     /// Runs `count` chunks whose work takes about `delay` and records which threads did them.
-    func run(_ count: Int, workers: Threads?, delay: UInt32 = 200, failing: Int? = nil) throws(ExplanationError) -> [Int] {
+    func run(_ count: Int, workers: LentThreads?, delay: UInt32 = 200, failing: Int? = nil) throws(ExplanationError) -> [Int] {
         let context = ExplanationContext(idleWorkers: workers)
         let callingThread = pthread_self()
         var collected: [Int] = []
@@ -45,19 +26,19 @@ import Testing
 
     @Test func withoutWorkersTheChunksRunInOrderOnTheCallingThread() throws {
         #expect(try run(20, workers: nil) == Array(0..<20))
-        let refused = Threads(available: 0)
+        let refused = LentThreads(available: 0)
         #expect(try run(20, workers: refused) == Array(0..<20))
         #expect(refused.helped.load(ordering: .relaxed) == 0)
     }
 
     @Test func aLentWorkerComputesChunksAndTheResultsArriveInOrder() throws {
-        let threads = Threads(available: 1)
+        let threads = LentThreads(available: 1)
         #expect(try run(200, workers: threads, delay: 500) == Array(0..<200))
         #expect(threads.helped.load(ordering: .relaxed) > 0)
     }
 
     @Test func aHelperClaimsNothingWhileOthersWait() throws {
-        let threads = Threads(available: 1)
+        let threads = LentThreads(available: 1)
         threads.busy.store(true, ordering: .relaxed)
         #expect(try run(100, workers: threads) == Array(0..<100))
         #expect(threads.helped.load(ordering: .relaxed) == 0)
@@ -66,7 +47,7 @@ import Testing
     /// The failing chunk's error is thrown after the chunks before it were collected, and
     /// nothing is computed after the call returns.
     @Test func anErrorStopsTheWorkAndIsRethrown() throws {
-        let threads = Threads(available: 1)
+        let threads = LentThreads(available: 1)
         #expect(throws: ExplanationError.self) { try run(300, workers: threads, failing: 150) }
         let afterReturn = threads.helped.load(ordering: .relaxed)
         usleep(20_000)
@@ -76,7 +57,7 @@ import Testing
     @Test func aCancelledComputationStops() {
         let flag = CancellationFlag()
         flag.cancel()
-        let context = ExplanationContext(cancellation: flag, idleWorkers: Threads(available: 1))
+        let context = ExplanationContext(cancellation: flag, idleWorkers: LentThreads(available: 1))
         #expect(throws: ExplanationError.self) {
             try SharedChunks.run(count: 10, context: context) { chunk throws(ExplanationError) in
                 chunk
