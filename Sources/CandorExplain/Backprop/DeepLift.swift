@@ -89,43 +89,56 @@ enum DeepLiftPairs {
         guard context.rowsPerPass(for: model) >= 2 else {
             throw ExplanationError(.tooLarge, "one instance and its baseline do not fit the memory budget together")
         }
-        let chunk = max(1, min(rows, context.unitsPerPass(for: model, rowsPerUnit: 2)))
+        let chunk = context.sharedChunk(max(1, min(rows, context.unitsPerPass(for: model, rowsPerUnit: 2))), of: rows)
         var attributions = inputs.map { _ in [Tensor]() }
         var deltas: [Double] = []
-        for start in stride(from: 0, to: rows, by: chunk) {
-            let range = start..<min(start + chunk, rows)
-            let combined: [Tensor]
+        try SharedChunks.run(count: (rows + chunk - 1) / chunk, context: context) { index throws(ExplanationError) in
+            try pairs(
+                (index * chunk)..<min((index + 1) * chunk, rows), model: model, inputs: inputs, baselines: baselines,
+                output: output, targets: targets, context: context)
+        } collect: { part, _ in
+            for index in attributions.indices { attributions[index] += part.attributions[index] }
+            deltas += part.deltas
+        }
+        return (attributions, deltas)
+    }
+
+    /// The instances in `range` and their baselines in one pass, stacked so that the rule
+    /// pairs row i with row i + count: per input one attribution per instance, and the deltas.
+    private static func pairs(
+        _ range: Range<Int>, model: any DifferentiableModel, inputs: [Tensor], baselines: [Tensor], output: Int, targets: [Int],
+        context: ExplanationContext
+    ) throws(ExplanationError) -> (attributions: [[Tensor]], deltas: [Double]) {
+        let combined: [Tensor]
+        do {
+            combined = try zip(inputs, baselines).map { input, baseline throws(TensorError) in
+                try Tensor.concatenatingRows([input.rows(range), baseline.rows(range)])
+            }
+        } catch {
+            throw ExplanationError(.invalidInput, "\(error)")
+        }
+        let chunkTargets = Array(targets[range])
+        let result = try TargetGradients.compute(
+            model: model, inputs: combined, output: output, targets: chunkTargets + chunkTargets,
+            pass: BackwardPass(rule: DeepLiftRule()), context: context, rowsPerChunk: 2 * range.count, pairsRows: true)
+        let values = result.outputs[output]
+        let perRow = values.count / max(values.shape.first ?? 1, 1)
+        var sums = [Double](repeating: 0, count: range.count)
+        var attributions: [[Tensor]] = []
+        for (index, input) in inputs.enumerated() {
+            let gradient = result.inputGradients[index].rows(0..<range.count)
+            let attribution: Tensor
             do {
-                combined = try zip(inputs, baselines).map { input, baseline throws(TensorError) in
-                    try Tensor.concatenatingRows([input.rows(range), baseline.rows(range)])
-                }
+                attribution = try input.rows(range).zipMap(baselines[index].rows(range)) { $0 - $1 }.zipMap(gradient) { $0 * $1 }
             } catch {
-                throw ExplanationError(.invalidInput, "\(error)")
+                throw ExplanationError(.modelFailure, "the DeepLIFT multipliers do not match the input's shape: \(error)")
             }
-            let chunkTargets = Array(targets[range])
-            let result = try TargetGradients.compute(
-                model: model, inputs: combined, output: output, targets: chunkTargets + chunkTargets,
-                pass: BackwardPass(rule: DeepLiftRule()), context: context, rowsPerChunk: 2 * range.count, pairsRows: true)
-            let values = result.outputs[output]
-            let perRow = values.count / max(values.shape.first ?? 1, 1)
-            var sums = [Double](repeating: 0, count: range.count)
-            for (index, input) in inputs.enumerated() {
-                let gradient = result.inputGradients[index].rows(0..<range.count)
-                let attribution: Tensor
-                do {
-                    attribution = try input.rows(range).zipMap(baselines[index].rows(range)) { $0 - $1 }.zipMap(gradient) { $0 * $1 }
-                } catch {
-                    throw ExplanationError(.modelFailure, "the DeepLIFT multipliers do not match the input's shape: \(error)")
-                }
-                let perInstance = attribution.unstacked()
-                attributions[index] += perInstance
-                for (row, tensor) in perInstance.enumerated() { sums[row] += tensor.scalars.reduce(0.0) { $0 + Double($1) } }
-            }
-            for (row, target) in chunkTargets.enumerated() {
-                let difference =
-                    Double(values.scalars[row * perRow + target]) - Double(values.scalars[(range.count + row) * perRow + target])
-                deltas.append(sums[row] - difference)
-            }
+            let perInstance = attribution.unstacked()
+            attributions.append(perInstance)
+            for (row, tensor) in perInstance.enumerated() { sums[row] += tensor.scalars.reduce(0.0) { $0 + Double($1) } }
+        }
+        let deltas = chunkTargets.enumerated().map { row, target in
+            sums[row] - (Double(values.scalars[row * perRow + target]) - Double(values.scalars[(range.count + row) * perRow + target]))
         }
         return (attributions, deltas)
     }

@@ -12,6 +12,12 @@ extension ExplanationContext {
         Swift.max(1, Swift.min(limit ?? Int.max, maxBatchElements / Swift.max(elementsPerItem, 1)))
     }
 
+    /// `chunk` units of a batch of `count`, cut so that the batch makes two chunks at least
+    /// while a worker is idle to take one (``SharedChunks``).
+    func sharedChunk(_ chunk: Int, of count: Int) -> Int {
+        count > 1 && (idleWorkers?.idleCount ?? 0) > 0 ? Swift.min(chunk, (count + 1) / 2) : chunk
+    }
+
     /// How many rows of `model` one pass may hold (its inputs, activations and their
     /// gradients), at most `limit` (a request's `internal_batch_size`).
     func rowsPerPass(for model: any PredictiveModel, limit: Int? = nil) -> Int {

@@ -28,12 +28,11 @@ enum TargetGradients {
         context: ExplanationContext, rowsPerChunk: Int? = nil, pairsRows: Bool = false
     ) throws(ExplanationError) -> GradientResult {
         let rows = inputs.first?.shape.first ?? 0
-        var chunk = max(1, min(rows, context.rowsPerPass(for: model, limit: rowsPerChunk)))
-        if !pairsRows, rows > 1, (context.idleWorkers?.idleCount ?? 0) > 0 { chunk = min(chunk, (rows + 1) / 2) }
-        let chunkSize = chunk
+        let whole = max(1, min(rows, context.rowsPerPass(for: model, limit: rowsPerChunk)))
+        let chunk = pairsRows ? whole : context.sharedChunk(whole, of: rows)
         var parts: [GradientResult] = []
         try SharedChunks.run(count: (rows + chunk - 1) / chunk, context: context) { index throws(ExplanationError) in
-            let range = (index * chunkSize)..<min((index + 1) * chunkSize, rows)
+            let range = (index * chunk)..<min((index + 1) * chunk, rows)
             let part = inputs.map { $0.rows(range) }
             var chunkPass = pass
             chunkPass.overrides = pass.overrides.mapValues { $0.rows(range) }

@@ -26,12 +26,15 @@ import Testing
         try ONNXModelLoader.load(contentsOf: Fixtures.repository.appendingPathComponent(path))
     }
 
-    @Test func integratedGradientsOnTheCNNAreTheSameWithALentWorker() throws {
+    /// Integrated gradients (gradient passes shared) and DeepLIFT (instance pairs shared).
+    @Test(arguments: [("integrated_gradients", ["n_steps": 20] as [String: JSONValue]), ("deeplift", ["baselines": 0])])
+    func gradientMethodsOnTheCNNAreTheSameWithALentWorker(method: String, parameters: [String: JSONValue]) throws {
         let model = try repositoryModel("models/shapes_cnn.onnx")
         let images = try Tensor(shape: [3, 3, 32, 32], scalars: (0..<(3 * 3072)).map { Float(($0 * 7919) % 1000) / 1000 })
         let problem = ExplanationProblem(model: model, inputs: [images], output: 0, targets: [0, 1, 2])
-        let alone = try attributions(IntegratedGradients(), ["n_steps": 20], problem, lent: false)
-        let shared = try attributions(IntegratedGradients(), ["n_steps": 20], problem, lent: true)
+        let explainer = try #require(MethodCatalog.standard.explainer(named: method))
+        let alone = try attributions(explainer, parameters, problem, lent: false)
+        let shared = try attributions(explainer, parameters, problem, lent: true)
         #expect(isClose(alone.values, shared.values, absolute: 1e-6, relative: 1e-5))
         #expect(shared.lent >= 1)
     }
