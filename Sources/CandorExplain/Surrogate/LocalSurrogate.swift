@@ -35,6 +35,70 @@ struct LocalSurrogate {
     let columns: Int
     let labels: [Double]
     let weights: [Double]
+    /// Nil when no sample has weight.
+    private let moments: WeightedMoments?
+
+    init(data: [Double], rows: Int, columns: Int, labels: [Double], weights: [Double]) {
+        self.data = data
+        self.rows = rows
+        self.columns = columns
+        self.labels = labels
+        self.weights = weights
+        moments = WeightedMoments(data: data, rows: rows, columns: columns, labels: labels, weights: weights)
+    }
+
+    /// The weighted, centred second moments of every column and of the labels, computed in one
+    /// pass over the samples: every fit below (forward selection's dozens, highest_weights',
+    /// the final ridge) and its score read sub-blocks of them instead of passing over the
+    /// samples again, since a weighted least-squares fit and its R² depend on the samples only
+    /// through these sums.
+    private struct WeightedMoments {
+        /// Weighted means x̄ of the columns, and ȳ of the labels.
+        let means: [Double]
+        let meanY: Double
+        /// Σ w (x − x̄)(x − x̄)ᵀ, row-major columns × columns.
+        let gram: [Double]
+        /// Σ w (x − x̄)(y − ȳ), per column.
+        let cross: [Double]
+        /// Σ w (y − ȳ)².
+        let spread: Double
+
+        init?(data: [Double], rows: Int, columns: Int, labels: [Double], weights: [Double]) {
+            let totalWeight = weights.reduce(0, +)
+            guard totalWeight > 0 else { return nil }
+            meanY = zip(labels, weights).reduce(0) { $0 + $1.0 * $1.1 } / totalWeight
+            var means = [Double](repeating: 0, count: columns)
+            for row in 0..<rows {
+                for column in 0..<columns { means[column] += data[row * columns + column] * weights[row] }
+            }
+            means = means.map { $0 / totalWeight }
+            var centred = data
+            var cross = [Double](repeating: 0, count: columns)
+            var spread = 0.0
+            for row in 0..<rows {
+                let y = labels[row] - meanY
+                spread += weights[row] * y * y
+                for column in 0..<columns {
+                    centred[row * columns + column] -= means[column]
+                    cross[column] += weights[row] * centred[row * columns + column] * y
+                }
+            }
+            self.means = means
+            self.cross = cross
+            self.spread = spread
+            gram = LinearSolvers.weightedGram(centred, rows: rows, columns: columns, weights: weights)
+        }
+
+        /// The Gram matrix's block on `used`, with `ridge` added to its diagonal.
+        func gram(_ used: [Int], ridge: Double) -> [Double] {
+            var block = [Double](repeating: 0, count: used.count * used.count)
+            for (i, a) in used.enumerated() {
+                for (j, b) in used.enumerated() { block[i * used.count + j] = gram[a * means.count + b] }
+                block[i * used.count + i] += ridge
+            }
+            return block
+        }
+    }
 
     func explain(features: Int, selection: FeatureSelection) -> Fit? {
         let used: [Int]
@@ -53,19 +117,22 @@ struct LocalSurrogate {
             .map(\.element)
         let errors = standardErrors(used, coefficients, intercept, alpha: 1) ?? []
         return Fit(
-            coefficients: ordered, intercept: intercept, score: score(used, coefficients, intercept), localPrediction: prediction,
+            coefficients: ordered, intercept: intercept, score: score(used, coefficients), localPrediction: prediction,
             standardErrors: Dictionary(uniqueKeysWithValues: zip(used, errors)))
     }
 
     /// scikit-learn's `Ridge(alpha, fit_intercept=True).fit(X[:, used], y, sample_weight=w)`:
     /// centre X and y at their weighted means, solve (XcᵀWXc + αI)β = XcᵀWyc, and put the
-    /// intercept where the means meet.
+    /// intercept where the means meet. Singular normal equations without a ridge fall back to
+    /// the minimum-norm least-squares solution on the samples, as numpy's `lstsq`.
     func ridge(_ used: [Int], alpha: Double) -> (coefficients: [Double], intercept: Double)? {
-        guard let (centred, means, meanY) = centred(used),
-            let beta = LinearSolvers.weightedLeastSquares(
-                centred, rows: rows, columns: used.count, weights: weights, labels.map { $0 - meanY }, ridge: alpha)
-        else { return nil }
-        return (beta, meanY - zip(means, beta).reduce(0) { $0 + $1.0 * $1.1 })
+        guard let moments else { return nil }
+        var beta = LinearSolvers.solve(moments.gram(used, ridge: alpha), used.map { moments.cross[$0] })
+        if beta == nil, alpha == 0, let (centred, _, meanY) = centred(used) {
+            beta = LinearSolvers.weightedLeastSquares(centred, rows: rows, columns: used.count, weights: weights, labels.map { $0 - meanY })
+        }
+        guard let beta else { return nil }
+        return (beta, moments.meanY - zip(used, beta).reduce(0) { $0 + moments.means[$1.0] * $1.1 })
     }
 
     /// The `used` columns centred at their weighted means, the means, and the labels' mean;
@@ -112,19 +179,20 @@ struct LocalSurrogate {
     }
 
     /// scikit-learn's weighted R²: 1 − Σw(y − ŷ)² / Σw(y − ȳ)², with 1 for a perfect fit of
-    /// constant labels and 0 for an imperfect one.
-    func score(_ used: [Int], _ coefficients: [Double], _ intercept: Double) -> Double {
-        let totalWeight = weights.reduce(0, +)
-        let meanY = zip(labels, weights).reduce(0) { $0 + $1.0 * $1.1 } / totalWeight
-        var residual = 0.0
-        var spread = 0.0
-        for row in 0..<rows {
-            let predicted = intercept + zip(used, coefficients).reduce(0) { $0 + data[row * columns + $1.0] * $1.1 }
-            residual += weights[row] * (labels[row] - predicted) * (labels[row] - predicted)
-            spread += weights[row] * (labels[row] - meanY) * (labels[row] - meanY)
+    /// constant labels and 0 for an imperfect one, for a fit whose intercept puts it through
+    /// the means (as `ridge`'s): y − ŷ = (y − ȳ) − (x − x̄)·β, so the residual sum is
+    /// Σw(y − ȳ)² − 2β·Xcᵀ W yc + βᵀ XcᵀWXc β, from the moments.
+    func score(_ used: [Int], _ coefficients: [Double]) -> Double {
+        guard let moments else { return 0 }
+        let block = moments.gram(used, ridge: 0)
+        var residual = moments.spread
+        for (i, a) in used.enumerated() {
+            residual -= 2 * coefficients[i] * moments.cross[a]
+            for j in used.indices { residual += coefficients[i] * block[i * used.count + j] * coefficients[j] }
         }
-        guard spread > 0 else { return residual == 0 ? 1 : 0 }
-        return 1 - residual / spread
+        residual = Swift.max(residual, 0)
+        guard moments.spread > 0 else { return residual == 0 ? 1 : 0 }
+        return 1 - residual / moments.spread
     }
 
     /// lime's `forward_selection`: each round adds the unused feature whose unregularised fit
@@ -136,8 +204,8 @@ struct LocalSurrogate {
             var bestScore = -100_000_000.0
             for feature in 0..<columns where !used.contains(feature) {
                 let candidate = used + [feature]
-                guard let (coefficients, intercept) = ridge(candidate, alpha: 0) else { continue }
-                let score = score(candidate, coefficients, intercept)
+                guard let (coefficients, _) = ridge(candidate, alpha: 0) else { continue }
+                let score = score(candidate, coefficients)
                 if score > bestScore {
                     best = feature
                     bestScore = score
