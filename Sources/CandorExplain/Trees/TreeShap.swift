@@ -161,6 +161,26 @@ public struct TreeShap: Explainer {
         /// path-dependent ones, or the request's interventional ones when the batch and
         /// background are large enough to pay for them), and by walking the trees the tables
         /// leave out.
+        /// The batch's values. Path-dependent, its instances go in two chunks when a worker is
+        /// idle to take one (the model's tables are built once and shared); interventional
+        /// tables are built per call, so that batch stays whole.
+        func sharedShapleyValues(of instances: [Float], targets: [Int], context: ExplanationContext) throws(ExplanationError)
+            -> [Double]
+        {
+            let (rows, width) = (targets.count, ensemble.featureCount)
+            let chunk = Swift.max(1, background == nil ? context.sharedChunk(rows, of: rows) : rows)
+            var phi: [Double] = []
+            try SharedChunks.run(count: (rows + chunk - 1) / chunk, context: context) { index throws(ExplanationError) in
+                let range = (index * chunk)..<Swift.min((index + 1) * chunk, rows)
+                return try shapleyValues(
+                    of: Array(instances[(range.lowerBound * width)..<(range.upperBound * width)]), targets: Array(targets[range]),
+                    context: context)
+            } collect: { part, _ in
+                phi += part
+            }
+            return phi
+        }
+
         func shapleyValues(of instances: [Float], targets: [Int], context: ExplanationContext) throws(ExplanationError) -> [Double] {
             let width = ensemble.featureCount
             var phi = [Double](repeating: 0, count: targets.count * width)
@@ -197,7 +217,7 @@ public struct TreeShap: Explainer {
             let width = ensemble.featureCount
             let features = problem.problem.inputs[0]
             let referenceMargins = background.map { ensemble.margins($0.rows[0]) }
-            let shapley = try shapleyValues(of: features.scalars, targets: problem.targets, context: context)
+            let shapley = try sharedShapleyValues(of: features.scalars, targets: problem.targets, context: context)
             var results: [InstanceAttribution] = []
             for row in 0..<problem.problem.batchSize {
                 try context.checkCancellation()

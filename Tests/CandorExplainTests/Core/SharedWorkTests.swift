@@ -8,8 +8,9 @@ import Testing
 @testable import CandorExplain
 
 /// An explanation computed with an idle worker lent to it equals the one computed alone: the
-/// shared chunks of rows (``FilledPasses``) and of gradient passes (``TargetGradients``) are
-/// independent, and their results are put back in order.
+/// shared chunks of rows (``FilledPasses``), of gradient passes (``TargetGradients``), of
+/// instance pairs (DeepLIFT) and of instances (TreeSHAP) are independent, and their results
+/// are put back in order.
 @Suite struct SharedWorkTests {
     /// The attributions, and how many threads were lent.
     func attributions(_ method: any Explainer, _ parameters: [String: JSONValue], _ problem: ExplanationProblem, lent: Bool) throws
@@ -48,5 +49,17 @@ import Testing
         let shared = try attributions(KernelShap(), parameters, problem, lent: true)
         #expect(isClose(alone.values, shared.values, absolute: 1e-6, relative: 1e-5))
         #expect(shared.lent >= 1)
+    }
+
+    @Test func treeShapOnABatchIsTheSameWithALentWorker() throws {
+        let ensemble = try TreeShapTests.load("Tests/Fixtures/trees/xgb_binary.json")
+        let width = ensemble.featureCount
+        let instances = try Tensor(shape: [9, width], scalars: (0..<(9 * width)).map { Float(($0 * 37) % 11) / 5 - 1 })
+        let problem = ExplanationProblem(
+            model: ensemble, inputs: [instances], output: ensemble.marginOutput, targets: .init(repeating: 0, count: 9))
+        let alone = try attributions(TreeShap(), [:], problem, lent: false)
+        let shared = try attributions(TreeShap(), [:], problem, lent: true)
+        #expect(alone.values == shared.values)
+        #expect(shared.lent == 1)
     }
 }
