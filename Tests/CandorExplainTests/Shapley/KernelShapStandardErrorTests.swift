@@ -8,23 +8,13 @@ import Testing
 /// KernelSHAP's `attributions_stderr` is calibrated: over many seeds, the nominal 95 %
 /// intervals value ± 1.96·stderr cover the exact Shapley values about 95 % of the time.
 @Suite struct KernelShapStandardErrorTests {
-    let model: ONNXModel
-    let problem: ExplanationProblem
     /// The 30 features of the demo model in 10 groups of three: 1,022 coalitions.
-    let mask = JSONValue.array((0..<30).map { .number(Double($0 / 3)) })
+    let game: GroupedBreastCancer
 
-    init() throws {
-        model = try ONNXModelLoader.load(contentsOf: Fixtures.repository.appendingPathComponent("models/breast_cancer_mlp.onnx"))
-        let instances = try Tensor(shape: [2, 30], scalars: (0..<60).map { Float($0 % 7) - 2 + Float($0 / 30) })
-        problem = ExplanationProblem(model: model, inputs: [instances], output: 0, targets: [1, 0])
-    }
+    init() throws { game = try GroupedBreastCancer(groups: 10) }
 
     func explain(_ method: any Explainer, _ parameters: [String: JSONValue]) throws -> [InstanceAttribution] {
-        var parameters = parameters
-        parameters["feature_mask"] = mask
-        parameters["baselines"] = 0
-        return try ExplanationRunner.run(try method.prepare(parameters, for: problem), problem: problem, context: ExplanationContext())
-            .map(\.attribution)
+        try game.explain(method, parameters)
     }
 
     /// 100 seeds × 2 instances × 10 groups with 200 of the 1,022 coalitions (the singletons

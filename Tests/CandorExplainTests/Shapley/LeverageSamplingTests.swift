@@ -10,23 +10,13 @@ import Testing
 /// coalition is drawn, a design whose weights are the kernel's in expectation, and a smaller
 /// error than SHAP's sampler for the same number of coalitions.
 @Suite struct LeverageSamplingTests {
-    let model: ONNXModel
-    let problem: ExplanationProblem
     /// The 30 features of the demo model in 12 groups: 4,094 coalitions, so exact values are cheap.
-    let mask = JSONValue.array((0..<30).map { .number(Double($0 * 12 / 30)) })
+    let game: GroupedBreastCancer
 
-    init() throws {
-        model = try ONNXModelLoader.load(contentsOf: Fixtures.repository.appendingPathComponent("models/breast_cancer_mlp.onnx"))
-        let instances = try Tensor(shape: [2, 30], scalars: (0..<60).map { Float($0 % 7) - 2 + Float($0 / 30) })
-        problem = ExplanationProblem(model: model, inputs: [instances], output: 0, targets: [1, 0])
-    }
+    init() throws { game = try GroupedBreastCancer(groups: 12) }
 
     func explain(_ method: any Explainer, _ parameters: [String: JSONValue]) throws -> [InstanceAttribution] {
-        var parameters = parameters
-        parameters["feature_mask"] = mask
-        parameters["baselines"] = 0
-        return try ExplanationRunner.run(try method.prepare(parameters, for: problem), problem: problem, context: ExplanationContext())
-            .map(\.attribution)
+        try game.explain(method, parameters)
     }
 
     func values(_ attributions: [InstanceAttribution]) -> [Double] {
