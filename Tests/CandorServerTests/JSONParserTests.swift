@@ -16,6 +16,40 @@ import Testing
         try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
     }
 
+    /// Every number reads as `Double(text)`, bit for bit, whichever path converts it: 17-digit
+    /// text of random doubles (the Eisel–Lemire path), 1 to 19 random digits at every decimal
+    /// exponent the power table covers and beyond, exact ties between doubles (round to even),
+    /// and the edges of the double range (subnormals and overflow go to `strtod`).
+    @Test func everyNumberReadsAsDoubleOfItsText() throws {
+        var random = SeededRandom(seed: 23)
+        var texts: [String] = []
+        for _ in 0..<20_000 {
+            let double = Double(bitPattern: random.next() & 0x7FEF_FFFF_FFFF_FFFF)
+            texts.append(String(format: "%.17g", double))
+            texts.append(String(format: "%.17g", Double(Float(bitPattern: UInt32(truncatingIfNeeded: random.next()) & 0x7F7F_FFFF))))
+            var mantissa = UInt64(1 + random.integer(below: 9))
+            for _ in 0..<random.integer(below: 19) { mantissa = mantissa * 10 + UInt64(random.integer(below: 10)) }
+            texts.append("\(mantissa)e\(random.integer(below: 691) - 360)")
+        }
+        for bits in 53...63 {
+            for odd in stride(from: 1, to: 400, by: 2) {
+                let tie = (UInt64(1) << UInt64(bits)) &+ (UInt64(1) << UInt64(bits - 53)) * UInt64(odd)
+                texts += ["\(tie)", "\(tie / 10)e1", "\(tie)e-4"]
+            }
+        }
+        texts += [
+            "4.9e-324", "2.2250738585072011e-308", "2.2250738585072014e-308", "1.7976931348623157e308", "1.7976931348623159e308",
+            "9007199254740993", "9999999999999999999", "1e-342", "1e-343", "1e308", "1e309", "0e400",
+        ]
+        for text in texts {
+            let expected = try #require(Double(text))
+            guard case .number(let parsed) = try Self.parse(text), parsed.bitPattern == expected.bitPattern else {
+                Issue.record("\(text): \(try Self.parse(text)) instead of \(expected)")
+                continue
+            }
+        }
+    }
+
     @Test(arguments: [
         #"{"method":"saliency","inputs":[[5.1,3.5,-1.4e-3,0.2]],"params":{"abs":false,"n":null},"target":[0,2]}"#,
         #"["a\"b\\c\/d\b\f\n\r\t", "\u00e9\u4e2d\ud83d\ude00", "plain é 中 😀", ""]"#,
