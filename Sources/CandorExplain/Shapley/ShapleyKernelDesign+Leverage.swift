@@ -27,8 +27,13 @@ extension ShapleyKernelDesign {
         let population: Double
         /// The number of sizes it covers: 2, or 1 for the middle class of an even M.
         let share: Double
-        /// The kernel weight of one coalition of the class.
-        let kernelWeight: Double
+        /// C(M, s): coalitions of the size.
+        let coalitions: Double
+        /// (M − 1) / (s · (M − s)): the Shapley kernel's mass of the size (SHAP normalises it;
+        /// the regression does not depend on the scale). A coalition's weight is this over
+        /// C(M, s), which is not formed for the sampled classes: near M = 1024 groups C(M, s)·s·(M − s)
+        /// overflows a double.
+        let sizeMass: Double
     }
 
     static func make(_ sampling: Sampling, groups: Int, samples: Int, random: inout SeededRandom) -> ShapleyKernelDesign {
@@ -45,11 +50,9 @@ extension ShapleyKernelDesign {
         let classes = (1...(m / 2)).map { size in
             let coalitions = Self.binomial(m, size)
             let middle = 2 * size == m
-            // (M − 1) / (C(M, s) · s · (M − s)), the Shapley kernel (SHAP normalises it; the
-            // regression does not depend on the scale).
             return SizeClass(
-                size: size, population: middle ? coalitions / 2 : coalitions, share: middle ? 1 : 2,
-                kernelWeight: Double(m - 1) / (coalitions * Double(size * (m - size))))
+                size: size, population: middle ? coalitions / 2 : coalitions, share: middle ? 1 : 2, coalitions: coalitions,
+                sizeMass: Double(m - 1) / Double(size * (m - size)))
         }
         let quotas = Self.leverageQuotas(classes, units: units)
         // Systematic rounding: one uniform offset, so the counts sum to the budget's units.
@@ -61,12 +64,13 @@ extension ShapleyKernelDesign {
             if quota >= sizeClass.population {
                 var members: [[Int]] = []
                 Self.forEachUnit(of: sizeClass.size, in: m) { members.append($0) }
-                for unit in members { appendUnit(unit, weight: sizeClass.kernelWeight) }
+                for unit in members { appendUnit(unit, weight: sizeClass.sizeMass / sizeClass.coalitions) }
                 continue
             }
             let count = Int(counts)
             guard count > 0 else { continue }
-            let weight = sizeClass.kernelWeight * sizeClass.population / quota
+            // The kernel weight over the inclusion probability q / T.
+            let weight = sizeClass.sizeMass * (sizeClass.population / sizeClass.coalitions) / quota
             var rows: [[Int]] = []
             for members in Self.distinctUnits(count, size: sizeClass.size, of: m, population: sizeClass.population, random: &random) {
                 rows.append([weights.count, weights.count + 1])

@@ -148,10 +148,15 @@ struct ShapleyKernelDesign {
         weights.append(weight)
     }
 
+    /// C(n, k), exact while it fits a double's 53 bits; up to C(1024, 512) ≈ 4.5·10³⁰⁶ without
+    /// overflowing (dividing before multiplying once the product would).
     static func binomial(_ n: Int, _ k: Int) -> Double {
         guard k >= 0, k <= n else { return 0 }
         var result = 1.0
-        for step in 0..<min(k, n - k) { result = result * Double(n - step) / Double(step + 1) }
+        for step in 0..<min(k, n - k) {
+            let factor = Double(n - step)
+            result = result <= .greatestFiniteMagnitude / factor ? result * factor / Double(step + 1) : result / Double(step + 1) * factor
+        }
         return result.rounded()
     }
 

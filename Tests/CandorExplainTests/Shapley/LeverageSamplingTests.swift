@@ -69,8 +69,9 @@ import Testing
     }
 
     /// Each size's rows carry the kernel's mass for that size (exactly when enumerated, up to
-    /// one unit's rounding when sampled), no coalition repeats, and the budget is kept.
-    @Test(arguments: [(12, 200), (12, 1000), (13, 333), (30, 2108), (7, 10)])
+    /// one unit's rounding when sampled), no coalition repeats, and the budget is kept, up to
+    /// the 1024 groups kernel_shap accepts.
+    @Test(arguments: [(12, 200), (12, 1000), (13, 333), (30, 2108), (7, 10), (1024, 4096)])
     func theDesignWeighsEachSizeAsTheKernel(groups: Int, samples: Int) {
         var random = SeededRandom(seed: 3)
         let design = ShapleyKernelDesign(leverageGroups: groups, samples: samples, random: &random)
