@@ -13,13 +13,16 @@ import Foundation
 /// not started: it claims the rest itself. The first error stops further claims and is
 /// rethrown once the claimed chunks are done, so no work outlives the call.
 enum SharedChunks {
+    /// Workers borrowed at most: one, since the chunk sizes assume two threads.
+    static let helpers = 1
+
     /// Runs `count` chunks; `work(i)` computes chunk i on whichever thread claims it.
     static func run<Output: Sendable>(
-        count: Int, context: ExplanationContext, helpers: Int = 1,
+        count: Int, context: ExplanationContext,
         work: @escaping @Sendable (Int) throws(ExplanationError) -> Output,
         collect: (Output, Int) throws(ExplanationError) -> Void
     ) throws(ExplanationError) {
-        guard count > 1, helpers > 0, let workers = context.idleWorkers else {
+        guard count > 1, let workers = context.idleWorkers else {
             for chunk in 0..<count {
                 try context.checkCancellation()
                 try collect(try work(chunk), chunk)
@@ -27,7 +30,7 @@ enum SharedChunks {
             return
         }
         let board = Board<Output>(count: count, window: 4 * (helpers + 1))
-        _ = workers.lend(min(helpers, count - 1)) {
+        _ = workers.lend(helpers) {
             while !workers.othersWaiting, !context.cancellation.isCancelled, let chunk = board.claim(waiting: true) {
                 board.finish(chunk, Result { () throws(ExplanationError) in try work(chunk) })
             }

@@ -157,10 +157,9 @@ struct LocalSurrogate {
     /// measures how far the coefficients would move on another draw of the neighbourhood —
     /// the error of the estimate, not of the surrogate's fit to the model.
     func standardErrors(_ used: [Int], _ beta: [Double], _ intercept: Double, alpha: Double) -> [Double]? {
-        guard !used.isEmpty, let (centred, _, _) = centred(used) else { return nil }
+        guard !used.isEmpty, let moments, let (centred, _, _) = centred(used) else { return nil }
         let n = used.count
-        var hessian = LinearSolvers.weightedGram(centred, rows: rows, columns: n, weights: weights)
-        for j in 0..<n { hessian[j * n + j] += alpha }
+        let hessian = moments.gram(used, ridge: alpha)
         let scores = (0..<rows).map { row in
             let residual = labels[row] - intercept - zip(used, beta).reduce(0) { $0 + data[row * columns + $1.0] * $1.1 }
             return weights[row] * weights[row] * residual * residual

@@ -47,6 +47,10 @@ public final class WorkerPool: Service, Sendable {
 
         /// Requests admitted and not yet on a worker.
         var waiting: Int { admitted - (running - background - borrowed) }
+
+        /// Workers of `threads` a running request may borrow now: the free ones, none while a
+        /// request waits.
+        func idle(of threads: Int) -> Int { isShutDown || waiting > 0 ? 0 : max(0, threads - running) }
     }
 
     init(threads: Int, queueLimit: Int, retryAfterSeconds: Int, metrics: ServiceMetrics) {
@@ -232,7 +236,7 @@ public final class WorkerPool: Service, Sendable {
 extension WorkerPool: IdleWorkers {
     public func lend(_ count: Int, _ task: @escaping @Sendable () -> Void) -> Int {
         let lent = state.withLock { state -> Int in
-            let lent = state.isShutDown || state.waiting > 0 ? 0 : max(0, min(count, threads - state.running))
+            let lent = min(count, state.idle(of: threads))
             state.running += lent
             state.borrowed += lent
             return lent
@@ -254,7 +258,7 @@ extension WorkerPool: IdleWorkers {
 
     public var othersWaiting: Bool { state.withLock { $0.waiting > 0 } }
 
-    public var idleCount: Int { state.withLock { $0.isShutDown || $0.waiting > 0 ? 0 : max(0, threads - $0.running) } }
+    public var idleCount: Int { state.withLock { $0.idle(of: threads) } }
 }
 
 /// What admission decided for one job.
