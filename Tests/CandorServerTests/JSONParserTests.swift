@@ -30,6 +30,12 @@ import Testing
             var mantissa = UInt64(1 + random.integer(below: 9))
             for _ in 0..<random.integer(below: 19) { mantissa = mantissa * 10 + UInt64(random.integer(below: 10)) }
             texts.append("\(mantissa)e\(random.integer(below: 691) - 360)")
+            // Long digit runs on both sides of the point, fractions with leading zeros: the
+            // eight-digits-at-a-time reads, and where they must stop (19 kept digits).
+            let whole =
+                random.integer(below: 3) == 0 ? "0" : String(1 + random.integer(below: 9)) + Self.digits(random.integer(below: 24), &random)
+            let fraction = String(repeating: "0", count: random.integer(below: 12)) + Self.digits(random.integer(below: 30), &random)
+            texts.append(fraction.isEmpty ? whole : "\(whole).\(fraction)")
         }
         for bits in 53...63 {
             for odd in stride(from: 1, to: 400, by: 2) {
@@ -47,6 +53,29 @@ import Testing
                 Issue.record("\(text): \(try Self.parse(text)) instead of \(expected)")
                 continue
             }
+        }
+    }
+
+    static func digits(_ count: Int, _ random: inout SeededRandom) -> String {
+        String((0..<count).map { _ in Character(String(random.integer(below: 10))) })
+    }
+
+    /// Eight ASCII bytes read as one word give their decimal value, and nil as soon as one of
+    /// them is not a digit (the bytes around '0' and '9' included).
+    @Test func eightDigitsReadsOnlyDigits() {
+        var random = SeededRandom(seed: 31)
+        let nearDigits: [UInt8] =
+            Array(UInt8(ascii: "0")...UInt8(ascii: "9")) + [0x2F, 0x3A, 0x00, 0xFF, 0xF9, 0xFA, UInt8(ascii: "."), UInt8(ascii: "e")]
+        for _ in 0..<50_000 {
+            let bytes = (0..<8).map { _ in
+                random.integer(below: 4) == 0
+                    ? nearDigits[random.integer(below: nearDigits.count)] : UInt8(ascii: "0") + UInt8(random.integer(below: 10))
+            }
+            let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+            let expected =
+                bytes.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+                ? UInt64(String(decoding: bytes, as: UTF8.self)) : nil
+            #expect(JSONParser.eightDigits(word) == expected, "\(bytes)")
         }
     }
 

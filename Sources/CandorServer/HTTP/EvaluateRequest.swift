@@ -164,6 +164,6 @@ struct EvaluateRequest: Sendable {
                     targetName: classes.flatMap { evaluation.target < $0.count ? $0[evaluation.target] : nil },
                     output: NestedTensor(tensor: evaluation.output), quality: evaluation.quality)
             })
-        return try Array(JSONEncoder.candor.encode(body))
+        return try ResponseJSONEncoder.encode(body)
     }
 }

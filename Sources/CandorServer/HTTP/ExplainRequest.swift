@@ -132,7 +132,7 @@ struct ExplainRequest: Sendable {
                         render.map { "data:\($0.picture.mediaType);base64,\(Data(pictures[index]).base64EncodedString())" }
                     })
             })
-        return try Array(JSONEncoder.candor.encode(response))
+        return try ResponseJSONEncoder.encode(response)
     }
 
     /// The media type `responseBody` answers with.

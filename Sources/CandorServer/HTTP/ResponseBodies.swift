@@ -34,6 +34,34 @@ struct NestedTensor: Encodable {
     }
 }
 
+extension NestedTensor {
+    /// The tensor's JSON text, the same as `encode(to:)` gives through ``JSONEncoder/candor``,
+    /// written number by number (``ResponseJSONEncoder``'s fast path).
+    func write(into bytes: inout [UInt8], codingPath: [any CodingKey]) throws {
+        if tensor.rank == 0 {
+            try JSONText.write(tensor.scalars.first ?? 0, into: &bytes, codingPath: codingPath)
+            return
+        }
+        bytes.reserveCapacity(bytes.count + 12 * tensor.scalars.count)
+        try writeLevel(0, offset: 0, into: &bytes, codingPath: codingPath)
+    }
+
+    private func writeLevel(_ axis: Int, offset: Int, into bytes: inout [UInt8], codingPath: [any CodingKey]) throws {
+        let extent = tensor.shape[axis]
+        let stride = tensor.shape[(axis + 1)...].reduce(1, *)
+        bytes.append(UInt8(ascii: "["))
+        for index in 0..<extent {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            if axis == tensor.rank - 1 {
+                try JSONText.write(tensor.scalars[offset + index], into: &bytes, codingPath: codingPath)
+            } else {
+                try writeLevel(axis + 1, offset: offset + index * stride, into: &bytes, codingPath: codingPath)
+            }
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+}
+
 /// A JSON key chosen at run time (method-specific fields beside `attributions`).
 struct DynamicKey: CodingKey {
     let stringValue: String
@@ -46,7 +74,7 @@ struct DynamicKey: CodingKey {
 /// Builds JSON responses with the service's encoder.
 enum JSONResponse {
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
-        try make(bytes: Array(JSONEncoder.candor.encode(value)), status: status, headers: headers)
+        try make(bytes: ResponseJSONEncoder.encode(value), status: status, headers: headers)
     }
 
     static func make(bytes: [UInt8], status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
