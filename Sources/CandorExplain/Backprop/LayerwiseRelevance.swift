@@ -86,23 +86,27 @@ public struct LayerwiseRelevance: Explainer {
         }.joined(separator: ", ")
     }
 
-    struct Plan: ExplanationPlan {
+    struct Plan: FirstPassPlan {
         let model: any DifferentiableModel
         let rule: LRPRule
         let effectiveParameters: [String: JSONValue]
 
-        func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
-            let result = try TargetGradients.compute(
-                model: model, inputs: problem.problem.inputs, output: problem.problem.output, targets: problem.targets,
-                pass: BackwardPass(rule: rule), context: context)
+        func attribute(
+            _ problem: ExplanationProblem, resolved: ResolvedProblem?, context: ExplanationContext
+        ) throws(ExplanationError) -> (ResolvedProblem, [InstanceAttribution]) {
+            let (resolved, result) = try TargetGradients.atInstances(
+                problem, resolved: resolved, model: model, pass: BackwardPass(rule: rule), context: context)
             let perInput = result.inputGradients.map { $0.unstacked() }
-            return (0..<problem.problem.batchSize).map { row in
-                // The pass starts from a relevance of 1 at the target; scaling by f(x) makes it f(x).
-                let value = problem.targetOutput(row)
-                let attributions = perInput.map { $0[row].map { $0 * value } }
-                let total = attributions.reduce(0.0) { $0 + $1.scalars.reduce(0.0) { $0 + Double($1) } }
-                return InstanceAttribution(attributions: attributions, extras: ["convergence_delta": .number(total - Double(value))])
-            }
+            return (
+                resolved,
+                (0..<problem.batchSize).map { row in
+                    // The pass starts from a relevance of 1 at the target; scaling by f(x) makes it f(x).
+                    let value = resolved.targetOutput(row)
+                    let attributions = perInput.map { $0[row].map { $0 * value } }
+                    let total = attributions.reduce(0.0) { $0 + $1.scalars.reduce(0.0) { $0 + Double($1) } }
+                    return InstanceAttribution(attributions: attributions, extras: ["convergence_delta": .number(total - Double(value))])
+                }
+            )
         }
     }
 }

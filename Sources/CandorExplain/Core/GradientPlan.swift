@@ -3,26 +3,25 @@ import CandorTensor
 
 /// One gradient pass over the batch (under a backward rule, if any), each input's gradient
 /// then transformed per element.
-struct GradientPlan: ExplanationPlan {
+struct GradientPlan: FirstPassPlan {
     let model: any DifferentiableModel
     let effectiveParameters: [String: JSONValue]
     var pass = BackwardPass.plain
     /// Maps (input, ∂f/∂input) to the attribution, both batched.
     let transform: @Sendable (Tensor, Tensor) throws(TensorError) -> Tensor
 
-    func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
-        let inputs = problem.problem.inputs
-        let gradients = try TargetGradients.compute(
-            model: model, inputs: inputs, output: problem.problem.output, targets: problem.targets, pass: pass, context: context
-        ).inputGradients
+    func attribute(
+        _ problem: ExplanationProblem, resolved: ResolvedProblem?, context: ExplanationContext
+    ) throws(ExplanationError) -> (ResolvedProblem, [InstanceAttribution]) {
+        let (resolved, result) = try TargetGradients.atInstances(problem, resolved: resolved, model: model, pass: pass, context: context)
         let perInput: [[Tensor]]
         do {
-            perInput = try zip(inputs, gradients).map { input, gradient throws(TensorError) in try transform(input, gradient).unstacked() }
+            perInput = try zip(problem.inputs, result.inputGradients).map { input, gradient throws(TensorError) in
+                try transform(input, gradient).unstacked()
+            }
         } catch {
             throw ExplanationError(.modelFailure, "\(error)")
         }
-        return (0..<problem.problem.batchSize).map { row in
-            InstanceAttribution(attributions: perInput.map { $0[row] })
-        }
+        return (resolved, (0..<problem.batchSize).map { row in InstanceAttribution(attributions: perInput.map { $0[row] }) })
     }
 }

@@ -27,6 +27,46 @@ enum TargetGradients {
         model: any DifferentiableModel, inputs: [Tensor], output: Int, targets: [Int], pass: BackwardPass,
         context: ExplanationContext, rowsPerChunk: Int? = nil, pairsRows: Bool = false
     ) throws(ExplanationError) -> GradientResult {
+        try compute(
+            model: model, inputs: inputs, output: output, pass: pass, context: context, rowsPerChunk: rowsPerChunk, pairsRows: pairsRows
+        ) { _, rows in Array(targets[rows]) }
+    }
+
+    /// One gradient pass at the problem's own instances, with the targets of `resolved`, or —
+    /// when `resolved` is nil — as the runner's first pass (``FirstPassPlan``): each chunk's
+    /// seed takes its rows' targets from the output that chunk computed (the argmax, or the
+    /// request's targets), and the joined output is then checked and resolved as
+    /// ``ExplanationRunner/resolve(_:context:)`` does, with the same errors.
+    static func atInstances(
+        _ problem: ExplanationProblem, resolved: ResolvedProblem?, model: any DifferentiableModel, pass: BackwardPass,
+        context: ExplanationContext
+    ) throws(ExplanationError) -> (ResolvedProblem, GradientResult) {
+        if let resolved {
+            let result = try compute(
+                model: model, inputs: problem.inputs, output: problem.output, targets: resolved.targets, pass: pass, context: context)
+            return (resolved, result)
+        }
+        try context.checkCancellation()
+        try ExplanationRunner.checkOutputAndTargetCount(problem)
+        let result = try compute(
+            model: model, inputs: problem.inputs, output: problem.output, pass: pass, context: context, rowsPerChunk: nil, pairsRows: false
+        ) { value, rows in
+            let perRow = value.shape.first.map { $0 > 0 ? value.count / $0 : 0 } ?? 0
+            // A target out of range seeds index 0 here; the check after the pass refuses it.
+            guard let targets = problem.targets else {
+                return value.unstacked().map(ExplanationRunner.argmax)
+            }
+            return targets[rows].map { (0..<perRow).contains($0) ? $0 : 0 }
+        }
+        return (try ExplanationRunner.resolved(problem, outputValues: result.outputs[problem.output]), result)
+    }
+
+    /// The pass itself, `targets` giving the target of each row of a chunk from that chunk's
+    /// explained output and the rows of the batch it holds.
+    private static func compute(
+        model: any DifferentiableModel, inputs: [Tensor], output: Int, pass: BackwardPass, context: ExplanationContext,
+        rowsPerChunk: Int?, pairsRows: Bool, targets: @escaping @Sendable (Tensor, Range<Int>) -> [Int]
+    ) throws(ExplanationError) -> GradientResult {
         let rows = inputs.first?.shape.first ?? 0
         let whole = max(1, min(rows, context.rowsPerPass(for: model, limit: rowsPerChunk)))
         let chunk = pairsRows ? whole : context.sharedChunk(whole, of: rows)
@@ -38,9 +78,8 @@ enum TargetGradients {
             chunkPass.overrides = pass.overrides.mapValues { $0.rows(range) }
             do throws(ModelError) {
                 return try model.gradient(part, output: output, pass: chunkPass) { value, chunkRows throws(ModelError) in
-                    try oneHot(
-                        like: value,
-                        targets: Array(targets[(range.lowerBound + chunkRows.lowerBound)..<(range.lowerBound + chunkRows.upperBound)]))
+                    let batchRows = (range.lowerBound + chunkRows.lowerBound)..<(range.lowerBound + chunkRows.upperBound)
+                    return try oneHot(like: value, targets: targets(value, batchRows))
                 }
             } catch {
                 throw ExplanationError(error)

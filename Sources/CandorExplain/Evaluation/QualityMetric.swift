@@ -60,7 +60,7 @@ public struct MethodCall: Sendable {
     /// call prepared for it and run on its resolved targets.
     func attributions(for problem: ExplanationProblem, context: ExplanationContext) throws(ExplanationError) -> [[Tensor]] {
         let plan = try explainer.prepare(parameters, for: problem)
-        return try plan.run(try ExplanationRunner.resolve(problem, context: context), context: context).map(\.attributions)
+        return try ExplanationRunner.attribute(plan, problem: problem, context: context).1.map(\.attributions)
     }
 }
 

@@ -33,12 +33,15 @@ public struct GradCam: Explainer {
         Plan(map: try GradCamMap(parameters, for: problem, method: self))
     }
 
-    struct Plan: ExplanationPlan {
+    struct Plan: FirstPassPlan {
         let map: GradCamMap
         var effectiveParameters: [String: JSONValue] { map.effectiveParameters }
 
-        func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
-            try map.compute(problem, context: context).map { InstanceAttribution(attributions: [$0]) }
+        func attribute(
+            _ problem: ExplanationProblem, resolved: ResolvedProblem?, context: ExplanationContext
+        ) throws(ExplanationError) -> (ResolvedProblem, [InstanceAttribution]) {
+            let (resolved, maps) = try map.compute(problem, resolved: resolved, context: context)
+            return (resolved, maps.map { InstanceAttribution(attributions: [$0]) })
         }
     }
 }

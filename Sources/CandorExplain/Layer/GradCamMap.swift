@@ -53,13 +53,14 @@ struct GradCamMap: Sendable {
     }
 
     /// One map per instance: [1, H, W], or [1, h, w] without upsampling.
-    func compute(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [Tensor] {
-        let result = try TargetGradients.compute(
-            model: model, inputs: problem.problem.inputs, output: problem.problem.output, targets: problem.targets,
-            pass: BackwardPass(layers: [layer], needsInputGradients: false), context: context)
+    func compute(
+        _ problem: ExplanationProblem, resolved: ResolvedProblem?, context: ExplanationContext
+    ) throws(ExplanationError) -> (ResolvedProblem, [Tensor]) {
+        let (resolved, result) = try TargetGradients.atInstances(
+            problem, resolved: resolved, model: model, pass: BackwardPass(layers: [layer], needsInputGradients: false), context: context)
         let activation = result.layerValues[0]
         let gradient = result.layerGradients[0]
-        guard activation.rank == 4, gradient.shape == activation.shape, activation.shape[0] == problem.problem.batchSize else {
+        guard activation.rank == 4, gradient.shape == activation.shape, activation.shape[0] == problem.batchSize else {
             throw ExplanationError(.modelFailure, "layer '\(layer)' is not [N, C, h, w] with one row per instance")
         }
         let (batch, channels, height, width) = (activation.shape[0], activation.shape[1], activation.shape[2], activation.shape[3])
@@ -76,10 +77,10 @@ struct GradCamMap: Sendable {
         do {
             var tensor = try Tensor(shape: [batch, 1, height, width], scalars: maps)
             if let upsample {
-                let input = problem.problem.inputs[0]
+                let input = problem.inputs[0]
                 tensor = try Resampling.resize(tensor, height: input.shape[2], width: input.shape[3], mode: upsample)
             }
-            return tensor.unstacked()
+            return (resolved, tensor.unstacked())
         } catch {
             throw ExplanationError(.modelFailure, "\(error)")
         }

@@ -24,23 +24,28 @@ public struct GuidedGradCam: Explainer {
         Plan(map: try GradCamMap(parameters, for: problem, method: self, relu: true))
     }
 
-    struct Plan: ExplanationPlan {
+    struct Plan: FirstPassPlan {
         let map: GradCamMap
         var effectiveParameters: [String: JSONValue] { map.effectiveParameters }
 
-        func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
-            let maps = try map.compute(problem, context: context)
+        func attribute(
+            _ problem: ExplanationProblem, resolved: ResolvedProblem?, context: ExplanationContext
+        ) throws(ExplanationError) -> (ResolvedProblem, [InstanceAttribution]) {
+            let (resolved, maps) = try map.compute(problem, resolved: resolved, context: context)
             let guided = try TargetGradients.compute(
-                model: map.model, inputs: problem.problem.inputs, output: problem.problem.output, targets: problem.targets,
+                model: map.model, inputs: problem.inputs, output: problem.output, targets: resolved.targets,
                 pass: BackwardPass(rule: ModifiedReluRule(.guidedBackpropagation)), context: context
             ).inputGradients[0].unstacked()
-            return zip(guided, maps).map { gradient, map in
-                // The [1, H, W] map broadcast over the input's C channels.
-                var product = gradient
-                let plane = map.count
-                for index in product.scalars.indices { product.scalars[index] *= map.scalars[index % plane] }
-                return InstanceAttribution(attributions: [product])
-            }
+            return (
+                resolved,
+                zip(guided, maps).map { gradient, map in
+                    // The [1, H, W] map broadcast over the input's C channels.
+                    var product = gradient
+                    let plane = map.count
+                    for index in product.scalars.indices { product.scalars[index] *= map.scalars[index % plane] }
+                    return InstanceAttribution(attributions: [product])
+                }
+            )
         }
     }
 }
