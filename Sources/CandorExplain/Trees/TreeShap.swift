@@ -157,34 +157,40 @@ public struct TreeShap: Explainer {
         let interactions: Bool
         let effectiveParameters: [String: JSONValue]
 
-        /// Every instance's SHAP values, [instances × features]: from the tables (the model's
-        /// path-dependent ones, or the request's interventional ones when the batch and
-        /// background are large enough to pay for them), and by walking the trees the tables
-        /// leave out.
-        /// The batch's values. Path-dependent, its instances go in two chunks when a worker is
-        /// idle to take one (the model's tables are built once and shared); interventional
-        /// tables are built per call, so that batch stays whole.
-        func sharedShapleyValues(of instances: [Float], targets: [Int], context: ExplanationContext) throws(ExplanationError)
-            -> [Double]
-        {
+        /// The batch's SHAP values, [instances × features]. Its instances go in two chunks when
+        /// a worker is idle to take one, both reading the model's path-dependent tables or the
+        /// background's counts; interventional tables are built per call, so a batch that
+        /// prefers them stays whole.
+        func sharedShapleyValues(
+            of instances: [Float], targets: [Int], counted: CountedBackgrounds.Entry?, context: ExplanationContext
+        ) throws(ExplanationError) -> [Double] {
             let (rows, width) = (targets.count, ensemble.featureCount)
-            let chunk = Swift.max(1, background == nil ? context.sharedChunk(rows, of: rows) : rows)
+            let tabulates = counted.map {
+                TreeShapTables.prefersInterventionalTables(ensemble, instances: rows, references: $0.references.count / Swift.max(width, 1))
+            }
+            let chunk = Swift.max(1, tabulates == true ? rows : context.sharedChunk(rows, of: rows))
             var phi: [Double] = []
             try SharedChunks.run(count: (rows + chunk - 1) / chunk, context: context) { index throws(ExplanationError) in
                 let range = (index * chunk)..<Swift.min((index + 1) * chunk, rows)
                 return try shapleyValues(
                     of: Array(instances[(range.lowerBound * width)..<(range.upperBound * width)]), targets: Array(targets[range]),
-                    context: context)
+                    counted: counted, context: context)
             } collect: { part, _ in
                 phi += part
             }
             return phi
         }
 
-        func shapleyValues(of instances: [Float], targets: [Int], context: ExplanationContext) throws(ExplanationError) -> [Double] {
+        /// Every instance's SHAP values, [instances × features]: from the tables (the model's
+        /// path-dependent ones, or — interventional — the request's tables when the batch is large
+        /// enough to pay for them, else the background's counts), and by walking the trees they
+        /// leave out.
+        func shapleyValues(
+            of instances: [Float], targets: [Int], counted: CountedBackgrounds.Entry?, context: ExplanationContext
+        ) throws(ExplanationError) -> [Double] {
             let width = ensemble.featureCount
             var phi = [Double](repeating: 0, count: targets.count * width)
-            guard let background else {
+            guard let counted else {
                 try TreeShapTables.pathDependent(ensemble).accumulate(
                     ensemble, instances: instances, targets: targets, into: &phi, context: context
                 ) { tree, row, phi in
@@ -192,14 +198,11 @@ public struct TreeShap: Explainer {
                 }
                 return phi
             }
-            let references = background.rows[0].scalars
-            let count = background.count
-            let tables =
-                TreeShapTables.prefersInterventionalTables(ensemble, instances: targets.count, references: count)
-                ? TreeShapTables(interventional: ensemble.trees, references: references, count: count)
-                : TreeShapTables(walking: ensemble.trees)
+            let references = counted.references
+            let count = references.count / Swift.max(width, 1)
             var sum = [Double](repeating: 0, count: width)
-            try tables.accumulate(ensemble, instances: instances, targets: targets, into: &phi, context: context) { tree, row, phi in
+            // A tree with too many features on a path is walked once per reference row.
+            let walk = { (tree: Int, row: Int, phi: UnsafeMutableBufferPointer<Double>) in
                 sum.withUnsafeMutableBufferPointer { sum in
                     sum.update(repeating: 0)
                     for reference in 0..<count {
@@ -210,14 +213,21 @@ public struct TreeShap: Explainer {
                     for feature in 0..<width { phi[feature] += sum[feature] / Double(count) }
                 }
             }
+            if TreeShapTables.prefersInterventionalTables(ensemble, instances: targets.count, references: count) {
+                try TreeShapTables(interventional: ensemble.trees, references: references, count: count).accumulate(
+                    ensemble, instances: instances, targets: targets, into: &phi, context: context, walk: walk)
+            } else {
+                try counted.counts.accumulate(
+                    ensemble, instances: instances, targets: targets, into: &phi, context: context, walk: walk)
+            }
             return phi
         }
 
         func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
             let width = ensemble.featureCount
             let features = problem.problem.inputs[0]
-            let referenceMargins = background.map { ensemble.margins($0.rows[0]) }
-            let shapley = try sharedShapleyValues(of: features.scalars, targets: problem.targets, context: context)
+            let counted = background.map { CountedBackgrounds.counted($0, of: ensemble) }
+            let shapley = try sharedShapleyValues(of: features.scalars, targets: problem.targets, counted: counted, context: context)
             var results: [InstanceAttribution] = []
             for row in 0..<problem.problem.batchSize {
                 try context.checkCancellation()
@@ -225,9 +235,8 @@ public struct TreeShap: Explainer {
                 let instance = features.scalars[(row * width)..<((row + 1) * width)]
                 let phi = Array(shapley[(row * width)..<((row + 1) * width)])
                 var base = ensemble.baseMargin[column]
-                if let background, let referenceMargins {
-                    let rows = background.count
-                    base = (0..<rows).reduce(0.0) { $0 + referenceMargins[$1 * ensemble.columns + column] } / Double(rows)
+                if let counted {
+                    base = counted.meanMargins[column]
                 } else {
                     for (tree, treeColumn) in zip(ensemble.trees, ensemble.treeColumn) where treeColumn == column {
                         base += tree.expectedValue

@@ -132,7 +132,7 @@ struct TreeShapTables: Sendable {
                 references.withUnsafeBufferPointer { references in
                     for row in 0..<count {
                         Self.failMasks(
-                            layout, tree: ensemble[index],
+                            layout.slotBit, tree: ensemble[index],
                             instance: UnsafeBufferPointer(rebasing: references[(row * width)..<((row + 1) * width)]),
                             fail: fail)
                         for (position, leaf) in layout.leaves.enumerated() {
@@ -151,38 +151,32 @@ struct TreeShapTables: Sendable {
             })
     }
 
-    /// No tables: every tree is walked.
-    init(walking ensemble: [DecisionTree]) {
-        trees = Array(repeating: nil, count: ensemble.count)
-        features = []
-        values = []
-        maximumNodes = 0
-    }
-
-    /// Whether interventional tables for this request cost less than walking every tree once
-    /// per instance and background row: filling them takes about Σ leaves · 3^d · d steps and
-    /// a sweep per background row, the walks about instances × rows × nodes.
+    /// Whether interventional tables for this request cost less than ``InterventionalCounts``:
+    /// filling the tables takes about Σ leaves · 3^d · d steps, after which an instance costs a
+    /// sweep of each tree; the counts cost, per instance and leaf, a step per distinct background
+    /// mask, at most min(rows, 2^d). Both count the background rows' masks first.
     static func prefersInterventionalTables(_ ensemble: TreeEnsemble, instances: Int, references: Int) -> Bool {
-        var nodes = 0.0
         var fill = 0.0
+        var counted = 0.0
         for tree in ensemble.trees {
             let depth = Double(min(tree.depth, maximumPathFeatures))
-            nodes += Double(tree.left.count)
-            fill += Double(tree.left.count + 1) / 2 * pow(3, depth) * depth
+            let leaves = Double(tree.left.count + 1) / 2
+            fill += leaves * pow(3, depth) * depth
+            counted += leaves * min(Double(references), pow(2, depth)) * depth / 2
         }
-        return Double(instances) * Double(references) * nodes > fill + Double(references) * nodes
+        return Double(instances) * counted > fill
     }
 
     /// A root-to-leaf path's distinct features in order of first split, and per feature the
     /// product of the cover fractions of the path's splits on it.
-    private struct Path {
+    struct Path {
         var leaf = 0
         var features: [Int] = []
         var zeros: [Double] = []
     }
 
     /// Each node's slot bit and each leaf's path, or nil when a path has too many features.
-    private static func shape(of tree: DecisionTree) -> (slotBit: [UInt32], paths: [(Int, Path)], entries: Int)? {
+    static func shape(of tree: DecisionTree) -> (slotBit: [UInt32], paths: [(Int, Path)], entries: Int)? {
         let count = tree.left.count
         var paths = [Path](repeating: Path(), count: count)
         var slotBit = [UInt32](repeating: 0, count: count)
@@ -289,9 +283,10 @@ struct TreeShapTables: Sendable {
 
     /// fail[n]: the slots of the features on node n's path whose splits `instance` leaves.
     @inline(__always)
-    static func failMasks(_ layout: Tree, tree: DecisionTree, instance: UnsafeBufferPointer<Float>, fail: UnsafeMutablePointer<UInt32>) {
+    static func failMasks(_ slotBit: [UInt32], tree: DecisionTree, instance: UnsafeBufferPointer<Float>, fail: UnsafeMutablePointer<UInt32>)
+    {
         fail[0] = 0
-        layout.slotBit.withUnsafeBufferPointer { slotBit in
+        slotBit.withUnsafeBufferPointer { slotBit in
             for node in 0..<slotBit.count where !tree.isLeaf(node) {
                 let hot = tree.child(of: node, for: instance[tree.feature[node]])
                 let (left, right) = (tree.left[node], tree.right[node])
@@ -310,7 +305,7 @@ struct TreeShapTables: Sendable {
         _ layout: Tree, tree: DecisionTree, instance: UnsafeBufferPointer<Float>, features: UnsafePointer<Int>,
         values: UnsafePointer<Double>, fail: UnsafeMutablePointer<UInt32>, into phi: UnsafeMutablePointer<Double>
     ) {
-        failMasks(layout, tree: tree, instance: instance, fail: fail)
+        failMasks(layout.slotBit, tree: tree, instance: instance, fail: fail)
         for leaf in layout.leaves {
             let width = leaf.width
             let failed = Int(fail[leaf.node] & ((1 << UInt32(width)) &- 1))
@@ -321,40 +316,54 @@ struct TreeShapTables: Sendable {
     }
 
     /// Adds, for each row of `instances` ([rows × featureCount]), the SHAP values of the trees
-    /// of `ensemble` that feed its `targets` column into `phi` ([rows × featureCount]). Tree by
-    /// tree, so one tree's tables serve every instance while they are in cache; `walk(tree,
+    /// of `ensemble` that feed its `targets` column into `phi` ([rows × featureCount]); `walk(tree,
     /// row, phi)` adds an untabulated tree's values for one row into that row's `phi`.
     func accumulate(
         _ ensemble: TreeEnsemble, instances: [Float], targets: [Int], into phi: inout [Double], context: ExplanationContext,
         walk: (_ tree: Int, _ row: Int, _ phi: UnsafeMutableBufferPointer<Double>) -> Void
     ) throws(ExplanationError) {
-        let width = ensemble.featureCount
-        let rows = targets.count
         let fail = UnsafeMutablePointer<UInt32>.allocate(capacity: max(maximumNodes, 1))
         defer { fail.deallocate() }
-        for (index, tree) in ensemble.trees.enumerated() {
-            if index % 16 == 15 { try context.checkCancellation() }
-            let column = ensemble.treeColumn[index]
-            guard let layout = trees[index] else {
-                phi.withUnsafeMutableBufferPointer { phi in
-                    for row in 0..<rows where targets[row] == column {
-                        walk(index, row, UnsafeMutableBufferPointer(rebasing: phi[(row * width)..<((row + 1) * width)]))
+        try features.withUnsafeBufferPointer { features throws(ExplanationError) in
+            try values.withUnsafeBufferPointer { values throws(ExplanationError) in
+                try Self.sweep(ensemble, instances: instances, targets: targets, into: &phi, context: context, walk: walk) { index in
+                    guard let layout = trees[index] else { return nil }
+                    guard !layout.leaves.isEmpty, let features = features.baseAddress, let values = values.baseAddress else {
+                        return { _, _ in }
+                    }
+                    return { instance, phi in
+                        Self.accumulate(
+                            layout, tree: ensemble.trees[index], instance: instance, features: features, values: values, fail: fail,
+                            into: phi)
                     }
                 }
-                continue
             }
-            guard !layout.leaves.isEmpty else { continue }
+        }
+    }
+
+    /// Tree by tree, so that one tree's tables serve every instance while they are in cache:
+    /// `explainer(tree)` adds that tree's values for one instance into its `phi`, or is nil for
+    /// a tree without tables, which `walk(tree, row, phi)` adds instead. Only the rows whose
+    /// target is the tree's column take its values.
+    static func sweep(
+        _ ensemble: TreeEnsemble, instances: [Float], targets: [Int], into phi: inout [Double], context: ExplanationContext,
+        walk: (_ tree: Int, _ row: Int, _ phi: UnsafeMutableBufferPointer<Double>) -> Void,
+        explainer: (_ tree: Int) -> ((_ instance: UnsafeBufferPointer<Float>, _ phi: UnsafeMutablePointer<Double>) -> Void)?
+    ) throws(ExplanationError) {
+        let width = ensemble.featureCount
+        let rows = targets.count
+        for index in ensemble.trees.indices {
+            if index % 16 == 15 { try context.checkCancellation() }
+            let column = ensemble.treeColumn[index]
             instances.withUnsafeBufferPointer { instances in
                 phi.withUnsafeMutableBufferPointer { phi in
-                    features.withUnsafeBufferPointer { features in
-                        values.withUnsafeBufferPointer { values in
-                            for row in 0..<rows where targets[row] == column {
-                                Self.accumulate(
-                                    layout, tree: tree,
-                                    instance: UnsafeBufferPointer(rebasing: instances[(row * width)..<((row + 1) * width)]),
-                                    features: features.baseAddress!, values: values.baseAddress!, fail: fail,
-                                    into: phi.baseAddress! + row * width)
-                            }
+                    guard let start = phi.baseAddress else { return }
+                    let explain = explainer(index)
+                    for row in 0..<rows where targets[row] == column {
+                        if let explain {
+                            explain(UnsafeBufferPointer(rebasing: instances[(row * width)..<((row + 1) * width)]), start + row * width)
+                        } else {
+                            walk(index, row, UnsafeMutableBufferPointer(rebasing: phi[(row * width)..<((row + 1) * width)]))
                         }
                     }
                 }

@@ -102,18 +102,22 @@ public struct DecisionTree: Sendable, Equatable {
 
     /// The child an instance goes to from internal node `node`.
     @inlinable public func child(of node: Int, for x: Float) -> Int {
+        goesLeft(from: node, for: x) ? left[node] : right[node]
+    }
+
+    /// Whether an instance whose split feature is `x` goes left at internal node `node`.
+    @inlinable public func goesLeft(from node: Int, for x: Float) -> Bool {
         var value = Double(x)
         switch missing[node] {
         case .nan:
-            if value.isNaN { return defaultLeft[node] ? left[node] : right[node] }
+            if value.isNaN { return defaultLeft[node] }
         case .zero:
             if value.isNaN { value = 0 }
-            if abs(value) <= 1e-35 { return defaultLeft[node] ? left[node] : right[node] }
+            if abs(value) <= 1e-35 { return defaultLeft[node] }
         case .none:
             if value.isNaN { value = 0 }
         }
-        let goesLeft = inclusive ? value <= threshold[node] : value < threshold[node]
-        return goesLeft ? left[node] : right[node]
+        return inclusive ? value <= threshold[node] : value < threshold[node]
     }
 
     /// The leaf an instance reaches.
