@@ -13,31 +13,19 @@ import Synchronization
 /// as SHAP's `TreeExplainer` does. Where many instances share the background, the full
 /// per-mask tables of ``TreeShapTables`` cost less still.
 struct InterventionalCounts: Sendable {
-    struct Leaf: Sendable {
-        let node: Int
-        /// Distinct features on its path (d).
-        let width: Int
-        /// Where its d features, in slot order, start in `features`.
-        let features: Int
-        /// Its distinct background masks' positions in `masks` and `weights`.
-        let masks: Range<Int>
-    }
-
-    struct Tree: Sendable {
-        /// Per internal node, the bit of its feature's slot on the node's path.
-        let slotBit: [UInt32]
-        let leaves: [Leaf]
-    }
-
-    /// Per tree of the ensemble, its counts, or nil where its paths have too many features
-    /// (those trees are walked per reference row).
-    let trees: [Tree?]
-    let features: [Int]
+    /// The model's leaves as the counts read them.
+    let layout: CountsLayout
+    /// Per tree, the position in `leafMasks` of its first leaf.
+    let firstLeaf: [Int]
+    /// Per leaf of the counted trees, in order, its distinct masks' positions in `masks` and
+    /// `weights`.
+    let leafMasks: [Range<Int>]
     /// Each leaf's distinct background fail masks, and per mask the leaf value times the
     /// fraction of the rows that have it.
     let masks: [UInt32]
     let weights: [Double]
-    let maximumNodes: Int
+    /// Per tree, its mean output over the rows (the rows with no fail reach the leaf).
+    let treeMeans: [Double]
 
     /// a!b!/(a+b+1)! at a·(widest path + 1) + b, for a, b up to the widest path.
     private static let ratios: [Double] = (0...TreeShapTables.maximumPathFeatures).flatMap { a in
@@ -46,58 +34,54 @@ struct InterventionalCounts: Sendable {
     private static let ratioStride = TreeShapTables.maximumPathFeatures + 1
 
     /// Counts the fail masks of the `count` rows of `references` ([count × featureCount]).
-    init(_ ensemble: [DecisionTree], references: [Float], count: Int) {
-        var trees: [Tree?] = []
-        var features: [Int] = []
+    init(_ ensemble: TreeEnsemble, references: [Float], count: Int) {
+        layout = CountsLayout.of(ensemble)
+        var firstLeaf: [Int] = []
+        var leafMasks: [Range<Int>] = []
         var masks: [UInt32] = []
         var weights: [Double] = []
+        var treeMeans: [Double] = []
         let width = count > 0 ? references.count / count : 0
-        let maximumNodes = ensemble.map(\.left.count).max() ?? 0
+        let rows = Double(max(count, 1))
         var fail: [UInt32] = []
         var histogram: [Double] = []
-        for tree in ensemble {
-            guard let shape = TreeShapTables.shape(of: tree) else {
-                trees.append(nil)
+        for (tree, shape) in zip(ensemble.trees, layout.trees) {
+            firstLeaf.append(leafMasks.count)
+            guard let shape else {
+                treeMeans.append(
+                    (0..<count).reduce(0.0) { $0 + tree.value[tree.leaf(for: references[($1 * width)..<(($1 + 1) * width)])] } / rows)
                 continue
             }
-            let paths = shape.paths.filter { !$0.1.features.isEmpty }
-            let nodes = paths.map(\.0)
-            let widthMasks = paths.map { UInt32((1 << $0.1.features.count) - 1) }
-            var starts: [Int] = []
-            var total = 0
-            for (_, path) in paths {
-                starts.append(total)
-                total += 1 << path.features.count
-            }
+            // A tree whose root is a leaf has no counts: every row reaches it.
+            var mean = tree.isLeaf(0) ? tree.value[0] : 0
             histogram.removeAll(keepingCapacity: true)
-            histogram.append(contentsOf: repeatElement(0, count: total))
+            histogram.append(contentsOf: repeatElement(0, count: shape.counts))
             Self.failMasks(of: references, count: count, width: width, slotBit: shape.slotBit, tree: tree, into: &fail)
             fail.withUnsafeBufferPointer { fail in
                 histogram.withUnsafeMutableBufferPointer { histogram in
-                    for leaf in nodes.indices {
-                        let (node, start, widthMask) = (nodes[leaf], starts[leaf], widthMasks[leaf])
-                        for row in 0..<count { histogram[start + Int(fail[node * count + row] & widthMask)] += 1 }
+                    for leaf in shape.leaves {
+                        let widthMask = UInt32((1 << leaf.width) - 1)
+                        for row in 0..<count { histogram[leaf.counts + Int(fail[leaf.node * count + row] & widthMask)] += 1 }
                     }
                 }
             }
-            var leaves: [Leaf] = []
-            for (position, (node, path)) in paths.enumerated() {
+            for leaf in shape.leaves {
                 let first = masks.count
-                let share = tree.value[node] / Double(max(count, 1))
-                for mask in 0..<(1 << path.features.count) where histogram[starts[position] + mask] != 0 {
+                let share = tree.value[leaf.node] / rows
+                mean += histogram[leaf.counts] * share
+                for mask in 0..<(1 << leaf.width) where histogram[leaf.counts + mask] != 0 {
                     masks.append(UInt32(mask))
-                    weights.append(histogram[starts[position] + mask] * share)
+                    weights.append(histogram[leaf.counts + mask] * share)
                 }
-                leaves.append(Leaf(node: node, width: path.features.count, features: features.count, masks: first..<masks.count))
-                features += path.features
+                leafMasks.append(first..<masks.count)
             }
-            trees.append(Tree(slotBit: shape.slotBit, leaves: leaves))
+            treeMeans.append(mean)
         }
-        self.trees = trees
-        self.features = features
+        self.firstLeaf = firstLeaf
+        self.leafMasks = leafMasks
         self.masks = masks
         self.weights = weights
-        self.maximumNodes = maximumNodes
+        self.treeMeans = treeMeans
     }
 
     /// Every node's fail mask for every row of `references`, node by node (fail[node · count +
@@ -130,38 +114,41 @@ struct InterventionalCounts: Sendable {
         _ ensemble: TreeEnsemble, instances: [Float], targets: [Int], into phi: inout [Double], context: ExplanationContext,
         walk: (_ tree: Int, _ row: Int, _ phi: UnsafeMutableBufferPointer<Double>) -> Void
     ) throws(ExplanationError) {
-        let fail = UnsafeMutablePointer<UInt32>.allocate(capacity: max(maximumNodes, 1))
+        let fail = UnsafeMutablePointer<UInt32>.allocate(capacity: max(layout.maximumNodes, 1))
         let gains = UnsafeMutablePointer<Double>.allocate(capacity: TreeShapTables.maximumPathFeatures)
         defer {
             fail.deallocate()
             gains.deallocate()
         }
         try TreeShapTables.sweep(ensemble, instances: instances, targets: targets, into: &phi, context: context, walk: walk) { index in
-            guard let layout = trees[index] else { return nil }
+            guard let shape = layout.trees[index] else { return nil }
             return { instance, phi in
-                accumulate(layout, tree: ensemble.trees[index], instance: instance, fail: fail, gains: gains, into: phi)
+                accumulate(
+                    shape, tree: ensemble.trees[index], leafMasks: firstLeaf[index], instance: instance, fail: fail, gains: gains, into: phi
+                )
             }
         }
     }
 
-    /// Adds one counted tree's SHAP values for `instance` into `phi`; `fail` has room for the
-    /// tree's nodes, `gains` for the widest path.
+    /// Adds one counted tree's SHAP values for `instance` into `phi`; its leaves' masks start
+    /// at `leafMasks[firstMasks]`, `fail` has room for the tree's nodes, `gains` for the widest
+    /// path.
     private func accumulate(
-        _ layout: Tree, tree: DecisionTree, instance: UnsafeBufferPointer<Float>, fail: UnsafeMutablePointer<UInt32>,
-        gains: UnsafeMutablePointer<Double>, into phi: UnsafeMutablePointer<Double>
+        _ shape: CountsLayout.Tree, tree: DecisionTree, leafMasks firstMasks: Int, instance: UnsafeBufferPointer<Float>,
+        fail: UnsafeMutablePointer<UInt32>, gains: UnsafeMutablePointer<Double>, into phi: UnsafeMutablePointer<Double>
     ) {
-        TreeShapTables.failMasks(layout.slotBit, tree: tree, instance: instance, fail: fail)
+        TreeShapTables.failMasks(shape.slotBit, tree: tree, instance: instance, fail: fail)
         let ratios = Self.ratios
         masks.withUnsafeBufferPointer { masks in
             weights.withUnsafeBufferPointer { weights in
-                features.withUnsafeBufferPointer { features in
-                    for leaf in layout.leaves {
+                layout.features.withUnsafeBufferPointer { features in
+                    for (position, leaf) in shape.leaves.enumerated() {
                         let width = leaf.width
                         let failed = fail[leaf.node] & ((1 << UInt32(width)) &- 1)
                         let fromReference = failed.nonzeroBitCount
                         gains.update(repeating: 0, count: width)
                         var loss = 0.0
-                        for index in leaf.masks where masks[index] & failed == 0 {
+                        for index in leafMasks[firstMasks + position] where masks[index] & failed == 0 {
                             let reference = masks[index]
                             let fromInstance = reference.nonzeroBitCount
                             if fromInstance > 0 {
@@ -181,6 +168,60 @@ struct InterventionalCounts: Sendable {
                 }
             }
         }
+    }
+}
+
+/// The leaves of a model's trees as ``InterventionalCounts`` reads them, made once and kept
+/// with the model (they do not depend on the background): per tree, its nodes' slot bits and,
+/// per leaf with a feature on its path, the path's distinct features and where its 2^d counts
+/// go; nil for a tree with more than `TreeShapTables.maximumPathFeatures` features on a path.
+struct CountsLayout: Sendable {
+    struct Leaf: Sendable {
+        let node: Int
+        /// Distinct features on its path (d).
+        let width: Int
+        /// Where its d features, in slot order, start in `features`.
+        let features: Int
+        /// Where its 2^d counts start in a tree's histogram.
+        let counts: Int
+    }
+
+    struct Tree: Sendable {
+        /// Per internal node, the bit of its feature's slot on the node's path.
+        let slotBit: [UInt32]
+        let leaves: [Leaf]
+        /// The size of the tree's histogram, Σ 2^d.
+        let counts: Int
+    }
+
+    let trees: [Tree?]
+    let features: [Int]
+    let maximumNodes: Int
+
+    static func of(_ ensemble: TreeEnsemble) -> CountsLayout {
+        ensemble.memo.value(CountsLayout.self) { CountsLayout(ensemble.trees) }
+    }
+
+    private init(_ ensemble: [DecisionTree]) {
+        var trees: [Tree?] = []
+        var features: [Int] = []
+        for tree in ensemble {
+            guard let shape = TreeShapTables.shape(of: tree) else {
+                trees.append(nil)
+                continue
+            }
+            var leaves: [Leaf] = []
+            var counts = 0
+            for (node, path) in shape.paths where !path.features.isEmpty {
+                leaves.append(Leaf(node: node, width: path.features.count, features: features.count, counts: counts))
+                features += path.features
+                counts += 1 << path.features.count
+            }
+            trees.append(Tree(slotBit: shape.slotBit, leaves: leaves, counts: counts))
+        }
+        self.trees = trees
+        self.features = features
+        maximumNodes = ensemble.map(\.left.count).max() ?? 0
     }
 }
 
@@ -215,13 +256,10 @@ final class CountedBackgrounds: Sendable {
             return entry
         }
         if let kept { return kept }
-        let margins = ensemble.margins(background.rows[0])
-        let rows = background.count
-        let entry = Entry(
-            references: references, counts: InterventionalCounts(ensemble.trees, references: references, count: rows),
-            meanMargins: (0..<ensemble.columns).map { column in
-                (0..<rows).reduce(0.0) { $0 + margins[$1 * ensemble.columns + column] } / Double(max(rows, 1))
-            })
+        let counts = InterventionalCounts(ensemble, references: references, count: background.count)
+        var meanMargins = ensemble.baseMargin
+        for (mean, column) in zip(counts.treeMeans, ensemble.treeColumn) { meanMargins[column] += mean }
+        let entry = Entry(references: references, counts: counts, meanMargins: meanMargins)
         if entry.counts.masks.count <= maximumMasks {
             cache.entries.withLock { entries in
                 entries.insert(entry, at: 0)

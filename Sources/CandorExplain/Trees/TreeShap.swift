@@ -14,10 +14,12 @@ import CandorTensor
 /// Either way the values add up to the margin minus `base_value` (local accuracy). SHAP
 /// `TreeExplainer`.
 ///
-/// Both are computed from per-leaf tables (`TreeShapTables`, after FastTreeSHAP v2): the
-/// path-dependent ones are made once per model and kept with it, the interventional ones per
-/// request when the batch and background are large enough to pay for them; the whole batch
-/// is explained tree by tree. Trees past the tables' limits are walked as the papers do.
+/// Both are computed per leaf and tree by tree, the batch's instances shared with an idle
+/// worker: path-dependent from tables (`TreeShapTables`, after FastTreeSHAP v2) made once per
+/// model and kept with it; interventional from the background rows' fail masks counted per leaf
+/// (`InterventionalCounts`, the model's last two backgrounds kept counted), or from tables made
+/// for the request when the batch is large enough to pay for them. Trees past the tables'
+/// limits are walked as the papers do.
 public struct TreeShap: Explainer {
     public let descriptor = MethodDescriptor(
         name: "tree_shap", family: "shapley",

@@ -19,10 +19,13 @@ import Testing
         let width = shape.features
         let instances = TreeShapTablesTests.instances(6, width: width, random: &random)
         let references = TreeShapTablesTests.instances(shape.references, width: width, random: &random)
-        let counts = InterventionalCounts(trees, references: references, count: shape.references)
-        #expect(counts.trees.contains { $0 == nil } == (shape.depth > TreeShapTables.maximumPathFeatures))
         let ensemble = try TreeEnsemble(
             trees: trees, treeColumn: Array(repeating: 0, count: trees.count), baseMargin: [0], featureCount: width, transform: .identity)
+        let counts = InterventionalCounts(ensemble, references: references, count: shape.references)
+        #expect(counts.layout.trees.contains { $0 == nil } == (shape.depth > TreeShapTables.maximumPathFeatures))
+        // The trees' mean outputs over the rows, counted or walked, sum to the mean margin.
+        let margins = ensemble.margins(try Tensor(shape: [shape.references, width], scalars: references))
+        #expect(abs(counts.treeMeans.reduce(0, +) - margins.reduce(0, +) / Double(shape.references)) < 1e-9)
         var phi = [Double](repeating: 0, count: instances.count)
         try counts.accumulate(
             ensemble, instances: instances, targets: Array(repeating: 0, count: 6), into: &phi, context: ExplanationContext()
@@ -64,7 +67,7 @@ import Testing
             let kept = CountedBackgrounds.counted(
                 BackgroundRows(rows: [try Tensor(shape: [rows, width], scalars: references)], count: rows), of: ensemble)
             #expect(kept.references == references)
-            #expect(try values(kept.counts) == values(InterventionalCounts(trees, references: references, count: rows)))
+            #expect(try values(kept.counts) == values(InterventionalCounts(ensemble, references: references, count: rows)))
             let margins = ensemble.margins(try Tensor(shape: [rows, width], scalars: references))
             #expect(abs(kept.meanMargins[0] - margins.reduce(0, +) / Double(rows)) < 1e-12)
         }
