@@ -253,14 +253,17 @@ def run_tree_model(run: Run, name: str, cases: list[Case]) -> None:
         params = case.candor_params(info["features"])
         body_bytes = explain_body(case.method, x, "margin", 0, params)
         row = new_row(name, case, params, "margin", body_bytes)
-        row["peer_args"] = {"feature_perturbation": "tree_path_dependent", "model_output": "raw"}
+        row["peer_args"] = {"feature_perturbation": "tree_path_dependent", "model_output": "raw",
+                            **(case.peer_args(info["features"]) if case.peer_args else {})}
         other_load = announce(run, row)
         response = None
         if served:
             response = candor_measure(run, f"/v1/models/{name}/explain", body_bytes, case, row, f"{name}/{case.id}")
         else:
             row["candor_error"] = "not served by this binary"
-        tree_case(run, case, name, path, x, response, row)
+        background = params.get("background")
+        tree_case(run, case, name, path, x, None if background is None else np.asarray(background, dtype=np.float32),
+                  response, row)
         finish_row(run, row, case, other_load)
 
 

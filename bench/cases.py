@@ -130,6 +130,8 @@ _BC_GROUPS = 6
 _BC_KSHAP_GROUPS = 10
 LIME_SAMPLES = 5000
 TREE_BATCH = 100
+TREE_INTERVENTIONAL_BATCH = 10
+TREE_BACKGROUND_ROWS = 100
 # The quality metrics' parameters (Candor's names; the peers get the same values under theirs).
 # Both sides draw their perturbations at random, so Candor's values are held to the peer's
 # seed-to-seed spread, not compared exactly (bench/metric_peer.py).
@@ -275,6 +277,15 @@ CASES = [
     Case("tree_shap_b100", "tree_shap", TREE_BATCH, {}, models=(tree_model.NAME,), output={tree_model.NAME: "margin"},
          peer="shap_tree", peer_args=lambda nfeat: {}, captum_calls=50, captum_warmup=3,
          candor_calls=50, candor_warmup=3),
+    # Interventional: 10 instances against the first 100 training rows as background, vs
+    # TreeExplainer(booster, data=those rows, feature_perturbation="interventional"), which walks
+    # the trees itself (SHAP's C++ `dense_independent`), once per instance and background row.
+    Case("tree_shap_interventional", "tree_shap", TREE_INTERVENTIONAL_BATCH,
+         lambda nfeat: {"feature_perturbation": "interventional",
+                        "background": tree_model.background(TREE_BACKGROUND_ROWS).tolist()},
+         models=(tree_model.NAME,), output={tree_model.NAME: "margin"}, peer="shap_tree",
+         peer_args=lambda nfeat: {"feature_perturbation": "interventional", "background_rows": TREE_BACKGROUND_ROWS},
+         captum_calls=20, captum_warmup=2, candor_calls=50, candor_warmup=3),
     # ---- Dataset-level analyses (POST /v1/models/{name}/analyses, a job answered with ?wait) against
     # scikit-learn 1.9.1 and Alibi 0.9.6 (bench/analysis_peer.py, onnxruntime on one thread), on the
     # breast-cancer MLP's logits, target 1, over the 569 rows of scikit-learn's dataset (each run

@@ -39,6 +39,9 @@ bench/run.sh trains into the temporary models folder it serves:
     tree_shap              synthetic_xgb500, 1 instance, output `margin`, target 0, path-dependent
     tree_shap_b100         synthetic_xgb500, 100 instances: the throughput case (instances/s on
                            both sides, and their ratio); both compared instance by instance
+    tree_shap_interventional  synthetic_xgb500, 10 instances, interventional, the first 100
+                           training rows as background (the same request repeated: Candor keeps
+                           the background's counts with the model)
 
 and the quality metrics (POST /v1/models/{name}/evaluate) against captum.metrics and Quantus,
 in-process on the torch rebuild (bench/metric_peer.py; timed with 1 and the default threads):

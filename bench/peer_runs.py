@@ -58,11 +58,13 @@ def shap_lime_case(run: Run, case: Case, name: str, path: Path, nfeat: int, x: n
         row["peer_timing"] = {"threads_1": summarise(timed_loop(peer.explain, warm, calls, run.args.max_case_seconds))}
 
 
-def tree_case(run: Run, case: Case, name: str, path: Path, x: np.ndarray, response: dict | None, row: dict) -> None:
+def tree_case(run: Run, case: Case, name: str, path: Path, x: np.ndarray, background: np.ndarray | None,
+              response: dict | None, row: dict) -> None:
     """SHAP's side of a tree_shap case: agreement with Candor's first response (when there is
     one), then `explainer.shap_values(X)` timed on one thread (booster nthread=1 inside
-    peers.one_thread()), XGBoost's bare pred_contribs for information, and instances/s."""
-    peer = peers.TreeShapPeer(path, x)
+    peers.one_thread()), XGBoost's bare pred_contribs for information (path-dependent cases),
+    and instances/s. With `background`, SHAP's interventional explainer on those rows."""
+    peer = peers.TreeShapPeer(path, x, background)
     if response is not None:
         agree = peers.tree_shap_agreement(peer, response)
         agree["targets_equal"] = all(e.get("target") == 0 for e in response["explanations"])
@@ -78,9 +80,10 @@ def tree_case(run: Run, case: Case, name: str, path: Path, x: np.ndarray, respon
     warm = min(run.args.warmup, warm)
     with peers.one_thread():
         row["peer_timing"] = {"threads_1": timed_peer(peer.explain, warm, calls, run.args.max_case_seconds)}
-        # For information: XGBoost's own call without SHAP's wrapper (no additivity check).
-        row["peer_alt"] = {"label": "booster.predict(DMatrix(X), pred_contribs=True) alone (not SHAP)",
-                           "threads_1": timed_peer(peer.contribs, min(warm, 3), min(calls, 20), run.args.max_case_seconds)}
+        if background is None:
+            # For information: XGBoost's own call without SHAP's wrapper (no additivity check).
+            row["peer_alt"] = {"label": "booster.predict(DMatrix(X), pred_contribs=True) alone (not SHAP)",
+                               "threads_1": timed_peer(peer.contribs, min(warm, 3), min(calls, 20), run.args.max_case_seconds)}
     row["instances_per_s"] = instances_per_s(row, case.batch)
 
 

@@ -377,7 +377,9 @@ def lime_agreement(peer: LimePeer, response: dict) -> dict:
 class TreeShapPeer:
     """shap.TreeExplainer(booster, feature_perturbation="tree_path_dependent", model_output="raw")
     and `.shap_values(X)` on a batch X [n, F] (float32, the values Candor is sent). The booster
-    is read from the same NAME.json Candor serves, with `set_param({"nthread": 1})`.
+    is read from the same NAME.json Candor serves, with `set_param({"nthread": 1})`. With a
+    `background`, TreeExplainer(booster, data=background, feature_perturbation="interventional")
+    instead: SHAP then walks the trees itself, once per instance and background row.
 
     For an XGBoost booster, path-dependent and without data, SHAP does not run its own tree
     walk: shap_values builds `xgboost.DMatrix(X)` and calls the booster's C++ TreeSHAP,
@@ -388,15 +390,19 @@ class TreeShapPeer:
     bias column of pred_contribs); before the first call it is only the base margin, without
     the trees' means, and is kept as `initial_expected_value` for information."""
 
-    def __init__(self, model_path, x):
+    def __init__(self, model_path, x, background=None):
         import shap
         import xgboost
 
         self.xgb = xgboost
         self.booster = xgboost.Booster(model_file=str(model_path))
         self.booster.set_param({"nthread": 1})
-        self.explainer = shap.TreeExplainer(self.booster, feature_perturbation="tree_path_dependent",
-                                            model_output="raw")
+        if background is None:
+            self.explainer = shap.TreeExplainer(self.booster, feature_perturbation="tree_path_dependent",
+                                                model_output="raw")
+        else:
+            self.explainer = shap.TreeExplainer(self.booster, data=np.asarray(background, dtype=np.float32),
+                                                feature_perturbation="interventional", model_output="raw")
         if self.explainer.model.original_model is not self.booster:
             raise RuntimeError("SHAP's TreeExplainer does not call the nthread=1 booster it was given")
         self.initial_expected_value = float(np.asarray(self.explainer.expected_value).reshape(-1)[0])

@@ -319,7 +319,9 @@ def _peer_bullets(result) -> list[str]:
             f"`{tm.get('name')}`, {tm.get('trees')} trees of max_depth 6 ({fmt(tm.get('leaves_mean'), 1)} leaves a "
             "tree on average), an XGBoost binary classifier trained by `bench/tree_model.py` on a synthetic "
             "30-feature dataset and served from the bench's temporary models folder; explained output `margin`, "
-            "target 0. Instances per second are in the table under the main one.",
+            "target 0. Instances per second are in the table under the main one. `tree_shap_interventional` "
+            "uses `TreeExplainer(booster, data=background, feature_perturbation=\"interventional\")` instead, where "
+            "SHAP walks the trees itself, once per instance and background row (the first 100 training rows).",
         ]
     return lines
 

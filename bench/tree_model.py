@@ -58,6 +58,11 @@ def instances(n: int) -> np.ndarray:
     return dataset()[2][:n]
 
 
+def background(n: int) -> np.ndarray:
+    """The first n training rows, float32 [n, 30]: the interventional cases' background."""
+    return dataset()[0][:n]
+
+
 def train():
     import xgboost as xgb
 
