@@ -16,6 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/wait-for-url.sh
+source scripts/candor-server.sh
 
 schemathesis_version=4.32.5
 venv=.venv-fuzz
@@ -24,28 +25,21 @@ if [[ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != *"$schemathesis_ver
     "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version"
 fi
 
-binary=${CANDOR_BIN:-.build/debug/candor}
-if [[ ! -x "$binary" ]]; then
-    bash scripts/install-deps.sh
-    swift build --product candor
-fi
+ensure_candor_binary
 
 report_dir=${FUZZ_REPORT_DIR:-.build/fuzz-report}
 mkdir -p "$report_dir"
 scratch=$(mktemp -d)
 server_pid=
 stop_server() {
-    if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-        kill "$server_pid"
-        wait "$server_pid" 2>/dev/null || true
-    fi
+    stop_process "$server_pid"
     rm -rf "$scratch"
 }
 trap stop_server EXIT
 
 cp -R models "$scratch/models"
 cp models/iris_mlp.onnx "$scratch/models/fuzz_victim.onnx"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 token=fuzz-admin-token
 # The largest requests the contract allows take seconds on the debug binary (RISE with a
 # million masks: 14 s on 2 cores); a long deadline keeps a slow machine from turning them into

@@ -16,6 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/wait-for-url.sh
+source scripts/candor-server.sh
 
 chromium=${CHROMIUM_BIN:-/usr/bin/chromium}
 chromedriver=${CHROMEDRIVER_BIN:-/usr/bin/chromedriver}
@@ -23,27 +24,16 @@ if [[ ! -x "$chromium" || ! -x "$chromedriver" ]]; then
     bash scripts/install-deps.sh chromium chromium-driver
 fi
 
-binary=${CANDOR_BIN:-.build/debug/candor}
-if [[ ! -x "$binary" ]]; then
-    bash scripts/install-deps.sh
-    swift build --product candor
-fi
+ensure_candor_binary
 
 scratch=$(mktemp -d)
 server_pid=
 driver_pid=
 stop_all() {
-    for pid in "$driver_pid" "$server_pid"; do
-        if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-            kill "$pid"
-            wait "$pid" 2>/dev/null || true
-        fi
-    done
+    stop_process "$driver_pid" "$server_pid"
     rm -rf "$scratch"
 }
 trap stop_all EXIT
-
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 cp -R models "$scratch/models"
 port=$(free_port)

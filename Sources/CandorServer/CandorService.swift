@@ -52,6 +52,9 @@ public final class CandorService: Sendable {
             timeout: .seconds(configuration.server.requestTimeoutSeconds), kind: kind, abandonedWhen: context.presence, work)
     }
 
+    /// The API's version: openapi.yaml's `info.version`, and `GET /v2`'s.
+    public static let version = "1.0.0"
+
     /// The loaded model a route's `{name}` names, or the 404 that says there is none.
     func model(named name: String) throws -> LoadedModel {
         guard let model = registry.model(named: name) else {
@@ -87,6 +90,7 @@ public func buildRouter(_ service: CandorService) -> Router<CandorRequestContext
     ServiceRoutes(service: service).register(on: router)
     ModelRoutes(service: service).register(on: router)
     InferenceRoutes(service: service).register(on: router)
+    OpenInferenceRoutes(service: service).register(on: router)
     DatasetRoutes(service: service).register(on: router)
     AnalysisRoutes(service: service).register(on: router)
     PageRoutes().register(on: router)

@@ -27,6 +27,13 @@ import Yams
             "only in openapi.yaml: \(documented.subtracting(served)); only in the server: \(served.subtracting(documented))")
     }
 
+    /// `GET /v2` reports the version the contract states.
+    @Test func openAPIVersionIsTheServersVersion() throws {
+        let text = try String(contentsOf: Fixtures.repository.appendingPathComponent("openapi.yaml"), encoding: .utf8)
+        let document = try #require(try Yams.load(yaml: text) as? [String: Any])
+        #expect((document["info"] as? [String: Any])?["version"] as? String == CandorService.version)
+    }
+
     /// The explain request is a `oneOf` of one schema per catalog method, discriminated by
     /// `method`, so fuzzers and client generators can build requests from the contract.
     @Test func openAPIExplainRequestIsOneSchemaPerMethodChosenByMethod() throws {

@@ -12,18 +12,8 @@ import HTTPTypes
 enum BinaryTensor {
     static let fields: Set<String> = ["dtype", "shape", "data"]
 
-    /// The element types accepted, by NumPy's name, with their size in bytes.
-    enum ElementType: String, CaseIterable {
-        case float32, float64, int32, int64, uint8
-
-        var byteCount: Int {
-            switch self {
-            case .float32, .int32: 4
-            case .float64, .int64: 8
-            case .uint8: 1
-            }
-        }
-    }
+    /// The element types accepted, by NumPy's name.
+    static let elementTypes: [NumericElement] = [.float32, .float64, .int32, .int64, .uint8]
 
     /// Whether an `inputs` object is a binary tensor rather than inputs by name: it has the
     /// `data` and `dtype` fields (no model input is named so by accident and sent both).
@@ -41,10 +31,9 @@ enum BinaryTensor {
             throw Problem.badRequest(
                 "invalid-input", "\(name): unknown field '\(unknown)' in a binary tensor; it has dtype, shape and data")
         }
-        guard case .string(let typeName)? = object["dtype"], let type = ElementType(rawValue: typeName) else {
+        guard case .string(let typeName)? = object["dtype"], let type = elementTypes.first(where: { $0.numpyName == typeName }) else {
             throw Problem.badRequest(
-                "invalid-input",
-                "\(name): 'dtype' must be one of \(ElementType.allCases.map(\.rawValue).joined(separator: ", "))")
+                "invalid-input", "\(name): 'dtype' must be one of \(elementTypes.map(\.numpyName).joined(separator: ", "))")
         }
         let shape = try Self.shape(object["shape"], name: name)
         let count = shape.reduce(1, *)
@@ -54,7 +43,7 @@ enum BinaryTensor {
                 detail: "\(name): shape \(shape) holds \(count) elements, more than the configured limit of \(maxElements)")
         }
         guard case .string(let text)? = object["data"] else {
-            throw Problem.badRequest("invalid-input", "\(name): 'data' must be a base64 string of little-endian \(type.rawValue) values")
+            throw Problem.badRequest("invalid-input", "\(name): 'data' must be a base64 string of little-endian \(type.numpyName) values")
         }
         let expectedBytes = count * type.byteCount
         // Base64 carries 3 bytes in 4 characters: a string of the wrong length is refused
@@ -62,15 +51,21 @@ enum BinaryTensor {
         guard text.utf8.count == (expectedBytes + 2) / 3 * 4, let bytes = Data(base64Encoded: text) else {
             throw Problem.badRequest(
                 "invalid-input",
-                "\(name): 'data' must be standard base64 (with padding) of \(expectedBytes) bytes, \(count) \(type.rawValue) values for shape \(shape)"
+                "\(name): 'data' must be standard base64 (with padding) of \(expectedBytes) bytes, \(count) \(type.numpyName) values for shape \(shape)"
             )
         }
         guard bytes.count == expectedBytes else {
             throw Problem.badRequest(
                 "invalid-input",
-                "\(name): 'data' decodes to \(bytes.count) bytes; shape \(shape) of \(type.rawValue) needs \(expectedBytes)")
+                "\(name): 'data' decodes to \(bytes.count) bytes; shape \(shape) of \(type.numpyName) needs \(expectedBytes)")
         }
-        let scalars = Self.scalars(bytes, type: type, count: count)
+        let scalars = bytes.withUnsafeBytes { NumericElement.floats($0, as: type, count: count) }
+        return try tensor(shape: shape, scalars: scalars, name: name, allowingMissing: allowingMissing)
+    }
+
+    /// The values as a tensor, refusing non-finite ones (NaN only where `allowingMissing`):
+    /// raw bytes can carry what JSON numbers cannot.
+    static func tensor(shape: [Int], scalars: [Float], name: String, allowingMissing: Bool) throws(Problem) -> Tensor {
         if let index = scalars.firstIndex(where: { !$0.isFinite && !(allowingMissing && $0.isNaN) }) {
             throw Problem.badRequest(
                 "invalid-input", "\(name): element \(index) is \(scalars[index]), which is not a finite float32")
@@ -80,7 +75,8 @@ enum BinaryTensor {
         }
     }
 
-    private static func shape(_ value: JSONValue?, name: String) throws(Problem) -> [Int] {
+    /// A batch's shape: 1 to 8 sizes from 1 to 10⁹, the batch size first.
+    static func shape(_ value: JSONValue?, name: String) throws(Problem) -> [Int] {
         guard case .array(let items)? = value, (1...8).contains(items.count) else {
             throw Problem.badRequest("invalid-input", "\(name): 'shape' must be an array of 1 to 8 sizes, the batch size first")
         }
@@ -101,20 +97,4 @@ enum BinaryTensor {
         return shape
     }
 
-    /// The values as float32, read little-endian whatever the machine's byte order.
-    private static func scalars(_ bytes: Data, type: ElementType, count: Int) -> [Float] {
-        bytes.withUnsafeBytes { raw in
-            (0..<count).map { index in
-                let offset = index * type.byteCount
-                switch type {
-                case .float32: return Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-                case .float64:
-                    return Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))))
-                case .int32: return Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int32.self)))
-                case .int64: return Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int64.self)))
-                case .uint8: return Float(raw[offset])
-                }
-            }
-        }
-    }
 }

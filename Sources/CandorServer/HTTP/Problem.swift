@@ -36,6 +36,15 @@ public struct Problem: Error, HTTPResponseError, Sendable, CustomStringConvertib
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// The Open Inference Protocol's form of the error, `{"error": detail}`, with the same
+    /// status and headers.
+    func openInferenceResponse() -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        let body = (try? ResponseJSONEncoder.encode(["error": detail])) ?? []
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
     /// The `application/problem+json` document; `instance` names the request when known.
     func encodedBody(requestId: String?) -> Data {
         let body = Body(

@@ -6,7 +6,8 @@ import NIOCore
 import NIOHTTP1
 
 /// Wraps every request: assigns the request id (echoed in `X-Request-Id` and attached to the
-/// request's logger), turns every error into an `application/problem+json` response — a
+/// request's logger), turns every error into an `application/problem+json` response (on the
+/// Open Inference Protocol's `/v2` routes, its `{"error": "..."}` instead) — a
 /// client mistake with its 4xx, anything unexpected as a 500 that is logged but never shows
 /// internals — and records the request in the metrics by route template and status.
 struct RequestEnvelopeMiddleware: RouterMiddleware {
@@ -29,7 +30,11 @@ struct RequestEnvelopeMiddleware: RouterMiddleware {
             if problem.status.code >= 500 && problem.code == "internal-error" {
                 context.logger.error("request failed", metadata: ["error": "\(error)"])
             }
-            response = (try? problem.response(from: request, context: context)) ?? Response(status: .internalServerError)
+            if OpenInferenceRoutes.serves(request.uri.path) {
+                response = problem.openInferenceResponse()
+            } else {
+                response = (try? problem.response(from: request, context: context)) ?? Response(status: .internalServerError)
+            }
         }
         response.headers[.requestId] = requestId
         // Hummingbird names the endpoint of an unmatched request "NotFound".

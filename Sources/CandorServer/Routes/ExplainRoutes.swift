@@ -30,16 +30,25 @@ struct InferenceRoutes {
         let inputs = try await parsing(body, model: model, context) {
             try InstanceDecoding(model: model, limits: limits).decode(body["inputs"])
         }
+        let outputs = try await Self.predictions(of: inputs, model: model, service: service, context: context)
+        struct Body: Encodable { let outputs: [String: [NestedTensor]] }
+        let named = Dictionary(
+            uniqueKeysWithValues: zip(model.model.outputs.map(\.name), outputs.map { $0.unstacked().map(NestedTensor.init) }))
+        return try JSONResponse.make(Body(outputs: named))
+    }
+
+    /// The model's outputs for `inputs`, computed on the worker pool; NaN or infinity in them
+    /// is a 422.
+    static func predictions(
+        of inputs: [Tensor], model: LoadedModel, service: CandorService, context: CandorRequestContext
+    ) async throws -> [Tensor] {
         let outputs = try await service.compute("\(model.name) predict", for: context) { _ in
             do { return try model.model.predict(inputs) } catch let error as ModelError { throw Problem(error) }
         }
         guard outputs.allSatisfy(\.isFinite) else {
             throw Problem(.unprocessableContent, code: "non-finite-result", detail: "the model produced NaN or infinity for this input")
         }
-        struct Body: Encodable { let outputs: [String: [NestedTensor]] }
-        let named = Dictionary(
-            uniqueKeysWithValues: zip(model.model.outputs.map(\.name), outputs.map { $0.unstacked().map(NestedTensor.init) }))
-        return try JSONResponse.make(Body(outputs: named))
+        return outputs
     }
 
     func explain(_ request: Request, _ context: CandorRequestContext) async throws -> Response {

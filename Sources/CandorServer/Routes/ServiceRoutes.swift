@@ -28,14 +28,21 @@ struct ServiceRoutes {
             let workers: Int
             let reason: String?
         }
-        let registry = service.registry
-        let reason: String? =
-            if !registry.hasScanned { "models are still loading" } else if registry.count == 0 {
-                "no model is loaded; add one to the models folder or with POST /v1/models"
-            } else if !service.pool.isAccepting { "the worker pool is shutting down" } else { nil }
+        let reason = Self.unreadiness(of: service)
         return try JSONResponse.make(
-            Body(status: reason == nil ? "ready" : "unavailable", models: registry.count, workers: service.pool.threads, reason: reason),
+            Body(
+                status: reason == nil ? "ready" : "unavailable", models: service.registry.count, workers: service.pool.threads,
+                reason: reason),
             status: reason == nil ? .ok : .serviceUnavailable)
+    }
+
+    /// Why the service is not ready, or nil when it is.
+    static func unreadiness(of service: CandorService) -> String? {
+        let registry = service.registry
+        if !registry.hasScanned { return "models are still loading" }
+        if registry.count == 0 { return "no model is loaded; add one to the models folder or with POST /v1/models" }
+        if !service.pool.isAccepting { return "the worker pool is shutting down" }
+        return nil
     }
 }
 

@@ -7,10 +7,11 @@ import Synchronization
 import Testing
 
 /// A differentiable model that runs `onGradient` before every gradient pass of the model it
-/// wraps (a test cancels a job from there).
+/// wraps (a test cancels a job from there), and `onPredict` before every forward-only pass.
 struct ObservedModel: DifferentiableModel {
     let model: ONNXModel
     let onGradient: @Sendable () -> Void
+    var onPredict: @Sendable () -> Void = {}
 
     var inputs: [TensorInfo] { model.inputs }
     var outputs: [TensorInfo] { model.outputs }
@@ -19,7 +20,10 @@ struct ObservedModel: DifferentiableModel {
     var fixedBatchSize: Int? { model.fixedBatchSize }
     var lastConvolutionOutput: String? { model.lastConvolutionOutput }
 
-    func predict(_ inputs: [Tensor]) throws(ModelError) -> [Tensor] { try model.predict(inputs) }
+    func predict(_ inputs: [Tensor]) throws(ModelError) -> [Tensor] {
+        onPredict()
+        return try model.predict(inputs)
+    }
     func lrpRefusals(feeding output: Int) -> [LRPRefusal] { model.lrpRefusals(feeding: output) }
 
     func gradient(
