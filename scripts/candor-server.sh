@@ -1,5 +1,5 @@
 # Sourced by the scripts that run `candor serve` on a loopback port and talk to it
-# (fuzz-api.sh, test-page.sh, test-open-inference.sh), after wait-for-url.sh.
+# (fuzz-api.sh, test-page.sh, test-serving-clients.sh), after wait-for-url.sh.
 #
 # `ensure_candor_binary` sets `binary`: CANDOR_BIN, else .build/debug/candor, built with
 # `swift build --product candor` (after the system libraries) when missing.

@@ -1,5 +1,5 @@
 """Checks Candor's Open Inference Protocol routes with NVIDIA's tritonclient[http], a client
-written for Triton and KServe V2 (run by scripts/test-open-inference.sh).
+written for Triton and KServe V2 (run by scripts/test-serving-clients.sh).
 
 Usage: open_inference_clients.py HOST:PORT
 

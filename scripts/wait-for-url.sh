@@ -1,5 +1,5 @@
 # Sourced by the scripts that start a server and then talk to it (fuzz-api.sh,
-# test-page.sh, test-open-inference.sh). `wait_for_url NAME URL PID LOG` waits up to 60 s for URL to answer with a
+# test-page.sh, test-serving-clients.sh). `wait_for_url NAME URL PID LOG` waits up to 60 s for URL to answer with a
 # 2xx status; it fails, printing LOG, as soon as process PID exits or when time runs out.
 wait_for_url() {
     local name=$1 url=$2 pid=$3 log=$4

@@ -91,6 +91,7 @@ public func buildRouter(_ service: CandorService) -> Router<CandorRequestContext
     ModelRoutes(service: service).register(on: router)
     InferenceRoutes(service: service).register(on: router)
     OpenInferenceRoutes(service: service).register(on: router)
+    KServeRoutes(service: service).register(on: router)
     DatasetRoutes(service: service).register(on: router)
     AnalysisRoutes(service: service).register(on: router)
     PageRoutes().register(on: router)

@@ -42,7 +42,7 @@ import Testing
                 let response = try await client.post(
                     infer,
                     json:
-                        #"{"id":"42","inputs":[{"name":"features","shape":[2,4],"datatype":"FP32","data":\#(data)}],"outputs":[{"name":"logits"}]}"#
+                        #"{"id":"42","model_name":"iris_mlp","model_version":"1","inputs":[{"name":"features","shape":[2,4],"datatype":"FP32","data":\#(data)}],"outputs":[{"name":"logits"}]}"#
                 )
                 #expect(response.status == .ok, "\(response.text)")
                 #expect(response.json["id"] as? String == "42" && response.json["model_name"] as? String == "iris_mlp")
@@ -104,6 +104,11 @@ import Testing
         (#"{"inputs":[{"name":"features","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]}],"outputs":[{"name":"x"}]}"#, 400, "outputs"),
         (#"{"inputs":[]}"#, 400, "lacks model input"),
         (#"{"inputs":[{"name":"features","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]}],"extra":1}"#, 400, "extra"),
+        (
+            #"{"model_name":"credit_mlp","inputs":[{"name":"features","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]}]}"#, 400,
+            "credit_mlp"
+        ),
+        (#"{"model_version":1,"inputs":[{"name":"features","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]}]}"#, 400, "model_version"),
         ("not json", 400, "JSON"),
     ])
     func mistakesAreWordedAsTheProtocolHasThem(body: String, status: Int, mentions: String) async throws {

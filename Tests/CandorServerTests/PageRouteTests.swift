@@ -9,7 +9,7 @@ import Testing
     @Test(arguments: ["/", "/ui"])
     func thePageIsServedWithAStrictPolicy(path: String) async throws {
         try await TestApplication().test { client in
-            let page = try await client.get(path)
+            let page = try await client.execute(uri: path, method: .get, headers: [.accept: "text/html,*/*;q=0.8"])
             #expect(page.status == .ok)
             #expect(page.headers[.contentType] == "text/html; charset=utf-8")
             #expect(page.headers[.cacheControl] == "no-cache")
@@ -24,9 +24,21 @@ import Testing
         }
     }
 
+    /// KServe's V1 liveness check reads `GET /`; browsers name HTML, so they get the page.
+    @Test func theRootAnswersLivenessToClientsThatDoNotAskForHTML() async throws {
+        try await TestApplication().test { client in
+            for accept in ["*/*", "application/json", "text/html;q=0"] {
+                let response = try await client.execute(uri: "/", method: .get, headers: [.accept: accept])
+                #expect(response.headers[.contentType] == "application/json", "\(accept)")
+                #expect(response.json["status"] as? String == "alive")
+            }
+            #expect(try await client.get("/").json["status"] as? String == "alive")
+        }
+    }
+
     @Test func theScriptAndStyleSheetAreServedAndLoadNothingFromElsewhere() async throws {
         try await TestApplication().test { client in
-            let html = try await client.get("/").text
+            let html = try await client.get("/ui").text
             let script = try await client.get("/ui/app.js")
             #expect(script.status == .ok)
             #expect(script.headers[.contentType] == "text/javascript; charset=utf-8")

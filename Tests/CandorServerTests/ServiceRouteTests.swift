@@ -66,6 +66,7 @@ import Testing
             let cases: [(String, HTTPRequest.Method, String)] = [
                 ("/v1/models", .put, "GET, HEAD, POST"), ("/healthz", .patch, "GET, HEAD"),
                 ("/v1/models/iris_mlp/explain", .get, "POST"), ("/v1/models/anything", .post, "GET, HEAD, DELETE"),
+                ("/v1/models/iris_mlp:explain", .get, "POST"),
             ]
             for (path, method, allow) in cases {
                 let response = try await client.execute(uri: path, method: method)

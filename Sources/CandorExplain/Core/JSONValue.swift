@@ -19,10 +19,11 @@ public enum JSONValue: Sendable, Hashable, Codable {
             self = .array(value)
         } else if container.decodeNil() {
             self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            // Before strings: YAML (a sidecar's `default_params`) reads `false` as a string too.
+            self = .bool(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
         } else {
             self = .object(try container.decode([String: JSONValue].self))
         }

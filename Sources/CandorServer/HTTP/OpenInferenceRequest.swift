@@ -12,7 +12,8 @@ import HTTPTypes
 /// how many bytes are its own with `parameters.binary_data_size`, and outputs are asked for as
 /// raw bytes with `parameters.binary_data` (or all of them with the request's
 /// `binary_data_output`). Every input of the model is given once, by name; any numeric
-/// datatype is read as float32, which is what Candor's models compute in.
+/// datatype is read as float32, which is what Candor's models compute in. KServe's client also
+/// sends `model_name` (and may send `model_version`), which must then name the path's model.
 struct OpenInferenceRequest {
     struct RequestedOutput {
         /// The model output's position.
@@ -20,7 +21,7 @@ struct OpenInferenceRequest {
         let binary: Bool
     }
 
-    static let fields: Set<String> = ["id", "parameters", "inputs", "outputs"]
+    static let fields: Set<String> = ["id", "model_name", "model_version", "parameters", "inputs", "outputs"]
     static let inputFields: Set<String> = ["name", "shape", "datatype", "parameters", "data"]
     /// The header giving the JSON part's length when binary data follows it.
     static let headerLength = "Inference-Header-Content-Length"
@@ -49,6 +50,16 @@ struct OpenInferenceRequest {
         case nil: id = nil
         case .string(let text)?: id = text
         case let other?: throw Problem.badRequest("invalid-input", "'id' must be a string, got \(other.typeName)")
+        }
+        switch json["model_name"] {
+        case nil, .string(model.name)?: break
+        case .string(let name)?:
+            throw Problem.badRequest("invalid-input", "'model_name' is '\(name)', but the request is to model '\(model.name)'")
+        case let other?: throw Problem.badRequest("invalid-input", "'model_name' must be a string, got \(other.typeName)")
+        }
+        switch json["model_version"] {
+        case nil, .string?: break
+        case let other?: throw Problem.badRequest("invalid-input", "'model_version' must be a string, got \(other.typeName)")
         }
         let parameters = try Self.parameters(json["parameters"], of: "the request")
         var binary = BinaryTail(bytes: body, offset: split)

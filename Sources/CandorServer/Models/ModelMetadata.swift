@@ -7,7 +7,8 @@ import Yams
 /// names of its input features and output classes, per-feature training statistics (LIME's
 /// discretizer and scaler), the file of background instances that KernelSHAP and LIME
 /// draw absent features from, and the features' domains (integer, categorical, immutable)
-/// that counterfactuals respect, and how a picture becomes each image input.
+/// that counterfactuals respect, how a picture becomes each image input, and the method that
+/// explains it when a request names none.
 public struct ModelMetadata: Sendable, Equatable, Codable {
     public var description: String?
     public var featureNames: [String]?
@@ -25,6 +26,11 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
     /// layout), by input name. A rank-4 input with 1 or 3 channels that is not listed takes
     /// pixels scaled to [0, 1] (`ImageInputs.implied`).
     public var imageInputs: [String: ImagePreprocessing]?
+    /// The method (and its parameters) that explains the model where a request names none:
+    /// KServe's `:explain` verb. Without it, the first of `tree_shap`, `integrated_gradients`
+    /// and `kernel_shap` that applies.
+    public var defaultMethod: String?
+    public var defaultParams: [String: JSONValue]?
 
     public init(description: String? = nil, featureNames: [String]? = nil, classNames: [String]? = nil) {
         self.description = description
@@ -42,6 +48,8 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
         case categoricalFeatures = "categorical_features"
         case immutableFeatures = "immutable_features"
         case imageInputs = "image_inputs"
+        case defaultMethod = "default_method"
+        case defaultParams = "default_params"
     }
 
     /// Parses a sidecar; a malformed one is an error naming the file (the model is refused
@@ -64,7 +72,7 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
             if let keys = document?.keys, let unknown = keys.sorted().first(where: { CodingKeys(stringValue: $0) == nil }) {
                 let known = [
                     "description", "feature_names", "class_names", "training_statistics", "background", "integer_features",
-                    "categorical_features", "immutable_features", "image_inputs",
+                    "categorical_features", "immutable_features", "image_inputs", "default_method", "default_params",
                 ]
                 throw SidecarError(description: "\(file) has unknown key '\(unknown)'; known keys: \(known.joined(separator: ", "))")
             }

@@ -26,15 +26,21 @@ struct InferenceRoutes {
         try service.pool.refuseIfFull()
         let model = try model(context)
         let body = try await Self.body(request, limit: service.configuration.server.maxBodyBytes, allowedKeys: ["inputs"], model: model)
-        let limits = service.configuration.limits
-        let inputs = try await parsing(body, model: model, context) {
-            try InstanceDecoding(model: model, limits: limits).decode(body["inputs"])
-        }
-        let outputs = try await Self.predictions(of: inputs, model: model, service: service, context: context)
+        let outputs = try await outputs(for: body["inputs"], model: model, context)
         struct Body: Encodable { let outputs: [String: [NestedTensor]] }
         let named = Dictionary(
             uniqueKeysWithValues: zip(model.model.outputs.map(\.name), outputs.map { $0.unstacked().map(NestedTensor.init) }))
         return try JSONResponse.make(Body(outputs: named))
+    }
+
+    /// The model's outputs for a request's `inputs` in any of their forms (pictures are
+    /// decoded on the worker pool).
+    func outputs(for inputs: JSONValue?, model: LoadedModel, _ context: CandorRequestContext) async throws -> [Tensor] {
+        let limits = service.configuration.limits
+        let tensors = try await parsing(["inputs": inputs ?? .null], model: model, context) {
+            try InstanceDecoding(model: model, limits: limits).decode(inputs)
+        }
+        return try await Self.predictions(of: tensors, model: model, service: service, context: context)
     }
 
     /// The model's outputs for `inputs`, computed on the worker pool; NaN or infinity in them
@@ -52,11 +58,18 @@ struct InferenceRoutes {
     }
 
     func explain(_ request: Request, _ context: CandorRequestContext) async throws -> Response {
-        let start = ContinuousClock.now
         try service.pool.refuseIfFull()
         let model = try model(context)
         let body = try await Self.body(
             request, limit: service.configuration.server.maxBodyBytes, allowedKeys: ExplainRequest.fields, model: model)
+        return try await explain(body, model: model, request: request, context)
+    }
+
+    /// The explanation an explain request's `body` asks for, from the cache when it holds it.
+    func explain(
+        _ body: [String: JSONValue], model: LoadedModel, request: Request, _ context: CandorRequestContext
+    ) async throws -> Response {
+        let start = ContinuousClock.now
         let (catalog, metricCatalog, limits) = (service.catalog, service.metricCatalog, service.configuration.limits)
         let pictureTypes = PictureNegotiation.acceptedPictureTypes(request.headers[values: .accept])
         let parsed = try await parsing(body, model: model, context) {

@@ -6,6 +6,9 @@ import CandorTensor
 /// What `GET /v1/models/{name}` (and a successful upload) says of a model.
 struct ModelDescription: Encodable {
     let name: String
+    /// Always true: a model is listed once it is loaded. KServe V1's model-ready check
+    /// (`GET /v1/models/{name}`) reads it.
+    let ready = true
     let sha256: String
     /// The file format: `onnx`, `xgboost` or `lightgbm`.
     let kind: String
@@ -67,7 +70,7 @@ struct ModelDescription: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, sha256, kind, description, producer, opset, operators, inputs, outputs, layers, methods
+        case name, ready, sha256, kind, description, producer, opset, operators, inputs, outputs, layers, methods
         case featureNames = "feature_names"
         case classNames = "class_names"
         case featureRanges = "feature_ranges"

@@ -31,7 +31,7 @@ struct OpenInferenceRoutes {
             let ready = ServiceRoutes.unreadiness(of: service) == nil
             return try JSONResponse.make(["ready": ready], status: ready ? .ok : .serviceUnavailable)
         }
-        router.get("/v2/models/{name}") { _, context in try JSONResponse.make(ModelMetadata(try model(context))) }
+        router.get("/v2/models/{name}") { _, context in try JSONResponse.make(MetadataResponse(try model(context))) }
         router.get("/v2/models/{name}/ready") { _, context in
             try JSONResponse.make(["name": .string(try model(context).name), "ready": .bool(true)] as [String: JSONValue])
         }
@@ -44,7 +44,7 @@ struct OpenInferenceRoutes {
 
     /// `$metadata_model_response`: the model's inputs and outputs with their datatypes and
     /// shapes, a free axis as -1. Outputs are FP32, as inference answers them.
-    struct ModelMetadata: Encodable {
+    struct MetadataResponse: Encodable {
         struct MetadataTensor: Encodable {
             let name: String
             let datatype: String

@@ -5,6 +5,10 @@ import NIOCore
 /// `GET /` and `GET /ui`: the web page for trying a model by hand, with its script
 /// (`/ui/app.js`) and style sheet (`/ui/app.css`). Everything is compiled into the binary;
 /// the page loads nothing from elsewhere, and its Content-Security-Policy forbids it to.
+///
+/// `GET /` is also KServe V1's liveness check, which reads `{"status": "alive"}`: a client
+/// whose `Accept` does not name `text/html` (KServe's, curl's `*/*`) gets that instead of the
+/// page; browsers always name it.
 struct PageRoutes {
     /// Same-origin scripts, styles and API calls only; pictures may also be `data:` URLs (the
     /// rendered explanations and the preview of a chosen file).
@@ -15,10 +19,18 @@ struct PageRoutes {
     private static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
 
     func register(on router: Router<CandorRequestContext>) {
-        router.get("/") { _, _ in Self.response(PageHTML.text, contentType: "text/html; charset=utf-8") }
+        router.get("/") { request, _ in
+            guard Self.wantsPage(request.headers[values: .accept]) else { return try JSONResponse.make(["status": "alive"]) }
+            return Self.response(PageHTML.text, contentType: "text/html; charset=utf-8")
+        }
         router.get("/ui") { _, _ in Self.response(PageHTML.text, contentType: "text/html; charset=utf-8") }
         router.get("/ui/app.js") { _, _ in Self.response(PageScript.text, contentType: "text/javascript; charset=utf-8") }
         router.get("/ui/app.css") { _, _ in Self.response(PageStyle.text, contentType: "text/css; charset=utf-8") }
+    }
+
+    /// Whether an `Accept` header names HTML (with a nonzero quality).
+    static func wantsPage(_ accept: [String]) -> Bool {
+        QualityList.parse(accept).contains { $0.token == "text/html" && $0.quality > 0 }
     }
 
     /// The text with the headers every part of the page is served with: revalidated on every
