@@ -32,16 +32,19 @@ FROM swift:6.2-bookworm-slim
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libopenblas0 libpng16-16 libjpeg62-turbo zlib1g \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --home-dir /app --shell /usr/sbin/nologin candor
+    && groupadd --gid 10001 candor \
+    && useradd --uid 10001 --gid candor --no-create-home --home-dir /app --shell /usr/sbin/nologin candor
 
 WORKDIR /app
 COPY --from=build /out/candor /usr/local/bin/candor
 COPY config ./config
 COPY models ./models
-# Model uploads (POST /v1/models) are written into /app/models.
-RUN chown -R candor:candor /app/models
+# Model uploads (POST /v1/models) are written into /app/models; datasets, analyses and the
+# SQLite audit log into /app/data (data.directory). A fixed numeric user, so that
+# Kubernetes' runAsNonRoot can check it (deploy/kubernetes/deployment.yaml runs as 10001).
+RUN mkdir -p /app/data && chown -R 10001:10001 /app/models /app/data
 
-USER candor
+USER 10001:10001
 EXPOSE 8080
 ENTRYPOINT ["candor"]
 CMD ["serve", "--host", "0.0.0.0", "--config", "/app/config/candor.yaml"]

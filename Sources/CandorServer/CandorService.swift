@@ -7,7 +7,7 @@ import Logging
 import NIOCore
 
 /// The parts every route shares: configuration, models, methods, workers, cache and metrics,
-/// datasets and analysis jobs.
+/// datasets, analysis jobs and the audit log.
 public final class CandorService: Sendable {
     public let configuration: CandorConfiguration
     public let registry: ModelRegistry
@@ -18,6 +18,8 @@ public final class CandorService: Sendable {
     let datasets: DatasetStore
     let analyses: AnalysisJobs
     let cache: ResponseCache
+    /// nil when `audit.enabled` is false.
+    let audit: AuditLog?
     let metrics: ServiceMetrics
     let logger: Logger
 
@@ -40,6 +42,15 @@ public final class CandorService: Sendable {
         let data = URL(fileURLWithPath: configuration.data.directory)
         datasets = DatasetStore(folder: data.appendingPathComponent("datasets"), maxCount: configuration.datasets.maxCount)
         analyses = AnalysisJobs(folder: data.appendingPathComponent("analyses"), configuration: configuration, pool: pool, logger: logger)
+        var auditLogger = logger
+        auditLogger[metadataKey: "component"] = "audit"
+        let store: any AuditStore =
+            configuration.audit.postgresURL.isEmpty
+            ? SQLiteAuditStore(path: data.appendingPathComponent("audit.sqlite").path, logger: auditLogger)
+            : PostgresAuditStore(url: configuration.audit.postgresURL, logger: auditLogger)
+        audit =
+            configuration.audit.enabled
+            ? AuditLog(store: store, configuration: configuration.audit, metrics: metrics, logger: auditLogger) : nil
     }
 
     /// Runs CPU-heavy work on the worker pool under the request deadline; it is cancelled if
@@ -92,6 +103,7 @@ public func buildRouter(_ service: CandorService) -> Router<CandorRequestContext
     InferenceRoutes(service: service).register(on: router)
     OpenInferenceRoutes(service: service).register(on: router)
     KServeRoutes(service: service).register(on: router)
+    AuditRoutes(service: service).register(on: router)
     DatasetRoutes(service: service).register(on: router)
     AnalysisRoutes(service: service).register(on: router)
     PageRoutes().register(on: router)
@@ -99,9 +111,10 @@ public func buildRouter(_ service: CandorService) -> Router<CandorRequestContext
     return router
 }
 
-/// The whole application: loads the models, then serves them. The worker pool is a service
-/// of the application, started before and stopped after the HTTP server, so on SIGTERM or
-/// SIGINT the server stops accepting, in-flight requests finish, and only then the pool ends.
+/// The whole application: loads the models, then serves them. The worker pool and the audit
+/// log are services of the application, started before and stopped after the HTTP server, so
+/// on SIGTERM or SIGINT the server stops accepting, in-flight requests finish and are
+/// recorded, and only then the audit log drains and the pool ends.
 /// `onServerRunning` learns the listening channel (its port, when the configuration asks for 0).
 public func buildApplication(
     _ service: CandorService, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
@@ -126,7 +139,7 @@ public func buildApplication(
             address: .hostname(server.host, port: server.port),
             serverName: "candor",
             availableConnectionsDelegate: ConnectionLimit(maximum: server.maxConnections, gauge: metrics.openConnections)),
-        services: [service.pool],
+        services: [service.pool] + (service.audit.map { [$0] } ?? []),
         onServerRunning: onServerRunning,
         logger: logger)
 }

@@ -8,8 +8,17 @@ import Synchronization
 /// the method, its effective parameters with defaults filled in (seeds included), targets,
 /// output and inputs — and every method is deterministic for those.
 final class ResponseCache: Sendable {
+    /// An answer's bytes and what the audit log records of it (``AnswerSummary``), so a hit
+    /// is recorded as fully as the miss that computed it.
+    struct Answer: Sendable {
+        let body: [UInt8]
+        let summary: [UInt8]
+
+        var byteCount: Int { body.count + summary.count }
+    }
+
     private struct Entry {
-        var body: [UInt8]
+        var answer: Answer
         var previous: String?
         var next: String?
     }
@@ -33,9 +42,9 @@ final class ResponseCache: Sendable {
 
     var isEnabled: Bool { maxBytes > 0 }
 
-    func value(for key: String) -> [UInt8]? {
-        let body = state.withLock { state -> [UInt8]? in
-            guard let body = state.entries[key]?.body else { return nil }
+    func value(for key: String) -> Answer? {
+        let body = state.withLock { state -> Answer? in
+            guard let body = state.entries[key]?.answer else { return nil }
             Self.unlink(key, in: &state)
             Self.pushFront(key, in: &state)
             return body
@@ -44,25 +53,27 @@ final class ResponseCache: Sendable {
         return body
     }
 
-    /// Stores `body` unless it alone exceeds the budget, evicting the oldest entries to fit.
-    func store(_ body: [UInt8], for key: String) {
-        guard isEnabled, body.count <= maxBytes else { return }
+    /// Stores `body` (and its summary) unless it alone exceeds the budget, evicting the oldest
+    /// entries to fit.
+    func store(_ body: [UInt8], summary: [UInt8] = [], for key: String) {
+        let answer = Answer(body: body, summary: summary)
+        guard isEnabled, answer.byteCount <= maxBytes else { return }
         let (evicted, bytes, count) = state.withLock { state -> (Int, Int, Int) in
             if let old = state.entries[key] {
-                state.bytes -= old.body.count
+                state.bytes -= old.answer.byteCount
                 Self.unlink(key, in: &state)
                 state.entries[key] = nil
             }
             var evicted = 0
-            while state.bytes + body.count > maxBytes, let oldest = state.tail {
-                state.bytes -= state.entries[oldest]?.body.count ?? 0
+            while state.bytes + answer.byteCount > maxBytes, let oldest = state.tail {
+                state.bytes -= state.entries[oldest]?.answer.byteCount ?? 0
                 Self.unlink(oldest, in: &state)
                 state.entries[oldest] = nil
                 evicted += 1
             }
-            state.entries[key] = Entry(body: body)
+            state.entries[key] = Entry(answer: answer)
             Self.pushFront(key, in: &state)
-            state.bytes += body.count
+            state.bytes += answer.byteCount
             return (evicted, state.bytes, state.entries.count)
         }
         if evicted > 0 { metrics.cacheEvictions.increment(by: evicted) }

@@ -94,6 +94,22 @@ public struct CandorConfiguration: Sendable, Equatable {
         public var token = ""
     }
 
+    public struct Audit: Sendable, Equatable {
+        /// Record every explanation and evaluation answered (`GET /v1/audit`).
+        public var enabled = true
+        /// Keep each answer's bytes, so `GET /v1/audit/{request_id}` returns it as it was
+        /// sent; off, only its SHA-256 (with the targets and outputs) is kept.
+        public var storePayloads = true
+        /// `postgres://user:password@host:port/database?sslmode=…`: a PostgreSQL store that
+        /// replicas share. Empty: SQLite at `data.directory/audit.sqlite`.
+        public var postgresURL = ""
+        /// Days a record is kept; 0 keeps every record. The default, 760 days, covers the 25
+        /// months US creditors keep adverse-action records (Regulation B, 12 CFR 1002.12).
+        public var retentionDays = 760
+        /// Records waiting for the writer; beyond it a record is dropped and counted.
+        public var queueLimit = 10_000
+    }
+
     public struct Logging: Sendable, Equatable {
         /// trace, debug, info, notice, warning, error or critical.
         public var level = "info"
@@ -108,6 +124,7 @@ public struct CandorConfiguration: Sendable, Equatable {
     public var datasets = Datasets()
     public var analyses = Analyses()
     public var admin = Admin()
+    public var audit = Audit()
     public var logging = Logging()
 
     public init() {}
@@ -169,6 +186,8 @@ extension CandorConfiguration {
         ("analyses", "max_concurrent"), ("analyses", "max_queued"), ("analyses", "max_rows"), ("analyses", "retention_seconds"),
         ("analyses", "timeout_seconds"),
         ("admin", "token"),
+        ("audit", "enabled"), ("audit", "store_payloads"), ("audit", "postgres_url"), ("audit", "retention_days"),
+        ("audit", "queue_limit"),
         ("logging", "level"),
     ]
 
@@ -186,6 +205,12 @@ extension CandorConfiguration {
                 throw LoadError(description: "\(source): \(section).\(key) must be a number of seconds in (0, 86400], got '\(value)'")
             }
             return seconds
+        }
+        func boolean() throws -> Bool {
+            guard let flag = Bool(value) else {
+                throw LoadError(description: "\(source): \(section).\(key) must be true or false, got '\(value)'")
+            }
+            return flag
         }
         switch (section, key) {
         case ("server", "host"): server.host = value
@@ -220,6 +245,17 @@ extension CandorConfiguration {
         case ("analyses", "retention_seconds"): analyses.retentionSeconds = try seconds()
         case ("analyses", "timeout_seconds"): analyses.timeoutSeconds = try seconds()
         case ("admin", "token"): admin.token = value
+        case ("audit", "enabled"): audit.enabled = try boolean()
+        case ("audit", "store_payloads"): audit.storePayloads = try boolean()
+        case ("audit", "postgres_url"):
+            if !value.isEmpty {
+                do { _ = try PostgresAuditStore.configuration(url: value) } catch {
+                    throw LoadError(description: "\(source): \(error)")
+                }
+            }
+            audit.postgresURL = value
+        case ("audit", "retention_days"): audit.retentionDays = try integer(minimum: 0)
+        case ("audit", "queue_limit"): audit.queueLimit = try integer(minimum: 1)
         case ("logging", "level"):
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains(value) else {

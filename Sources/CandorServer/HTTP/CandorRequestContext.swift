@@ -10,9 +10,12 @@ public struct CandorRequestContext: RequestContext {
     public var requestId = ""
     /// Whether the client is still connected (nil for requests that came without a socket).
     let presence: ClientPresence?
+    /// The client's address, as the audit log records the caller.
+    let remoteAddress: String
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         presence = ClientPresence.of(source.channel)
+        remoteAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 }

@@ -125,6 +125,22 @@ struct EvaluateRequest: Sendable {
         } catch { throw Problem(error) }
     }
 
+    /// The explanation method that ran, if one did.
+    var methodName: String? {
+        if case .method(let call, _) = source { return call.explainer.descriptor.name }
+        return nil
+    }
+
+    /// What the audit log records as the parameters: the metrics, their effective parameters
+    /// and, when a method ran, its own.
+    var auditedParameters: [String: JSONValue] {
+        var parameters: [String: JSONValue] = [
+            "metrics": .array(metrics.plans.map { .string($0.name) }), "params": .object(metrics.effectiveParameters),
+        ]
+        if case .method(_, let plan) = source { parameters["method_params"] = .object(plan.effectiveParameters) }
+        return parameters
+    }
+
     /// The response body: the model, the metrics and their effective parameters, the method
     /// when one ran, and per instance the target, the output and the quality figures.
     func responseBody(_ evaluations: [InstanceEvaluation]) throws -> [UInt8] {

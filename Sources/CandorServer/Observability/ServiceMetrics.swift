@@ -21,6 +21,9 @@ final class ServiceMetrics: Sendable {
     let cacheEntries: CoreMetrics.Gauge
     let openConnections: CoreMetrics.Gauge
     let framingErrors: CoreMetrics.Counter
+    let auditWritten: CoreMetrics.Counter
+    let auditDropped: CoreMetrics.Counter
+    let auditQueueDepth: CoreMetrics.Gauge
 
     init() {
         registry = PrometheusCollectorRegistry()
@@ -43,6 +46,9 @@ final class ServiceMetrics: Sendable {
         cacheEntries = CoreMetrics.Gauge(label: "candor_cache_entries", factory: factory)
         openConnections = CoreMetrics.Gauge(label: "candor_open_connections", factory: factory)
         framingErrors = CoreMetrics.Counter(label: "candor_http_framing_errors_total", factory: factory)
+        auditWritten = CoreMetrics.Counter(label: "candor_audit_written_total", factory: factory)
+        auditDropped = CoreMetrics.Counter(label: "candor_audit_dropped_total", factory: factory)
+        auditQueueDepth = CoreMetrics.Gauge(label: "candor_audit_queue_depth", factory: factory)
     }
 
     /// Connections closed for sending too slowly or sitting idle, by phase: `header`, `body`

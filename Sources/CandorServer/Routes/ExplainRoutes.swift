@@ -79,19 +79,36 @@ struct InferenceRoutes {
         let key = parsed.cacheKey
         let bypassesCache = request.headers[.cacheControl]?.contains("no-cache") ?? false
         if service.cache.isEnabled && !bypassesCache, let cached = service.cache.value(for: key) {
-            return Self.response(cached, mediaType: parsed.mediaType, cache: "hit")
+            try audit(parsed, answer: cached, cacheHit: true, context: context, start: start)
+            return Self.response(cached.body, mediaType: parsed.mediaType, cache: "hit")
         }
 
         let maxBatchElements = service.configuration.limits.maxBatchElements
-        let pool = service.pool
-        let bytes = try await service.compute("\(model.name) \(parsed.method)", for: context) { cancellation in
+        let (pool, summarizes) = (service.pool, service.audit != nil)
+        let answer = try await service.compute("\(model.name) \(parsed.method)", for: context) { cancellation in
             let explanations = try parsed.run(
                 ExplanationContext(cancellation: cancellation, maxBatchElements: maxBatchElements, idleWorkers: pool))
-            return try parsed.responseBody(explanations)
+            return ResponseCache.Answer(
+                body: try parsed.responseBody(explanations),
+                summary: summarizes ? try AnswerSummary.json(targets: explanations.map(\.target), outputs: explanations.map(\.output)) : [])
         }
-        if service.cache.isEnabled { service.cache.store(bytes, for: key) }
+        if service.cache.isEnabled { service.cache.store(answer.body, summary: answer.summary, for: key) }
         service.metrics.recordExplanation(method: parsed.method, duration: ContinuousClock.now - start)
-        return Self.response(bytes, mediaType: parsed.mediaType, cache: "miss")
+        try audit(parsed, answer: answer, cacheHit: false, context: context, start: start)
+        return Self.response(answer.body, mediaType: parsed.mediaType, cache: "miss")
+    }
+
+    /// Hands the audit log the record of an explanation about to be sent.
+    private func audit(
+        _ parsed: ExplainRequest, answer: ResponseCache.Answer, cacheHit: Bool, context: CandorRequestContext,
+        start: ContinuousClock.Instant
+    ) throws {
+        guard let audit = service.audit else { return }
+        audit.record(
+            try AuditRecord(
+                route: "explain", context: context, model: parsed.model, method: parsed.method, params: parsed.plan.effectiveParameters,
+                output: parsed.problem.output, answers: answer.summary, inputs: parsed.problem.inputs, mediaType: parsed.mediaType,
+                body: answer.body, storePayload: audit.storePayloads, cacheHit: cacheHit, latency: ContinuousClock.now - start))
     }
 
     /// Checks a request on the worker pool when it carries pictures — decoding and resizing
@@ -126,6 +143,7 @@ struct InferenceRoutes {
     }
 
     func evaluate(_ request: Request, _ context: CandorRequestContext) async throws -> Response {
+        let start = ContinuousClock.now
         try service.pool.refuseIfFull()
         let model = try model(context)
         let body = try await RequestBody.jsonObject(
@@ -137,7 +155,17 @@ struct InferenceRoutes {
         let evaluations = try await service.compute("\(model.name) evaluate", for: context) { cancellation in
             try parsed.run(ExplanationContext(cancellation: cancellation, maxBatchElements: maxBatchElements, idleWorkers: pool))
         }
-        return JSONResponse.make(bytes: try parsed.responseBody(evaluations))
+        let answer = try parsed.responseBody(evaluations)
+        if let audit = service.audit {
+            audit.record(
+                try AuditRecord(
+                    route: "evaluate", context: context, model: model, method: parsed.methodName, params: parsed.auditedParameters,
+                    output: parsed.problem.output,
+                    answers: try AnswerSummary.json(targets: evaluations.map(\.target), outputs: evaluations.map(\.output)),
+                    inputs: parsed.problem.inputs, mediaType: "application/json", body: answer, storePayload: audit.storePayloads,
+                    cacheHit: false, latency: ContinuousClock.now - start))
+        }
+        return JSONResponse.make(bytes: answer)
     }
 }
 

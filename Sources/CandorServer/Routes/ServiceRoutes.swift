@@ -20,19 +20,22 @@ struct ServiceRoutes {
     }
 
     /// Ready once the models folder has been scanned, at least one model is served and the
-    /// worker pool takes work.
+    /// worker pool takes work. The audit store's state is reported beside it, and does not
+    /// make the service unready: answers continue while it is down (each lost record counted),
+    /// and taking every replica out of service over a shared store would stop them.
     func readiness() throws -> Response {
         struct Body: Encodable {
             let status: String
             let models: Int
             let workers: Int
             let reason: String?
+            let audit: AuditLog.Status?
         }
         let reason = Self.unreadiness(of: service)
         return try JSONResponse.make(
             Body(
                 status: reason == nil ? "ready" : "unavailable", models: service.registry.count, workers: service.pool.threads,
-                reason: reason),
+                reason: reason, audit: service.audit?.status),
             status: reason == nil ? .ok : .serviceUnavailable)
     }
 

@@ -1,0 +1,211 @@
+import CoreMetrics
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Records every answered explanation and evaluation without making any response wait: a
+/// route hands its record to a bounded queue and returns; one writer task drains the queue
+/// into the store in batches. When the store is down, or the queue is full because it is slow,
+/// records are dropped — answers never are — and each loss is counted
+/// (`candor_audit_dropped_total`) and shown on `/readyz`.
+///
+/// Runs as a service of the application, after the HTTP server in shutdown order: once the
+/// server has finished its requests, the writer drains what is queued and stops.
+final class AuditLog: Service, Sendable {
+    /// What `/readyz` says of the store.
+    struct Status: Sendable, Encodable {
+        /// `sqlite` or `postgres`.
+        let store: String
+        /// `starting`, `available` or `unavailable`.
+        let state: String
+        /// Why it is unavailable.
+        let reason: String?
+        let queued: Int
+        let dropped: Int
+    }
+
+    private struct State {
+        var queue: [AuditRecord] = []
+        var state = "starting"
+        var reason: String?
+        var dropped = 0
+        /// Set at graceful shutdown: stop retrying to open the store.
+        var closing = false
+    }
+
+    let store: any AuditStore
+    let storePayloads: Bool
+    private let queueLimit: Int
+    private let retentionDays: Int
+    private let metrics: ServiceMetrics
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let doorbell: AsyncStream<Void>
+    private let ring: AsyncStream<Void>.Continuation
+
+    /// Records written in one statement at most (17 bound values each).
+    static let batchLimit = 500
+    /// How long a store operation may take before the store counts as unavailable; opening
+    /// it (connecting) gets less, so that a store that is down shows on `/readyz` soon.
+    static let operationTimeout: Duration = .seconds(10)
+    static let openingTimeout: Duration = .seconds(5)
+
+    init(store: any AuditStore, configuration: CandorConfiguration.Audit, metrics: ServiceMetrics, logger: Logger) {
+        self.store = store
+        storePayloads = configuration.storePayloads
+        queueLimit = configuration.queueLimit
+        retentionDays = configuration.retentionDays
+        self.metrics = metrics
+        self.logger = logger
+        (doorbell, ring) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Queues a record for the writer; when the queue is full it is dropped and counted.
+    func record(_ record: AuditRecord) {
+        let depth = state.withLock { state -> Int? in
+            guard state.queue.count < queueLimit else {
+                state.dropped += 1
+                return nil
+            }
+            state.queue.append(record)
+            return state.queue.count
+        }
+        guard let depth else {
+            metrics.auditDropped.increment()
+            return
+        }
+        metrics.auditQueueDepth.record(depth)
+        ring.yield()
+    }
+
+    var status: Status {
+        state.withLock { state in
+            Status(store: store.kind, state: state.state, reason: state.reason, queued: state.queue.count, dropped: state.dropped)
+        }
+    }
+
+    func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            if let postgres = store as? PostgresAuditStore { tasks.addTask { await postgres.run() } }
+            tasks.addTask { await self.retainRecords() }
+            // The writer stops when the doorbell is finished at graceful shutdown, after
+            // draining the queue.
+            await withGracefulShutdownHandler {
+                await self.openStore()
+                for await _ in self.doorbell { await self.drain() }
+                // At shutdown a store that is down is not waited for again: what is queued is
+                // counted as lost.
+                if self.status.state == "available" { await self.drain() } else { self.dropQueued() }
+            } onGracefulShutdown: {
+                self.state.withLock { $0.closing = true }
+                self.ring.finish()
+            }
+            tasks.cancelAll()
+            await store.close()
+        }
+    }
+
+    /// Opens the store (applying migrations), retrying every few seconds until it answers or
+    /// the service stops; records queued meanwhile wait, up to the queue's limit.
+    private func openStore() async {
+        var delay: Duration = .milliseconds(500)
+        while !Task.isCancelled, !state.withLock({ $0.closing }) {
+            do {
+                try await Self.withTimeout(Self.openingTimeout) { try await self.store.open() }
+                setAvailable()
+                logger.info("audit store open", metadata: ["store": "\(store.kind)"])
+                return
+            } catch {
+                setUnavailable(error)
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+
+    /// Writes what is queued, a batch at a time. A batch the store refuses is dropped and
+    /// counted: keeping it would only delay the next records' drop.
+    private func drain() async {
+        while true {
+            let batch = state.withLock { state -> [AuditRecord] in
+                let batch = Array(state.queue.prefix(Self.batchLimit))
+                state.queue.removeFirst(batch.count)
+                return batch
+            }
+            metrics.auditQueueDepth.record(state.withLock { $0.queue.count })
+            guard !batch.isEmpty else { return }
+            do {
+                try await Self.withTimeout { try await self.store.insert(batch) }
+                metrics.auditWritten.increment(by: batch.count)
+                setAvailable()
+            } catch {
+                state.withLock { $0.dropped += batch.count }
+                metrics.auditDropped.increment(by: batch.count)
+                setUnavailable(error)
+            }
+        }
+    }
+
+    private func dropQueued() {
+        let count = state.withLock { state in
+            defer { state.queue.removeAll() }
+            state.dropped += state.queue.count
+            return state.queue.count
+        }
+        metrics.auditDropped.increment(by: count)
+        metrics.auditQueueDepth.record(0)
+    }
+
+    /// Deletes records older than `audit.retention_days`, at start and then hourly.
+    private func retainRecords() async {
+        guard retentionDays > 0 else { return }
+        while !Task.isCancelled {
+            let cutoff = AuditClock.now - Int64(retentionDays) * 86_400 * 1_000_000
+            do {
+                let removed = try await Self.withTimeout { try await self.store.deleteRecords(before: cutoff) }
+                if removed > 0 { logger.info("audit retention", metadata: ["removed": "\(removed)"]) }
+            } catch {
+                logger.warning("audit retention failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(3_600))
+        }
+    }
+
+    private func setAvailable() {
+        state.withLock { state in
+            state.state = "available"
+            state.reason = nil
+        }
+    }
+
+    private func setUnavailable(_ error: any Error) {
+        let reason = "\(error)"
+        let changed = state.withLock { state -> Bool in
+            defer {
+                state.state = "unavailable"
+                state.reason = reason
+            }
+            return state.state != "unavailable"
+        }
+        if changed { logger.error("audit store unavailable", metadata: ["store": "\(store.kind)", "error": "\(reason)"]) }
+    }
+
+    /// Runs a store operation, or throws once `limit` passes (a connection pool waits for a
+    /// server that does not answer without a limit of its own).
+    static func withTimeout<Result: Sendable>(
+        _ limit: Duration = operationTimeout, _ operation: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
+        try await withThrowingTaskGroup(of: Result?.self) { tasks in
+            tasks.addTask { try await operation() }
+            tasks.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { tasks.cancelAll() }
+            guard let first = try await tasks.next(), let result = first else {
+                throw AuditStoreError(description: "the store did not answer within \(limit)")
+            }
+            return result
+        }
+    }
+}

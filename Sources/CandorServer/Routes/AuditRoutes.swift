@@ -1,0 +1,177 @@
+import CandorExplain
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// `GET /v1/audit` and `GET /v1/audit/{request_id}` (admin bearer token): what the audit log
+/// recorded (``AuditLog``), listed page by page in the order it was written, and one answer
+/// as it was sent.
+struct AuditRoutes {
+    let service: CandorService
+
+    static let queryFields: Set<String> = ["model", "since", "until", "request_id", "after", "limit"]
+    static let maximumLimit = 1_000
+
+    func register(on router: Router<CandorRequestContext>) {
+        router.get("/v1/audit") { request, _ in try await list(request) }
+        router.get("/v1/audit/{request_id}") { request, context in try await answer(request, context) }
+    }
+
+    private func log(_ request: Request) throws -> AuditLog {
+        try AdminAuthorization.check(request, token: service.configuration.admin.token)
+        guard let audit = service.audit else {
+            throw Problem.notFound("audit-disabled", "the audit log is off (audit.enabled: false in the configuration)")
+        }
+        return audit
+    }
+
+    /// A read of the store; a store that is down (or not open yet) is a 503 saying why.
+    private func reading<Result: Sendable>(_ audit: AuditLog, _ read: @escaping @Sendable () async throws -> Result) async throws
+        -> Result
+    {
+        do { return try await AuditLog.withTimeout(AuditLog.operationTimeout, read) } catch {
+            var problem = Problem(
+                .serviceUnavailable, code: "audit-unavailable", detail: "the audit store (\(audit.store.kind)) cannot be read: \(error)")
+            problem.headers[.retryAfter] = "5"
+            throw problem
+        }
+    }
+
+    func list(_ request: Request) async throws -> Response {
+        let audit = try log(request)
+        let query = try Self.query(request.uri.queryParameters)
+        let records = try await reading(audit) { try await audit.store.records(matching: query) }
+        var next: String?
+        if records.count == query.limit, let last = records.last?.id {
+            var components = URLComponents()
+            components.path = "/v1/audit"
+            components.queryItems =
+                request.uri.queryParameters.filter { $0.key != "after" }.map { URLQueryItem(name: String($0.key), value: String($0.value)) }
+                .sorted { $0.name < $1.name } + [URLQueryItem(name: "after", value: String(last))]
+            next = components.string
+        }
+        struct Body: Encodable {
+            let records: [AuditRecordBody]
+            let next: String?
+        }
+        return try JSONResponse.make(Body(records: try records.map(AuditRecordBody.init), next: next))
+    }
+
+    /// The answer as it was sent, byte for byte, with its media type; when payloads are not
+    /// stored, the record itself (`application/json`, with the answer's SHA-256).
+    func answer(_ request: Request, _ context: CandorRequestContext) async throws -> Response {
+        let audit = try log(request)
+        let requestId = context.parameters.get("request_id") ?? ""
+        let found = try await reading(audit) { try await audit.store.record(requestId: requestId) }
+        guard let record = found else {
+            throw Problem.notFound("unknown-request", "no audit record has request id '\(requestId)'")
+        }
+        guard let payload = record.payload else { return try JSONResponse.make(try AuditRecordBody(record)) }
+        return Response(
+            status: .ok, headers: [.contentType: record.mediaType], body: .init(byteBuffer: ByteBuffer(bytes: payload)))
+    }
+
+    /// The page a query string asks for; a parameter that is unknown or malformed is a 400.
+    static func query(_ parameters: Hummingbird.Parameters) throws -> AuditQuery {
+        var query = AuditQuery()
+        for (key, value) in parameters {
+            let (key, value) = (String(key), String(value))
+            switch key {
+            case "model": query.model = value
+            case "request_id": query.requestId = value
+            case "since": query.since = try time(value, named: key)
+            case "until": query.until = try time(value, named: key)
+            case "after":
+                guard let after = Int64(value), after >= 0 else {
+                    throw Problem.badRequest("invalid-parameter", "'after' must be a record id (a whole number ≥ 0), got '\(value)'")
+                }
+                query.after = after
+            case "limit":
+                guard let limit = Int(value), (1...maximumLimit).contains(limit) else {
+                    throw Problem.badRequest(
+                        "invalid-parameter", "'limit' must be a whole number from 1 to \(maximumLimit), got '\(value)'")
+                }
+                query.limit = limit
+            default:
+                throw Problem.badRequest(
+                    "invalid-parameter", "unknown query parameter '\(key)'; accepted: \(queryFields.sorted().joined(separator: ", "))")
+            }
+        }
+        return query
+    }
+
+    /// An RFC 3339 time (`2026-12-07T12:00:00Z`, fractional seconds allowed) in microseconds.
+    static func time(_ text: String, named name: String) throws -> Int64 {
+        let precise = ISO8601DateFormatter()
+        precise.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        guard let date = precise.date(from: text) ?? ISO8601DateFormatter().date(from: text) else {
+            throw Problem.badRequest(
+                "invalid-parameter", "'\(name)' must be an RFC 3339 time such as 2026-12-07T12:00:00Z, got '\(text)'")
+        }
+        return Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+    }
+}
+
+/// One record as `GET /v1/audit` lists it (`AuditRecord` in openapi.yaml).
+struct AuditRecordBody: Encodable {
+    struct ModelReference: Encodable {
+        let name: String
+        let sha256: String
+    }
+    let id: Int64
+    let recordedAt: String
+    let requestId: String
+    let caller: String
+    let route: String
+    let model: ModelReference
+    let method: String?
+    let params: JSONValue
+    let output: String
+    let answers: JSONValue
+    let inputsSHA256: String
+    let mediaType: String
+    let payloadSHA256: String
+    let payloadStored: Bool
+    let cacheHit: Bool
+    let latencyMs: Double
+
+    enum CodingKeys: String, CodingKey {
+        case id, caller, route, model, method, params, output, answers
+        case recordedAt = "recorded_at"
+        case requestId = "request_id"
+        case inputsSHA256 = "inputs_sha256"
+        case mediaType = "media_type"
+        case payloadSHA256 = "payload_sha256"
+        case payloadStored = "payload_stored"
+        case cacheHit = "cache_hit"
+        case latencyMs = "latency_ms"
+    }
+
+    init(_ record: AuditRecord) throws {
+        id = record.id ?? 0
+        recordedAt = Self.rfc3339(microseconds: record.recordedAt)
+        requestId = record.requestId
+        caller = record.caller
+        route = record.route
+        model = ModelReference(name: record.model, sha256: record.modelSHA256)
+        method = record.method
+        params = try JSONDecoder().decode(JSONValue.self, from: Data(record.params.utf8))
+        output = record.output
+        answers = try JSONDecoder().decode(JSONValue.self, from: Data(record.answers.utf8))
+        inputsSHA256 = record.inputsSHA256
+        mediaType = record.mediaType
+        payloadSHA256 = record.payloadSHA256
+        payloadStored = record.payloadStored
+        cacheHit = record.cacheHit
+        latencyMs = Double(record.latencyMicroseconds) / 1_000
+    }
+
+    /// `2026-12-07T12:00:00.123456Z`.
+    static func rfc3339(microseconds: Int64) -> String {
+        let (seconds, fraction) = microseconds.quotientAndRemainder(dividingBy: 1_000_000)
+        let whole = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+        let digits = String(fraction)
+        return whole.dropLast() + "." + String(repeating: "0", count: 6 - digits.count) + digits + "Z"
+    }
+}
