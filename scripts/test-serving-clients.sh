@@ -4,7 +4,9 @@
 # loopback port over a scratch copy of models/ and runs scripts/open_inference_clients.py
 # (health, metadata, inference with binary and JSON tensors, errors) and
 # scripts/kserve_clients.py (`:predict`, `:explain`, liveness, readiness, V2 inference) against
-# it. Exits non-zero, naming the failed check, on failure.
+# it. The server is started with the arguments KServe gives an explainer container
+# (--model_name, --predictor_host, --http_port, --workers), as it would be in a cluster.
+# Exits non-zero, naming the failed check, on failure.
 #
 # Needs python3 (it keeps the clients in the git-ignored .venv-oip) and the candor binary:
 # CANDOR_BIN, else .build/debug/candor, built with `swift build --product candor` if missing.
@@ -34,7 +36,9 @@ trap stop_server EXIT
 cp -R models "$scratch/models"
 port=$(free_port)
 CANDOR_DATA_DIRECTORY="$scratch/data" \
-    "$binary" serve --host 127.0.0.1 --port "$port" --models-dir "$scratch/models" >"$scratch/server.log" 2>&1 &
+    "$binary" serve --host 127.0.0.1 --models-dir "$scratch/models" \
+        --model_name iris_mlp --predictor_host iris-mlp-predictor.invalid --http_port "$port" --workers 1 \
+        >"$scratch/server.log" 2>&1 &
 server_pid=$!
 wait_for_url "test-serving-clients: candor" "http://127.0.0.1:$port/readyz" "$server_pid" "$scratch/server.log"
 "$venv/bin/python" scripts/open_inference_clients.py "127.0.0.1:$port"

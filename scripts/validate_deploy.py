@@ -242,7 +242,9 @@ def check_inference_service(name, isvc, secrets):
     validate_core(where + " spec.explainer", pod, "io.k8s.api.core.v1.PodSpec")
     for container in containers:
         command = " ".join(container.get("command") or []) + " " + " ".join(container.get("args") or [])
-        if "candor serve" not in command:
+        # Without a command, the image's ENTRYPOINT ["candor"] takes the args.
+        runs_entrypoint = not container.get("command") and (container.get("args") or [None])[0] == "serve"
+        if "candor serve" not in command and not runs_entrypoint:
             fail(where, "the explainer container must run `candor serve`")
         check_container_references(where + " explainer", container, pod.get("volumes") or [], secrets)
     # Candor loads its own copy of the model: from the storage the predictor reads.

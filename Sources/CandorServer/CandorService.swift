@@ -3,6 +3,8 @@ import CoreMetrics
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 
@@ -116,9 +118,12 @@ public func buildRouter(_ service: CandorService) -> Router<CandorRequestContext
 /// on SIGTERM or SIGINT the server stops accepting, in-flight requests finish and are
 /// recorded, and only then the audit log drains and the pool ends.
 /// `onServerRunning` learns the listening channel (its port, when the configuration asks for 0).
+/// Throws when the TLS settings name files that cannot serve (``ServerTLS``).
 public func buildApplication(
     _ service: CandorService, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
-) -> some ApplicationProtocol {
+) throws -> some ApplicationProtocol {
+    // TLS files are checked before the models load, so that a mistake there stops the start at once.
+    let tls = try ServerTLS.configuration(service.configuration.server)
     service.loadModels()
     var logger = service.logger
     logger[metadataKey: "component"] = "http"
@@ -130,11 +135,12 @@ public func buildApplication(
     let metrics = service.metrics
     let router = buildRouter(service)
     let implemented = AllowedMethods.implemented(by: router.routes)
+    let http = HTTPServerBuilder.http1(
+        configuration: .init(
+            additionalChannelHandlers: [ConnectionGuard(timeouts: timeouts, metrics: metrics, implementedMethods: implemented)]))
     return Application(
         router: router,
-        server: .http1(
-            configuration: .init(
-                additionalChannelHandlers: [ConnectionGuard(timeouts: timeouts, metrics: metrics, implementedMethods: implemented)])),
+        server: try tls.map { try .tls(http, tlsConfiguration: $0) } ?? http,
         configuration: .init(
             address: .hostname(server.host, port: server.port),
             serverName: "candor",

@@ -55,17 +55,40 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on.")
     var port: Int?
 
+    @OptionGroup(title: "KServe") var kserve: KServeOptions
+
     func run() async throws {
-        let configuration = try options.resolve(host: host, port: port)
+        let configuration = try options.resolve(host: host, port: port ?? kserve.httpPort)
         keepFreedMemoryForReuse()
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var logger = Logger(label: "candor")
         logger.logLevel = Logger.Level(rawValue: configuration.logging.level) ?? .info
         let service = CandorService(configuration: configuration, logger: logger)
-        let application = buildApplication(service)
+        let application = try buildApplication(service)
         // SIGTERM and SIGINT stop accepting connections and let in-flight requests finish.
         try await application.runService()
     }
+}
+
+/// The arguments KServe appends to a custom explainer (or transformer) container's own, so
+/// that the image runs as one unchanged: the port is used, the rest are accepted and have no
+/// effect — Candor explains its own copy of each model from its models folder, serving every
+/// model there, rather than calling a predictor.
+struct KServeOptions: ParsableArguments {
+    @Option(name: .customLong("http_port"), help: "Port to listen on when --port is not given.")
+    var httpPort: Int?
+
+    @Option(name: .customLong("model_name"), help: "The InferenceService's model (Candor serves every model in its folder).")
+    var modelName: String?
+
+    @Option(name: .customLong("predictor_host"), help: "Not used: Candor evaluates its own copy of the model.")
+    var predictorHost: String?
+
+    @Option(name: .customLong("workers"), help: "Not used: workers.threads sizes the worker pool.")
+    var workers: Int?
+
+    @Option(name: .customLong("protocol"), help: "Not used: Candor answers the V1 and V2 protocols both.")
+    var inferenceProtocol: String?
 }
 
 /// Explanations allocate and free activations of a few hundred kilobytes to tens of megabytes

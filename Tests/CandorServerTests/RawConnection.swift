@@ -1,10 +1,11 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
-/// A TCP connection that sends exactly the bytes a test gives it, as hostile clients do, and
-/// collects whatever comes back.
+/// A TCP connection (TLS when given a client configuration) that sends exactly the bytes a
+/// test gives it, as hostile clients do, and collects whatever comes back.
 final class RawConnection: Sendable {
     private final class Collector: ChannelInboundHandler, Sendable {
         typealias InboundIn = ByteBuffer
@@ -24,11 +25,17 @@ final class RawConnection: Sendable {
         self.collector = collector
     }
 
-    static func open(port: Int) async throws -> RawConnection {
+    static func open(port: Int, tls: TLSConfiguration? = nil) async throws -> RawConnection {
         let collector = Collector()
+        let context = try tls.map { try NIOSSLContext(configuration: $0) }
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+                channel.eventLoop.makeCompletedFuture {
+                    if let context {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: "localhost"))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(collector)
+                }
             }
             .connect(host: "127.0.0.1", port: port).get()
         return RawConnection(channel: channel, collector: collector)
@@ -38,7 +45,8 @@ final class RawConnection: Sendable {
         try await channel.writeAndFlush(ByteBuffer(string: text)).get()
     }
 
-    var received: String { String(decoding: collector.bytes.withLock { $0 }, as: UTF8.self) }
+    var received: String { String(decoding: receivedBytes, as: UTF8.self) }
+    var receivedBytes: [UInt8] { collector.bytes.withLock { $0 } }
     var isOpen: Bool { channel.isActive }
 
     /// Waits until the server closes the connection or `limit` passes; returns whether it closed.

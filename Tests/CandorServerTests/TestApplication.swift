@@ -77,7 +77,7 @@ struct TestApplication {
     func live<Value: Sendable>(_ body: @Sendable (Int) async throws -> Value) async throws -> Value {
         defer { try? FileManager.default.removeItem(at: modelsDirectory) }
         let (ports, portSource) = AsyncStream<Int>.makeStream()
-        let application = buildApplication(service) { channel in
+        let application = try buildApplication(service) { channel in
             portSource.yield(channel.localAddress?.port ?? 0)
             portSource.finish()
         }

@@ -23,6 +23,10 @@ public struct CandorConfiguration: Sendable, Equatable {
         public var idleTimeoutSeconds = 60.0
         /// Most connections open at once; beyond it new ones wait in the listen backlog.
         public var maxConnections = 1024
+        /// PEM files of the certificate chain and its private key: HTTPS when both are set
+        /// (``ServerTLS``), HTTP when neither is.
+        public var tlsCert = ""
+        public var tlsKey = ""
     }
 
     public struct Workers: Sendable, Equatable {
@@ -176,7 +180,7 @@ extension CandorConfiguration {
     static let settingNames: [(section: String, key: String)] = [
         ("server", "host"), ("server", "port"), ("server", "max_body_bytes"), ("server", "request_timeout_seconds"),
         ("server", "header_timeout_seconds"), ("server", "body_timeout_seconds"), ("server", "min_body_bytes_per_second"),
-        ("server", "idle_timeout_seconds"), ("server", "max_connections"),
+        ("server", "idle_timeout_seconds"), ("server", "max_connections"), ("server", "tls_cert"), ("server", "tls_key"),
         ("workers", "threads"), ("workers", "queue_limit"), ("workers", "retry_after_seconds"),
         ("models", "directory"), ("models", "max_model_bytes"),
         ("limits", "max_batch_size"), ("limits", "max_input_elements"), ("limits", "max_batch_elements"), ("limits", "max_image_pixels"),
@@ -225,6 +229,8 @@ extension CandorConfiguration {
         case ("server", "min_body_bytes_per_second"): server.minBodyBytesPerSecond = try integer(minimum: 0)
         case ("server", "idle_timeout_seconds"): server.idleTimeoutSeconds = try seconds()
         case ("server", "max_connections"): server.maxConnections = try integer(minimum: 1)
+        case ("server", "tls_cert"): server.tlsCert = value
+        case ("server", "tls_key"): server.tlsKey = value
         case ("workers", "threads"): workers.threads = try integer(minimum: 0)
         case ("workers", "queue_limit"): workers.queueLimit = try integer(minimum: 0)
         case ("workers", "retry_after_seconds"): workers.retryAfterSeconds = try integer(minimum: 1)
