@@ -3,6 +3,8 @@
 #
 # `ensure_candor_binary` sets `binary`: CANDOR_BIN, else .build/debug/candor, built with
 # `swift build --product candor` (after the system libraries) when missing.
+# `make_scratch` sets `scratch`, a temporary folder holding a copy of models/, removed when the
+# script exits, after the server the script starts (its pid in `server_pid`) is stopped.
 # `free_port` prints a free loopback port.
 # `stop_process PID...` stops each process that still runs and waits for it.
 ensure_candor_binary() {
@@ -23,4 +25,11 @@ stop_process() {
             wait "$pid" 2>/dev/null || true
         fi
     done
+}
+
+make_scratch() {
+    scratch=$(mktemp -d)
+    server_pid=
+    trap 'stop_process "$server_pid"; rm -rf "$scratch"' EXIT
+    cp -R models "$scratch/models"
 }

@@ -29,15 +29,7 @@ ensure_candor_binary
 
 report_dir=${FUZZ_REPORT_DIR:-.build/fuzz-report}
 mkdir -p "$report_dir"
-scratch=$(mktemp -d)
-server_pid=
-stop_server() {
-    stop_process "$server_pid"
-    rm -rf "$scratch"
-}
-trap stop_server EXIT
-
-cp -R models "$scratch/models"
+make_scratch
 cp models/iris_mlp.onnx "$scratch/models/fuzz_victim.onnx"
 port=$(free_port)
 token=fuzz-admin-token

@@ -25,15 +25,7 @@ fi
 
 ensure_candor_binary
 
-scratch=$(mktemp -d)
-server_pid=
-stop_server() {
-    stop_process "$server_pid"
-    rm -rf "$scratch"
-}
-trap stop_server EXIT
-
-cp -R models "$scratch/models"
+make_scratch
 port=$(free_port)
 CANDOR_DATA_DIRECTORY="$scratch/data" \
     "$binary" serve --host 127.0.0.1 --models-dir "$scratch/models" \

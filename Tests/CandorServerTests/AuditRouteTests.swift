@@ -147,6 +147,47 @@ import Testing
         }
     }
 
+    /// PostgreSQL killed under a running service: every answer is still given, and every
+    /// record after the kill is either still queued or counted as dropped.
+    @Test(
+        .enabled(
+            if: ProcessInfo.processInfo.environment["CANDOR_TEST_POSTGRES_DOOMED_STOP"] != nil,
+            "CANDOR_TEST_POSTGRES_DOOMED_URL names no database to kill"))
+    func aKilledPostgresLosesRecordsOnlyAsCounted() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let url = environment["CANDOR_TEST_POSTGRES_DOOMED_URL"] ?? ""
+        let stop = environment["CANDOR_TEST_POSTGRES_DOOMED_STOP"] ?? ""
+        try await Self.application { $0.audit.postgresURL = url }.test { client in
+            let first = try await client.post(
+                "/v1/models/iris_mlp/explain", json: #"{"method":"saliency","inputs":\#(flowers)}"#,
+                headers: [.init("X-Request-Id")!: "before-the-kill"])
+            #expect(first.status == .ok)
+            _ = try await Self.records(client, "request_id=before-the-kill", count: 1)
+
+            let killer = Process()
+            killer.executableURL = URL(fileURLWithPath: "/bin/sh")
+            killer.arguments = ["-c", stop]
+            try killer.run()
+            killer.waitUntilExit()
+            #expect(killer.terminationStatus == 0, "\(stop)")
+
+            for index in 0..<3 {
+                let answer = try await client.post(
+                    "/v1/models/iris_mlp/explain", json: #"{"method":"saliency","inputs":[[\#(index),1,1,1]]}"#)
+                #expect(answer.status == .ok, "an answer after the kill")
+            }
+            var audit: [String: Any] = [:]
+            for _ in 0..<1_000 {
+                audit = try await client.get("/readyz").json["audit"] as? [String: Any] ?? [:]
+                if audit["state"] as? String == "unavailable", audit["queued"] as? Int == 0 { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(audit["state"] as? String == "unavailable")
+            #expect(audit["dropped"] as? Int == 3, "the three records after the kill are counted, not silently lost: \(audit)")
+            #expect(try await client.get("/metrics").text.contains("candor_audit_dropped_total 3"))
+        }
+    }
+
     /// A store that cannot be reached costs records, counted, and never an answer.
     @Test func anUnreachableStoreLosesRecordsOnlyAsCounted() async throws {
         try await Self.application {

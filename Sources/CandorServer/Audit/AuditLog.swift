@@ -20,12 +20,15 @@ final class AuditLog: Service, Sendable {
         let state: String
         /// Why it is unavailable.
         let reason: String?
+        /// Records not yet written: waiting, or in the batch being written.
         let queued: Int
         let dropped: Int
     }
 
     private struct State {
         var queue: [AuditRecord] = []
+        /// Records of the batch being written.
+        var writing = 0
         var state = "starting"
         var reason: String?
         var dropped = 0
@@ -80,18 +83,21 @@ final class AuditLog: Service, Sendable {
 
     var status: Status {
         state.withLock { state in
-            Status(store: store.kind, state: state.state, reason: state.reason, queued: state.queue.count, dropped: state.dropped)
+            Status(
+                store: store.kind, state: state.state, reason: state.reason, queued: state.queue.count + state.writing,
+                dropped: state.dropped)
         }
     }
 
     func run() async throws {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             if let postgres = store as? PostgresAuditStore { tasks.addTask { await postgres.run() } }
-            tasks.addTask { await self.retainRecords() }
             // The writer stops when the doorbell is finished at graceful shutdown, after
             // draining the queue.
             await withGracefulShutdownHandler {
                 await self.openStore()
+                // Once open (it returns unopened only at shutdown).
+                if self.status.state == "available" { tasks.addTask { await self.retainRecords() } }
                 for await _ in self.doorbell { await self.drain() }
                 // At shutdown a store that is down is not waited for again: what is queued is
                 // counted as lost.
@@ -130,16 +136,21 @@ final class AuditLog: Service, Sendable {
             let batch = state.withLock { state -> [AuditRecord] in
                 let batch = Array(state.queue.prefix(Self.batchLimit))
                 state.queue.removeFirst(batch.count)
+                state.writing = batch.count
                 return batch
             }
             metrics.auditQueueDepth.record(state.withLock { $0.queue.count })
             guard !batch.isEmpty else { return }
             do {
                 try await Self.withTimeout { try await self.store.insert(batch) }
+                state.withLock { $0.writing = 0 }
                 metrics.auditWritten.increment(by: batch.count)
                 setAvailable()
             } catch {
-                state.withLock { $0.dropped += batch.count }
+                state.withLock { state in
+                    state.writing = 0
+                    state.dropped += batch.count
+                }
                 metrics.auditDropped.increment(by: batch.count)
                 setUnavailable(error)
             }
