@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "CandorModel", targets: ["CandorModel"]),
         .library(name: "CandorTensor", targets: ["CandorTensor"]),
         .library(name: "CandorImage", targets: ["CandorImage"]),
+        .library(name: "CandorText", targets: ["CandorText"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -62,6 +63,11 @@ let package = Package(
         .target(
             name: "CImageCodecs",
             dependencies: ["CLibPNG", "CLibJPEG"]
+        ),
+        // Text tokenizers read from a Hugging Face tokenizer.json (Foundation only).
+        .target(
+            name: "CandorText",
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "CandorImage",
@@ -157,6 +163,11 @@ let package = Package(
         .testTarget(
             name: "CandorImageTests",
             dependencies: ["CandorImage", "CandorTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CandorTextTests",
+            dependencies: ["CandorText", "CandorTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -19,6 +19,15 @@ import Testing
         }
     }
 
+    /// An application on a PostgreSQL store. Its retention is off: a pass would delete the
+    /// deliberately old records AuditStoreTests writes to the same store.
+    static func application(postgres url: String) throws -> TestApplication {
+        try application {
+            $0.audit.postgresURL = url
+            $0.audit.retentionDays = 0
+        }
+    }
+
     /// The records the log holds for a query, once the writer has written `count` of them.
     static func records(_ client: any TestClientProtocol, _ query: String, count: Int) async throws -> [[String: Any]] {
         for _ in 0..<200 {
@@ -134,12 +143,12 @@ import Testing
         let url = AuditStoreTests.postgresURL ?? ""
         let requestId = "replica-\(UUID().uuidString)"
         let body = #"{"method":"saliency","inputs":\#(flowers)}"#
-        let answer = try await Self.application { $0.audit.postgresURL = url }.test { client in
+        let answer = try await Self.application(postgres: url).test { client in
             let answer = try await client.post("/v1/models/iris_mlp/explain", json: body, headers: [.init("X-Request-Id")!: requestId])
             _ = try await Self.records(client, "request_id=\(requestId)", count: 1)
             return Array(answer.body.readableBytesView)
         }
-        try await Self.application { $0.audit.postgresURL = url }.test { client in
+        try await Self.application(postgres: url).test { client in
             _ = try await Self.records(client, "request_id=\(requestId)", count: 1)
             let stored = try await client.execute(uri: "/v1/audit/\(requestId)", method: .get, headers: Self.admin)
             #expect(Array(stored.body.readableBytesView) == answer)
@@ -157,7 +166,7 @@ import Testing
         let environment = ProcessInfo.processInfo.environment
         let url = environment["CANDOR_TEST_POSTGRES_DOOMED_URL"] ?? ""
         let stop = environment["CANDOR_TEST_POSTGRES_DOOMED_STOP"] ?? ""
-        try await Self.application { $0.audit.postgresURL = url }.test { client in
+        try await Self.application(postgres: url).test { client in
             let first = try await client.post(
                 "/v1/models/iris_mlp/explain", json: #"{"method":"saliency","inputs":\#(flowers)}"#,
                 headers: [.init("X-Request-Id")!: "before-the-kill"])

@@ -24,7 +24,8 @@ import Testing
         try await store.open()
         try await store.open()  // Migrations already applied are not applied again.
         // Long ago (2001), so that deleting before it touches no record another test writes
-        // to a shared store meanwhile, and every query is bounded to these records' span.
+        // to a shared store meanwhile (those tests keep every record: retention_days 0), and
+        // every query is bounded to these records' span.
         let base = 1_000_000_000_000_000 + Int64.random(in: 0..<1_000_000_000)
         let span = (since: base, until: base + 100)
         try await store.insert([
@@ -32,6 +33,7 @@ import Testing
             record("r-3", at: base + 20, payload: nil), record("r-1", at: base + 30, payload: Array("again".utf8)),
         ])
         let all = try await store.records(matching: AuditQuery(since: span.since, until: span.until))
+        try #require(all.count == 4)
         #expect(all.map(\.requestId) == ["r-1", "r-2", "r-3", "r-1"])
         #expect(all.allSatisfy { $0.payload == nil }, "a listing carries no payloads")
         #expect(all.map(\.payloadStored) == [true, true, false, true], "but says which are stored")

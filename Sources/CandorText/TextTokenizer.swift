@@ -1,0 +1,210 @@
+import Foundation
+
+/// Why a `tokenizer.json` cannot be used: malformed, or a component Candor does not
+/// implement (named, with what is implemented).
+public struct TokenizerError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+}
+
+/// One encoded text, or pair of texts, as `tokenizers` encodes it (its `Encoding`).
+public struct TextEncoding: Sendable, Equatable {
+    public var ids: [Int] = []
+    public var tokens: [String] = []
+    /// The input scalars each token stands for (of the second text, for its tokens); empty
+    /// for the tokens the post-processor and the padding add.
+    public var offsets: [Range<Int>] = []
+    public var typeIds: [Int] = []
+    public var attentionMask: [Int] = []
+    /// 1 for the tokens the post-processor and the padding add, 0 for the text's own (a
+    /// special token written in the text included).
+    public var specialTokensMask: [Int] = []
+
+    mutating func append(id: Int, token: String, offset: Range<Int>, typeId: Int, attention: Int = 1, special: Int = 0) {
+        ids.append(id)
+        tokens.append(token)
+        offsets.append(offset)
+        typeIds.append(typeId)
+        attentionMask.append(attention)
+        specialTokensMask.append(special)
+    }
+
+    mutating func append(contentsOf other: TextEncoding) {
+        ids += other.ids
+        tokens += other.tokens
+        offsets += other.offsets
+        typeIds += other.typeIds
+        attentionMask += other.attentionMask
+        specialTokensMask += other.specialTokensMask
+    }
+
+    var count: Int { ids.count }
+
+    /// The first `count` tokens, or with `fromEnd` the last.
+    func keeping(_ count: Int, fromEnd: Bool) -> TextEncoding {
+        let range = fromEnd ? max(0, ids.count - count)..<ids.count : 0..<min(count, ids.count)
+        return TextEncoding(
+            ids: Array(ids[range]), tokens: Array(tokens[range]), offsets: Array(offsets[range]),
+            typeIds: Array(typeIds[range]), attentionMask: Array(attentionMask[range]),
+            specialTokensMask: Array(specialTokensMask[range]))
+    }
+}
+
+/// A text tokenizer defined by a Hugging Face `tokenizer.json`, implemented from that
+/// format's definition and checked against the `tokenizers` library (Tests/Fixtures/text).
+/// The pipeline, per text: the added tokens (`[CLS]`, `[MASK]`, …) written in it are cut out
+/// first and kept whole; the rest is normalized, split into words and spelled by the model;
+/// the post-processor adds its special tokens around the sequence (or pair), after
+/// truncation has made room for them; padding fills to the configured length.
+///
+/// Implemented today: the `BertNormalizer`, the `BertPreTokenizer`, the `WordPiece` model,
+/// the `TemplateProcessing` and `BertProcessing` post-processors, truncation (longest first,
+/// only first, only second; either direction) and padding (fixed length or none, either side,
+/// to a multiple). Anything else is refused when the file is read, naming it.
+public struct TextTokenizer: Sendable {
+    struct AddedToken: Equatable {
+        let id: Int
+        let content: [Unicode.Scalar]
+    }
+
+    enum TemplatePiece: Equatable {
+        case special(ids: [Int], tokens: [String], typeId: Int)
+        case sequence(second: Bool, typeId: Int)
+    }
+
+    struct Truncation: Equatable {
+        enum Strategy: String { case longestFirst = "LongestFirst", onlyFirst = "OnlyFirst", onlySecond = "OnlySecond" }
+        let maxLength: Int
+        let strategy: Strategy
+        let fromLeft: Bool
+    }
+
+    struct Padding: Equatable {
+        /// nil: to the longest of a batch, which for one encoding is no padding.
+        let length: Int?
+        let multipleOf: Int?
+        let onLeft: Bool
+        let id: Int
+        let typeId: Int
+        let token: String
+    }
+
+    let addedTokens: [AddedToken]
+    let normalizer: BertNormalizer?
+    let splitsWords: Bool
+    let model: WordPiece
+    let single: [TemplatePiece]
+    let pair: [TemplatePiece]
+    let truncation: Truncation?
+    let padding: Padding?
+
+    public func encode(_ text: String, pair second: String? = nil) -> TextEncoding {
+        var first = encodeSequence(text)
+        var other = second.map(encodeSequence)
+        if let truncation {
+            truncate(&first, &other, truncation)
+        }
+        var encoding = TextEncoding()
+        for piece in other == nil ? single : pair {
+            switch piece {
+            case .special(let ids, let tokens, let typeId):
+                for (id, token) in zip(ids, tokens) { encoding.append(id: id, token: token, offset: 0..<0, typeId: typeId, special: 1) }
+            case .sequence(let isSecond, let typeId):
+                guard let sequence = isSecond ? other : first else { continue }
+                for index in 0..<sequence.count {
+                    encoding.append(
+                        id: sequence.ids[index], token: sequence.tokens[index], offset: sequence.offsets[index], typeId: typeId)
+                }
+            }
+        }
+        if let padding { pad(&encoding, padding) }
+        return encoding
+    }
+
+    /// One text's tokens, before post-processing.
+    func encodeSequence(_ text: String) -> TextEncoding {
+        let input = Array(text.unicodeScalars)
+        var encoding = TextEncoding()
+        var segmentStart = 0
+        var position = 0
+        func encodePlain(_ range: Range<Int>) {
+            guard !range.isEmpty else { return }
+            var aligned = AlignedText(input[range], offset: range.lowerBound)
+            normalizer?.normalize(&aligned)
+            let words = splitsWords ? BertPreTokenizer.words(aligned) : [0..<aligned.scalars.count]
+            for word in words where !word.isEmpty {
+                for piece in model.pieces(of: aligned.scalars[word]) {
+                    encoding.append(
+                        id: model.vocabulary[piece.token] ?? -1, token: piece.token, offset: aligned.origin(of: piece.range),
+                        typeId: 0)
+                }
+            }
+        }
+        while position < input.count {
+            // Leftmost, then longest, added token.
+            let match = addedTokens.filter { token in
+                !token.content.isEmpty && position + token.content.count <= input.count
+                    && input[position..<position + token.content.count].elementsEqual(token.content)
+            }.max { $0.content.count < $1.content.count }
+            guard let match else {
+                position += 1
+                continue
+            }
+            encodePlain(segmentStart..<position)
+            let end = position + match.content.count
+            encoding.append(
+                id: match.id, token: String(String.UnicodeScalarView(match.content)), offset: position..<end, typeId: 0)
+            position = end
+            segmentStart = end
+        }
+        encodePlain(segmentStart..<input.count)
+        return encoding
+    }
+
+    /// Cuts the sequences to `maxLength` less the post-processor's tokens, as `tokenizers`
+    /// does: longest first shortens the longer sequence, and both to half the room when the
+    /// shorter alone takes more than half.
+    func truncate(_ first: inout TextEncoding, _ second: inout TextEncoding?, _ truncation: Truncation) {
+        let added = (second == nil ? single : pair).reduce(0) { count, piece in
+            if case .special(let ids, _, _) = piece { return count + ids.count }
+            return count
+        }
+        let room = max(0, truncation.maxLength - added)
+        guard var other = second else {
+            if first.count > room { first = first.keeping(room, fromEnd: truncation.fromLeft) }
+            return
+        }
+        guard first.count + other.count > room else { return }
+        switch truncation.strategy {
+        case .onlyFirst: first = first.keeping(max(0, room - other.count), fromEnd: truncation.fromLeft)
+        case .onlySecond: other = other.keeping(max(0, room - first.count), fromEnd: truncation.fromLeft)
+        case .longestFirst:
+            var (shorter, longer) = (min(first.count, other.count), max(first.count, other.count))
+            longer = shorter > room ? shorter : max(shorter, room - shorter)
+            if shorter + longer > room {
+                shorter = room / 2
+                longer = shorter + room % 2
+            }
+            let (firstLength, otherLength) = first.count > other.count ? (longer, shorter) : (shorter, longer)
+            first = first.keeping(firstLength, fromEnd: truncation.fromLeft)
+            other = other.keeping(otherLength, fromEnd: truncation.fromLeft)
+        }
+        second = other
+    }
+
+    func pad(_ encoding: inout TextEncoding, _ padding: Padding) {
+        guard var target = padding.length else { return }
+        if let multiple = padding.multipleOf, multiple > 0, target % multiple != 0 { target += multiple - target % multiple }
+        let missing = target - encoding.count
+        guard missing > 0 else { return }
+        var fill = TextEncoding()
+        for _ in 0..<missing {
+            fill.append(id: padding.id, token: padding.token, offset: 0..<0, typeId: padding.typeId, attention: 0, special: 1)
+        }
+        if padding.onLeft {
+            fill.append(contentsOf: encoding)
+            encoding = fill
+        } else {
+            encoding.append(contentsOf: fill)
+        }
+    }
+}

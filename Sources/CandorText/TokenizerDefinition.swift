@@ -1,0 +1,162 @@
+import Foundation
+
+/// Reading a `tokenizer.json` (the `tokenizers` library's serialization, version 1.0).
+extension TextTokenizer {
+    public init(json data: Data) throws(TokenizerError) {
+        let root: [String: Any]
+        do {
+            guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw TokenizerError(description: "a tokenizer.json must be a JSON object")
+            }
+            root = object
+        } catch let error as TokenizerError {
+            throw error
+        } catch {
+            throw TokenizerError(description: "the tokenizer.json is not valid JSON (\(error))")
+        }
+        let model = try Self.model(root["model"])
+        self.init(
+            addedTokens: try Self.addedTokens(root["added_tokens"]), normalizer: try Self.normalizer(root["normalizer"]),
+            splitsWords: try Self.splitsWords(root["pre_tokenizer"]), model: model,
+            single: try Self.template(root["post_processor"], pair: false, vocabulary: model.vocabulary),
+            pair: try Self.template(root["post_processor"], pair: true, vocabulary: model.vocabulary),
+            truncation: try Self.truncation(root["truncation"]), padding: try Self.padding(root["padding"]))
+    }
+
+    private static func object(_ value: Any?, _ what: String) throws(TokenizerError) -> [String: Any]? {
+        if value == nil || value is NSNull { return nil }
+        guard let object = value as? [String: Any] else { throw TokenizerError(description: "\(what) must be an object") }
+        return object
+    }
+
+    private static func type(of object: [String: Any], _ what: String, supported: [String]) throws(TokenizerError) -> String {
+        let type = object["type"] as? String ?? "?"
+        guard supported.contains(type) else {
+            throw TokenizerError(
+                description: "the tokenizer's \(what) '\(type)' is not supported; supported: \(supported.joined(separator: ", "))")
+        }
+        return type
+    }
+
+    private static func integer(_ value: Any?, _ what: String) throws(TokenizerError) -> Int {
+        guard let number = value as? NSNumber, let integer = Int(exactly: number.doubleValue) else {
+            throw TokenizerError(description: "\(what) must be an integer")
+        }
+        return integer
+    }
+
+    static func model(_ value: Any?) throws(TokenizerError) -> WordPiece {
+        guard let model = try object(value, "model") else { throw TokenizerError(description: "the tokenizer has no model") }
+        _ = try type(of: model, "model", supported: ["WordPiece"])
+        guard let entries = model["vocab"] as? [String: Any], !entries.isEmpty else {
+            throw TokenizerError(description: "the WordPiece model has no vocabulary")
+        }
+        var vocabulary: [String: Int] = [:]
+        for (token, id) in entries { vocabulary[token] = try integer(id, "the id of vocabulary entry '\(token)'") }
+        let unknown = model["unk_token"] as? String ?? "[UNK]"
+        guard vocabulary[unknown] != nil else {
+            throw TokenizerError(description: "the WordPiece model's unknown token '\(unknown)' is not in its vocabulary")
+        }
+        return WordPiece(
+            vocabulary: vocabulary, unknownToken: unknown,
+            continuingSubwordPrefix: model["continuing_subword_prefix"] as? String ?? "##",
+            maxInputCharsPerWord: try model["max_input_chars_per_word"].map { value throws(TokenizerError) in
+                try integer(value, "max_input_chars_per_word")
+            } ?? 100)
+    }
+
+    static func addedTokens(_ value: Any?) throws(TokenizerError) -> [AddedToken] {
+        guard let entries = value as? [[String: Any]] else { return [] }
+        return try entries.map { entry throws(TokenizerError) in
+            guard let content = entry["content"] as? String else { throw TokenizerError(description: "an added token has no content") }
+            for option in ["single_word", "lstrip", "rstrip", "normalized"] where entry[option] as? Bool == true {
+                throw TokenizerError(description: "added token '\(content)' uses '\(option)', which is not supported")
+            }
+            return AddedToken(id: try integer(entry["id"], "the id of added token '\(content)'"), content: Array(content.unicodeScalars))
+        }
+    }
+
+    static func normalizer(_ value: Any?) throws(TokenizerError) -> BertNormalizer? {
+        guard let normalizer = try object(value, "normalizer") else { return nil }
+        _ = try type(of: normalizer, "normalizer", supported: ["BertNormalizer"])
+        return BertNormalizer(
+            cleanText: normalizer["clean_text"] as? Bool ?? true, handleChineseChars: normalizer["handle_chinese_chars"] as? Bool ?? true,
+            stripAccents: normalizer["strip_accents"] as? Bool, lowercase: normalizer["lowercase"] as? Bool ?? true)
+    }
+
+    static func splitsWords(_ value: Any?) throws(TokenizerError) -> Bool {
+        guard let preTokenizer = try object(value, "pre_tokenizer") else { return false }
+        _ = try type(of: preTokenizer, "pre-tokenizer", supported: ["BertPreTokenizer"])
+        return true
+    }
+
+    /// The post-processor's layout for one text or a pair; none: the tokens alone.
+    static func template(_ value: Any?, pair: Bool, vocabulary: [String: Int]) throws(TokenizerError) -> [TemplatePiece] {
+        let plain: [TemplatePiece] =
+            pair ? [.sequence(second: false, typeId: 0), .sequence(second: true, typeId: 1)] : [.sequence(second: false, typeId: 0)]
+        guard let processor = try object(value, "post_processor") else { return plain }
+        switch try type(of: processor, "post-processor", supported: ["TemplateProcessing", "BertProcessing"]) {
+        case "BertProcessing":
+            guard let cls = processor["cls"] as? [Any], let sep = processor["sep"] as? [Any], cls.count == 2, sep.count == 2,
+                let clsToken = cls[0] as? String, let sepToken = sep[0] as? String
+            else { throw TokenizerError(description: "BertProcessing needs cls and sep as [token, id]") }
+            let (clsId, sepId) = (try integer(cls[1], "cls's id"), try integer(sep[1], "sep's id"))
+            let first: [TemplatePiece] = [
+                .special(ids: [clsId], tokens: [clsToken], typeId: 0), .sequence(second: false, typeId: 0),
+                .special(ids: [sepId], tokens: [sepToken], typeId: 0),
+            ]
+            return pair ? first + [.sequence(second: true, typeId: 1), .special(ids: [sepId], tokens: [sepToken], typeId: 1)] : first
+        default:
+            guard let pieces = processor[pair ? "pair" : "single"] as? [[String: Any]] else {
+                throw TokenizerError(description: "TemplateProcessing has no '\(pair ? "pair" : "single")' template")
+            }
+            let specials = processor["special_tokens"] as? [String: Any] ?? [:]
+            return try pieces.map { piece throws(TokenizerError) in
+                if let special = piece["SpecialToken"] as? [String: Any], let name = special["id"] as? String {
+                    guard let definition = specials[name] as? [String: Any], let ids = definition["ids"] as? [Any],
+                        let tokens = definition["tokens"] as? [String], ids.count == tokens.count
+                    else { throw TokenizerError(description: "TemplateProcessing does not define special token '\(name)'") }
+                    return .special(
+                        ids: try ids.map { id throws(TokenizerError) in try integer(id, "an id of '\(name)'") }, tokens: tokens,
+                        typeId: try integer(special["type_id"] ?? 0, "a type id"))
+                }
+                if let sequence = piece["Sequence"] as? [String: Any], let name = sequence["id"] as? String, ["A", "B"].contains(name) {
+                    return .sequence(second: name == "B", typeId: try integer(sequence["type_id"] ?? 0, "a type id"))
+                }
+                throw TokenizerError(description: "TemplateProcessing has a piece that is neither a SpecialToken nor Sequence A or B")
+            }
+        }
+    }
+
+    static func truncation(_ value: Any?) throws(TokenizerError) -> Truncation? {
+        guard let truncation = try object(value, "truncation") else { return nil }
+        let name = truncation["strategy"] as? String ?? "LongestFirst"
+        guard let strategy = Truncation.Strategy(rawValue: name) else {
+            throw TokenizerError(
+                description: "truncation strategy '\(name)' is not supported; supported: LongestFirst, OnlyFirst, OnlySecond")
+        }
+        if let stride = truncation["stride"], try integer(stride, "truncation stride") != 0 {
+            throw TokenizerError(description: "truncation with a stride (overflowing windows) is not supported")
+        }
+        return Truncation(
+            maxLength: try integer(truncation["max_length"], "truncation max_length"), strategy: strategy,
+            fromLeft: truncation["direction"] as? String == "Left")
+    }
+
+    static func padding(_ value: Any?) throws(TokenizerError) -> Padding? {
+        guard let padding = try object(value, "padding") else { return nil }
+        var length: Int?
+        if let fixed = (padding["strategy"] as? [String: Any])?["Fixed"] {
+            length = try integer(fixed, "padding length")
+        } else if padding["strategy"] as? String != "BatchLongest" {
+            throw TokenizerError(description: "padding strategy must be BatchLongest or Fixed")
+        }
+        return Padding(
+            length: length,
+            multipleOf: try padding["pad_to_multiple_of"].flatMap { $0 is NSNull ? nil : $0 }.map { value throws(TokenizerError) in
+                try integer(value, "pad_to_multiple_of")
+            },
+            onLeft: padding["direction"] as? String == "Left", id: try integer(padding["pad_id"] ?? 0, "pad_id"),
+            typeId: try integer(padding["pad_type_id"] ?? 0, "pad_type_id"), token: padding["pad_token"] as? String ?? "[PAD]")
+    }
+}

@@ -1,0 +1,35 @@
+/// The WordPiece model (Schuster & Nakajima 2012, as BERT uses it and `tokenizers` defines
+/// it): a word is spelled greedily, longest vocabulary entry first, its pieces after the
+/// first carrying the continuation prefix (`##`); a word that cannot be spelled, or that is
+/// longer than `maxInputCharsPerWord` scalars, is one unknown token.
+struct WordPiece: Equatable {
+    let vocabulary: [String: Int]
+    let unknownToken: String
+    let continuingSubwordPrefix: String
+    let maxInputCharsPerWord: Int
+
+    /// The pieces of one word: token text and the range of the word's scalars it spells.
+    func pieces(of word: ArraySlice<Unicode.Scalar>) -> [(token: String, range: Range<Int>)] {
+        let whole = [(token: unknownToken, range: word.startIndex..<word.endIndex)]
+        guard word.count <= maxInputCharsPerWord else { return whole }
+        var pieces: [(token: String, range: Range<Int>)] = []
+        var start = word.startIndex
+        while start < word.endIndex {
+            var end = word.endIndex
+            var found: String?
+            while start < end {
+                var candidate = String(String.UnicodeScalarView(word[start..<end]))
+                if start > word.startIndex { candidate = continuingSubwordPrefix + candidate }
+                if vocabulary[candidate] != nil {
+                    found = candidate
+                    break
+                }
+                end -= 1
+            }
+            guard let piece = found else { return whole }
+            pieces.append((piece, start..<end))
+            start = end
+        }
+        return pieces
+    }
+}
