@@ -32,6 +32,21 @@ struct AlignedText: Equatable {
         origins = newOrigins
     }
 
+    /// The same, transformed scalar by scalar.
+    func mapping(_ transform: (Unicode.Scalar) -> [Unicode.Scalar]) -> AlignedText {
+        var copy = self
+        copy.map(transform)
+        return copy
+    }
+
+    /// A run of the scalars, with their origins.
+    func slice(_ range: Range<Int>) -> AlignedText {
+        var part = self
+        part.scalars = Array(scalars[range])
+        part.origins = Array(origins[range])
+        return part
+    }
+
     /// The input range a run of scalars came from: from its first scalar's origin to its
     /// last's end.
     func origin(of range: Range<Int>) -> Range<Int> {

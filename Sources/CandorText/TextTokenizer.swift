@@ -56,11 +56,44 @@ public struct TextEncoding: Sendable, Equatable {
 /// the post-processor adds its special tokens around the sequence (or pair), after
 /// truncation has made room for them; padding fills to the configured length.
 ///
-/// Implemented today: the `BertNormalizer`, the `BertPreTokenizer`, the `WordPiece` model,
-/// the `TemplateProcessing` and `BertProcessing` post-processors, truncation (longest first,
-/// only first, only second; either direction) and padding (fixed length or none, either side,
-/// to a multiple). Anything else is refused when the file is read, naming it.
+/// Implemented today: BERT's pipeline (`BertNormalizer`, `BertPreTokenizer`, `WordPiece`,
+/// `TemplateProcessing` or `BertProcessing`) and GPT-2's and RoBERTa's (no normalizer, the
+/// `ByteLevel` pre-tokenizer, `BPE`, `RobertaProcessing` with its trimmed offsets),
+/// truncation (longest first, only first, only second; either direction) and padding (fixed
+/// length or none, either side, to a multiple). Anything else is refused when the file is
+/// read, naming it.
 public struct TextTokenizer: Sendable {
+    enum Model: Equatable {
+        case wordPiece(WordPiece)
+        case bytePairEncoding(BytePairEncoding)
+
+        var vocabulary: [String: Int] {
+            switch self {
+            case .wordPiece(let model): model.vocabulary
+            case .bytePairEncoding(let model): model.vocabulary
+            }
+        }
+
+        func pieces(of word: ArraySlice<Unicode.Scalar>) -> [(token: String, range: Range<Int>)] {
+            switch self {
+            case .wordPiece(let model): model.pieces(of: word)
+            case .bytePairEncoding(let model): model.pieces(of: word)
+            }
+        }
+    }
+
+    enum PreTokenizer: Equatable {
+        case bert
+        /// GPT-2's split (or none) and the bytes as characters.
+        case byteLevel(splitting: Bool)
+
+        func words(_ text: AlignedText) -> [AlignedText] {
+            switch self {
+            case .bert: BertPreTokenizer.words(text).map(text.slice)
+            case .byteLevel(let splitting): ByteLevel.words(text, splitting: splitting)
+            }
+        }
+    }
     struct AddedToken: Equatable {
         let id: Int
         let content: [Unicode.Scalar]
@@ -90,16 +123,26 @@ public struct TextTokenizer: Sendable {
 
     let addedTokens: [AddedToken]
     let normalizer: BertNormalizer?
-    let splitsWords: Bool
-    let model: WordPiece
+    /// nil: the whole text is one word.
+    let preTokenizer: PreTokenizer?
+    let model: Model
     let single: [TemplatePiece]
     let pair: [TemplatePiece]
+    /// RoBERTa's post-processor trims each token's offsets of the spaces it spells.
+    let trimsOffsets: Bool
     let truncation: Truncation?
     let padding: Padding?
 
     public func encode(_ text: String, pair second: String? = nil) -> TextEncoding {
         var first = encodeSequence(text)
         var other = second.map(encodeSequence)
+        if trimsOffsets {
+            trimOffsets(&first)
+            if var encoded = other {
+                trimOffsets(&encoded)
+                other = encoded
+            }
+        }
         if let truncation {
             truncate(&first, &other, truncation)
         }
@@ -130,12 +173,11 @@ public struct TextTokenizer: Sendable {
             guard !range.isEmpty else { return }
             var aligned = AlignedText(input[range], offset: range.lowerBound)
             normalizer?.normalize(&aligned)
-            let words = splitsWords ? BertPreTokenizer.words(aligned) : [0..<aligned.scalars.count]
-            for word in words where !word.isEmpty {
-                for piece in model.pieces(of: aligned.scalars[word]) {
-                    encoding.append(
-                        id: model.vocabulary[piece.token] ?? -1, token: piece.token, offset: aligned.origin(of: piece.range),
-                        typeId: 0)
+            let words = preTokenizer?.words(aligned) ?? [aligned]
+            for word in words where !word.scalars.isEmpty {
+                for piece in model.pieces(of: word.scalars[...]) {
+                    guard let id = model.vocabulary[piece.token] else { continue }
+                    encoding.append(id: id, token: piece.token, offset: word.origin(of: piece.range), typeId: 0)
                 }
             }
         }
@@ -158,6 +200,23 @@ public struct TextTokenizer: Sendable {
         }
         encodePlain(segmentStart..<input.count)
         return encoding
+    }
+
+    /// RoBERTa's trimming (`trim_offsets`, without a prefix space): a token's offsets leave
+    /// out the spaces (`Ġ`, or whitespace) it begins or ends with, never past each other.
+    func trimOffsets(_ encoding: inout TextEncoding) {
+        func isSpace(_ scalar: Unicode.Scalar) -> Bool { scalar == ByteLevel.space || scalar.properties.isWhitespace }
+        for index in encoding.offsets.indices {
+            let scalars = Array(encoding.tokens[index].unicodeScalars)
+            let leading = scalars.prefix(while: isSpace).count
+            let trailing = scalars.reversed().prefix(while: isSpace).count
+            var offset = encoding.offsets[index]
+            if leading > 0 { offset = min(offset.lowerBound + leading, offset.upperBound)..<offset.upperBound }
+            if trailing > 0, offset.upperBound >= trailing {
+                offset = offset.lowerBound..<max(offset.upperBound - trailing, offset.lowerBound)
+            }
+            encoding.offsets[index] = offset
+        }
     }
 
     /// Cuts the sequences to `maxLength` less the post-processor's tokens, as `tokenizers`

@@ -14,16 +14,16 @@ extension TextTokenizer {
         } catch {
             throw TokenizerError(description: "the tokenizer.json is not valid JSON (\(error))")
         }
-        let model = try Self.model(root["model"])
+        let processor = try Self.object(root["post_processor"], "post_processor")
         self.init(
             addedTokens: try Self.addedTokens(root["added_tokens"]), normalizer: try Self.normalizer(root["normalizer"]),
-            splitsWords: try Self.splitsWords(root["pre_tokenizer"]), model: model,
-            single: try Self.template(root["post_processor"], pair: false, vocabulary: model.vocabulary),
-            pair: try Self.template(root["post_processor"], pair: true, vocabulary: model.vocabulary),
-            truncation: try Self.truncation(root["truncation"]), padding: try Self.padding(root["padding"]))
+            preTokenizer: try Self.preTokenizer(root["pre_tokenizer"]), model: try Self.model(root["model"]),
+            single: try Self.template(processor, pair: false), pair: try Self.template(processor, pair: true),
+            trimsOffsets: try Self.trimsOffsets(processor), truncation: try Self.truncation(root["truncation"]),
+            padding: try Self.padding(root["padding"]))
     }
 
-    private static func object(_ value: Any?, _ what: String) throws(TokenizerError) -> [String: Any]? {
+    static func object(_ value: Any?, _ what: String) throws(TokenizerError) -> [String: Any]? {
         if value == nil || value is NSNull { return nil }
         guard let object = value as? [String: Any] else { throw TokenizerError(description: "\(what) must be an object") }
         return object
@@ -45,24 +45,55 @@ extension TextTokenizer {
         return integer
     }
 
-    static func model(_ value: Any?) throws(TokenizerError) -> WordPiece {
+    static func model(_ value: Any?) throws(TokenizerError) -> Model {
         guard let model = try object(value, "model") else { throw TokenizerError(description: "the tokenizer has no model") }
-        _ = try type(of: model, "model", supported: ["WordPiece"])
+        let kind = try type(of: model, "model", supported: ["WordPiece", "BPE"])
         guard let entries = model["vocab"] as? [String: Any], !entries.isEmpty else {
-            throw TokenizerError(description: "the WordPiece model has no vocabulary")
+            throw TokenizerError(description: "the \(kind) model has no vocabulary")
         }
         var vocabulary: [String: Int] = [:]
         for (token, id) in entries { vocabulary[token] = try integer(id, "the id of vocabulary entry '\(token)'") }
+        guard kind == "WordPiece" else { return .bytePairEncoding(try bytePairEncoding(model, vocabulary: vocabulary)) }
         let unknown = model["unk_token"] as? String ?? "[UNK]"
         guard vocabulary[unknown] != nil else {
             throw TokenizerError(description: "the WordPiece model's unknown token '\(unknown)' is not in its vocabulary")
         }
-        return WordPiece(
-            vocabulary: vocabulary, unknownToken: unknown,
-            continuingSubwordPrefix: model["continuing_subword_prefix"] as? String ?? "##",
-            maxInputCharsPerWord: try model["max_input_chars_per_word"].map { value throws(TokenizerError) in
-                try integer(value, "max_input_chars_per_word")
-            } ?? 100)
+        return .wordPiece(
+            WordPiece(
+                vocabulary: vocabulary, unknownToken: unknown,
+                continuingSubwordPrefix: model["continuing_subword_prefix"] as? String ?? "##",
+                maxInputCharsPerWord: try model["max_input_chars_per_word"].map { value throws(TokenizerError) in
+                    try integer(value, "max_input_chars_per_word")
+                } ?? 100))
+    }
+
+    /// A BPE model: its merges as `"a b"` strings or `["a", "b"]` pairs, in rank order.
+    static func bytePairEncoding(_ model: [String: Any], vocabulary: [String: Int]) throws(TokenizerError) -> BytePairEncoding {
+        for option in ["dropout", "continuing_subword_prefix", "end_of_word_suffix"] {
+            if let value = model[option], !(value is NSNull) {
+                throw TokenizerError(description: "BPE option '\(option)' is not supported")
+            }
+        }
+        if model["byte_fallback"] as? Bool == true { throw TokenizerError(description: "BPE option 'byte_fallback' is not supported") }
+        guard let merges = model["merges"] as? [Any] else { throw TokenizerError(description: "the BPE model has no merges") }
+        var ranks: [BytePairEncoding.Pair: Int] = [:]
+        for (rank, merge) in merges.enumerated() {
+            let parts: [String]
+            if let text = merge as? String {
+                parts = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+            } else {
+                parts = merge as? [String] ?? []
+            }
+            guard parts.count == 2 else { throw TokenizerError(description: "BPE merge \(rank) is not a pair of symbols") }
+            let pair = BytePairEncoding.Pair(left: parts[0], right: parts[1])
+            if ranks[pair] == nil { ranks[pair] = rank }
+        }
+        let unknown = model["unk_token"] as? String
+        if let unknown, vocabulary[unknown] == nil {
+            throw TokenizerError(description: "the BPE model's unknown token '\(unknown)' is not in its vocabulary")
+        }
+        return BytePairEncoding(
+            vocabulary: vocabulary, ranks: ranks, unknownToken: unknown, ignoreMerges: model["ignore_merges"] as? Bool ?? false)
     }
 
     static func addedTokens(_ value: Any?) throws(TokenizerError) -> [AddedToken] {
@@ -84,28 +115,48 @@ extension TextTokenizer {
             stripAccents: normalizer["strip_accents"] as? Bool, lowercase: normalizer["lowercase"] as? Bool ?? true)
     }
 
-    static func splitsWords(_ value: Any?) throws(TokenizerError) -> Bool {
-        guard let preTokenizer = try object(value, "pre_tokenizer") else { return false }
-        _ = try type(of: preTokenizer, "pre-tokenizer", supported: ["BertPreTokenizer"])
-        return true
+    static func preTokenizer(_ value: Any?) throws(TokenizerError) -> PreTokenizer? {
+        guard let preTokenizer = try object(value, "pre_tokenizer") else { return nil }
+        guard try type(of: preTokenizer, "pre-tokenizer", supported: ["BertPreTokenizer", "ByteLevel"]) == "ByteLevel" else {
+            return .bert
+        }
+        if preTokenizer["add_prefix_space"] as? Bool == true {
+            throw TokenizerError(description: "the ByteLevel pre-tokenizer's add_prefix_space is not supported")
+        }
+        return .byteLevel(splitting: preTokenizer["use_regex"] as? Bool ?? true)
+    }
+
+    /// Whether RoBERTa's post-processor trims offsets (it must not expect a prefix space).
+    static func trimsOffsets(_ processor: [String: Any]?) throws(TokenizerError) -> Bool {
+        guard let processor, processor["type"] as? String == "RobertaProcessing" else { return false }
+        let trims = processor["trim_offsets"] as? Bool ?? true
+        if trims, processor["add_prefix_space"] as? Bool ?? true {
+            throw TokenizerError(description: "RobertaProcessing with add_prefix_space is not supported")
+        }
+        return trims
     }
 
     /// The post-processor's layout for one text or a pair; none: the tokens alone.
-    static func template(_ value: Any?, pair: Bool, vocabulary: [String: Int]) throws(TokenizerError) -> [TemplatePiece] {
+    static func template(_ processor: [String: Any]?, pair: Bool) throws(TokenizerError) -> [TemplatePiece] {
         let plain: [TemplatePiece] =
             pair ? [.sequence(second: false, typeId: 0), .sequence(second: true, typeId: 1)] : [.sequence(second: false, typeId: 0)]
-        guard let processor = try object(value, "post_processor") else { return plain }
-        switch try type(of: processor, "post-processor", supported: ["TemplateProcessing", "BertProcessing"]) {
-        case "BertProcessing":
+        guard let processor else { return plain }
+        let kind = try type(of: processor, "post-processor", supported: ["TemplateProcessing", "BertProcessing", "RobertaProcessing"])
+        switch kind {
+        case "BertProcessing", "RobertaProcessing":
             guard let cls = processor["cls"] as? [Any], let sep = processor["sep"] as? [Any], cls.count == 2, sep.count == 2,
                 let clsToken = cls[0] as? String, let sepToken = sep[0] as? String
-            else { throw TokenizerError(description: "BertProcessing needs cls and sep as [token, id]") }
-            let (clsId, sepId) = (try integer(cls[1], "cls's id"), try integer(sep[1], "sep's id"))
-            let first: [TemplatePiece] = [
-                .special(ids: [clsId], tokens: [clsToken], typeId: 0), .sequence(second: false, typeId: 0),
-                .special(ids: [sepId], tokens: [sepToken], typeId: 0),
-            ]
-            return pair ? first + [.sequence(second: true, typeId: 1), .special(ids: [sepId], tokens: [sepToken], typeId: 1)] : first
+            else { throw TokenizerError(description: "\(kind) needs cls and sep as [token, id]") }
+            let start = TemplatePiece.special(ids: [try integer(cls[1], "cls's id")], tokens: [clsToken], typeId: 0)
+            let sepId = try integer(sep[1], "sep's id")
+            let end = TemplatePiece.special(ids: [sepId], tokens: [sepToken], typeId: 0)
+            let first: [TemplatePiece] = [start, .sequence(second: false, typeId: 0), end]
+            guard pair else { return first }
+            // BERT: [CLS] A [SEP] B [SEP], B's part of type 1; RoBERTa: <s> A </s> </s> B </s>, all of type 0.
+            guard kind == "RobertaProcessing" else {
+                return first + [.sequence(second: true, typeId: 1), .special(ids: [sepId], tokens: [sepToken], typeId: 1)]
+            }
+            return first + [end, .sequence(second: true, typeId: 0), end]
         default:
             guard let pieces = processor[pair ? "pair" : "single"] as? [[String: Any]] else {
                 throw TokenizerError(description: "TemplateProcessing has no '\(pair ? "pair" : "single")' template")

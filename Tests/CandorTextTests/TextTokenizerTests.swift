@@ -4,11 +4,14 @@ import Testing
 
 @testable import CandorText
 
-/// The WordPiece tokenizer gives the ids, tokens, offsets, type ids and masks Hugging Face
-/// `tokenizers` gives on the same `tokenizer.json` (scripts/fixtures/make_tokenizer_fixtures.py),
-/// on a corpus of accents, CJK, emoji, punctuation runs, control characters and long inputs.
+/// The WordPiece (BERT) and byte-level BPE (GPT-2, RoBERTa) tokenizers give the ids, tokens,
+/// offsets, type ids and masks Hugging Face `tokenizers` gives on the same `tokenizer.json`
+/// (scripts/fixtures/make_tokenizer_fixtures.py), on a corpus of accents, CJK, emoji,
+/// punctuation runs, control characters, contractions, space runs and long inputs.
 @Suite struct TextTokenizerTests {
     struct Case: Sendable, CustomTestStringConvertible {
+        /// `wordpiece` or `bpe`: the fixture's tokenizer.
+        let tokenizer: String
         let text: String
         let pair: String?
         let ids: [Int]
@@ -18,7 +21,9 @@ import Testing
         let attentionMask: [Int]
         let specialTokensMask: [Int]
 
-        var testDescription: String { pair.map { "\(text.debugDescription) + \($0.debugDescription)" } ?? text.debugDescription }
+        var testDescription: String {
+            "\(tokenizer): " + (pair.map { "\(text.debugDescription) + \($0.debugDescription)" } ?? text.debugDescription)
+        }
 
         var expected: TextEncoding {
             TextEncoding(
@@ -27,13 +32,20 @@ import Testing
         }
     }
 
-    static func cases(_ file: String) -> [Case] {
-        guard let root = try? Fixtures.json("text/\(file)") as? [String: Any], let cases = root["cases"] as? [[String: Any]] else {
+    /// The cases of `wordpiece.*` and `bpe.*`, truncated and padded or not.
+    static func cases(truncated: Bool) -> [Case] {
+        ["wordpiece", "bpe"].flatMap { tokenizer in cases(tokenizer, truncated: truncated) }
+    }
+
+    static func cases(_ tokenizer: String, truncated: Bool) -> [Case] {
+        let file = "text/\(tokenizer).\(truncated ? "encodings" : "untruncated").json"
+        guard let root = try? Fixtures.json(file) as? [String: Any], let cases = root["cases"] as? [[String: Any]] else {
             return []
         }
         return cases.map { entry in
             Case(
-                text: entry["text"] as? String ?? "", pair: entry["text_pair"] as? String, ids: entry["ids"] as? [Int] ?? [],
+                tokenizer: tokenizer, text: entry["text"] as? String ?? "", pair: entry["text_pair"] as? String,
+                ids: entry["ids"] as? [Int] ?? [],
                 tokens: entry["tokens"] as? [String] ?? [],
                 offsets: (entry["offsets"] as? [[Int]] ?? []).map { $0[0]..<$0[1] }, typeIds: entry["type_ids"] as? [Int] ?? [],
                 attentionMask: entry["attention_mask"] as? [Int] ?? [],
@@ -41,31 +53,33 @@ import Testing
         }
     }
 
-    static func tokenizer(truncating: Bool = true) throws -> TextTokenizer {
-        let tokenizer = try TextTokenizer(json: Data(contentsOf: Fixtures.url("text/wordpiece.tokenizer.json")))
+    static func tokenizer(_ name: String, truncating: Bool) throws -> TextTokenizer {
+        let tokenizer = try TextTokenizer(json: Data(contentsOf: Fixtures.url("text/\(name).tokenizer.json")))
         guard !truncating else { return tokenizer }
         return TextTokenizer(
-            addedTokens: tokenizer.addedTokens, normalizer: tokenizer.normalizer, splitsWords: tokenizer.splitsWords,
-            model: tokenizer.model, single: tokenizer.single, pair: tokenizer.pair, truncation: nil, padding: nil)
+            addedTokens: tokenizer.addedTokens, normalizer: tokenizer.normalizer, preTokenizer: tokenizer.preTokenizer,
+            model: tokenizer.model, single: tokenizer.single, pair: tokenizer.pair, trimsOffsets: tokenizer.trimsOffsets,
+            truncation: nil, padding: nil)
     }
 
     @Test func theFixturesHoldEveryCase() {
-        #expect(Self.cases("wordpiece.encodings.json").count == 21)
-        #expect(Self.cases("wordpiece.untruncated.json").count == 21)
+        #expect(Self.cases("wordpiece", truncated: true).count == 21 && Self.cases("wordpiece", truncated: false).count == 21)
+        #expect(Self.cases("bpe", truncated: true).count == 27 && Self.cases("bpe", truncated: false).count == 27)
     }
 
-    @Test(arguments: cases("wordpiece.untruncated.json"))
+    @Test(arguments: cases(truncated: false))
     func encodesAsTokenizersDoes(_ golden: Case) throws {
-        #expect(try Self.tokenizer(truncating: false).encode(golden.text, pair: golden.pair) == golden.expected)
+        #expect(try Self.tokenizer(golden.tokenizer, truncating: false).encode(golden.text, pair: golden.pair) == golden.expected)
     }
 
-    @Test(arguments: cases("wordpiece.encodings.json"))
+    @Test(arguments: cases(truncated: true))
     func truncatesAndPadsAsTokenizersDoes(_ golden: Case) throws {
-        #expect(try Self.tokenizer().encode(golden.text, pair: golden.pair) == golden.expected)
+        #expect(try Self.tokenizer(golden.tokenizer, truncating: true).encode(golden.text, pair: golden.pair) == golden.expected)
     }
 
     @Test(arguments: [
-        (#"{"model": {"type": "BPE", "vocab": {}}}"#, "model 'BPE' is not supported"),
+        (#"{"model": {"type": "Unigram", "vocab": []}}"#, "model 'Unigram' is not supported"),
+        (#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [], "dropout": 0.1}}"#, "'dropout'"),
         (#"{"model": {"type": "WordPiece", "vocab": {"a": 0}, "unk_token": "[UNK]"}}"#, "unknown token '[UNK]'"),
         (#"{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}, "normalizer": {"type": "NFKC"}}"#, "normalizer 'NFKC'"),
         (#"{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}, "truncation": {"max_length": 8, "stride": 2}}"#, "stride"),

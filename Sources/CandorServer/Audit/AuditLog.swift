@@ -176,6 +176,8 @@ final class AuditLog: Service, Sendable {
                 let removed = try await Self.withTimeout { try await self.store.deleteRecords(before: cutoff) }
                 if removed > 0 { logger.info("audit retention", metadata: ["removed": "\(removed)"]) }
             } catch {
+                // Stopping at shutdown is not a failure.
+                if Task.isCancelled { return }
                 logger.warning("audit retention failed", metadata: ["error": "\(error)"])
             }
             try? await Task.sleep(for: .seconds(3_600))
