@@ -38,12 +38,19 @@ extension TextTokenizer {
         return type
     }
 
-    private static func integer(_ value: Any?, _ what: String) throws(TokenizerError) -> Int {
-        guard let number = value as? NSNumber, let integer = Int(exactly: number.doubleValue) else {
-            throw TokenizerError(description: "\(what) must be an integer")
+    /// An integer setting; lengths and counts are held to `range`, so that a hostile file can
+    /// neither overflow the arithmetic nor ask for unbounded work.
+    private static func integer(_ value: Any?, _ what: String, in range: ClosedRange<Int> = 0...Int(Int32.max)) throws(TokenizerError)
+        -> Int
+    {
+        guard let number = value as? NSNumber, let integer = Int(exactly: number.doubleValue), range.contains(integer) else {
+            throw TokenizerError(description: "\(what) must be an integer from \(range.lowerBound) to \(range.upperBound)")
         }
         return integer
     }
+
+    /// The longest sequence a tokenizer may truncate or pad to.
+    static let maximumLength = 1_000_000
 
     static func model(_ value: Any?) throws(TokenizerError) -> Model {
         guard let model = try object(value, "model") else { throw TokenizerError(description: "the tokenizer has no model") }
@@ -63,7 +70,7 @@ extension TextTokenizer {
                 vocabulary: vocabulary, unknownToken: unknown,
                 continuingSubwordPrefix: model["continuing_subword_prefix"] as? String ?? "##",
                 maxInputCharsPerWord: try model["max_input_chars_per_word"].map { value throws(TokenizerError) in
-                    try integer(value, "max_input_chars_per_word")
+                    try integer(value, "max_input_chars_per_word", in: 1...1_000)
                 } ?? 100))
     }
 
@@ -190,7 +197,7 @@ extension TextTokenizer {
             throw TokenizerError(description: "truncation with a stride (overflowing windows) is not supported")
         }
         return Truncation(
-            maxLength: try integer(truncation["max_length"], "truncation max_length"), strategy: strategy,
+            maxLength: try integer(truncation["max_length"], "truncation max_length", in: 0...maximumLength), strategy: strategy,
             fromLeft: truncation["direction"] as? String == "Left")
     }
 
@@ -198,14 +205,14 @@ extension TextTokenizer {
         guard let padding = try object(value, "padding") else { return nil }
         var length: Int?
         if let fixed = (padding["strategy"] as? [String: Any])?["Fixed"] {
-            length = try integer(fixed, "padding length")
+            length = try integer(fixed, "padding length", in: 0...maximumLength)
         } else if padding["strategy"] as? String != "BatchLongest" {
             throw TokenizerError(description: "padding strategy must be BatchLongest or Fixed")
         }
         return Padding(
             length: length,
             multipleOf: try padding["pad_to_multiple_of"].flatMap { $0 is NSNull ? nil : $0 }.map { value throws(TokenizerError) in
-                try integer(value, "pad_to_multiple_of")
+                try integer(value, "pad_to_multiple_of", in: 1...maximumLength)
             },
             onLeft: padding["direction"] as? String == "Left", id: try integer(padding["pad_id"] ?? 0, "pad_id"),
             typeId: try integer(padding["pad_type_id"] ?? 0, "pad_type_id"), token: padding["pad_token"] as? String ?? "[PAD]")

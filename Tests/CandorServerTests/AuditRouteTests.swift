@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import Logging
 import NIOCore
 import Testing
 
@@ -69,6 +70,55 @@ import Testing
             #expect(stored.headers[.contentType] == "application/json")
             #expect(Array(stored.body.readableBytesView) == Array(answer.body.readableBytesView))
         }
+    }
+
+    /// A request id two answers share names neither until `?record=` picks one.
+    @Test func aReusedRequestIdIsAConflictUntilARecordIsNamed() async throws {
+        try await Self.application().test { client in
+            var answers: [[UInt8]] = []
+            for index in 0..<2 {
+                let answer = try await client.post(
+                    "/v1/models/iris_mlp/explain", json: #"{"method":"saliency","inputs":[[\#(index),1,1,1]]}"#,
+                    headers: [.init("X-Request-Id")!: "reused"])
+                answers.append(Array(answer.body.readableBytesView))
+            }
+            let records = try await Self.records(client, "request_id=reused", count: 2)
+            let conflict = try await client.execute(uri: "/v1/audit/reused", method: .get, headers: Self.admin)
+            #expect(conflict.status == .conflict && conflict.problemCode == "ambiguous-request-id")
+            for (record, answer) in zip(records, answers) {
+                let id = try #require(record["id"] as? Int)
+                let stored = try await client.execute(uri: "/v1/audit/reused?record=\(id)", method: .get, headers: Self.admin)
+                #expect(Array(stored.body.readableBytesView) == answer)
+                #expect(stored.headers[.init("X-Audit-Record")!] == String(id))
+            }
+            let wrong = try await client.execute(uri: "/v1/audit/reused?record=x", method: .get, headers: Self.admin)
+            #expect(wrong.status == .badRequest)
+        }
+    }
+
+    /// A store that is down cannot make the queue hold more than `queue_max_bytes`.
+    @Test func theQueueIsBoundedInBytes() throws {
+        var configuration = CandorConfiguration.Audit()
+        configuration.queueMaxBytes = 3_000
+        let log = AuditLog(
+            store: SQLiteAuditStore(path: "/nonexistent/audit.sqlite", logger: Logger(label: "audit-test")), configuration: configuration,
+            metrics: ServiceMetrics(), logger: Logger(label: "audit-test"))
+        for index in 0..<3 {
+            log.record(
+                AuditRecord(
+                    id: nil, recordedAt: 0, requestId: "\(index)", caller: "", route: "explain", model: "m", modelSHA256: "", method: nil,
+                    params: "{}", output: "y", answers: "[]", inputsSHA256: "", mediaType: "application/json", payloadSHA256: "",
+                    payload: Array(repeating: 0, count: 1_000), payloadStored: true, cacheHit: false, latencyMicroseconds: 0))
+        }
+        log.record(nil)
+        #expect(log.status.queued == 1 && log.status.dropped == 3, "one record of about 1.5 kB fits, two more do not; nil counts")
+    }
+
+    @Test func timesAreReadToTheMicrosecond() throws {
+        #expect(try AuditRoutes.time("2001-09-09T01:46:40.000123Z", named: "since") == 1_000_000_000_000_123)
+        #expect(try AuditRoutes.time("2001-09-09T01:46:40Z", named: "since") == 1_000_000_000_000_000)
+        #expect(try AuditRoutes.time("2001-09-09T03:46:40.5+02:00", named: "since") == 1_000_000_000_500_000)
+        #expect(throws: Problem.self) { try AuditRoutes.time("2001-09-09T01:46:40.1234567Z", named: "since") }
     }
 
     @Test func anEvaluationIsRecorded() async throws {

@@ -83,6 +83,8 @@ import Testing
         (#"{"model": {"type": "WordPiece", "vocab": {"a": 0}, "unk_token": "[UNK]"}}"#, "unknown token '[UNK]'"),
         (#"{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}, "normalizer": {"type": "NFKC"}}"#, "normalizer 'NFKC'"),
         (#"{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}, "truncation": {"max_length": 8, "stride": 2}}"#, "stride"),
+        (#"{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}, "truncation": {"max_length": -9223372036854775808}}"#, "max_length"),
+        (#"{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}, "padding": {"strategy": {"Fixed": 1e15}}}"#, "padding length"),
         (#"[1, 2]"#, "JSON object"), ("not json", "not valid JSON"),
     ])
     func anUnusableDefinitionIsRefusedNamingWhy(json: String, mentions: String) {

@@ -27,6 +27,8 @@ final class AuditLog: Service, Sendable {
 
     private struct State {
         var queue: [AuditRecord] = []
+        /// What the queued records weigh (``AuditRecord/weight``).
+        var queuedBytes = 0
         /// Records of the batch being written.
         var writing = 0
         var state = "starting"
@@ -39,6 +41,7 @@ final class AuditLog: Service, Sendable {
     let store: any AuditStore
     let storePayloads: Bool
     private let queueLimit: Int
+    private let queueMaxBytes: Int
     private let retentionDays: Int
     private let metrics: ServiceMetrics
     private let logger: Logger
@@ -46,8 +49,13 @@ final class AuditLog: Service, Sendable {
     private let doorbell: AsyncStream<Void>
     private let ring: AsyncStream<Void>.Continuation
 
-    /// Records written in one statement at most (17 bound values each).
+    /// Records written in one statement at most (16 bound values each), and what they may
+    /// weigh together (well under PostgreSQL's 1 GB message).
     static let batchLimit = 500
+    static let batchMaxBytes = 16 * 1024 * 1024
+    /// How long the queue may take to drain at shutdown, inside a pod's grace period; what is
+    /// left then is counted as lost.
+    static let shutdownDrainLimit: Duration = .seconds(20)
     /// How long a store operation may take before the store counts as unavailable; opening
     /// it (connecting) gets less, so that a store that is down shows on `/readyz` soon.
     static let operationTimeout: Duration = .seconds(10)
@@ -57,20 +65,24 @@ final class AuditLog: Service, Sendable {
         self.store = store
         storePayloads = configuration.storePayloads
         queueLimit = configuration.queueLimit
+        queueMaxBytes = configuration.queueMaxBytes
         retentionDays = configuration.retentionDays
         self.metrics = metrics
         self.logger = logger
         (doorbell, ring) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Queues a record for the writer; when the queue is full it is dropped and counted.
-    func record(_ record: AuditRecord) {
+    /// Queues a record for the writer; when the queue is full — in records or in bytes,
+    /// since a record may hold a large answer — it is dropped and counted, as is a record
+    /// that could not be made (nil): the answer it describes is sent regardless.
+    func record(_ record: AuditRecord?) {
         let depth = state.withLock { state -> Int? in
-            guard state.queue.count < queueLimit else {
+            guard let record, state.queue.count < queueLimit, state.queuedBytes + record.weight <= queueMaxBytes else {
                 state.dropped += 1
                 return nil
             }
             state.queue.append(record)
+            state.queuedBytes += record.weight
             return state.queue.count
         }
         guard let depth else {
@@ -99,9 +111,10 @@ final class AuditLog: Service, Sendable {
                 // Once open (it returns unopened only at shutdown).
                 if self.status.state == "available" { tasks.addTask { await self.retainRecords() } }
                 for await _ in self.doorbell { await self.drain() }
-                // At shutdown a store that is down is not waited for again: what is queued is
-                // counted as lost.
-                if self.status.state == "available" { await self.drain() } else { self.dropQueued() }
+                // At shutdown a store that is down is not waited for again, and one that is up
+                // gets a limited time: what is still queued is counted as lost.
+                if self.status.state == "available" { await self.drain(until: .now + Self.shutdownDrainLimit) }
+                self.dropQueued()
             } onGracefulShutdown: {
                 self.state.withLock { $0.closing = true }
                 self.ring.finish()
@@ -129,14 +142,23 @@ final class AuditLog: Service, Sendable {
         }
     }
 
-    /// Writes what is queued, a batch at a time. A batch the store refuses is dropped and
-    /// counted: keeping it would only delay the next records' drop.
-    private func drain() async {
-        while true {
+    /// Writes what is queued, a batch at a time, until the queue is empty or `deadline`
+    /// passes. A batch the store refuses is dropped and counted: keeping it would only delay
+    /// the next records' drop.
+    private func drain(until deadline: ContinuousClock.Instant? = nil) async {
+        while deadline.map({ ContinuousClock.now < $0 }) ?? true {
             let batch = state.withLock { state -> [AuditRecord] in
-                let batch = Array(state.queue.prefix(Self.batchLimit))
-                state.queue.removeFirst(batch.count)
-                state.writing = batch.count
+                var (count, bytes) = (0, 0)
+                while count < min(Self.batchLimit, state.queue.count),
+                    count == 0 || bytes + state.queue[count].weight <= Self.batchMaxBytes
+                {
+                    bytes += state.queue[count].weight
+                    count += 1
+                }
+                let batch = Array(state.queue.prefix(count))
+                state.queue.removeFirst(count)
+                state.queuedBytes -= bytes
+                state.writing = count
                 return batch
             }
             metrics.auditQueueDepth.record(state.withLock { $0.queue.count })
@@ -159,7 +181,10 @@ final class AuditLog: Service, Sendable {
 
     private func dropQueued() {
         let count = state.withLock { state in
-            defer { state.queue.removeAll() }
+            defer {
+                state.queue.removeAll()
+                state.queuedBytes = 0
+            }
             state.dropped += state.queue.count
             return state.queue.count
         }
@@ -203,22 +228,49 @@ final class AuditLog: Service, Sendable {
         if changed { logger.error("audit store unavailable", metadata: ["store": "\(store.kind)", "error": "\(reason)"]) }
     }
 
-    /// Runs a store operation, or throws once `limit` passes (a connection pool waits for a
-    /// server that does not answer without a limit of its own).
-    static func withTimeout<Result: Sendable>(
-        _ limit: Duration = operationTimeout, _ operation: @escaping @Sendable () async throws -> Result
-    ) async throws -> Result {
-        try await withThrowingTaskGroup(of: Result?.self) { tasks in
-            tasks.addTask { try await operation() }
-            tasks.addTask {
-                try await Task.sleep(for: limit)
-                return nil
+    /// Runs a store operation, or throws once `limit` passes — returning then even if the
+    /// operation cannot be cancelled (a query on a connection whose server has gone silent
+    /// waits for TCP to give up); the operation is told to cancel and left to end alone.
+    static func withTimeout<Value: Sendable>(
+        _ limit: Duration = operationTimeout, _ operation: @escaping @Sendable () async throws -> Value
+    ) async throws -> Value {
+        let deadline = Deadline()
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, any Error>) in
+            let work = Task {
+                do {
+                    let value = try await operation()
+                    if deadline.claim() { continuation.resume(returning: value) }
+                } catch {
+                    if deadline.claim() { continuation.resume(throwing: error) }
+                }
             }
-            defer { tasks.cancelAll() }
-            guard let first = try await tasks.next(), let result = first else {
-                throw AuditStoreError(description: "the store did not answer within \(limit)")
-            }
-            return result
+            deadline.arm(
+                Task {
+                    guard (try? await Task.sleep(for: limit)) != nil, deadline.claim() else { return }
+                    work.cancel()
+                    continuation.resume(throwing: AuditStoreError(description: "the store did not answer within \(limit)"))
+                })
+        }
+    }
+}
+
+/// Who resumes a ``AuditLog/withTimeout(_:_:)`` first: the operation or its timer. The
+/// winner cancels the timer.
+private final class Deadline: Sendable {
+    private let state = Mutex<(claimed: Bool, timer: Task<Void, Never>?)>((false, nil))
+
+    func claim() -> Bool {
+        state.withLock { state in
+            guard !state.claimed else { return false }
+            state.claimed = true
+            state.timer?.cancel()
+            return true
+        }
+    }
+
+    func arm(_ timer: Task<Void, Never>) {
+        state.withLock { state in
+            if state.claimed { timer.cancel() } else { state.timer = timer }
         }
     }
 }

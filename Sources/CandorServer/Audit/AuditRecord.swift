@@ -40,6 +40,10 @@ struct AuditRecord: Sendable, Equatable {
     let payloadStored: Bool
     let cacheHit: Bool
     let latencyMicroseconds: Int64
+
+    /// Roughly what the record weighs in memory and on the wire, for the queue's byte limit
+    /// and the writer's batches.
+    var weight: Int { (payload?.count ?? 0) + answers.utf8.count + params.utf8.count + 512 }
 }
 
 /// What a response says of each instance beyond its attributions: its target and the model's

@@ -10,8 +10,9 @@ protocol AuditStore: Sendable {
     func insert(_ records: [AuditRecord]) async throws
     /// Records matching the query, in the order they were written, without their payloads.
     func records(matching query: AuditQuery) async throws -> [AuditRecord]
-    /// The last record with this request id, with its payload.
-    func record(requestId: String) async throws -> AuditRecord?
+    /// The first two records with this request id (the one with `recordId` only, when given),
+    /// with their payloads: a client chooses its request ids, so one may name several answers.
+    func records(requestId: String, recordId: Int64?) async throws -> [AuditRecord]
     /// Removes the records written before the time (microseconds since 1970); returns how many.
     func deleteRecords(before time: Int64) async throws -> Int
     func close() async

@@ -37,9 +37,12 @@ final class PostgresAuditStore: AuditStore {
         return client
     }
 
-    /// `postgres://user:password@host:port/database?sslmode=disable|prefer|require`
-    /// (`postgresql://` too; `sslmode` defaults to `prefer`, as libpq's does; with `require`
-    /// the server's certificate is verified against the system's roots).
+    /// `postgres://user:password@host:port/database?sslmode=…&sslrootcert=…` (`postgresql://`
+    /// too), with libpq's meanings of `sslmode`: `disable` plain; `prefer` (the default) and
+    /// `require` encrypted without checking the server's certificate (prefer falls back to
+    /// plain only when the server refuses TLS); `verify-ca` the certificate checked against
+    /// the roots (`sslrootcert`, a PEM file, else the system's); `verify-full` the host name
+    /// too. User and password are percent-decoded once, as URLs write them.
     static func configuration(url text: String) throws -> PostgresClient.Configuration {
         guard let url = URLComponents(string: text), url.scheme == "postgres" || url.scheme == "postgresql",
             let host = url.host, !host.isEmpty, let user = url.user
@@ -48,17 +51,25 @@ final class PostgresAuditStore: AuditStore {
         }
         let database = url.path.hasPrefix("/") ? String(url.path.dropFirst()) : url.path
         let mode = url.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
+        var settings = TLSConfiguration.makeClientConfiguration()
+        if let roots = url.queryItems?.first(where: { $0.name == "sslrootcert" })?.value { settings.trustRoots = .file(roots) }
         let tls: PostgresClient.Configuration.TLS
         switch mode {
         case "disable": tls = .disable
-        case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
-        case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
+        case "allow", "prefer", "require":
+            settings.certificateVerification = .none
+            tls = mode == "require" ? .require(settings) : .prefer(settings)
+        case "verify-ca":
+            settings.certificateVerification = .noHostnameVerification
+            tls = .require(settings)
+        case "verify-full": tls = .require(settings)
         default:
-            throw AuditStoreError(description: "audit.postgres_url: sslmode must be disable, prefer or require, got '\(mode)'")
+            throw AuditStoreError(
+                description: "audit.postgres_url: sslmode must be disable, prefer, require, verify-ca or verify-full, got '\(mode)'")
         }
         var configuration = PostgresClient.Configuration(
-            host: host, port: url.port ?? 5432, username: user.removingPercentEncoding ?? user,
-            password: url.password?.removingPercentEncoding, database: database.isEmpty ? nil : database, tls: tls)
+            host: host, port: url.port ?? 5432, username: user, password: url.password,
+            database: database.isEmpty ? nil : database, tls: tls)
         configuration.options.connectTimeout = .seconds(5)
         configuration.options.maximumConnections = 4
         return configuration
@@ -146,13 +157,15 @@ final class PostgresAuditStore: AuditStore {
         return try await records(PostgresQuery(unsafeSQL: sql, binds: binds))
     }
 
-    func record(requestId: String) async throws -> AuditRecord? {
+    func records(requestId: String, recordId: Int64?) async throws -> [AuditRecord] {
         var binds = PostgresBindings()
         binds.append(requestId)
-        let sql =
-            "SELECT \(AuditMigrations.selected.joined(separator: ", ")) FROM audit_records WHERE request_id = $1 "
-            + "ORDER BY id DESC LIMIT 1"
-        return try await records(PostgresQuery(unsafeSQL: sql, binds: binds)).first
+        var sql = "SELECT \(AuditMigrations.selected.joined(separator: ", ")) FROM audit_records WHERE request_id = $1"
+        if let recordId {
+            binds.append(recordId)
+            sql += " AND id = $2"
+        }
+        return try await records(PostgresQuery(unsafeSQL: sql + " ORDER BY id LIMIT 2", binds: binds))
     }
 
     func deleteRecords(before time: Int64) async throws -> Int {

@@ -117,11 +117,14 @@ actor SQLiteAuditStore: AuditStore {
         return try rows.map(Self.record)
     }
 
-    func record(requestId: String) async throws -> AuditRecord? {
-        let rows = try await opened().query(
-            "SELECT \(AuditMigrations.selected.joined(separator: ", ")) FROM audit_records WHERE request_id = ? ORDER BY id DESC LIMIT 1",
-            [.text(requestId)])
-        return try rows.first.map(Self.record)
+    func records(requestId: String, recordId: Int64?) async throws -> [AuditRecord] {
+        var sql = "SELECT \(AuditMigrations.selected.joined(separator: ", ")) FROM audit_records WHERE request_id = ?"
+        var binds: [SQLiteData] = [.text(requestId)]
+        if let recordId {
+            sql += " AND id = ?"
+            binds.append(.integer(SQLiteInt64(recordId)))
+        }
+        return try await opened().query(sql + " ORDER BY id LIMIT 2", binds).map(Self.record)
     }
 
     /// Counted first: `changes()` would count whatever statement ran last on the connection,

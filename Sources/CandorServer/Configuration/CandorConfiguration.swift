@@ -110,8 +110,10 @@ public struct CandorConfiguration: Sendable, Equatable {
         /// Days a record is kept; 0 keeps every record. The default, 760 days, covers the 25
         /// months US creditors keep adverse-action records (Regulation B, 12 CFR 1002.12).
         public var retentionDays = 760
-        /// Records waiting for the writer; beyond it a record is dropped and counted.
+        /// Records waiting for the writer, and the bytes they may hold (answers included);
+        /// beyond either a record is dropped and counted.
         public var queueLimit = 10_000
+        public var queueMaxBytes = 64 * 1024 * 1024
     }
 
     public struct Logging: Sendable, Equatable {
@@ -191,7 +193,7 @@ extension CandorConfiguration {
         ("analyses", "timeout_seconds"),
         ("admin", "token"),
         ("audit", "enabled"), ("audit", "store_payloads"), ("audit", "postgres_url"), ("audit", "retention_days"),
-        ("audit", "queue_limit"),
+        ("audit", "queue_limit"), ("audit", "queue_max_bytes"),
         ("logging", "level"),
     ]
 
@@ -262,6 +264,7 @@ extension CandorConfiguration {
             audit.postgresURL = value
         case ("audit", "retention_days"): audit.retentionDays = try integer(minimum: 0)
         case ("audit", "queue_limit"): audit.queueLimit = try integer(minimum: 1)
+        case ("audit", "queue_max_bytes"): audit.queueMaxBytes = try integer(minimum: 1024)
         case ("logging", "level"):
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains(value) else {

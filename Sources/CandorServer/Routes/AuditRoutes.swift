@@ -58,19 +58,41 @@ struct AuditRoutes {
         return try JSONResponse.make(Body(records: try records.map(AuditRecordBody.init), next: next))
     }
 
-    /// The answer as it was sent, byte for byte, with its media type; when payloads are not
-    /// stored, the record itself (`application/json`, with the answer's SHA-256).
+    /// The answer as it was sent, byte for byte, with its media type (`X-Audit-Record` names
+    /// the record); when payloads are not stored, the record itself (`application/json`, with
+    /// the answer's SHA-256). Clients choose their request ids, so when one names several
+    /// answers — a retry, or another client reusing it — the answer is 409 until `?record=`
+    /// picks one: never silently the latest.
     func answer(_ request: Request, _ context: CandorRequestContext) async throws -> Response {
         let audit = try log(request)
         let requestId = context.parameters.get("request_id") ?? ""
-        let found = try await reading(audit) { try await audit.store.record(requestId: requestId) }
-        guard let record = found else {
-            throw Problem.notFound("unknown-request", "no audit record has request id '\(requestId)'")
+        var recordId: Int64?
+        for (key, value) in request.uri.queryParameters {
+            guard key == "record", let id = Int64(String(value)), id > 0 else {
+                throw Problem.badRequest(
+                    "invalid-parameter", "the only query parameter is 'record', a record id (a whole number ≥ 1); got '\(key)=\(value)'")
+            }
+            recordId = id
+        }
+        let chosen = recordId
+        let found = try await reading(audit) { try await audit.store.records(requestId: requestId, recordId: chosen) }
+        guard let record = found.first else {
+            throw Problem.notFound(
+                "unknown-request", "no audit record has request id '\(requestId)'\(recordId.map { " and id \($0)" } ?? "")")
+        }
+        guard found.count == 1 else {
+            throw Problem(
+                .conflict, code: "ambiguous-request-id",
+                detail: "several answers were recorded under request id '\(requestId)' (clients choose their ids): list them with "
+                    + "GET /v1/audit?request_id=\(requestId) and ask for one with ?record=ID")
         }
         guard let payload = record.payload else { return try JSONResponse.make(try AuditRecordBody(record)) }
         return Response(
-            status: .ok, headers: [.contentType: record.mediaType], body: .init(byteBuffer: ByteBuffer(bytes: payload)))
+            status: .ok, headers: [.contentType: record.mediaType, Self.recordHeader: String(record.id ?? 0)],
+            body: .init(byteBuffer: ByteBuffer(bytes: payload)))
     }
+
+    static let recordHeader = HTTPField.Name("X-Audit-Record")!
 
     /// The page a query string asks for; a parameter that is unknown or malformed is a 400.
     static func query(_ parameters: Hummingbird.Parameters) throws -> AuditQuery {
@@ -101,15 +123,22 @@ struct AuditRoutes {
         return query
     }
 
-    /// An RFC 3339 time (`2026-12-07T12:00:00Z`, fractional seconds allowed) in microseconds.
+    /// An RFC 3339 time (`2026-12-07T12:00:00Z`, with up to six fractional digits, which
+    /// count: records are timed to the microsecond) in microseconds.
     static func time(_ text: String, named name: String) throws -> Int64 {
-        let precise = ISO8601DateFormatter()
-        precise.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        guard let date = precise.date(from: text) ?? ISO8601DateFormatter().date(from: text) else {
-            throw Problem.badRequest(
-                "invalid-parameter", "'\(name)' must be an RFC 3339 time such as 2026-12-07T12:00:00Z, got '\(text)'")
+        let problem = Problem.badRequest(
+            "invalid-parameter", "'\(name)' must be an RFC 3339 time such as 2026-12-07T12:00:00.123456Z, got '\(text)'")
+        // The fraction is read here, to the microsecond (Foundation keeps milliseconds).
+        var whole = text
+        var fraction: Int64 = 0
+        if let dot = text.firstIndex(of: ".") {
+            let digits = text[text.index(after: dot)...].prefix { $0.isASCII && $0.isNumber }
+            guard (1...6).contains(digits.count), let value = Int64(digits) else { throw problem }
+            fraction = value * Int64(pow(10, Double(6 - digits.count)))
+            whole = String(text[..<dot]) + text[digits.endIndex...]
         }
-        return Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        guard let date = ISO8601DateFormatter().date(from: whole) else { throw problem }
+        return Int64(date.timeIntervalSince1970.rounded()) * 1_000_000 + fraction
     }
 }
 

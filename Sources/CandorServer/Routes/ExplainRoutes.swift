@@ -79,7 +79,7 @@ struct InferenceRoutes {
         let key = parsed.cacheKey
         let bypassesCache = request.headers[.cacheControl]?.contains("no-cache") ?? false
         if service.cache.isEnabled && !bypassesCache, let cached = service.cache.value(for: key) {
-            try audit(parsed, answer: cached, cacheHit: true, context: context, start: start)
+            audit(parsed, answer: cached, cacheHit: true, context: context, start: start)
             return Self.response(cached.body, mediaType: parsed.mediaType, cache: "hit")
         }
 
@@ -94,7 +94,7 @@ struct InferenceRoutes {
         }
         if service.cache.isEnabled { service.cache.store(answer.body, summary: answer.summary, for: key) }
         service.metrics.recordExplanation(method: parsed.method, duration: ContinuousClock.now - start)
-        try audit(parsed, answer: answer, cacheHit: false, context: context, start: start)
+        audit(parsed, answer: answer, cacheHit: false, context: context, start: start)
         return Self.response(answer.body, mediaType: parsed.mediaType, cache: "miss")
     }
 
@@ -102,10 +102,10 @@ struct InferenceRoutes {
     private func audit(
         _ parsed: ExplainRequest, answer: ResponseCache.Answer, cacheHit: Bool, context: CandorRequestContext,
         start: ContinuousClock.Instant
-    ) throws {
+    ) {
         guard let audit = service.audit else { return }
         audit.record(
-            try AuditRecord(
+            try? AuditRecord(
                 route: "explain", context: context, model: parsed.model, method: parsed.method, params: parsed.plan.effectiveParameters,
                 output: parsed.problem.output, answers: answer.summary, inputs: parsed.problem.inputs, mediaType: parsed.mediaType,
                 body: answer.body, storePayload: audit.storePayloads, cacheHit: cacheHit, latency: ContinuousClock.now - start))
@@ -158,7 +158,7 @@ struct InferenceRoutes {
         let answer = try parsed.responseBody(evaluations)
         if let audit = service.audit {
             audit.record(
-                try AuditRecord(
+                try? AuditRecord(
                     route: "evaluate", context: context, model: model, method: parsed.methodName, params: parsed.auditedParameters,
                     output: parsed.problem.output,
                     answers: try AnswerSummary.json(targets: evaluations.map(\.target), outputs: evaluations.map(\.output)),

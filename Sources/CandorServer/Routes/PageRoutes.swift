@@ -20,8 +20,11 @@ struct PageRoutes {
 
     func register(on router: Router<CandorRequestContext>) {
         router.get("/") { request, _ in
-            guard Self.wantsPage(request.headers[values: .accept]) else { return try JSONResponse.make(["status": "alive"]) }
-            return Self.response(PageHTML.text, contentType: "text/html; charset=utf-8")
+            var response =
+                Self.wantsPage(request.headers[values: .accept])
+                ? Self.response(PageHTML.text, contentType: "text/html; charset=utf-8") : try JSONResponse.make(["status": "alive"])
+            response.headers[.vary] = "Accept"
+            return response
         }
         router.get("/ui") { _, _ in Self.response(PageHTML.text, contentType: "text/html; charset=utf-8") }
         router.get("/ui/app.js") { _, _ in Self.response(PageScript.text, contentType: "text/javascript; charset=utf-8") }
