@@ -20,7 +20,7 @@ Generates (deterministically: fixed seeds, single thread):
                                      sample without replacement, in split order), the rows
                                      KernelSHAP and the counterfactual MADs use.
 
-Why: the README walks through "why was this applicant refused, and what would change it"
+Why: docs/walkthrough.md walks through "why was this applicant refused, and what would change it"
 (counterfactual explanations: `wachter`, `dice`, `growing_spheres`). The scikit-learn data
 sets have neither categorical, integer nor immutable features; this one has all three, and a
 protected attribute the true rule does not use.
