@@ -100,6 +100,7 @@ let package = Package(
                 "CandorImage",
                 "CandorModel",
                 "CandorTensor",
+                "CandorText",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -15,6 +15,9 @@ extension ErrorCode {
     public static let unsupportedFeature = ErrorCode("unsupported-feature")
     /// An external data file is missing, outside the model's folder, or too short.
     public static let externalData = ErrorCode("external-data")
+    /// An input has the wrong shape or values (not finite, not a whole number for an int64
+    /// input), or the batch is empty or too large.
+    public static let invalidInput = ErrorCode("invalid-input")
     /// A computation exceeded a size limit.
     public static let tooLarge = ErrorCode("too-large")
 }

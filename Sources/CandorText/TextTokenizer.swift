@@ -18,8 +18,14 @@ public struct TextEncoding: Sendable, Equatable {
     /// 1 for the tokens the post-processor and the padding add, 0 for the text's own (a
     /// special token written in the text included).
     public var specialTokensMask: [Int] = []
+    /// Which text each token comes from: 0 the first, 1 the second; nil for the tokens the
+    /// post-processor and the padding add (`tokenizers`' `sequence_ids`).
+    public var sequenceIds: [Int?] = []
 
-    mutating func append(id: Int, token: String, offset: Range<Int>, typeId: Int, attention: Int = 1, special: Int = 0) {
+    mutating func append(
+        id: Int, token: String, offset: Range<Int>, typeId: Int, attention: Int = 1, special: Int = 0, sequence: Int? = nil
+    ) {
+        sequenceIds.append(special == 1 ? nil : sequence)
         ids.append(id)
         tokens.append(token)
         offsets.append(offset)
@@ -35,6 +41,7 @@ public struct TextEncoding: Sendable, Equatable {
         typeIds += other.typeIds
         attentionMask += other.attentionMask
         specialTokensMask += other.specialTokensMask
+        sequenceIds += other.sequenceIds
     }
 
     var count: Int { ids.count }
@@ -45,7 +52,7 @@ public struct TextEncoding: Sendable, Equatable {
         return TextEncoding(
             ids: Array(ids[range]), tokens: Array(tokens[range]), offsets: Array(offsets[range]),
             typeIds: Array(typeIds[range]), attentionMask: Array(attentionMask[range]),
-            specialTokensMask: Array(specialTokensMask[range]))
+            specialTokensMask: Array(specialTokensMask[range]), sequenceIds: Array(sequenceIds[range]))
     }
 }
 
@@ -155,12 +162,45 @@ public struct TextTokenizer: Sendable {
                 guard let sequence = isSecond ? other : first else { continue }
                 for index in 0..<sequence.count {
                     encoding.append(
-                        id: sequence.ids[index], token: sequence.tokens[index], offset: sequence.offsets[index], typeId: typeId)
+                        id: sequence.ids[index], token: sequence.tokens[index], offset: sequence.offsets[index], typeId: typeId,
+                        sequence: isSecond ? 1 : 0)
                 }
             }
         }
         if let padding { pad(&encoding, padding) }
         return encoding
+    }
+
+    /// Encodes a batch of texts (each with an optional second text) for a model, which takes
+    /// rectangles: as `tokenizers`' `encode_batch`, every encoding padded to the longest of the
+    /// batch (rounded up to the file's `pad_to_multiple_of`) unless the file pads to a fixed
+    /// length already — with the file's padding token, side and type id, or, when the file
+    /// does not pad, at the right with `[PAD]` or `<pad>` (else id 0). `length` pads further,
+    /// to a model's fixed sequence length.
+    public func encodeBatch(_ texts: [(text: String, pair: String?)], length: Int = 0) -> [TextEncoding] {
+        var encodings = texts.map { encode($0.text, pair: $0.pair) }
+        var longest = max(length, encodings.map(\.count).max() ?? 0)
+        if let multiple = padding?.multipleOf, multiple > 0, longest % multiple != 0 { longest += multiple - longest % multiple }
+        let filler = padding ?? defaultPadding
+        let batchPadding = Padding(
+            length: longest, multipleOf: nil, onLeft: filler.onLeft, id: filler.id, typeId: filler.typeId, token: filler.token)
+        for index in encodings.indices { pad(&encodings[index], batchPadding) }
+        return encodings
+    }
+
+    /// The id of a token of the vocabulary or of the added tokens (`[PAD]`, `<mask>`), if any.
+    public func id(of token: String) -> Int? {
+        model.vocabulary[token] ?? addedTokens.first { String(String.UnicodeScalarView($0.content)) == token }?.id
+    }
+
+    /// The id that pads a sequence: the file's padding id, else that of `[PAD]` or `<pad>`,
+    /// else 0 (padded positions are masked out by the attention mask).
+    public var paddingId: Int { (padding ?? defaultPadding).id }
+
+    /// Padding at the right with `[PAD]` or `<pad>`, for a file without padding settings.
+    private var defaultPadding: Padding {
+        let token = ["[PAD]", "<pad>"].first { id(of: $0) != nil }
+        return Padding(length: nil, multipleOf: nil, onLeft: false, id: token.flatMap(id(of:)) ?? 0, typeId: 0, token: token ?? "")
     }
 
     /// One text's tokens, before post-processing.

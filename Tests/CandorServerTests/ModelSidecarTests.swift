@@ -60,11 +60,30 @@ private func six(_ item: String) -> String { "[" + Array(repeating: item, count:
             "training_statistics: {quartiles: \(six("[1, 2, 3]")), bin_counts: \(six("[4611686018427387904, 4611686018427387904, 1, 1]")), bin_means: \(six("[1, 2, 3, 4]")), bin_stds: \(six("[0, 0, 0, 0]")), min: \(six("0")), max: \(six("4"))}",
             "bin counts must lie in"
         ),
+        ("tokenizer: missing.json", "missing.json"),
     ])
     func aSidecarThatDoesNotFitIsRefusedNamingWhy(_ sidecar: String, _ message: String) throws {
         let onnx = try Data(contentsOf: Fixtures.url("models/mlp_torchscript.onnx"))
         #expect {
             _ = try LoadedModel.load(name: "m", onnx: onnx, externalData: .files([:]), sidecar: Data(sidecar.utf8))
+        } throws: { error in
+            "\(error)".contains(message)
+        }
+    }
+
+    /// A tokenizer goes with a model that takes text as Hugging Face exports it; the file must be
+    /// one Candor can read.
+    @Test(arguments: [
+        ("mlp_torchscript", #"{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}}"#, "inputs named input_ids"),
+        ("review_sentiment", #"{"model": {"type": "Unigram"}}"#, "'Unigram' is not supported"),
+        ("review_sentiment", "not json", "not valid JSON"),
+    ])
+    func aTokenizerThatDoesNotFitIsRefusedNamingWhy(_ model: String, _ tokenizer: String, _ message: String) throws {
+        let folder = model == "review_sentiment" ? Fixtures.repository.appendingPathComponent("models") : Fixtures.url("models")
+        let onnx = try Data(contentsOf: folder.appendingPathComponent("\(model).onnx"))
+        #expect {
+            _ = try LoadedModel.load(
+                name: "m", onnx: onnx, externalData: .files(["t.json": Data(tokenizer.utf8)]), sidecar: Data("tokenizer: t.json".utf8))
         } throws: { error in
             "\(error)".contains(message)
         }

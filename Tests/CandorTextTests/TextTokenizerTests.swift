@@ -5,7 +5,7 @@ import Testing
 @testable import CandorText
 
 /// The WordPiece (BERT) and byte-level BPE (GPT-2, RoBERTa) tokenizers give the ids, tokens,
-/// offsets, type ids and masks Hugging Face `tokenizers` gives on the same `tokenizer.json`
+/// offsets, type ids, masks and sequence ids Hugging Face `tokenizers` gives on the same `tokenizer.json`
 /// (scripts/fixtures/make_tokenizer_fixtures.py), on a corpus of accents, CJK, emoji,
 /// punctuation runs, control characters, contractions, space runs and long inputs.
 @Suite struct TextTokenizerTests {
@@ -20,6 +20,7 @@ import Testing
         let typeIds: [Int]
         let attentionMask: [Int]
         let specialTokensMask: [Int]
+        let sequenceIds: [Int?]
 
         var testDescription: String {
             "\(tokenizer): " + (pair.map { "\(text.debugDescription) + \($0.debugDescription)" } ?? text.debugDescription)
@@ -28,7 +29,7 @@ import Testing
         var expected: TextEncoding {
             TextEncoding(
                 ids: ids, tokens: tokens, offsets: offsets, typeIds: typeIds, attentionMask: attentionMask,
-                specialTokensMask: specialTokensMask)
+                specialTokensMask: specialTokensMask, sequenceIds: sequenceIds)
         }
     }
 
@@ -49,7 +50,8 @@ import Testing
                 tokens: entry["tokens"] as? [String] ?? [],
                 offsets: (entry["offsets"] as? [[Int]] ?? []).map { $0[0]..<$0[1] }, typeIds: entry["type_ids"] as? [Int] ?? [],
                 attentionMask: entry["attention_mask"] as? [Int] ?? [],
-                specialTokensMask: entry["special_tokens_mask"] as? [Int] ?? [])
+                specialTokensMask: entry["special_tokens_mask"] as? [Int] ?? [],
+                sequenceIds: (entry["sequence_ids"] as? [Any] ?? []).map { $0 as? Int })
         }
     }
 
@@ -90,5 +92,27 @@ import Testing
     func anUnusableDefinitionIsRefusedNamingWhy(json: String, mentions: String) {
         let error = #expect(throws: TokenizerError.self) { try TextTokenizer(json: Data(json.utf8)) }
         #expect(error?.description.contains(mentions) == true, "\(String(describing: error))")
+    }
+
+    /// A batch for a model is a rectangle: each text encoded alone, then padded at the right
+    /// to the longest (or to a model's fixed length) with [PAD], masked out and of no text.
+    @Test func aBatchIsPaddedToItsLongestText() throws {
+        let tokenizer = try Self.tokenizer("wordpiece", truncating: false)
+        let texts: [(text: String, pair: String?)] = [("This phone is great", nil), ("The kettle", "is broken")]
+        let batch = tokenizer.encodeBatch(texts)
+        let alone = texts.map { tokenizer.encode($0.text, pair: $0.pair) }
+        let longest = alone.map(\.ids.count).max() ?? 0
+        #expect(batch.allSatisfy { $0.ids.count == longest })
+        let pad = try #require(tokenizer.id(of: "[PAD]"))
+        #expect(tokenizer.paddingId == pad)
+        for (padded, single) in zip(batch, alone) {
+            #expect(Array(padded.ids.prefix(single.ids.count)) == single.ids)
+            #expect(Array(padded.sequenceIds.prefix(single.ids.count)) == single.sequenceIds)
+            let filler = padded.ids.count - single.ids.count
+            #expect(padded.ids.suffix(filler).allSatisfy { $0 == pad })
+            #expect(padded.attentionMask.suffix(filler).allSatisfy { $0 == 0 })
+            #expect(padded.sequenceIds.suffix(filler).allSatisfy { $0 == nil })
+        }
+        #expect(tokenizer.encodeBatch(texts, length: 30).allSatisfy { $0.ids.count == 30 })
     }
 }

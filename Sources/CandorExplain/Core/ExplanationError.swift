@@ -3,8 +3,6 @@ import CandorModel
 extension ErrorCode {
     /// A parameter is unknown, of the wrong type or out of range.
     public static let invalidParameter = ErrorCode("invalid-parameter")
-    /// An input has the wrong shape, is not finite, or the batch is empty or too large.
-    public static let invalidInput = ErrorCode("invalid-input")
     /// `target` is outside the explained output.
     public static let invalidTarget = ErrorCode("invalid-target")
     /// `output` names no output of the model.

@@ -9,8 +9,8 @@ public struct LayerGradientXActivation: Explainer {
         summary: "A ⊙ ∂f/∂A at an intermediate tensor A (attributions shaped like the layer)",
         reference: "Captum LayerGradientXActivation", requirement: .differentiable,
         checkedAgainst:
-            "Captum 0.9 `LayerGradientXActivation` on the four CNN fixtures",
-        parameters: [LayerSelection.parameter("the intermediate tensor A (required)")])
+            "Captum 0.9 `LayerGradientXActivation` on the four CNN fixtures and on the demo text model's word embeddings, per token",
+        parameters: [LayerSelection.parameter("the intermediate tensor A (required, except for text instances: the word embeddings)")])
 
     public init() {}
 

@@ -12,10 +12,16 @@ public struct LayerIntegratedGradients: Explainer {
             "integrated gradients at an intermediate tensor, interpolating its values (attributions shaped like the layer); returns convergence_delta",
         reference: "Captum LayerIntegratedGradients", requirement: .differentiable,
         checkedAgainst:
-            "Captum 0.9 `LayerIntegratedGradients` (deltas included) on the four CNN fixtures; completeness on a small CNN",
+            "Captum 0.9 `LayerIntegratedGradients` (deltas included) on the four CNN fixtures and on the demo text model's word embeddings from Captum's tutorial reference, per token; completeness on a small CNN",
         details: """
             Integrated gradients over a layer's values, interpolated between A(x′) and A(x), with the
             rest of the graph run from the interpolated layer; attributions are shaped like the layer.
+
+            On text instances (`{"text": ...}` for a model with a tokenizer) the layer is the word
+            embeddings unless `layer` names another, the baselines are Captum's tutorial reference
+            (the special tokens kept, every other token the padding token, the attention mask and
+            token types unchanged), and the answer holds one attribution per token: the sum over
+            the layer's values at that token.
             """,
         parameters: LayerPathRequest.parameters)
 

@@ -4,7 +4,9 @@ import CandorModel
 /// gradients, layer conductance): the differentiable model, the layer, and the path from the
 /// baselines to the inputs, checked once for both.
 struct LayerPathRequest: Sendable {
-    static let parameters = [LayerSelection.parameter("the intermediate tensor A (required)")] + PathIntegral.parameters
+    static let parameters =
+        [LayerSelection.parameter("the intermediate tensor A (required, except for text instances: the word embeddings)")]
+        + PathIntegral.parameters
 
     let model: any DifferentiableModel
     let layer: String

@@ -134,7 +134,8 @@ public final class ComputationGraph: Sendable {
             }
         }
         return targets.map { slot in
-            gradients[slot] ?? values[slot].flatMap { $0.floatTensor.map(Tensor.init(zerosLike:)) } ?? Tensor(scalar: 0)
+            // Integer slots (token ids) carry no gradient: zeros shaped like them.
+            gradients[slot] ?? values[slot].flatMap { try? Tensor(repeating: 0, shape: $0.shape) } ?? Tensor(scalar: 0)
         }
     }
 

@@ -45,7 +45,12 @@ public final class ONNXModel: DifferentiableModel, LinearFormModel, ParameterRan
             var values: [GraphValue] = []
             for input in inputs {
                 let shape = input.shape.map { $0.fixedValue ?? size }
-                do { values.append(.float(try Tensor(repeating: 0, shape: shape))) } catch {
+                do {
+                    let zeros = try Tensor(repeating: 0, shape: shape)
+                    values.append(
+                        input.elementType == .int64
+                            ? .integer(try IntegerTensor(shape: shape, values: [Int64](repeating: 0, count: zeros.count))) : .float(zeros))
+                } catch {
                     throw ModelError(.tooLarge, "input '\(input.name)': \(error)")
                 }
             }
@@ -113,7 +118,7 @@ public final class ONNXModel: DifferentiableModel, LinearFormModel, ParameterRan
 
     public func predict(_ inputs: [Tensor]) throws(ModelError) -> [Tensor] {
         try inChunks(inputs) { chunk, _ throws(ModelError) in
-            let values = try graph.forward(chunk.map(GraphValue.float), retainingAll: false)
+            let values = try graph.forward(try graphValues(chunk), retainingAll: false)
             return try graph.outputSlots.map { slot throws(ModelError) in try Self.floatOutput(values[slot], name: graph.slotNames[slot]) }
         }
     }
@@ -121,6 +126,20 @@ public final class ONNXModel: DifferentiableModel, LinearFormModel, ParameterRan
     /// The output of the last `Conv` node in execution order: Grad-CAM's default layer.
     public var lastConvolutionOutput: String? {
         graph.steps.last { $0.node.operatorType == "Conv" }?.outputs.first?.map { graph.slotNames[$0] }
+    }
+
+    /// The output of the `Gather` that looks graph input `input` up, row by row, in a constant
+    /// table: a text model's word embeddings (the layer Captum's text tutorials attribute to,
+    /// `model.embeddings`). Nil when the input feeds no such lookup.
+    public func embeddingLookup(of input: String) -> String? {
+        guard let inputSlot = graph.slotIndex[input] else { return nil }
+        let lookup = graph.steps.first { step in
+            guard let gather = step.op as? GatherOperator, gather.axis == 0, step.inputs.count > 1, step.inputs[1] == inputSlot,
+                let table = step.inputs[0]
+            else { return false }
+            return graph.constants[table]?.shape.count == 2
+        }
+        return lookup?.outputs.first.flatMap { $0 }.map { graph.slotNames[$0] }
     }
 
     public func lrpRefusals(feeding output: Int) -> [LRPRefusal] { graph.lrpRefusals(feeding: output) }
@@ -142,7 +161,7 @@ public final class ONNXModel: DifferentiableModel, LinearFormModel, ParameterRan
         }
         let outputCount = graph.outputSlots.count
         let combined = try inChunks(inputs) { chunk, rows throws(ModelError) in
-            let values = try graph.forward(chunk.map(GraphValue.float), retainingAll: true, overrides: overrides)
+            let values = try graph.forward(try graphValues(chunk), retainingAll: true, overrides: overrides)
             let outputs = try graph.outputSlots.map { slot throws(ModelError) in
                 try Self.floatOutput(values[slot], name: graph.slotNames[slot])
             }
@@ -179,6 +198,32 @@ public final class ONNXModel: DifferentiableModel, LinearFormModel, ParameterRan
             inputGradients: Array(combined[(outputCount + layerCount)..<(outputCount + layerCount + inputCount)]),
             layerValues: Array(combined[outputCount..<(outputCount + layerCount)]),
             layerGradients: Array(combined.suffix(layerCount)))
+    }
+
+    /// The graph's values for a batch of inputs. Every input arrives as float32, so that
+    /// explainers perturb all inputs alike; an int64 input (token ids, an attention mask) is
+    /// converted here, and a value that is not a whole number — an interpolation between two
+    /// token ids, say — is refused rather than rounded to some other token.
+    private func graphValues(_ batch: [Tensor]) throws(ModelError) -> [GraphValue] {
+        var values: [GraphValue] = []
+        for (info, tensor) in zip(inputs, batch) {
+            guard info.elementType == .int64 else {
+                values.append(.float(tensor))
+                continue
+            }
+            var integers = [Int64](repeating: 0, count: tensor.count)
+            for (index, value) in tensor.scalars.enumerated() {
+                guard value == value.rounded(), abs(value) <= 0x1p53 else {
+                    throw ModelError(
+                        .invalidInput, "input '\(info.name)' takes whole numbers (it is int64), but holds \(value)")
+                }
+                integers[index] = Int64(value)
+            }
+            do { values.append(.integer(try IntegerTensor(shape: tensor.shape, values: integers))) } catch {
+                throw ModelError(.inconsistentShapes, "input '\(info.name)': \(error)")
+            }
+        }
+        return values
     }
 
     /// The slot of an intermediate tensor (or graph input) a pass names.

@@ -198,14 +198,20 @@ private struct GraphBuilder {
         return (computation, inputs, graph.output.map(\.name))
     }
 
-    /// The declared type and shape of a graph input; Candor needs float inputs of known rank.
+    /// The declared type and shape of a graph input; Candor needs float32 inputs (or int64
+    /// ones, such as a text model's token ids and attention mask) of known rank.
     static func inputInfo(_ input: Onnx_ValueInfoProto) throws(ModelError) -> TensorInfo {
         guard case .tensorType(let tensorType)? = input.type.value else {
             throw ModelError(.unsupportedFeature, "input '\(input.name)' is not a tensor")
         }
-        guard tensorType.elemType == Int32(Onnx_TensorProto.DataType.float.rawValue) else {
-            let type = Onnx_TensorProto.DataType(rawValue: Int(tensorType.elemType)) ?? .undefined
-            throw ModelError(.unsupportedFeature, "input '\(input.name)' has element type \(type); Candor's inputs must be float32")
+        let elementType: ElementType
+        switch Onnx_TensorProto.DataType(rawValue: Int(tensorType.elemType)) {
+        case .float?: elementType = .float32
+        case .int64?: elementType = .int64
+        case let other:
+            throw ModelError(
+                .unsupportedFeature,
+                "input '\(input.name)' has element type \(other ?? .undefined); Candor's inputs must be float32 or int64")
         }
         guard tensorType.hasShape else {
             throw ModelError(
@@ -225,6 +231,6 @@ private struct GraphBuilder {
                 shape.append(.symbolic(axis == 0 ? "N" : "d\(axis)"))
             }
         }
-        return TensorInfo(name: input.name, elementType: .float32, shape: shape)
+        return TensorInfo(name: input.name, elementType: elementType, shape: shape)
     }
 }

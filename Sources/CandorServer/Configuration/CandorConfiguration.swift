@@ -57,6 +57,9 @@ public struct CandorConfiguration: Sendable, Equatable {
         /// Most pixels (width × height) of one picture sent as an instance, checked from the
         /// file's header before decoding: a small file that inflates to gigabytes is a 413.
         public var maxImagePixels = 16_777_216
+        /// Most tokens one text instance may have after tokenization (and the tokenizer's own
+        /// truncation): a transformer's attention grows with the square of the length.
+        public var maxTextTokens = 512
     }
 
     public struct Cache: Sendable, Equatable {
@@ -186,6 +189,7 @@ extension CandorConfiguration {
         ("workers", "threads"), ("workers", "queue_limit"), ("workers", "retry_after_seconds"),
         ("models", "directory"), ("models", "max_model_bytes"),
         ("limits", "max_batch_size"), ("limits", "max_input_elements"), ("limits", "max_batch_elements"), ("limits", "max_image_pixels"),
+        ("limits", "max_text_tokens"),
         ("cache", "max_bytes"),
         ("data", "directory"),
         ("datasets", "max_bytes"), ("datasets", "max_rows"), ("datasets", "max_count"),
@@ -199,9 +203,10 @@ extension CandorConfiguration {
 
     /// Sets one setting from its text form, checking type and range.
     mutating func set(section: String, key: String, value: String, source: String) throws {
-        func integer(minimum: Int) throws -> Int {
-            guard let number = Int(value), number >= minimum else {
-                throw LoadError(description: "\(source): \(section).\(key) must be an integer ≥ \(minimum), got '\(value)'")
+        func integer(minimum: Int, maximum: Int = .max) throws -> Int {
+            guard let number = Int(value), number >= minimum, number <= maximum else {
+                let range = maximum == .max ? "≥ \(minimum)" : "from \(minimum) to \(maximum)"
+                throw LoadError(description: "\(source): \(section).\(key) must be an integer \(range), got '\(value)'")
             }
             return number
         }
@@ -242,6 +247,7 @@ extension CandorConfiguration {
         case ("limits", "max_input_elements"): limits.maxInputElements = try integer(minimum: 1)
         case ("limits", "max_batch_elements"): limits.maxBatchElements = try integer(minimum: 1)
         case ("limits", "max_image_pixels"): limits.maxImagePixels = try integer(minimum: 1)
+        case ("limits", "max_text_tokens"): limits.maxTextTokens = try integer(minimum: 2, maximum: 1 << 20)
         case ("cache", "max_bytes"): cache.maxBytes = try integer(minimum: 0)
         case ("data", "directory"): data.directory = value
         case ("datasets", "max_bytes"): datasets.maxBytes = try integer(minimum: 1024)
@@ -262,7 +268,7 @@ extension CandorConfiguration {
                 }
             }
             audit.postgresURL = value
-        case ("audit", "retention_days"): audit.retentionDays = try integer(minimum: 0)
+        case ("audit", "retention_days"): audit.retentionDays = try integer(minimum: 0, maximum: 36_500)
         case ("audit", "queue_limit"): audit.queueLimit = try integer(minimum: 1)
         case ("audit", "queue_max_bytes"): audit.queueMaxBytes = try integer(minimum: 1024)
         case ("logging", "level"):

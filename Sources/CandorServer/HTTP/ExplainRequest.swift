@@ -25,6 +25,8 @@ struct ExplainRequest: Sendable {
     let render: RenderRequest?
     /// The answer is the picture of the one explanation rather than JSON (`PictureNegotiation`).
     let wantsPicture: Bool
+    /// The tokenized texts, when the instances were text: the answer is then per token.
+    let text: TextInputs.Batch?
 
     init(
         _ body: [String: JSONValue], model: LoadedModel, catalog: MethodCatalog, metricCatalog: MetricCatalog,
@@ -40,14 +42,24 @@ struct ExplainRequest: Sendable {
         }
         // The picture asked for is settled before any input is decoded.
         render = try Self.render(body["render"] == .null ? nil : body["render"], model: model, pictureTypes: pictureTypes)
-        let inputs = try InstanceDecoding(model: model, limits: limits).decode(body["inputs"])
+        let decoded = try InstanceDecoding(model: model, limits: limits).decodeInstances(body["inputs"])
+        let inputs = decoded.tensors
+        text = decoded.text
         let output = try Self.outputIndex(body["output"], model: model, requirement: explainer.descriptor.requirement)
         let targets = try Self.targets(body["target"], model: model, batch: inputs[0].shape[0])
-        let parameters: [String: JSONValue]
+        var parameters: [String: JSONValue]
         switch body["params"] {
         case nil, .null?: parameters = [:]
         case .object(let object)?: parameters = object
         case let other?: throw Problem.badRequest("invalid-parameter", "'params' must be an object, got \(other.typeName)")
+        }
+        if let text, let textInputs = model.text {
+            if render != nil || body["evaluate"].map({ $0 != .null }) == true {
+                throw Problem.badRequest(
+                    "invalid-input", "render and evaluate do not take text instances yet; ask for the explanation alone")
+            }
+            parameters = try TextExplanation.parameters(
+                parameters, method: explainer.descriptor, text: textInputs, batch: text, inputNames: model.model.inputs.map(\.name))
         }
         let problem = ExplanationProblem(model: model.model, inputs: inputs, output: output, targets: targets, dataset: model.dataset)
         do { plan = try explainer.prepare(parameters, for: problem) } catch { throw Problem(error) }
@@ -125,12 +137,18 @@ struct ExplainRequest: Sendable {
         let response = ExplainResponse(
             model: .init(name: model.name, sha256: model.sha256), method: method, params: plan.effectiveParameters,
             evaluateParams: metrics.plans.isEmpty ? nil : metrics.effectiveParameters, render: render?.effective,
-            explanations: explanations.enumerated().map { index, explanation in
-                ExplanationBody(
+            explanations: try explanations.enumerated().map { index, explanation in
+                var body = ExplanationBody(
                     explanation, model: model,
                     image: pictures.flatMap { pictures in
                         render.map { "data:\($0.picture.mediaType);base64,\(Data(pictures[index]).base64EncodedString())" }
                     })
+                if let text, let attributions = explanation.attribution.attributions.first {
+                    let encoding = text.encodings[index]
+                    body.attributions = [("tokens", try TextExplanation.tokenAttributions(attributions, encoding: encoding))]
+                    body.tokens = TextExplanation.tokens(encoding)
+                }
+                return body
             })
         return try ResponseJSONEncoder.encode(response)
     }

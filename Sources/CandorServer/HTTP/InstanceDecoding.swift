@@ -15,7 +15,37 @@ struct InstanceDecoding {
     let model: LoadedModel
     let limits: CandorConfiguration.Limits
 
-    func decode(_ inputs: JSONValue?) throws -> [Tensor] {
+    /// The decoded inputs, with the tokenized texts when the instances were text.
+    struct Decoded {
+        let tensors: [Tensor]
+        let text: TextInputs.Batch?
+    }
+
+    /// The inputs as tensors. Text instances (`{"text": ...}`) are taken only `allowingText`:
+    /// by the routes that say which token each number is about.
+    func decode(_ inputs: JSONValue?, allowingText: Bool = false) throws -> [Tensor] {
+        if !allowingText, TextInputs.holdsText(inputs) {
+            throw Problem.badRequest(
+                "invalid-input", "this route does not take text instances yet; send the tokenizer's ids by input name instead")
+        }
+        return try decodeInstances(inputs).tensors
+    }
+
+    /// The inputs as tensors, tokenizing text instances for a model whose sidecar names a
+    /// tokenizer.
+    func decodeInstances(_ inputs: JSONValue?) throws -> Decoded {
+        if TextInputs.holdsText(inputs), case .array(let instances)? = inputs {
+            guard let text = model.text else {
+                throw Problem.badRequest(
+                    "invalid-input", "this model does not take text: its sidecar names no tokenizer (the 'tokenizer' key)")
+            }
+            let batch = try text.batch(instances, inputCount: model.model.inputs.count, limits: limits)
+            return Decoded(tensors: batch.inputs, text: batch)
+        }
+        return Decoded(tensors: try decodeTensors(inputs), text: nil)
+    }
+
+    private func decodeTensors(_ inputs: JSONValue?) throws -> [Tensor] {
         guard let inputs else { throw Problem.badRequest("invalid-input", "the request has no 'inputs'") }
         let declared = model.model.inputs
         var batches: [JSONValue] = []

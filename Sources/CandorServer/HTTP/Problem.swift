@@ -73,10 +73,16 @@ extension Problem {
         self.init(status, code: error.code.rawValue, detail: error.message)
     }
 
-    /// The HTTP form of a model failure (an upload, a prediction): 422 naming the problem, or
-    /// 413 when a size limit was hit.
+    /// The HTTP form of a model failure (an upload, a prediction): 422 naming the problem, 413
+    /// when a size limit was hit, 400 for an input the model cannot take as it is.
     init(_ error: ModelError) {
-        self.init(error.code == .tooLarge ? .contentTooLarge : .unprocessableContent, code: error.code.rawValue, detail: error.message)
+        let status: HTTPResponse.Status =
+            switch error.code {
+            case .tooLarge: .contentTooLarge
+            case .invalidInput: .badRequest
+            default: .unprocessableContent
+            }
+        self.init(status, code: error.code.rawValue, detail: error.message)
     }
 }
 

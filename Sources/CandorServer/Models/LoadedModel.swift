@@ -19,6 +19,8 @@ public struct LoadedModel: Sendable {
     public let dataset: DatasetSummary
     /// How pictures become the image inputs, by input name (`ImageInputs`).
     public let imageInputs: [String: ImagePreprocessing]
+    /// How text becomes the inputs, for a model whose sidecar names a tokenizer.
+    let text: TextInputs?
     /// SHA-256 of the name, the model's bytes and the sidecar: what a cached answer (which
     /// carries the name and the class names) depends on, computed once here.
     let identity: String
@@ -135,10 +137,20 @@ public struct LoadedModel: Sendable {
         identity.update(data: sidecar ?? Data())
         let dataset = try datasetSummary(metadata, model: model, resolver: resolver, name: name, identity: &identity)
         let imageInputs = try ImageInputs.resolve(declared: metadata.imageInputs ?? [:], inputs: model.inputs, sidecar: "\(name).yaml")
+        let text = try metadata.tokenizer.map { file in
+            let data = try resolver.file(file, for: "\(name).yaml tokenizer")
+            guard data.count <= maximumSidecarFileBytes else {
+                throw ModelMetadata.SidecarError(
+                    description: "\(name).yaml: tokenizer \(file) has \(data.count) bytes, more than the \(maximumSidecarFileBytes) allowed"
+                )
+            }
+            identity.update(data: data)
+            return try TextInputs(file: file, data: data, model: model, onnx: onnx, sidecar: "\(name).yaml")
+        }
         let files = ["\(name).\(format.fileExtension)"] + resolver.filesRead.keys.sorted() + (sidecar == nil ? [] : ["\(name).yaml"])
         return LoadedModel(
             name: name, sha256: sha256, model: model, onnx: onnx, format: format, metadata: metadata, dataset: dataset,
-            imageInputs: imageInputs, identity: identity.finalize().hexString, files: files)
+            imageInputs: imageInputs, text: text, identity: identity.finalize().hexString, files: files)
     }
 
     /// The sidecar's statistics and background file, checked against the model: a sidecar
@@ -164,10 +176,10 @@ public struct LoadedModel: Sendable {
         }
         if let file = metadata.background {
             let data = try resolver.file(file, for: "\(sidecar) background")
-            guard data.count <= maximumBackgroundBytes else {
+            guard data.count <= maximumSidecarFileBytes else {
                 throw ModelMetadata.SidecarError(
                     description:
-                        "\(sidecar): background file \(file) has \(data.count) bytes, more than the \(maximumBackgroundBytes) allowed")
+                        "\(sidecar): background file \(file) has \(data.count) bytes, more than the \(maximumSidecarFileBytes) allowed")
             }
             identity.update(data: data)
             let parsed = data.withUnsafeBytes { bytes in Result { () throws(JSONParser.Failure) in try JSONParser.parse(bytes) } }
@@ -197,8 +209,9 @@ public struct LoadedModel: Sendable {
         return summary
     }
 
-    /// The largest background file a sidecar may name (it is parsed whole into memory).
-    static let maximumBackgroundBytes = 64 << 20
+    /// The largest background or tokenizer file a sidecar may name (each is parsed whole into
+    /// memory).
+    static let maximumSidecarFileBytes = 64 << 20
 
     struct InvalidName: Error, CustomStringConvertible {
         let description: String

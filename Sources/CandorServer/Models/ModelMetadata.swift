@@ -7,8 +7,8 @@ import Yams
 /// names of its input features and output classes, per-feature training statistics (LIME's
 /// discretizer and scaler), the file of background instances that KernelSHAP and LIME
 /// draw absent features from, and the features' domains (integer, categorical, immutable)
-/// that counterfactuals respect, how a picture becomes each image input, and the method that
-/// explains it when a request names none.
+/// that counterfactuals respect, how a picture becomes each image input, the method that
+/// explains it when a request names none, and the tokenizer of a text model.
 public struct ModelMetadata: Sendable, Equatable, Codable {
     public var description: String?
     public var featureNames: [String]?
@@ -31,6 +31,9 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
     /// and `kernel_shap` that applies.
     public var defaultMethod: String?
     public var defaultParams: [String: JSONValue]?
+    /// A Hugging Face `tokenizer.json` beside the model: the model takes text
+    /// (`TextInputs`).
+    public var tokenizer: String?
 
     public init(description: String? = nil, featureNames: [String]? = nil, classNames: [String]? = nil) {
         self.description = description
@@ -50,6 +53,7 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
         case imageInputs = "image_inputs"
         case defaultMethod = "default_method"
         case defaultParams = "default_params"
+        case tokenizer
     }
 
     /// Parses a sidecar; a malformed one is an error naming the file (the model is refused
@@ -73,6 +77,7 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
                 let known = [
                     "description", "feature_names", "class_names", "training_statistics", "background", "integer_features",
                     "categorical_features", "immutable_features", "image_inputs", "default_method", "default_params",
+                    "tokenizer",
                 ]
                 throw SidecarError(description: "\(file) has unknown key '\(unknown)'; known keys: \(known.joined(separator: ", "))")
             }

@@ -38,7 +38,7 @@ struct InferenceRoutes {
     func outputs(for inputs: JSONValue?, model: LoadedModel, _ context: CandorRequestContext) async throws -> [Tensor] {
         let limits = service.configuration.limits
         let tensors = try await parsing(["inputs": inputs ?? .null], model: model, context) {
-            try InstanceDecoding(model: model, limits: limits).decode(inputs)
+            try InstanceDecoding(model: model, limits: limits).decode(inputs, allowingText: true)
         }
         return try await Self.predictions(of: tensors, model: model, service: service, context: context)
     }
@@ -198,7 +198,9 @@ struct ExplanationBody: Encodable {
     let target: Int
     let targetName: String?
     let output: Tensor
-    let attributions: [(String, Tensor)]
+    var attributions: [(String, Tensor)]
+    /// The tokens the attributions are of, for text instances.
+    var tokens: [TextExplanation.Token]?
     let extras: [String: JSONValue]
     /// `attributions_stderr`, shaped as `attributions` (sampling methods only).
     let standardErrors: [(String, Tensor)]?
@@ -223,6 +225,7 @@ struct ExplanationBody: Encodable {
         try container.encode(target, forKey: DynamicKey("target"))
         try container.encodeIfPresent(targetName, forKey: DynamicKey("target_name"))
         try container.encode(NestedTensor(tensor: output), forKey: DynamicKey("output"))
+        try container.encodeIfPresent(tokens, forKey: DynamicKey("tokens"))
         try Self.encode(attributions, as: "attributions", in: &container)
         if let standardErrors { try Self.encode(standardErrors, as: "attributions_stderr", in: &container) }
         for (key, value) in extras.sorted(by: { $0.key < $1.key }) { try container.encode(value, forKey: DynamicKey(key)) }

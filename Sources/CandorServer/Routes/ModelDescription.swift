@@ -32,6 +32,21 @@ struct ModelDescription: Encodable {
     /// How a picture becomes each image input, declared or implied (`ImageInputs`): what a
     /// client sending `{"image": ...}` instances can expect (full description only).
     let imageInputs: [String: ImagePreprocessing]?
+    /// For a model whose sidecar names a tokenizer: the file, and the layer the text methods
+    /// attribute at by default (full description only).
+    let text: TextDescription?
+
+    struct TextDescription: Encodable {
+        let tokenizer: String
+        let embeddingLayer: String?
+        let maxTokens: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case tokenizer
+            case embeddingLayer = "embedding_layer"
+            case maxTokens = "max_tokens"
+        }
+    }
 
     /// The full description, or (for the list) the summary without layers and methods.
     init(_ model: LoadedModel, catalog: MethodCatalog?) {
@@ -47,14 +62,22 @@ struct ModelDescription: Encodable {
         layers = catalog == nil ? nil : model.onnx?.layers ?? []
         featureNames = model.metadata.featureNames
         classNames = model.metadata.classNames
+        // A text model lists the methods that take text instances.
         methods = catalog.map { catalog in
-            catalog.explainers.filter { $0.descriptor.requirement.isMet(by: model.model) }
-                .map(\.descriptor.name)
+            catalog.explainers.filter { explainer in
+                explainer.descriptor.requirement.isMet(by: model.model)
+                    && (model.text == nil || TextExplanation.methods.contains(explainer.descriptor.name))
+            }
+            .map(\.descriptor.name)
         }
         let background = catalog == nil ? nil : model.dataset.background
         example = background.flatMap { ExampleInstance(background: $0, inputs: model.model.inputs) }
         featureRanges = background.flatMap { Self.featureRanges(of: $0, inputs: model.model.inputs) }
         imageInputs = catalog == nil || model.imageInputs.isEmpty ? nil : model.imageInputs
+        text =
+            catalog == nil
+            ? nil
+            : model.text.map { TextDescription(tokenizer: $0.file, embeddingLayer: $0.embeddingLayer, maxTokens: $0.fixedLength) }
     }
 
     /// [min, max] of each column of a single input's [rows, features] background, skipping
@@ -75,7 +98,7 @@ struct ModelDescription: Encodable {
         case classNames = "class_names"
         case featureRanges = "feature_ranges"
         case imageInputs = "image_inputs"
-        case example
+        case example, text
     }
 
     /// One background instance: nested arrays for a single-input model, or an object with one

@@ -1,0 +1,63 @@
+import CandorModel
+import CandorTensor
+import CandorTestSupport
+import Foundation
+import Testing
+
+/// A text model's int64 inputs (token ids, attention mask), on the demo transformer exported by
+/// PyTorch's dynamo exporter (scripts/train_text_demo_model.py): the ids arrive as float32
+/// whole numbers, evaluate as onnxruntime evaluates them, and carry no gradient of their own.
+@Suite struct IntegerInputTests {
+    static func model() throws -> ONNXModel {
+        try ONNXModelLoader.load(contentsOf: Fixtures.repository.appendingPathComponent("models/review_sentiment.onnx"))
+    }
+
+    static func golden() throws -> [(ids: [Int], logits: [Double])] {
+        let root = try #require(try Fixtures.json("text/review_sentiment.golden.json") as? [String: Any])
+        let cases = try #require(root["cases"] as? [[String: Any]])
+        return cases.map { ($0["ids"] as? [Int] ?? [], $0["logits"] as? [Double] ?? []) }
+    }
+
+    @Test func int64InputsAreDeclaredAsSuch() throws {
+        let model = try Self.model()
+        #expect(model.inputs.map(\.name) == ["input_ids", "attention_mask"])
+        #expect(model.inputs.allSatisfy { $0.elementType == .int64 })
+        #expect(model.embeddingLookup(of: "input_ids") == "embedding")
+        #expect(model.embeddingLookup(of: "attention_mask") == nil)
+    }
+
+    @Test func tokenIdsEvaluateAsOnnxruntimeEvaluatesThem() throws {
+        let model = try Self.model()
+        for (ids, logits) in try Self.golden() {
+            let idTensor = try Tensor(shape: [1, ids.count], scalars: ids.map(Float.init))
+            let mask = try Tensor(repeating: 1, shape: [1, ids.count])
+            let output = try model.predict([idTensor, mask])[0].scalars
+            #expect(zip(output, logits).allSatisfy { abs(Double($0) - $1) < 1e-4 }, "\(output) vs \(logits)")
+        }
+    }
+
+    @Test func anIdThatIsNotAWholeNumberIsRefused() throws {
+        let model = try Self.model()
+        let inputs = [try Tensor(shape: [1, 3], scalars: [2, 7.5, 3]), try Tensor(repeating: 1, shape: [1, 3])]
+        let error = #expect(throws: ModelError.self) { try model.predict(inputs) }
+        #expect(error?.code == .invalidInput)
+        #expect(error?.message.contains("input 'input_ids' takes whole numbers") == true, "\(String(describing: error))")
+    }
+
+    /// Gradients stop at the lookup: the ids get zeros shaped like them, the embeddings the
+    /// real gradient (what the text methods read).
+    @Test func integerInputsGetZeroGradientsAndTheEmbeddingsTheRealOne() throws {
+        let model = try Self.model()
+        let (ids, _) = try #require(try Self.golden().first)
+        let idTensor = try Tensor(shape: [1, ids.count], scalars: ids.map(Float.init))
+        let mask = try Tensor(repeating: 1, shape: [1, ids.count])
+        let result = try model.gradient([idTensor, mask], output: 0, pass: BackwardPass(layers: ["embedding"])) {
+            output, _ throws(ModelError) in
+            do { return try Tensor(shape: output.shape, scalars: [1, 0]) } catch { throw ModelError(.inconsistentShapes, "\(error)") }
+        }
+        #expect(result.inputGradients.map(\.shape) == [[1, ids.count], [1, ids.count]])
+        #expect(result.inputGradients.allSatisfy { $0.scalars.allSatisfy { $0 == 0 } })
+        #expect(result.layerGradients[0].shape == [1, ids.count, 32])
+        #expect(result.layerGradients[0].scalars.contains { $0 != 0 })
+    }
+}

@@ -1,0 +1,162 @@
+import CandorServer
+import CandorTestSupport
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+
+/// Text instances (`{"text": ...}`) on the demo text model `review_sentiment`: tokenized by its
+/// tokenizer.json, predicted as onnxruntime predicts the ids, and explained token by token as
+/// Captum explains the same model (scripts/fixtures/make_text_fixtures.py).
+@Suite struct TextRouteTests {
+    struct Golden: Sendable {
+        let text: String
+        let tokens: [String]
+        let target: Int
+        let logits: [Double]
+        let integratedGradients: [Double]
+        let convergenceDelta: Double
+        let gradientXActivation: [Double]
+    }
+
+    static let goldens: [Golden] = {
+        guard let root = try? Fixtures.json("text/review_sentiment.golden.json") as? [String: Any],
+            let cases = root["cases"] as? [[String: Any]]
+        else { return [] }
+        return cases.map { entry in
+            let lig = entry["layer_integrated_gradients"] as? [String: Any] ?? [:]
+            let gxa = entry["layer_gradient_x_activation"] as? [String: Any] ?? [:]
+            return Golden(
+                text: entry["text"] as? String ?? "", tokens: entry["tokens"] as? [String] ?? [], target: entry["target"] as? Int ?? -1,
+                logits: entry["logits"] as? [Double] ?? [], integratedGradients: lig["attributions"] as? [Double] ?? [],
+                convergenceDelta: lig["convergence_delta"] as? Double ?? .nan, gradientXActivation: gxa["attributions"] as? [Double] ?? [])
+        }
+    }()
+
+    /// Every golden text in one request: the shorter ones are padded, which must change nothing.
+    static var instances: String {
+        let texts = goldens.map { ["text": $0.text] }
+        return (try? JSONSerialization.data(withJSONObject: texts)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+    }
+
+    @Test func theFixtureHoldsEveryText() {
+        #expect(Self.goldens.count == 5)
+    }
+
+    @Test func textPredictsAsOnnxruntimePredictsItsTokenIds() async throws {
+        try await TestApplication().test { client in
+            let response = try await client.post("/v1/models/review_sentiment/predict", json: #"{"inputs":\#(Self.instances)}"#)
+            #expect(response.status == .ok, "\(response.text)")
+            let logits = try #require((response.json["outputs"] as? [String: [[Double]]])?["logits"])
+            for (row, golden) in zip(logits, Self.goldens) {
+                #expect(zip(row, golden.logits).allSatisfy { abs($0 - $1) < 1e-4 }, "\(golden.text): \(row) vs \(golden.logits)")
+            }
+        }
+    }
+
+    @Test(arguments: ["layer_integrated_gradients", "layer_gradient_x_activation"])
+    func eachTokensAttributionIsCaptums(_ method: String) async throws {
+        try await TestApplication().test { client in
+            let response = try await client.post(
+                "/v1/models/review_sentiment/explain", json: #"{"method":"\#(method)","inputs":\#(Self.instances)}"#)
+            #expect(response.status == .ok, "\(response.text)")
+            let explanations = try #require(response.json["explanations"] as? [[String: Any]])
+            #expect(explanations.count == Self.goldens.count)
+            for (explanation, golden) in zip(explanations, Self.goldens) {
+                let tokens = (explanation["tokens"] as? [[String: Any]] ?? []).compactMap { $0["token"] as? String }
+                #expect(tokens == golden.tokens)
+                #expect(explanation["target"] as? Int == golden.target)
+                let attributions = explanation["attributions"] as? [Double] ?? []
+                let expected = method == "layer_integrated_gradients" ? golden.integratedGradients : golden.gradientXActivation
+                #expect(attributions.count == expected.count)
+                let scale = expected.map(abs).max() ?? 1
+                for (actual, reference) in zip(attributions, expected) {
+                    #expect(abs(actual - reference) <= 2e-3 * scale + 1e-5, "\(golden.text): \(attributions) vs \(expected)")
+                }
+                if method == "layer_integrated_gradients" {
+                    let delta = try #require(explanation["convergence_delta"] as? Double)
+                    #expect(abs(delta - golden.convergenceDelta) < 1e-3, "\(delta) vs \(golden.convergenceDelta)")
+                }
+            }
+        }
+    }
+
+    @Test func tokensCarryTheirPlaceInTheText() async throws {
+        try await TestApplication().test { client in
+            let response = try await client.post(
+                "/v1/models/review_sentiment/explain",
+                json: #"{"method":"layer_integrated_gradients","inputs":[{"text":"Très bien","text_pair":"but slow"}]}"#)
+            #expect(response.status == .ok, "\(response.text)")
+            let explanation = try #require((response.json["explanations"] as? [[String: Any]])?.first)
+            let tokens = try #require(explanation["tokens"] as? [[String: Any]])
+            let described = tokens.map { token in
+                [
+                    token["token"] as? String ?? "?", (token["start"] as? Int).map(String.init) ?? "-",
+                    (token["end"] as? Int).map(String.init) ?? "-",
+                    token["in"] as? String ?? "", (token["special"] as? Bool).map(String.init) ?? "",
+                ].joined(separator: " ")
+            }
+            // "très" is lowercased but keeps its accent (the tokenizer strips none) and is
+            // spelled by characters: its pieces keep their place in the original text.
+            #expect(described.first == "[CLS] - -  true")
+            #expect(described.contains("but 0 3 text_pair "))
+            #expect(described.contains("slow 4 8 text_pair "))
+            #expect(described.last == "[SEP] - -  true")
+            #expect((explanation["attributions"] as? [Double])?.count == tokens.count)
+        }
+    }
+
+    @Test func theModelDescriptionNamesItsTokenizerAndTextMethods() async throws {
+        try await TestApplication().test { client in
+            let response = try await client.get("/v1/models/review_sentiment")
+            #expect(response.status == .ok)
+            let text = try #require(response.json["text"] as? [String: Any])
+            #expect(text["tokenizer"] as? String == "review_sentiment.tokenizer.json")
+            #expect(text["embedding_layer"] as? String == "embedding")
+            #expect(response.json["methods"] as? [String] == ["layer_integrated_gradients", "layer_gradient_x_activation"])
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"method":"saliency","inputs":[{"text":"great"}]}"#, 400, "method-not-applicable"),
+        (#"{"method":"layer_integrated_gradients","inputs":[{"text":"great"}],"evaluate":["deletion"]}"#, 400, "invalid-input"),
+        (#"{"method":"layer_integrated_gradients","inputs":[{"text":"great"},[1,2]]}"#, 400, "invalid-input"),
+        (#"{"method":"layer_integrated_gradients","inputs":[{"text":"great","lang":"en"}]}"#, 400, "invalid-input"),
+        (#"{"method":"layer_integrated_gradients","inputs":[{"text":"great","text_pair":3}]}"#, 400, "invalid-input"),
+        (#"{"method":"layer_integrated_gradients","inputs":[{"text":5}]}"#, 400, "invalid-input"),
+        (#"{"method":"layer_integrated_gradients","inputs":[{"text":"great"}],"params":{"layer":"nope"}}"#, 400, "invalid-parameter"),
+    ])
+    func aTextRequestThatCannotBeAnsweredIsRefused(_ body: String, _ status: Int, _ code: String) async throws {
+        try await TestApplication().test { client in
+            let response = try await client.post("/v1/models/review_sentiment/explain", json: body)
+            #expect(response.status.code == status, "\(response.text)")
+            #expect(response.json["type"] as? String == "urn:candor:error:\(code)", "\(response.text)")
+        }
+    }
+
+    @Test func aTextLongerThanTheLimitIs413() async throws {
+        try await TestApplication { $0.limits.maxTextTokens = 8 }.test { client in
+            let response = try await client.post(
+                "/v1/models/review_sentiment/predict", json: #"{"inputs":[{"text":"the lamp is not very quiet but the price is great"}]}"#)
+            #expect(response.status == .contentTooLarge, "\(response.text)")
+            #expect((response.json["detail"] as? String)?.contains("limits.max_text_tokens") == true)
+        }
+    }
+
+    @Test func textToAModelWithoutATokenizerIsRefused() async throws {
+        try await TestApplication().test { client in
+            let response = try await client.post("/v1/models/iris_mlp/predict", json: #"{"inputs":[{"text":"a flower"}]}"#)
+            #expect(response.status == .badRequest)
+            #expect((response.json["detail"] as? String)?.contains("names no tokenizer") == true)
+        }
+    }
+
+    @Test func tokenIdsThatAreNotWholeNumbersAreRefused() async throws {
+        try await TestApplication().test { client in
+            let response = try await client.post(
+                "/v1/models/review_sentiment/predict", json: #"{"inputs":{"input_ids":[[2,5.5,3]],"attention_mask":[[1,1,1]]}}"#)
+            #expect(response.status == .badRequest, "\(response.text)")
+            #expect((response.json["detail"] as? String)?.contains("whole numbers") == true, "\(response.text)")
+        }
+    }
+}
