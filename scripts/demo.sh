@@ -158,6 +158,17 @@ def short(value):
 print(json.dumps(short(json.load(sys.stdin)["result"]), indent=2))' < "$scratch/job"
 }
 
+step "Which words made this review negative: layer_integrated_gradients on review_sentiment, per token"
+note "a text instance, tokenized by the model's tokenizer.json; attributions at the word embeddings"
+post "/v1/models/review_sentiment/explain" '{"method": "layer_integrated_gradients",
+  "inputs": [{"text": "The headphones are great but the battery is terrible"}]}' |
+    python3 -c '
+import json, sys
+explanation = json.load(sys.stdin)["explanations"][0]
+print("    predicted %s" % explanation["target_name"])
+for token, value in zip(explanation["tokens"], explanation["attributions"]):
+    print("    %-12s %+.3f" % (token["token"], value))'
+
 step "How the model behaves overall: partial dependence of breast_cancer_mlp on two features, as a job"
 note "over the model's background rows (\"data\": \"model\"); the grid as scikit-learn builds it"
 analyse "/v1/models/breast_cancer_mlp/analyses" '{"analysis": "partial_dependence", "data": "model",
