@@ -46,13 +46,15 @@ public final class CandorService: Sendable {
         analyses = AnalysisJobs(folder: data.appendingPathComponent("analyses"), configuration: configuration, pool: pool, logger: logger)
         var auditLogger = logger
         auditLogger[metadataKey: "component"] = "audit"
-        let store: any AuditStore =
-            configuration.audit.postgresURL.isEmpty
-            ? SQLiteAuditStore(path: data.appendingPathComponent("audit.sqlite").path, logger: auditLogger)
-            : PostgresAuditStore(url: configuration.audit.postgresURL, logger: auditLogger)
-        audit =
-            configuration.audit.enabled
-            ? AuditLog(store: store, configuration: configuration.audit, metrics: metrics, logger: auditLogger) : nil
+        if configuration.audit.enabled {
+            let store: any AuditStore =
+                configuration.audit.postgresURL.isEmpty
+                ? SQLiteAuditStore(path: data.appendingPathComponent("audit.sqlite").path, logger: auditLogger)
+                : PostgresAuditStore(url: configuration.audit.postgresURL, logger: auditLogger)
+            audit = AuditLog(store: store, configuration: configuration.audit, metrics: metrics, logger: auditLogger)
+        } else {
+            audit = nil
+        }
     }
 
     /// Runs CPU-heavy work on the worker pool under the request deadline; it is cancelled if

@@ -81,7 +81,7 @@ public struct TextTokenizer: Sendable {
             }
         }
 
-        func pieces(of word: ArraySlice<Unicode.Scalar>) -> [(token: String, range: Range<Int>)] {
+        func pieces(of word: ArraySlice<Unicode.Scalar>) -> [WordPieceSpan] {
             switch self {
             case .wordPiece(let model): model.pieces(of: word)
             case .bytePairEncoding(let model): model.pieces(of: word)
@@ -216,17 +216,21 @@ public struct TextTokenizer: Sendable {
             let words = preTokenizer?.words(aligned) ?? [aligned]
             for word in words where !word.scalars.isEmpty {
                 for piece in model.pieces(of: word.scalars[...]) {
-                    guard let id = model.vocabulary[piece.token] else { continue }
-                    encoding.append(id: id, token: piece.token, offset: word.origin(of: piece.range), typeId: 0)
+                    encoding.append(id: piece.id, token: piece.token, offset: word.origin(of: piece.range), typeId: 0)
                 }
             }
         }
+        // The added tokens by their first scalar, longest first: at each position only those
+        // that can start there are tried.
+        var candidates: [Unicode.Scalar: [AddedToken]] = [:]
+        for token in addedTokens where !token.content.isEmpty { candidates[token.content[0], default: []].append(token) }
+        for first in candidates.keys { candidates[first]?.sort { $0.content.count > $1.content.count } }
         while position < input.count {
             // Leftmost, then longest, added token.
-            let match = addedTokens.filter { token in
-                !token.content.isEmpty && position + token.content.count <= input.count
+            let match = candidates[input[position]]?.first { token in
+                position + token.content.count <= input.count
                     && input[position..<position + token.content.count].elementsEqual(token.content)
-            }.max { $0.content.count < $1.content.count }
+            }
             guard let match else {
                 position += 1
                 continue

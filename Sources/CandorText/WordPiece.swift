@@ -8,28 +8,38 @@ struct WordPiece: Equatable {
     let continuingSubwordPrefix: String
     let maxInputCharsPerWord: Int
 
-    /// The pieces of one word: token text and the range of the word's scalars it spells.
-    func pieces(of word: ArraySlice<Unicode.Scalar>) -> [(token: String, range: Range<Int>)] {
-        let whole = [(token: unknownToken, range: word.startIndex..<word.endIndex)]
+    /// The pieces of one word: each piece's id, text and the range of the word's scalars it
+    /// spells.
+    func pieces(of word: ArraySlice<Unicode.Scalar>) -> [WordPieceSpan] {
+        let whole =
+            vocabulary[unknownToken].map { [WordPieceSpan(id: $0, token: unknownToken, range: word.startIndex..<word.endIndex)] } ?? []
         guard word.count <= maxInputCharsPerWord else { return whole }
-        var pieces: [(token: String, range: Range<Int>)] = []
+        var pieces: [WordPieceSpan] = []
         var start = word.startIndex
         while start < word.endIndex {
             var end = word.endIndex
-            var found: String?
+            var found: WordPieceSpan?
             while start < end {
                 var candidate = String(String.UnicodeScalarView(word[start..<end]))
                 if start > word.startIndex { candidate = continuingSubwordPrefix + candidate }
-                if vocabulary[candidate] != nil {
-                    found = candidate
+                if let id = vocabulary[candidate] {
+                    found = WordPieceSpan(id: id, token: candidate, range: start..<end)
                     break
                 }
                 end -= 1
             }
             guard let piece = found else { return whole }
-            pieces.append((piece, start..<end))
+            pieces.append(piece)
             start = end
         }
         return pieces
     }
+}
+
+/// A piece a model spells a word with: its vocabulary id and text, and the range of the word's
+/// scalars it stands for.
+struct WordPieceSpan: Equatable {
+    let id: Int
+    let token: String
+    let range: Range<Int>
 }

@@ -119,6 +119,9 @@ import Testing
         #expect(try AuditRoutes.time("2001-09-09T01:46:40Z", named: "since") == 1_000_000_000_000_000)
         #expect(try AuditRoutes.time("2001-09-09T03:46:40.5+02:00", named: "since") == 1_000_000_000_500_000)
         #expect(throws: Problem.self) { try AuditRoutes.time("2001-09-09T01:46:40.1234567Z", named: "since") }
+        // A year past 9999 is refused rather than overflowing the microseconds.
+        #expect(throws: Problem.self) { try AuditRoutes.time("300000-01-01T00:00:00Z", named: "since") }
+        #expect(throws: Problem.self) { try AuditRoutes.time("+300000000-01-01T00:00:00Z", named: "since") }
     }
 
     @Test func anEvaluationIsRecorded() async throws {

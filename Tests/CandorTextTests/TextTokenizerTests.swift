@@ -66,7 +66,7 @@ import Testing
 
     @Test func theFixturesHoldEveryCase() {
         #expect(Self.cases("wordpiece", truncated: true).count == 21 && Self.cases("wordpiece", truncated: false).count == 21)
-        #expect(Self.cases("bpe", truncated: true).count == 27 && Self.cases("bpe", truncated: false).count == 27)
+        #expect(Self.cases("bpe", truncated: true).count == 28 && Self.cases("bpe", truncated: false).count == 28)
     }
 
     @Test(arguments: cases(truncated: false))

@@ -34,8 +34,10 @@ final class AuditLog: Service, Sendable {
         var state = "starting"
         var reason: String?
         var dropped = 0
-        /// Set at graceful shutdown: stop retrying to open the store.
+        /// Set at graceful shutdown: stop retrying to open the store, and drain what is
+        /// queued until `drainDeadline` at most.
         var closing = false
+        var drainDeadline: ContinuousClock.Instant?
     }
 
     let store: any AuditStore
@@ -103,7 +105,7 @@ final class AuditLog: Service, Sendable {
 
     func run() async throws {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
-            if let postgres = store as? PostgresAuditStore { tasks.addTask { await postgres.run() } }
+            tasks.addTask { await self.store.run() }
             // The writer stops when the doorbell is finished at graceful shutdown, after
             // draining the queue.
             await withGracefulShutdownHandler {
@@ -111,12 +113,15 @@ final class AuditLog: Service, Sendable {
                 // Once open (it returns unopened only at shutdown).
                 if self.status.state == "available" { tasks.addTask { await self.retainRecords() } }
                 for await _ in self.doorbell { await self.drain() }
-                // At shutdown a store that is down is not waited for again, and one that is up
-                // gets a limited time: what is still queued is counted as lost.
-                if self.status.state == "available" { await self.drain(until: .now + Self.shutdownDrainLimit) }
+                // The doorbell's last ring, at shutdown, drains what is left (within the
+                // limit); anything still queued then is counted as lost.
+                await self.drain()
                 self.dropQueued()
             } onGracefulShutdown: {
-                self.state.withLock { $0.closing = true }
+                self.state.withLock { state in
+                    state.closing = true
+                    state.drainDeadline = .now + Self.shutdownDrainLimit
+                }
                 self.ring.finish()
             }
             tasks.cancelAll()
@@ -142,11 +147,16 @@ final class AuditLog: Service, Sendable {
         }
     }
 
-    /// Writes what is queued, a batch at a time, until the queue is empty or `deadline`
-    /// passes. A batch the store refuses is dropped and counted: keeping it would only delay
-    /// the next records' drop.
-    private func drain(until deadline: ContinuousClock.Instant? = nil) async {
-        while deadline.map({ ContinuousClock.now < $0 }) ?? true {
+    /// Writes what is queued, a batch at a time, until the queue is empty. A batch the store
+    /// refuses is dropped and counted: keeping it would only delay the next records' drop.
+    /// Once the service is closing, a store that is not available is not tried again, and
+    /// an available one gets until the drain deadline (each batch's timeout cut to it), even
+    /// when the shutdown comes in the middle of a drain.
+    private func drain() async {
+        while true {
+            let (closing, available, deadline) = state.withLock { ($0.closing, $0.state == "available", $0.drainDeadline) }
+            let remaining = deadline.map { $0 - .now }
+            if closing, !available || (remaining.map { $0 <= .zero } ?? false) { return }
             let batch = state.withLock { state -> [AuditRecord] in
                 var (count, bytes) = (0, 0)
                 while count < min(Self.batchLimit, state.queue.count),
@@ -164,7 +174,9 @@ final class AuditLog: Service, Sendable {
             metrics.auditQueueDepth.record(state.withLock { $0.queue.count })
             guard !batch.isEmpty else { return }
             do {
-                try await Self.withTimeout { try await self.store.insert(batch) }
+                try await Self.withTimeout(min(Self.operationTimeout, remaining ?? Self.operationTimeout)) {
+                    try await self.store.insert(batch)
+                }
                 state.withLock { $0.writing = 0 }
                 metrics.auditWritten.increment(by: batch.count)
                 setAvailable()

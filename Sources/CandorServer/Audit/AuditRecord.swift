@@ -46,37 +46,48 @@ struct AuditRecord: Sendable, Equatable {
     var weight: Int { (payload?.count ?? 0) + answers.utf8.count + params.utf8.count + 512 }
 }
 
-/// What a response says of each instance beyond its attributions: its target and the model's
-/// output, as `[{"target", "output"}, ...]` JSON. Kept beside a cached answer, so a cache hit
-/// is recorded as fully as a miss.
-enum AnswerSummary {
+/// What an audit record holds of an answer that costs work in proportion to the request — the
+/// effective parameters as JSON, each instance's target and model output as
+/// `[{"target", "output"}, ...]`, and the SHA-256 of the inputs and of the answer — computed on
+/// the worker that made the answer, and kept beside a cached answer, so that a cache hit is
+/// recorded as fully as the miss that computed it without hashing anything again.
+struct AuditDigest: Sendable {
+    let params: String
+    let answers: String
+    let inputsSHA256: String
+    let payloadSHA256: String
+
     private struct Answer: Encodable {
         let target: Int
         let output: NestedTensor
     }
 
-    static func json(targets: [Int], outputs: [Tensor]) throws -> [UInt8] {
-        try ResponseJSONEncoder.encode(zip(targets, outputs).map { Answer(target: $0, output: NestedTensor(tensor: $1)) })
+    init(params: [String: JSONValue], targets: [Int], outputs: [Tensor], inputs: [Tensor], body: [UInt8]) throws {
+        self.params = String(decoding: try ResponseJSONEncoder.encode(JSONValue.object(params)), as: UTF8.self)
+        let answers = zip(targets, outputs).map { Answer(target: $0, output: NestedTensor(tensor: $1)) }
+        self.answers = String(decoding: try ResponseJSONEncoder.encode(answers), as: UTF8.self)
+        var inputsHash = SHA256()
+        inputsHash.update(tensors: inputs)
+        inputsSHA256 = inputsHash.finalize().hexString
+        payloadSHA256 = SHA256.hash(data: body).hexString
     }
+
+    /// What the digest weighs beside a cached answer.
+    var byteCount: Int { params.utf8.count + answers.utf8.count + 128 }
 }
 
 extension AuditRecord {
     /// The record of an answer a route is about to send.
     init(
-        route: String, context: CandorRequestContext, model: LoadedModel, method: String?, params: [String: JSONValue],
-        output: Int, answers: [UInt8], inputs: [Tensor], mediaType: String, body: [UInt8], storePayload: Bool, cacheHit: Bool,
-        latency: Duration
-    ) throws {
-        var inputsHash = SHA256()
-        inputsHash.update(tensors: inputs)
+        route: String, context: CandorRequestContext, model: LoadedModel, method: String?, output: Int, digest: AuditDigest,
+        mediaType: String, body: [UInt8], storePayload: Bool, cacheHit: Bool, latency: Duration
+    ) {
         self.init(
             id: nil, recordedAt: AuditClock.now, requestId: context.requestId, caller: context.remoteAddress, route: route,
-            model: model.name, modelSHA256: model.sha256, method: method,
-            params: String(decoding: try ResponseJSONEncoder.encode(JSONValue.object(params)), as: UTF8.self),
+            model: model.name, modelSHA256: model.sha256, method: method, params: digest.params,
             output: model.model.outputs.indices.contains(output) ? model.model.outputs[output].name : "\(output)",
-            answers: String(decoding: answers, as: UTF8.self), inputsSHA256: inputsHash.finalize().hexString, mediaType: mediaType,
-            payloadSHA256: SHA256.hash(data: body).hexString, payload: storePayload ? body : nil, payloadStored: storePayload,
-            cacheHit: cacheHit,
+            answers: digest.answers, inputsSHA256: digest.inputsSHA256, mediaType: mediaType, payloadSHA256: digest.payloadSHA256,
+            payload: storePayload ? body : nil, payloadStored: storePayload, cacheHit: cacheHit,
             latencyMicroseconds: latency.nanoseconds / 1_000)
     }
 }

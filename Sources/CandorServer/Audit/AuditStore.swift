@@ -15,7 +15,15 @@ protocol AuditStore: Sendable {
     func records(requestId: String, recordId: Int64?) async throws -> [AuditRecord]
     /// Removes the records written before the time (microseconds since 1970); returns how many.
     func deleteRecords(before time: Int64) async throws -> Int
+    /// Runs what the store needs while the service runs (PostgreSQL's connection pool), until
+    /// the task is cancelled.
+    func run() async
     func close() async
+}
+
+extension AuditStore {
+    /// Most stores need nothing running.
+    func run() async {}
 }
 
 /// A page of `GET /v1/audit`: every given condition holds; `after` is the previous page's

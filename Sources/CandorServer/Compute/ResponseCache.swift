@@ -8,13 +8,13 @@ import Synchronization
 /// the method, its effective parameters with defaults filled in (seeds included), targets,
 /// output and inputs — and every method is deterministic for those.
 final class ResponseCache: Sendable {
-    /// An answer's bytes and what the audit log records of it (``AnswerSummary``), so a hit
-    /// is recorded as fully as the miss that computed it.
+    /// An answer's bytes and what the audit log records of it (``AuditDigest``; nil when the
+    /// log is off), so a hit is recorded as fully as the miss that computed it.
     struct Answer: Sendable {
         let body: [UInt8]
-        let summary: [UInt8]
+        let audit: AuditDigest?
 
-        var byteCount: Int { body.count + summary.count }
+        var byteCount: Int { body.count + (audit?.byteCount ?? 0) }
     }
 
     private struct Entry {
@@ -53,10 +53,10 @@ final class ResponseCache: Sendable {
         return body
     }
 
-    /// Stores `body` (and its summary) unless it alone exceeds the budget, evicting the oldest
-    /// entries to fit.
-    func store(_ body: [UInt8], summary: [UInt8] = [], for key: String) {
-        let answer = Answer(body: body, summary: summary)
+    /// Stores `body` (and its audit digest) unless it alone exceeds the budget, evicting the
+    /// oldest entries to fit.
+    func store(_ body: [UInt8], audit: AuditDigest? = nil, for key: String) {
+        let answer = Answer(body: body, audit: audit)
         guard isEnabled, answer.byteCount <= maxBytes else { return }
         let (evicted, bytes, count) = state.withLock { state -> (Int, Int, Int) in
             if let old = state.entries[key] {

@@ -137,23 +137,22 @@ struct AuditRoutes {
             fraction = value * Int64(pow(10, Double(6 - digits.count)))
             whole = String(text[..<dot]) + text[digits.endIndex...]
         }
-        guard let date = ISO8601DateFormatter().date(from: whole) else { throw problem }
+        // Years 1 to 9999 (RFC 3339's): a longer year would overflow the microseconds.
+        guard let date = ISO8601DateFormatter().date(from: whole), abs(date.timeIntervalSince1970) <= 253_402_300_799 else {
+            throw problem
+        }
         return Int64(date.timeIntervalSince1970.rounded()) * 1_000_000 + fraction
     }
 }
 
 /// One record as `GET /v1/audit` lists it (`AuditRecord` in openapi.yaml).
 struct AuditRecordBody: Encodable {
-    struct ModelReference: Encodable {
-        let name: String
-        let sha256: String
-    }
     let id: Int64
     let recordedAt: String
     let requestId: String
     let caller: String
     let route: String
-    let model: ModelReference
+    let model: ExplainResponse.ModelReference
     let method: String?
     let params: JSONValue
     let output: String
@@ -183,11 +182,11 @@ struct AuditRecordBody: Encodable {
         requestId = record.requestId
         caller = record.caller
         route = record.route
-        model = ModelReference(name: record.model, sha256: record.modelSHA256)
+        model = ExplainResponse.ModelReference(name: record.model, sha256: record.modelSHA256)
         method = record.method
-        params = try JSONDecoder().decode(JSONValue.self, from: Data(record.params.utf8))
+        params = try Self.parse(record.params)
         output = record.output
-        answers = try JSONDecoder().decode(JSONValue.self, from: Data(record.answers.utf8))
+        answers = try Self.parse(record.answers)
         inputsSHA256 = record.inputsSHA256
         mediaType = record.mediaType
         payloadSHA256 = record.payloadSHA256
@@ -196,10 +195,16 @@ struct AuditRecordBody: Encodable {
         latencyMs = Double(record.latencyMicroseconds) / 1_000
     }
 
+    /// A JSON column, as the service wrote it.
+    private static func parse(_ text: String) throws -> JSONValue {
+        var text = text
+        return try text.withUTF8 { bytes throws(JSONParser.Failure) in try JSONParser.parse(UnsafeRawBufferPointer(bytes)) }
+    }
+
     /// `2026-12-07T12:00:00.123456Z`.
     static func rfc3339(microseconds: Int64) -> String {
         let (seconds, fraction) = microseconds.quotientAndRemainder(dividingBy: 1_000_000)
-        let whole = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+        let whole = Date(timeIntervalSince1970: TimeInterval(seconds)).formatted(.iso8601)
         let digits = String(fraction)
         return whole.dropLast() + "." + String(repeating: "0", count: 6 - digits.count) + digits + "Z"
     }

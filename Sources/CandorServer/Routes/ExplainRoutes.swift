@@ -84,15 +84,20 @@ struct InferenceRoutes {
         }
 
         let maxBatchElements = service.configuration.limits.maxBatchElements
-        let (pool, summarizes) = (service.pool, service.audit != nil)
+        let (pool, audited) = (service.pool, service.audit != nil)
         let answer = try await service.compute("\(model.name) \(parsed.method)", for: context) { cancellation in
             let explanations = try parsed.run(
                 ExplanationContext(cancellation: cancellation, maxBatchElements: maxBatchElements, idleWorkers: pool))
-            return ResponseCache.Answer(
-                body: try parsed.responseBody(explanations),
-                summary: summarizes ? try AnswerSummary.json(targets: explanations.map(\.target), outputs: explanations.map(\.output)) : [])
+            let body = try parsed.responseBody(explanations)
+            // A digest that cannot be made costs the record, never the answer.
+            let digest =
+                audited
+                ? try? AuditDigest(
+                    params: parsed.plan.effectiveParameters, targets: explanations.map(\.target), outputs: explanations.map(\.output),
+                    inputs: parsed.problem.inputs, body: body) : nil
+            return ResponseCache.Answer(body: body, audit: digest)
         }
-        if service.cache.isEnabled { service.cache.store(answer.body, summary: answer.summary, for: key) }
+        if service.cache.isEnabled { service.cache.store(answer.body, audit: answer.audit, for: key) }
         service.metrics.recordExplanation(method: parsed.method, duration: ContinuousClock.now - start)
         audit(parsed, answer: answer, cacheHit: false, context: context, start: start)
         return Self.response(answer.body, mediaType: parsed.mediaType, cache: "miss")
@@ -105,10 +110,12 @@ struct InferenceRoutes {
     ) {
         guard let audit = service.audit else { return }
         audit.record(
-            try? AuditRecord(
-                route: "explain", context: context, model: parsed.model, method: parsed.method, params: parsed.plan.effectiveParameters,
-                output: parsed.problem.output, answers: answer.summary, inputs: parsed.problem.inputs, mediaType: parsed.mediaType,
-                body: answer.body, storePayload: audit.storePayloads, cacheHit: cacheHit, latency: ContinuousClock.now - start))
+            answer.audit.map { digest in
+                AuditRecord(
+                    route: "explain", context: context, model: parsed.model, method: parsed.method, output: parsed.problem.output,
+                    digest: digest, mediaType: parsed.mediaType, body: answer.body, storePayload: audit.storePayloads, cacheHit: cacheHit,
+                    latency: ContinuousClock.now - start)
+            })
     }
 
     /// Checks a request on the worker pool when it carries pictures — decoding and resizing
@@ -151,19 +158,26 @@ struct InferenceRoutes {
         let parsed = try EvaluateRequest(
             body, model: model, catalog: service.catalog, metricCatalog: service.metricCatalog, limits: service.configuration.limits)
         let maxBatchElements = service.configuration.limits.maxBatchElements
-        let pool = service.pool
-        let evaluations = try await service.compute("\(model.name) evaluate", for: context) { cancellation in
-            try parsed.run(ExplanationContext(cancellation: cancellation, maxBatchElements: maxBatchElements, idleWorkers: pool))
+        let (pool, audited) = (service.pool, service.audit != nil)
+        let (answer, digest) = try await service.compute("\(model.name) evaluate", for: context) { cancellation in
+            let evaluations = try parsed.run(
+                ExplanationContext(cancellation: cancellation, maxBatchElements: maxBatchElements, idleWorkers: pool))
+            let body = try parsed.responseBody(evaluations)
+            let digest =
+                audited
+                ? try? AuditDigest(
+                    params: parsed.auditedParameters, targets: evaluations.map(\.target), outputs: evaluations.map(\.output),
+                    inputs: parsed.problem.inputs, body: body) : nil
+            return (body, digest)
         }
-        let answer = try parsed.responseBody(evaluations)
         if let audit = service.audit {
             audit.record(
-                try? AuditRecord(
-                    route: "evaluate", context: context, model: model, method: parsed.methodName, params: parsed.auditedParameters,
-                    output: parsed.problem.output,
-                    answers: try AnswerSummary.json(targets: evaluations.map(\.target), outputs: evaluations.map(\.output)),
-                    inputs: parsed.problem.inputs, mediaType: "application/json", body: answer, storePayload: audit.storePayloads,
-                    cacheHit: false, latency: ContinuousClock.now - start))
+                digest.map { digest in
+                    AuditRecord(
+                        route: "evaluate", context: context, model: model, method: parsed.methodName, output: parsed.problem.output,
+                        digest: digest, mediaType: "application/json", body: answer, storePayload: audit.storePayloads, cacheHit: false,
+                        latency: ContinuousClock.now - start)
+                })
         }
         return JSONResponse.make(bytes: answer)
     }
