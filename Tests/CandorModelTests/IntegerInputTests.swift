@@ -22,7 +22,8 @@ import Testing
         let model = try Self.model()
         #expect(model.inputs.map(\.name) == ["input_ids", "attention_mask"])
         #expect(model.inputs.allSatisfy { $0.elementType == .int64 })
-        #expect(model.embeddingLookup(of: "input_ids") == "embedding")
+        #expect(model.embeddingLookup(of: "input_ids")?.layer == "embedding")
+        #expect(model.embeddingLookup(of: "input_ids")?.table.shape.last == 32)
         #expect(model.embeddingLookup(of: "attention_mask") == nil)
     }
 
@@ -59,5 +60,27 @@ import Testing
         #expect(result.inputGradients.allSatisfy { $0.scalars.allSatisfy { $0 == 0 } })
         #expect(result.layerGradients[0].shape == [1, ids.count, 32])
         #expect(result.layerGradients[0].scalars.contains { $0 != 0 })
+    }
+
+    /// Seen from its embeddings, the model predicts what the ids predict, and the embeddings'
+    /// input gradient is the gradient at the lookup's output in the model on ids.
+    @Test func theEmbeddingsAsInputGiveTheSameOutputsAndGradients() throws {
+        let model = try Self.model()
+        let embedded = try #require(EmbeddingInputModel(model, ids: "input_ids"))
+        #expect(embedded.inputs.map(\.name) == ["embedding", "attention_mask"])
+        let (ids, logits) = try #require(try Self.golden().last)
+        let idTensor = try Tensor(shape: [1, ids.count], scalars: ids.map(Float.init))
+        let mask = try Tensor(repeating: 1, shape: [1, ids.count])
+        let embeddings = try embedded.lookup.embeddings(of: idTensor)
+        let output = try embedded.predict([embeddings, mask])[0].scalars
+        #expect(zip(output, logits).allSatisfy { abs(Double($0) - $1) < 1e-4 }, "\(output) vs \(logits)")
+        func seed(_ output: Tensor, _ rows: Range<Int>) throws(ModelError) -> Tensor {
+            do { return try Tensor(shape: output.shape, scalars: [0, 1]) } catch { throw ModelError(.inconsistentShapes, "\(error)") }
+        }
+        let viaIds = try model.gradient([idTensor, mask], output: 0, pass: BackwardPass(layers: ["embedding"]), seed: seed)
+        let viaEmbeddings = try embedded.gradient([embeddings, mask], output: 0, pass: .plain, seed: seed)
+        #expect(viaEmbeddings.inputGradients.map(\.shape) == [[1, ids.count, 32], [1, ids.count]])
+        #expect(viaEmbeddings.inputGradients[0].scalars == viaIds.layerGradients[0].scalars)
+        #expect(throws: ModelError.self) { try embedded.lookup.embeddings(of: try Tensor(shape: [1, 1], scalars: [1e6])) }
     }
 }

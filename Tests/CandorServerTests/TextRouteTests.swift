@@ -14,10 +14,12 @@ import Testing
         let tokens: [String]
         let target: Int
         let logits: [Double]
-        let integratedGradients: [Double]
         let convergenceDelta: Double
-        let gradientXActivation: [Double]
+        /// Captum's attributions per token, by method.
+        let attributions: [String: [Double]]
     }
+
+    static let methods = ["saliency", "input_x_gradient", "layer_integrated_gradients", "layer_gradient_x_activation", "feature_ablation"]
 
     static let goldens: [Golden] = {
         guard let root = try? Fixtures.json("text/review_sentiment.golden.json") as? [String: Any],
@@ -25,11 +27,12 @@ import Testing
         else { return [] }
         return cases.map { entry in
             let lig = entry["layer_integrated_gradients"] as? [String: Any] ?? [:]
-            let gxa = entry["layer_gradient_x_activation"] as? [String: Any] ?? [:]
+            var attributions: [String: [Double]] = [:]
+            for method in methods { attributions[method] = (entry[method] as? [String: Any])?["attributions"] as? [Double] }
             return Golden(
                 text: entry["text"] as? String ?? "", tokens: entry["tokens"] as? [String] ?? [], target: entry["target"] as? Int ?? -1,
-                logits: entry["logits"] as? [Double] ?? [], integratedGradients: lig["attributions"] as? [Double] ?? [],
-                convergenceDelta: lig["convergence_delta"] as? Double ?? .nan, gradientXActivation: gxa["attributions"] as? [Double] ?? [])
+                logits: entry["logits"] as? [Double] ?? [], convergenceDelta: lig["convergence_delta"] as? Double ?? .nan,
+                attributions: attributions)
         }
     }()
 
@@ -54,7 +57,7 @@ import Testing
         }
     }
 
-    @Test(arguments: ["layer_integrated_gradients", "layer_gradient_x_activation"])
+    @Test(arguments: methods)
     func eachTokensAttributionIsCaptums(_ method: String) async throws {
         try await TestApplication().test { client in
             let response = try await client.post(
@@ -67,8 +70,8 @@ import Testing
                 #expect(tokens == golden.tokens)
                 #expect(explanation["target"] as? Int == golden.target)
                 let attributions = explanation["attributions"] as? [Double] ?? []
-                let expected = method == "layer_integrated_gradients" ? golden.integratedGradients : golden.gradientXActivation
-                #expect(attributions.count == expected.count)
+                let expected = golden.attributions[method] ?? []
+                #expect(attributions.count == expected.count && !expected.isEmpty)
                 let scale = expected.map(abs).max() ?? 1
                 for (actual, reference) in zip(attributions, expected) {
                     #expect(abs(actual - reference) <= 2e-3 * scale + 1e-5, "\(golden.text): \(attributions) vs \(expected)")
@@ -113,12 +116,12 @@ import Testing
             let text = try #require(response.json["text"] as? [String: Any])
             #expect(text["tokenizer"] as? String == "review_sentiment.tokenizer.json")
             #expect(text["embedding_layer"] as? String == "embedding")
-            #expect(response.json["methods"] as? [String] == ["layer_integrated_gradients", "layer_gradient_x_activation"])
+            #expect(response.json["methods"] as? [String] == Self.methods)
         }
     }
 
     @Test(arguments: [
-        (#"{"method":"saliency","inputs":[{"text":"great"}]}"#, 400, "method-not-applicable"),
+        (#"{"method":"kernel_shap","inputs":[{"text":"great"}]}"#, 400, "method-not-applicable"),
         (#"{"method":"layer_integrated_gradients","inputs":[{"text":"great"}],"evaluate":["deletion"]}"#, 400, "invalid-input"),
         (#"{"method":"layer_integrated_gradients","inputs":[{"text":"great"},[1,2]]}"#, 400, "invalid-input"),
         (#"{"method":"layer_integrated_gradients","inputs":[{"text":"great","lang":"en"}]}"#, 400, "invalid-input"),

@@ -9,7 +9,7 @@ public struct InputXGradient: Explainer {
         summary: "x ⊙ ∂f/∂x for the target output", reference: "Captum InputXGradient",
         requirement: .differentiable,
         checkedAgainst:
-            "Captum 0.9 `InputXGradient` on the MLP and CNN fixtures; a dummy feature gets 0 and symmetric features equal credit",
+            "Captum 0.9 `InputXGradient` on the MLP and CNN fixtures and on the demo text model's word embeddings, per token; a dummy feature gets 0 and symmetric features equal credit",
         parameters: [])
 
     public init() {}

@@ -9,7 +9,7 @@ public struct Saliency: Explainer {
         summary: "∂f/∂x for the target output, in absolute value unless abs is false",
         reference: "Captum Saliency", requirement: .differentiable,
         checkedAgainst:
-            "Captum 0.9 `Saliency` on the MLP, CNN and exporter-zoo fixtures (the Keras models against TensorFlow's gradients); |w| on a linear model",
+            "Captum 0.9 `Saliency` on the MLP, CNN and exporter-zoo fixtures (the Keras models against TensorFlow's gradients), and on the demo text model's word embeddings, per token; |w| on a linear model",
         details: """
             ∂f/∂x, the gradient of the target output with respect to each input element, in absolute
             value unless `abs` is false (Captum's default too). The exporter-zoo fixtures are models as

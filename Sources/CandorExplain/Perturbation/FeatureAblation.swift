@@ -9,7 +9,7 @@ public struct FeatureAblation: Explainer {
         summary: "f(x) − f(x with a feature group replaced by its baseline), for every group",
         reference: "Captum FeatureAblation", requirement: .any,
         checkedAgainst:
-            "Captum 0.9 `FeatureAblation` (baselines, feature masks, chunking) on the three MLP fixtures; w ⊙ (x − x′) on a linear model",
+            "Captum 0.9 `FeatureAblation` (baselines, feature masks, chunking) on the three MLP fixtures and over the demo text model's tokens; w ⊙ (x − x′) on a linear model",
         details: """
             Every element of a group gets its group's value; all groups of all instances are
             evaluated in as few batched forward passes as the memory budget allows.

@@ -128,18 +128,32 @@ public final class ONNXModel: DifferentiableModel, LinearFormModel, ParameterRan
         graph.steps.last { $0.node.operatorType == "Conv" }?.outputs.first?.map { graph.slotNames[$0] }
     }
 
-    /// The output of the `Gather` that looks graph input `input` up, row by row, in a constant
-    /// table: a text model's word embeddings (the layer Captum's text tutorials attribute to,
+    /// The `Gather` that looks graph input `input` up, row by row, in a constant table: a text
+    /// model's word embeddings (the layer Captum's text tutorials attribute to,
     /// `model.embeddings`). Nil when the input feeds no such lookup.
-    public func embeddingLookup(of input: String) -> String? {
+    public func embeddingLookup(of input: String) -> EmbeddingLookup? {
         guard let inputSlot = graph.slotIndex[input] else { return nil }
-        let lookup = graph.steps.first { step in
+        for step in graph.steps {
             guard let gather = step.op as? GatherOperator, gather.axis == 0, step.inputs.count > 1, step.inputs[1] == inputSlot,
-                let table = step.inputs[0]
-            else { return false }
-            return graph.constants[table]?.shape.count == 2
+                let tableSlot = step.inputs[0], case .float(let table)? = graph.constants[tableSlot], table.rank == 2,
+                let output = step.outputs.first.flatMap({ $0 })
+            else { continue }
+            return EmbeddingLookup(layer: graph.slotNames[output], table: table)
         }
-        return lookup?.outputs.first.flatMap { $0 }.map { graph.slotNames[$0] }
+        return nil
+    }
+
+    /// The model's outputs with the values of intermediate tensors replaced (`overrides`, by
+    /// layer name), forward only.
+    public func predict(_ inputs: [Tensor], replacing overrides: [String: Tensor]) throws(ModelError) -> [Tensor] {
+        var replaced: [Int: GraphValue] = [:]
+        for (name, value) in overrides { replaced[try layerSlot(name)] = .float(value) }
+        if !replaced.isEmpty, let size = fixedBatchSize, size != inputs.first?.shape.first {
+            throw ModelError(
+                .unsupportedFeature, "replacing layer values needs a model with a free batch axis; this one is fixed at \(size)")
+        }
+        let values = try graph.forward(try graphValues(inputs), retainingAll: false, overrides: replaced)
+        return try graph.outputSlots.map { slot throws(ModelError) in try Self.floatOutput(values[slot], name: graph.slotNames[slot]) }
     }
 
     public func lrpRefusals(feeding output: Int) -> [LRPRefusal] { graph.lrpRefusals(feeding: output) }

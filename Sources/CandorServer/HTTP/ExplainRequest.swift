@@ -25,8 +25,10 @@ struct ExplainRequest: Sendable {
     let render: RenderRequest?
     /// The answer is the picture of the one explanation rather than JSON (`PictureNegotiation`).
     let wantsPicture: Bool
-    /// The tokenized texts, when the instances were text: the answer is then per token.
+    /// The tokenized texts, when the instances were text: the answer is then per token, from
+    /// the attributions of input `textAttributedInput` (the embeddings, the layer, or the ids).
     let text: TextInputs.Batch?
+    let textAttributedInput: Int
 
     init(
         _ body: [String: JSONValue], model: LoadedModel, catalog: MethodCatalog, metricCatalog: MetricCatalog,
@@ -43,7 +45,7 @@ struct ExplainRequest: Sendable {
         // The picture asked for is settled before any input is decoded.
         render = try Self.render(body["render"] == .null ? nil : body["render"], model: model, pictureTypes: pictureTypes)
         let decoded = try InstanceDecoding(model: model, limits: limits).decodeInstances(body["inputs"])
-        let inputs = decoded.tensors
+        var inputs = decoded.tensors
         text = decoded.text
         let output = try Self.outputIndex(body["output"], model: model, requirement: explainer.descriptor.requirement)
         let targets = try Self.targets(body["target"], model: model, batch: inputs[0].shape[0])
@@ -53,15 +55,21 @@ struct ExplainRequest: Sendable {
         case .object(let object)?: parameters = object
         case let other?: throw Problem.badRequest("invalid-parameter", "'params' must be an object, got \(other.typeName)")
         }
+        var explained = model.model
         if let text, let textInputs = model.text {
             if render != nil || body["evaluate"].map({ $0 != .null }) == true {
                 throw Problem.badRequest(
                     "invalid-input", "render and evaluate do not take text instances yet; ask for the explanation alone")
             }
-            parameters = try TextExplanation.parameters(
-                parameters, method: explainer.descriptor, text: textInputs, batch: text, inputNames: model.model.inputs.map(\.name))
+            let setup = try TextExplanation.setup(
+                parameters, method: explainer.descriptor, catalog: catalog, text: textInputs, batch: text, model: model.model,
+                limits: limits)
+            (explained, inputs, parameters) = (setup.model, setup.inputs, setup.parameters)
+            textAttributedInput = setup.attributedInput
+        } else {
+            textAttributedInput = 0
         }
-        let problem = ExplanationProblem(model: model.model, inputs: inputs, output: output, targets: targets, dataset: model.dataset)
+        let problem = ExplanationProblem(model: explained, inputs: inputs, output: output, targets: targets, dataset: model.dataset)
         do { plan = try explainer.prepare(parameters, for: problem) } catch { throw Problem(error) }
         call = MethodCall(explainer: explainer, parameters: parameters)
         // null stands for an omitted field, as for `params`.
@@ -143,7 +151,8 @@ struct ExplainRequest: Sendable {
                     image: pictures.flatMap { pictures in
                         render.map { "data:\($0.picture.mediaType);base64,\(Data(pictures[index]).base64EncodedString())" }
                     })
-                if let text, let attributions = explanation.attribution.attributions.first {
+                if let text, explanation.attribution.attributions.indices.contains(textAttributedInput) {
+                    let attributions = explanation.attribution.attributions[textAttributedInput]
                     let encoding = text.encodings[index]
                     body.attributions = [("tokens", try TextExplanation.tokenAttributions(attributions, encoding: encoding))]
                     body.tokens = TextExplanation.tokens(encoding)

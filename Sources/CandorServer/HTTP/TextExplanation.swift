@@ -1,4 +1,5 @@
 import CandorExplain
+import CandorModel
 import CandorTensor
 import CandorText
 import HTTPTypes
@@ -7,45 +8,102 @@ import HTTPTypes
 /// text model, and the answer's form — one attribution per token, beside the token and where
 /// it stands in the text.
 ///
-/// The methods attribute at the word embeddings (the lookup of `input_ids`, Captum's
-/// `model.embeddings`) unless the request names another `layer`, and the path methods start
+/// The gradient methods attribute at the word embeddings (the lookup of `input_ids`, Captum's
+/// `model.embeddings`) unless a layer method names another `layer`, and the path methods start
 /// from Captum's tutorial reference: every token but the special ones replaced by the padding
 /// token, the attention mask and token types unchanged. A token's attribution is the sum over
 /// the layer's values at its position (the embedding dimensions), as Captum's tutorials
-/// `summarize_attributions`, without their normalisation.
+/// `summarize_attributions`, without their normalisation. The perturbation methods take each
+/// token as a feature, replaced by the padding token.
 enum TextExplanation {
-    /// The methods that explain text instances today, each checked against Captum on the demo
-    /// model (Tests/Fixtures/text/review_sentiment.golden.json).
-    static let methods = ["layer_integrated_gradients", "layer_gradient_x_activation"]
+    /// Where a method attributes on text.
+    enum Strategy: Sendable {
+        /// At a layer, by default the word embeddings (layer methods).
+        case layer
+        /// With the word embeddings as the model's input (`EmbeddingInputModel`): Captum's
+        /// input methods run on `inputs_embeds`.
+        case embeddings
+        /// Over the token ids themselves, each token a feature replaced by the padding token
+        /// (perturbation methods); the attention mask and token types stay.
+        case tokens
+    }
 
-    /// The parameters `method` runs with on a text batch: the request's, with the embedding
-    /// layer and the reference filled in where the request leaves them out.
-    static func parameters(
-        _ given: [String: JSONValue], method: MethodDescriptor, text: TextInputs, batch: TextInputs.Batch, inputNames: [String]
-    ) throws -> [String: JSONValue] {
-        guard methods.contains(method.name) else {
+    /// The methods that explain text instances today, in the catalog's order, each checked
+    /// against Captum on the demo model (Tests/Fixtures/text/review_sentiment.golden.json).
+    static let strategies: [String: Strategy] = [
+        "saliency": .embeddings, "input_x_gradient": .embeddings, "layer_integrated_gradients": .layer,
+        "layer_gradient_x_activation": .layer, "feature_ablation": .tokens,
+    ]
+
+    /// What a method runs on for a text batch: the model, its inputs, the parameters (the
+    /// request's, with the layer, reference and features filled in where it leaves them out),
+    /// and which input's attributions are the tokens'.
+    struct Setup {
+        let model: any PredictiveModel
+        let inputs: [Tensor]
+        let parameters: [String: JSONValue]
+        let attributedInput: Int
+    }
+
+    static func setup(
+        _ given: [String: JSONValue], method: MethodDescriptor, catalog: MethodCatalog, text: TextInputs, batch: TextInputs.Batch,
+        model: any PredictiveModel, limits: CandorConfiguration.Limits
+    ) throws -> Setup {
+        guard let strategy = strategies[method.name] else {
+            let available = catalog.names.filter { strategies[$0] != nil }
             throw Problem.badRequest(
                 "method-not-applicable",
-                "\(method.name) does not explain text instances yet; on text: \(methods.joined(separator: ", ")) (or send the tokenizer's ids by input name)"
+                "\(method.name) does not explain text instances yet; on text: \(available.joined(separator: ", ")) (or send the tokenizer's ids by input name)"
             )
         }
+        let names = model.inputs.map(\.name)
         var parameters = given
-        if parameters["layer"] == nil || parameters["layer"] == .null {
-            guard let layer = text.embeddingLayer else {
-                throw Problem.badRequest(
-                    "invalid-parameter",
-                    "this model's graph looks input_ids up in no embedding table Candor can find: name the layer to attribute at with 'layer'"
+        func isAbsent(_ name: String) -> Bool { parameters[name] == nil || parameters[name] == .null }
+        switch strategy {
+        case .layer:
+            if isAbsent("layer") {
+                guard let layer = text.embeddingLayer else { throw noEmbeddingLookup }
+                parameters["layer"] = .string(layer)
+            }
+            if method.parameters.contains(where: { $0.name == "baselines" }), isAbsent("baselines") {
+                parameters["baselines"] = .object(
+                    Dictionary(uniqueKeysWithValues: zip(names, text.referenceInputs(batch).map(TensorJSON.value(of:)))))
+            }
+            return Setup(model: model, inputs: batch.inputs, parameters: parameters, attributedInput: 0)
+        case .embeddings:
+            guard let embeddingModel = text.embeddingModel else { throw noEmbeddingLookup }
+            let ids = batch.inputs[text.ids]
+            let width = embeddingModel.lookup.table.shape[1]
+            guard ids.count * width <= limits.maxInputElements else {
+                throw Problem(
+                    .contentTooLarge, code: "input-too-large",
+                    detail:
+                        "the texts' embeddings hold \(ids.count * width) numbers, more than the configured limit of \(limits.maxInputElements) input elements"
                 )
             }
-            parameters["layer"] = .string(layer)
+            var inputs = batch.inputs
+            inputs.remove(at: text.ids)
+            do { inputs.insert(try embeddingModel.lookup.embeddings(of: ids), at: 0) } catch { throw Problem(error) }
+            return Setup(model: embeddingModel, inputs: inputs, parameters: parameters, attributedInput: 0)
+        case .tokens:
+            let length = batch.inputs[text.ids].shape[1]
+            if isAbsent("feature_mask") {
+                let positions = JSONValue.array((0..<length).map { .number(Double($0)) })
+                parameters["feature_mask"] = .object(Dictionary(uniqueKeysWithValues: names.map { ($0, positions) }))
+            }
+            if isAbsent("baselines") {
+                var baselines = Dictionary(uniqueKeysWithValues: zip(names, batch.inputs.map(TensorJSON.value(of:))))
+                baselines[names[text.ids]] = .number(Double(text.tokenizer.paddingId))
+                parameters["baselines"] = .object(baselines)
+            }
+            return Setup(model: model, inputs: batch.inputs, parameters: parameters, attributedInput: text.ids)
         }
-        let takesBaselines = method.parameters.contains { $0.name == "baselines" }
-        if takesBaselines, parameters["baselines"] == nil || parameters["baselines"] == .null {
-            let reference = text.referenceInputs(batch)
-            parameters["baselines"] = .object(
-                Dictionary(uniqueKeysWithValues: zip(inputNames, reference.map(TensorJSON.value(of:)))))
-        }
-        return parameters
+    }
+
+    private static var noEmbeddingLookup: Problem {
+        Problem.badRequest(
+            "invalid-parameter",
+            "this model's graph looks input_ids up in no embedding table Candor can find: name the layer to attribute at with 'layer'")
     }
 
     /// One instance's attributions per token: the layer's (or `input_ids`') attributions at

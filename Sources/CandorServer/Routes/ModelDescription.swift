@@ -66,7 +66,7 @@ struct ModelDescription: Encodable {
         methods = catalog.map { catalog in
             catalog.explainers.filter { explainer in
                 explainer.descriptor.requirement.isMet(by: model.model)
-                    && (model.text == nil || TextExplanation.methods.contains(explainer.descriptor.name))
+                    && (model.text == nil || TextExplanation.strategies[explainer.descriptor.name] != nil)
             }
             .map(\.descriptor.name)
         }
