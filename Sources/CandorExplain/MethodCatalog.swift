@@ -25,6 +25,7 @@ public struct MethodCatalog: Sendable {
         LayerGradientXActivation(),
         LayerConductance(),
         NeuronGradient(),
+        AttentionRollout(),
         FeatureAblation(),
         Occlusion(),
         FeaturePermutation(),

@@ -43,6 +43,11 @@ public protocol DifferentiableModel: PredictiveModel {
     /// operator's reason; empty when LRP can explain that output. (Captum's `LRP` raises for
     /// such a layer; Candor refuses the request before any pass.)
     func lrpRefusals(feeding output: Int) -> [LRPRefusal]
+
+    /// A transformer's attention probabilities, in execution order: the layers that are a
+    /// softmax over the last axis of a [batch, heads, queries, keys] tensor with as many
+    /// queries as keys (self-attention). Empty for other models.
+    var attentionProbabilities: [String] { get }
 }
 
 /// A model whose learned parameters can be re-drawn at random, layer by layer: what the
@@ -78,6 +83,8 @@ public protocol LinearFormModel: PredictiveModel {
 }
 
 extension DifferentiableModel {
+    public var attentionProbabilities: [String] { [] }
+
     /// The names of the intermediate tensors a pass may ask for.
     public var layerNames: Set<String> { Set(layers.map(\.name)) }
 

@@ -19,7 +19,10 @@ import Testing
         let attributions: [String: [Double]]
     }
 
-    static let methods = ["saliency", "input_x_gradient", "layer_integrated_gradients", "layer_gradient_x_activation", "feature_ablation"]
+    static let methods = [
+        "saliency", "input_x_gradient", "layer_integrated_gradients", "layer_gradient_x_activation", "attention_rollout",
+        "feature_ablation",
+    ]
 
     static let goldens: [Golden] = {
         guard let root = try? Fixtures.json("text/review_sentiment.golden.json") as? [String: Any],
@@ -28,7 +31,9 @@ import Testing
         return cases.map { entry in
             let lig = entry["layer_integrated_gradients"] as? [String: Any] ?? [:]
             var attributions: [String: [Double]] = [:]
-            for method in methods { attributions[method] = (entry[method] as? [String: Any])?["attributions"] as? [Double] }
+            for method in methods + ["attention_rollout_max", "attention_rollout_min"] {
+                attributions[method] = (entry[method] as? [String: Any])?["attributions"] as? [Double]
+            }
             return Golden(
                 text: entry["text"] as? String ?? "", tokens: entry["tokens"] as? [String] ?? [], target: entry["target"] as? Int ?? -1,
                 logits: entry["logits"] as? [Double] ?? [], convergenceDelta: lig["convergence_delta"] as? Double ?? .nan,
@@ -80,6 +85,26 @@ import Testing
                     let delta = try #require(explanation["convergence_delta"] as? Double)
                     #expect(abs(delta - golden.convergenceDelta) < 1e-3, "\(delta) vs \(golden.convergenceDelta)")
                 }
+            }
+        }
+    }
+
+    /// Each head fusion rolls out as the authors' code does, and the [CLS] row of the rollout
+    /// is a distribution over the tokens: padding takes none of it.
+    @Test(arguments: ["max", "min"])
+    func attentionRolloutFusesHeadsAsItsAuthorsDo(_ fusion: String) async throws {
+        try await TestApplication().test { client in
+            let response = try await client.post(
+                "/v1/models/review_sentiment/explain",
+                json: #"{"method":"attention_rollout","inputs":\#(Self.instances),"params":{"head_fusion":"\#(fusion)"}}"#)
+            #expect(response.status == .ok, "\(response.text)")
+            let explanations = try #require(response.json["explanations"] as? [[String: Any]])
+            for (explanation, golden) in zip(explanations, Self.goldens) {
+                let attributions = explanation["attributions"] as? [Double] ?? []
+                let expected = golden.attributions["attention_rollout_\(fusion)"] ?? []
+                #expect(attributions.count == expected.count && !expected.isEmpty)
+                #expect(zip(attributions, expected).allSatisfy { abs($0 - $1) < 1e-4 }, "\(attributions) vs \(expected)")
+                #expect(abs(attributions.reduce(0, +) - 1) < 1e-4)
             }
         }
     }

@@ -12,6 +12,9 @@ public enum ModelRequirement: String, Sendable, Codable {
     /// Needs a linear model's weights (an ONNX `LinearClassifier`/`LinearRegressor` behind
     /// per-feature scaling).
     case linear = "linear_model"
+    /// Needs a transformer's attention probabilities (a differentiable graph with a softmax
+    /// over [batch, heads, queries, keys]).
+    case transformer
 
     /// The models that meet the requirement, in words (for `docs/methods.md` and `candor methods`).
     public var modelsDescription: String {
@@ -20,6 +23,7 @@ public enum ModelRequirement: String, Sendable, Codable {
         case .any: "any model (forward passes only)"
         case .treeEnsemble: "tree ensembles (XGBoost, LightGBM, ONNX tree ensembles)"
         case .linear: "linear models (ONNX LinearClassifier/LinearRegressor behind per-feature scaling)"
+        case .transformer: "transformers (differentiable ONNX graphs with self-attention: a softmax over [batch, heads, queries, keys])"
         }
     }
 
@@ -30,6 +34,7 @@ public enum ModelRequirement: String, Sendable, Codable {
         case .any: true
         case .treeEnsemble: model is TreeEnsemble
         case .linear: (model as? any LinearFormModel)?.linearForm != nil
+        case .transformer: (model as? any DifferentiableModel)?.attentionProbabilities.isEmpty == false
         }
     }
 }

@@ -58,6 +58,7 @@ public final class EmbeddingInputModel: DifferentiableModel {
     public var fixedBatchSize: Int? { base.fixedBatchSize }
     public var lastConvolutionOutput: String? { base.lastConvolutionOutput }
     public func lrpRefusals(feeding output: Int) -> [LRPRefusal] { base.lrpRefusals(feeding: output) }
+    public var attentionProbabilities: [String] { base.attentionProbabilities }
 
     /// The base model's inputs for these: placeholder ids in their place, and the embeddings.
     private func baseInputs(_ inputs: [Tensor]) throws(ModelError) -> (inputs: [Tensor], embeddings: Tensor) {

@@ -128,6 +128,18 @@ public final class ONNXModel: DifferentiableModel, LinearFormModel, ParameterRan
         graph.steps.last { $0.node.operatorType == "Conv" }?.outputs.first?.map { graph.slotNames[$0] }
     }
 
+    public var attentionProbabilities: [String] {
+        let shapes = Dictionary(layers.map { ($0.name, $0.shape) }, uniquingKeysWith: { first, _ in first })
+        return graph.steps.compactMap { step in
+            guard let softmax = step.op as? SoftmaxOperator, !softmax.isLogarithmic, !softmax.flattensTrailingAxes,
+                softmax.axis == -1 || softmax.axis == 3, let slot = step.outputs.first.flatMap({ $0 })
+            else { return nil }
+            let name = graph.slotNames[slot]
+            guard let shape = shapes[name], shape.count == 4, shape[2] == shape[3] else { return nil }
+            return name
+        }
+    }
+
     /// The `Gather` that looks graph input `input` up, row by row, in a constant table: a text
     /// model's word embeddings (the layer Captum's text tutorials attribute to,
     /// `model.embeddings`). Nil when the input feeds no such lookup.

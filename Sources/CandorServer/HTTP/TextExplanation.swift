@@ -26,13 +26,15 @@ enum TextExplanation {
         /// Over the token ids themselves, each token a feature replaced by the padding token
         /// (perturbation methods); the attention mask and token types stay.
         case tokens
+        /// From the attention probabilities, one number per token already.
+        case attention
     }
 
     /// The methods that explain text instances today, in the catalog's order, each checked
     /// against Captum on the demo model (Tests/Fixtures/text/review_sentiment.golden.json).
     static let strategies: [String: Strategy] = [
         "saliency": .embeddings, "input_x_gradient": .embeddings, "layer_integrated_gradients": .layer,
-        "layer_gradient_x_activation": .layer, "feature_ablation": .tokens,
+        "layer_gradient_x_activation": .layer, "attention_rollout": .attention, "feature_ablation": .tokens,
     ]
 
     /// What a method runs on for a text batch: the model, its inputs, the parameters (the
@@ -69,6 +71,8 @@ enum TextExplanation {
                 parameters["baselines"] = .object(
                     Dictionary(uniqueKeysWithValues: zip(names, text.referenceInputs(batch).map(TensorJSON.value(of:)))))
             }
+            return Setup(model: model, inputs: batch.inputs, parameters: parameters, attributedInput: 0)
+        case .attention:
             return Setup(model: model, inputs: batch.inputs, parameters: parameters, attributedInput: 0)
         case .embeddings:
             guard let embeddingModel = text.embeddingModel else { throw noEmbeddingLookup }

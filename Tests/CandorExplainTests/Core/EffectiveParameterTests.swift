@@ -9,7 +9,8 @@ import Testing
 /// missing from them would let two different requests share a cached answer.
 @Suite struct EffectiveParameterTests {
     /// A problem each method applies to: two tabular instances with reference rows, two images
-    /// for the image-only method, two rows for a tree ensemble's or a linear model's.
+    /// for the image-only method, two rows for a tree ensemble's or a linear model's, two texts'
+    /// token ids for the transformer's.
     static func problem(for method: String) throws -> ExplanationProblem {
         if method == "tree_shap" {
             let ensemble = try XGBoostModelLoader.load(try Data(contentsOf: Fixtures.url("trees/xgb_regression.json")))
@@ -29,6 +30,11 @@ import Testing
         .contains(method) {
             let model = try ONNXModelLoader.load(try GraphFactory.smallConvolutionalNetwork())
             return ExplanationProblem(model: model, inputs: [try Tensor(repeating: 0.5, shape: [2, 1, 6, 6])], output: 0, targets: nil)
+        }
+        if method == "attention_rollout" {
+            let model = try ONNXModelLoader.load(contentsOf: Fixtures.repository.appendingPathComponent("models/review_sentiment.onnx"))
+            let ids = try Tensor(shape: [2, 4], scalars: [2, 7, 9, 3, 2, 8, 8, 3])
+            return ExplanationProblem(model: model, inputs: [ids, try Tensor(repeating: 1, shape: [2, 4])], output: 0, targets: nil)
         }
         if method == "slic" {
             let model = try ONNXModelLoader.load(contentsOf: Fixtures.repository.appendingPathComponent("models/shapes_mlp.onnx"))
