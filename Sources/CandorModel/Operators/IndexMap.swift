@@ -43,6 +43,68 @@ struct IndexMap {
         self.sources = sources
     }
 
+    /// A map whose source is affine in the output's multi-index, `offset` + Σₖ index[k] ·
+    /// `sourceStrides`[k] (Transpose, Slice), built with a running sum: no per-element
+    /// allocation, which the closure form costs (a transformer transposes every activation
+    /// twice per head split).
+    init(output: [Int], sourceStrides: [Int], offset: Int = 0) throws(TensorError) {
+        let count = try output.checkedElementCount()
+        var sources = [Int](repeating: 0, count: count)
+        guard count > 0 else {
+            self.outputShape = output
+            self.sources = sources
+            return
+        }
+        let rank = output.count
+        guard rank > 0 else {
+            sources[0] = offset
+            self.outputShape = output
+            self.sources = sources
+            return
+        }
+        var index = [Int](repeating: 0, count: rank)
+        var source = offset
+        let (inner, innerStride) = (output[rank - 1], sourceStrides[rank - 1])
+        var flat = 0
+        sources.withUnsafeMutableBufferPointer { sources in
+            while flat < count {
+                for position in 0..<inner { sources[flat + position] = source + position * innerStride }
+                flat += inner
+                // The odometer over the outer axes.
+                var axis = rank - 2
+                while axis >= 0 {
+                    index[axis] += 1
+                    source += sourceStrides[axis]
+                    if index[axis] < output[axis] { break }
+                    source -= sourceStrides[axis] * output[axis]
+                    index[axis] = 0
+                    axis -= 1
+                }
+            }
+        }
+        self.outputShape = output
+        self.sources = sources
+    }
+
+    /// The map of a gather along `axis` of `input` at the (resolved, in-range) `positions`,
+    /// laid out as `positionsShape`: blocks of the inner axes copied whole.
+    init(gathering positions: [Int], positionsShape: [Int], along axis: Int, of input: [Int]) throws(TensorError) {
+        let output = Array(input[..<axis]) + positionsShape + Array(input[(axis + 1)...])
+        let count = try output.checkedElementCount()
+        let outer = input[..<axis].reduce(1, *)
+        let inner = input[(axis + 1)...].reduce(1, *)
+        var sources = [Int]()
+        sources.reserveCapacity(count)
+        for block in 0..<outer {
+            for position in positions {
+                let start = (block * input[axis] + position) * inner
+                for element in 0..<inner { sources.append(start + element) }
+            }
+        }
+        self.outputShape = output
+        self.sources = sources
+    }
+
     func apply(_ value: GraphValue, fill: Float = 0) throws(TensorError) -> GraphValue {
         switch value {
         case .float(let x):

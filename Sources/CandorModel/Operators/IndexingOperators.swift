@@ -17,11 +17,8 @@ struct TransposeOperator: IndexMapOperator {
         guard perm.sorted() == Array(0..<shape.count) else {
             throw .invalidAxis("Transpose perm \(perm) is not a permutation of \(shape.count) axes")
         }
-        return try IndexMap(input: shape, output: perm.map { shape[$0] }) { index in
-            var source = [Int](repeating: 0, count: perm.count)
-            for (axis, from) in perm.enumerated() { source[from] = index[axis] }
-            return source
-        }
+        let strides = IndexMap.strides(shape)
+        return try IndexMap(output: perm.map { shape[$0] }, sourceStrides: perm.map { strides[$0] })
     }
 }
 
@@ -92,9 +89,10 @@ struct SliceOperator: IndexMapOperator {
             first[axis] = start
             step[axis] = stride
         }
-        return try IndexMap(input: shape, output: extent) { index in
-            (0..<index.count).map { first[$0] + index[$0] * step[$0] }
-        }
+        let strides = IndexMap.strides(shape)
+        return try IndexMap(
+            output: extent, sourceStrides: zip(step, strides).map { $0 * $1 },
+            offset: zip(first, strides).reduce(0) { $0 + $1.0 * $1.1 })
     }
 }
 
@@ -123,13 +121,7 @@ struct GatherOperator: IndexMapOperator {
             }
             return index < 0 ? index + dimension : index
         }
-        let indexStrides = IndexMap.strides(indices.shape)
-        let output = Array(shape[..<axis]) + indices.shape + Array(shape[(axis + 1)...])
-        return try IndexMap(input: shape, output: output) { index in
-            let inner = index[axis..<(axis + indices.shape.count)]
-            let flat = zip(inner, indexStrides).reduce(0) { $0 + $1.0 * $1.1 }
-            return Array(index[..<axis]) + [resolved[flat]] + Array(index[(axis + indices.shape.count)...])
-        }
+        return try IndexMap(gathering: resolved, positionsShape: indices.shape, along: axis, of: shape)
     }
 }
 
