@@ -19,6 +19,19 @@ import Testing
 
     /// Without a default in the sidecar, a differentiable model is explained by integrated
     /// gradients with its defaults; the sidecar's `default_method` and `default_params` win.
+    /// Text instances are explained token by token, as their own route explains them.
+    @Test func textIsExplainedWithLayerIntegratedGradients() async throws {
+        try await TestApplication().test { client in
+            let text = #"[{"text":"The headphones are great but the battery is terrible"}]"#
+            let kserve = try await client.post("/v1/models/review_sentiment:explain", json: #"{"instances":\#(text)}"#)
+            let own = try await client.post(
+                "/v1/models/review_sentiment/explain", json: #"{"method":"layer_integrated_gradients","inputs":\#(text)}"#)
+            #expect(kserve.status == .ok, "\(kserve.text)")
+            #expect(kserve.json["method"] as? String == "layer_integrated_gradients")
+            #expect(kserve.json["explanations"] as? NSArray == own.json["explanations"] as? NSArray)
+        }
+    }
+
     @Test func explainUsesTheModelsDefaultMethod() async throws {
         try await TestApplication().test { client in
             let expected = try await client.post(

@@ -11,7 +11,8 @@ import Hummingbird
 ///   instance;
 /// - `:explain` answers what `POST /v1/models/{name}/explain` answers for those instances, with
 ///   the model's default method (its sidecar's `default_method` and `default_params`, else the
-///   first of `tree_shap`, `integrated_gradients` and `kernel_shap` that applies).
+///   first of `tree_shap`, `integrated_gradients` and `kernel_shap` that applies; for text
+///   instances, `layer_integrated_gradients`).
 ///
 /// The instances take every form `inputs` takes, and the same limits hold.
 struct KServeRoutes {
@@ -45,14 +46,15 @@ struct KServeRoutes {
 
     func explain(_ request: Request, _ context: CandorRequestContext) async throws -> Response {
         let (model, instances) = try await self.instances(request, context)
-        var body: [String: JSONValue] = ["method": .string(try defaultMethod(of: model)), "inputs": instances]
+        var body: [String: JSONValue] = ["method": .string(try defaultMethod(of: model, for: instances)), "inputs": instances]
         if let params = model.metadata.defaultParams { body["params"] = .object(params) }
         return try await InferenceRoutes(service: service).explain(body, model: model, request: request, context)
     }
 
     /// The sidecar's `default_method`, else the first fallback the model meets the needs of.
-    private func defaultMethod(of model: LoadedModel) throws -> String {
+    private func defaultMethod(of model: LoadedModel, for instances: JSONValue) throws -> String {
         if let method = model.metadata.defaultMethod { return method }
+        if model.text != nil, TextInputs.holdsText(instances) { return "layer_integrated_gradients" }
         let applicable = Self.fallbackMethods.first { name in
             service.catalog.explainer(named: name)?.descriptor.requirement.isMet(by: model.model) ?? false
         }
