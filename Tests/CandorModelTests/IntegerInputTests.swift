@@ -83,4 +83,26 @@ import Testing
         #expect(viaEmbeddings.inputGradients[0].scalars == viaIds.layerGradients[0].scalars)
         #expect(throws: ModelError.self) { try embedded.lookup.embeddings(of: try Tensor(shape: [1, 1], scalars: [1e6])) }
     }
+
+    /// The transformer's gradient at its embeddings (through attention, its mask, layer
+    /// normalisation, GELU and the head) agrees with central differences of its output.
+    @Test func theEmbeddingGradientIsTheOutputsSlope() throws {
+        let embedded = try #require(EmbeddingInputModel(try Self.model(), ids: "input_ids"))
+        let (ids, _) = try #require(try Self.golden().first)
+        let idTensor = try Tensor(shape: [1, ids.count], scalars: ids.map(Float.init))
+        let mask = try Tensor(repeating: 1, shape: [1, ids.count])
+        let embeddings = try embedded.lookup.embeddings(of: idTensor)
+        let gradient = try embedded.gradient([embeddings, mask], output: 0, pass: .plain) { output, _ throws(ModelError) in
+            do { return try Tensor(shape: output.shape, scalars: [1, 0]) } catch { throw ModelError(.inconsistentShapes, "\(error)") }
+        }.inputGradients[0]
+        let step: Float = 1e-2
+        for element in stride(from: 3, to: embeddings.count, by: 29) {
+            var up = embeddings
+            var down = embeddings
+            up.scalars[element] += step
+            down.scalars[element] -= step
+            let slope = (try embedded.predict([up, mask])[0].scalars[0] - embedded.predict([down, mask])[0].scalars[0]) / (2 * step)
+            #expect(abs(slope - gradient.scalars[element]) <= 2e-3 + 2e-2 * abs(gradient.scalars[element]), "element \(element)")
+        }
+    }
 }
