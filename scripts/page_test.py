@@ -191,6 +191,7 @@ class PageTest:
         self.keyboard()
         self.tabular()
         self.image()
+        self.text()
         self.api_error()
         self.phone()
         errors = self.console_errors(allowed=("the server responded with a status of 400",))
@@ -331,6 +332,35 @@ class PageTest:
                  "window.scrollTo(0, window.scrollY + top - 16)")
             d.screenshot(os.path.join(self.options.screenshots_dir, "page-image.png"))
             self.ok("saved docs/page-image.png")
+
+    def text(self):
+        d = self.driver
+        self.choose_model("review_sentiment")
+        self.check(d.js("return !document.getElementById('text-inputs').hidden"), "review_sentiment shows no text box")
+        self.check(d.js("return document.getElementById('render-box').hidden && document.getElementById('metrics-box').hidden"),
+                   "review_sentiment offers pictures or quality metrics, which text does not take")
+        self.check(d.js("return document.getElementById('method').value") == "layer_integrated_gradients",
+                   "a text model should start on layer_integrated_gradients")
+        # A text with markup in it: it must come back as text, never as elements.
+        d.js("document.getElementById('text-input').value = arguments[0]",
+             "The headphones are great but the <b>battery</b> is terrible")
+        answer = self.explain("review_sentiment with layer_integrated_gradients")
+        self.check("error" not in answer, f"review_sentiment was answered with an error: {answer.get('error')}")
+        tokens = d.js("return [...document.querySelectorAll('#tokens .token')].map(t => t.textContent)")
+        self.check(tokens[:3] == ["[CLS]", "the", "headphones"] and "terrible" in tokens,
+                   f"the tokens are not shown in order: {tokens}")
+        self.check(d.js("return document.querySelectorAll('#tokens b, #result b').length") == 0,
+                   "markup in the text was rendered as markup")
+        shades = d.js("return [...document.querySelectorAll('#tokens .token')].map(t => getComputedStyle(t).backgroundColor)")
+        self.check(len(set(shades)) > 2, f"the tokens are not shaded by their attributions: {shades[:5]}")
+        self.check(d.js("return [...document.querySelectorAll('#result table')].some(t => t.caption.textContent === 'Attributions')"),
+                   "the tokens' attributions are not tabulated")
+        self.ok(f"review_sentiment's tokens are shown shaded by their attributions: {answer['prediction']}")
+        if self.options.screenshots:
+            d.js("const top = document.getElementById('result-title').getBoundingClientRect().top;"
+                 "window.scrollTo(0, window.scrollY + top - 16)")
+            d.screenshot(os.path.join(self.options.screenshots_dir, "page-text.png"))
+            self.ok("saved docs/page-text.png")
 
     def api_error(self):
         d = self.driver

@@ -7,7 +7,7 @@
 # shown, and nothing overflows at 390 px. Exits non-zero, naming the failed check, on failure.
 #
 # Usage: scripts/test-page.sh [--screenshots]
-#   --screenshots   also save docs/page-desktop.png and docs/page-image.png (1280×800) and
+#   --screenshots   also save docs/page-desktop.png, docs/page-image.png and docs/page-text.png (1280×800) and
 #                   docs/page-phone.png (390×844)
 # Installs chromium and chromium-driver with apt-get if missing (sudo only when not root).
 # Needs python3 and the candor binary: CANDOR_BIN, else .build/debug/candor, built with

@@ -54,6 +54,11 @@ enum PageHTML {
                 <div id="features" class="grid"></div>
                 <button type="button" id="reset-example" class="secondary">Reset to the example</button>
               </fieldset>
+              <fieldset id="text-inputs" hidden>
+                <legend>Text</legend>
+                <label for="text-input">The text to explain</label>
+                <textarea id="text-input" name="text" rows="3">The headphones are great but the battery is terrible</textarea>
+              </fieldset>
               <fieldset id="image-inputs" hidden>
                 <legend>Image</legend>
                 <div id="drop-zone" class="drop-zone">

@@ -5,7 +5,7 @@ enum PageScriptAnswer {
           // ---- the answer -----------------------------------------------------------------------
 
           const shown = new Set(["attributions", "attributions_stderr", "output", "target", "target_name", "image", "quality", "rules",
-            "counterfactuals", "perturbed", "instance"]);
+            "counterfactuals", "perturbed", "instance", "tokens"]);
 
           function className(model, index) {
             return model.class_names && model.class_names[index] !== undefined ? model.class_names[index] : `class ${index}`;
@@ -82,7 +82,26 @@ enum PageScriptAnswer {
               result.append(el("div", { class: "pictures" }, figures));
             }
 
-            if (kind === "tabular" && Array.isArray(first.attributions) && first.attributions.every((v) => typeof v === "number")) {
+            if (Array.isArray(first.tokens) && Array.isArray(first.attributions) && first.tokens.length === first.attributions.length) {
+              // The text with each token shaded by its signed attribution (red for, blue against
+              // the explained class), then the numbers; tokens are set as text, never as markup.
+              const scale = Math.max(...first.attributions.map(Math.abs));
+              const passage = el("p", { class: "tokens", id: "tokens" });
+              first.tokens.forEach((token, index) => {
+                const value = first.attributions[index];
+                const strength = scale > 0 ? Math.abs(value) / scale : 0;
+                const span = el("span", { class: `token ${value >= 0 ? "pos" : "neg"}`, text: token.token,
+                  title: `${token.token}: ${format(value)}` });
+                span.style.setProperty("--strength", strength.toFixed(3));
+                passage.append(span, " ");
+              });
+              result.append(el("h3", { text: `Tokens, shaded by their ${answer.method} attribution to ${targetName}` }), passage);
+              const rows = first.tokens.map((token, index) => ({
+                cells: [token.token, token.start === undefined ? "" : `${token.start}–${token.end}`, first.attributions[index],
+                  bar(first.attributions[index], scale)],
+              }));
+              result.append(table("Attributions", ["token", "characters", "attribution", ""], rows, [false, false, true, false]));
+            } else if (kind === "tabular" && Array.isArray(first.attributions) && first.attributions.every((v) => typeof v === "number")) {
               const names = featureNames(model);
               const values = body.inputs[0];
               const stderr = Array.isArray(first.attributions_stderr) ? first.attributions_stderr : null;

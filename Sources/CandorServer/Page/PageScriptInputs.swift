@@ -6,6 +6,8 @@ enum PageScriptInputs {
           // ---- the model ----------------------------------------------------------------------
 
           function inputKind(model) {
+            // A model whose sidecar names a tokenizer takes text (its inputs are token ids).
+            if (model.text) return "text";
             const inputs = model.inputs || [];
             if (inputs.length !== 1) return "other";
             const shape = inputs[0].shape;
@@ -39,6 +41,7 @@ enum PageScriptInputs {
             $("method").disabled = true;
             $("tabular-inputs").hidden = true;
             $("image-inputs").hidden = true;
+            $("text-inputs").hidden = true;
             if (!name) { setStatus("Choose a model to begin."); return; }
             setStatus(`Loading ${name}…`, true);
             let model;
@@ -57,7 +60,7 @@ enum PageScriptInputs {
 
             const methods = (model.methods || []).filter((m) => m !== "slic" || kind === "image");
             $("method").replaceChildren(...methods.map((m) => el("option", { value: m, text: m })));
-            const preferred = kind === "image" ? "grad_cam" : "integrated_gradients";
+            const preferred = { image: "grad_cam", text: "layer_integrated_gradients" }[kind] || "integrated_gradients";
             if (methods.includes(preferred)) $("method").value = preferred;
             $("method").disabled = methods.length === 0;
             chooseMethod();
@@ -70,13 +73,17 @@ enum PageScriptInputs {
 
             $("image-render").hidden = kind !== "image";
             $("tabular-render").hidden = kind !== "tabular";
+            // The server draws no pictures of text and judges no text explanations yet.
+            $("render-box").hidden = kind === "text";
+            $("metrics-box").hidden = kind === "text";
+            $("text-inputs").hidden = kind !== "text";
             if (kind === "tabular") buildFeatureFields(model);
             if (kind === "image") prepareImage(model);
             $("explain").disabled = methods.length === 0 || kind === "other";
             document.body.dataset.model = name;
             setStatus(kind === "other"
               ? `${name} has an input layout this page does not offer a form for; use the API.`
-              : `${name} is ready: ${kind === "image" ? "choose an image" : "adjust the instance"}, then Explain.`);
+              : `${name} is ready: ${{ image: "choose an image", text: "write a text" }[kind] || "adjust the instance"}, then Explain.`);
           }
 
           function fillTargets() {

@@ -100,6 +100,13 @@ enum PageScriptRequest {
             const body = { method: $("method").value };
             if (kind === "tabular") {
               body.inputs = [tabularInstance()];
+            } else if (kind === "text") {
+              const text = $("text-input").value;
+              if (text.trim() === "") {
+                $("text-input").focus();
+                throw new ApiError(0, "No text yet", "Write the text to explain first.");
+              }
+              body.inputs = [{ text }];
             } else {
               if (!state.imageInstance) {
                 $("image-file").focus();
@@ -114,7 +121,7 @@ enum PageScriptRequest {
             }
             if ($("output").value !== "") body.output = $("output").value;
             body.params = changedParameters();
-            if ($("render-on").checked) {
+            if ($("render-on").checked && kind !== "text") {
               if (kind === "image") {
                 const render = { kind: $("render-kind").value, sign: $("render-sign").value };
                 const outlier = Number($("render-outlier").value);
@@ -129,7 +136,7 @@ enum PageScriptRequest {
               }
             }
             const metrics = [...$("metrics").querySelectorAll("input:checked")].map((box) => box.value);
-            if (metrics.length) body.evaluate = metrics;
+            if (metrics.length && kind !== "text") body.evaluate = metrics;
             return body;
           }
 
