@@ -106,6 +106,24 @@ public struct TextTokenizer: Sendable {
         let content: [Unicode.Scalar]
     }
 
+    /// The added tokens, indexed once: by their first scalar, longest first (so that a text
+    /// position tries only those that can start there), and by their text.
+    struct AddedTokens: Equatable {
+        let tokens: [AddedToken]
+        let byFirstScalar: [Unicode.Scalar: [AddedToken]]
+        let byText: [String: Int]
+
+        init(_ tokens: [AddedToken]) {
+            self.tokens = tokens
+            var byFirstScalar: [Unicode.Scalar: [AddedToken]] = [:]
+            for token in tokens where !token.content.isEmpty { byFirstScalar[token.content[0], default: []].append(token) }
+            for first in byFirstScalar.keys { byFirstScalar[first]?.sort { $0.content.count > $1.content.count } }
+            self.byFirstScalar = byFirstScalar
+            byText = Dictionary(
+                tokens.map { (String(String.UnicodeScalarView($0.content)), $0.id) }, uniquingKeysWith: { first, _ in first })
+        }
+    }
+
     enum TemplatePiece: Equatable {
         case special(ids: [Int], tokens: [String], typeId: Int)
         case sequence(second: Bool, typeId: Int)
@@ -128,7 +146,7 @@ public struct TextTokenizer: Sendable {
         let token: String
     }
 
-    let addedTokens: [AddedToken]
+    let addedTokens: AddedTokens
     let normalizer: BertNormalizer?
     /// nil: the whole text is one word.
     let preTokenizer: PreTokenizer?
@@ -171,26 +189,30 @@ public struct TextTokenizer: Sendable {
         return encoding
     }
 
-    /// Encodes a batch of texts (each with an optional second text) for a model, which takes
-    /// rectangles: as `tokenizers`' `encode_batch`, every encoding padded to the longest of the
-    /// batch (rounded up to the file's `pad_to_multiple_of`) unless the file pads to a fixed
-    /// length already — with the file's padding token, side and type id, or, when the file
-    /// does not pad, at the right with `[PAD]` or `<pad>` (else id 0). `length` pads further,
-    /// to a model's fixed sequence length.
-    public func encodeBatch(_ texts: [(text: String, pair: String?)], length: Int = 0) -> [TextEncoding] {
-        var encodings = texts.map { encode($0.text, pair: $0.pair) }
+    /// A batch of encodings as a model takes them, a rectangle: each padded to the longest of
+    /// the batch (rounded up to the file's `pad_to_multiple_of`), or to `length` if that is
+    /// longer, as `tokenizers`' `encode_batch` pads — with the file's padding token, side and
+    /// type id, or, when the file does not pad, at the right with `[PAD]` or `<pad>` (else id
+    /// 0). Encodings already padded to a fixed length by the file stay as they are.
+    public func padded(_ encodings: [TextEncoding], length: Int = 0) -> [TextEncoding] {
         var longest = max(length, encodings.map(\.count).max() ?? 0)
         if let multiple = padding?.multipleOf, multiple > 0, longest % multiple != 0 { longest += multiple - longest % multiple }
         let filler = padding ?? defaultPadding
         let batchPadding = Padding(
             length: longest, multipleOf: nil, onLeft: filler.onLeft, id: filler.id, typeId: filler.typeId, token: filler.token)
-        for index in encodings.indices { pad(&encodings[index], batchPadding) }
-        return encodings
+        return encodings.map { encoding in
+            var padded = encoding
+            pad(&padded, batchPadding)
+            return padded
+        }
     }
+
+    /// Whether padding goes before the tokens (the file's `direction: Left`).
+    public var padsOnLeft: Bool { padding?.onLeft ?? false }
 
     /// The id of a token of the vocabulary or of the added tokens (`[PAD]`, `<mask>`), if any.
     public func id(of token: String) -> Int? {
-        model.vocabulary[token] ?? addedTokens.first { String(String.UnicodeScalarView($0.content)) == token }?.id
+        model.vocabulary[token] ?? addedTokens.byText[token]
     }
 
     /// The id that pads a sequence: the file's padding id, else that of `[PAD]` or `<pad>`,
@@ -220,14 +242,9 @@ public struct TextTokenizer: Sendable {
                 }
             }
         }
-        // The added tokens by their first scalar, longest first: at each position only those
-        // that can start there are tried.
-        var candidates: [Unicode.Scalar: [AddedToken]] = [:]
-        for token in addedTokens where !token.content.isEmpty { candidates[token.content[0], default: []].append(token) }
-        for first in candidates.keys { candidates[first]?.sort { $0.content.count > $1.content.count } }
         while position < input.count {
             // Leftmost, then longest, added token.
-            let match = candidates[input[position]]?.first { token in
+            let match = addedTokens.byFirstScalar[input[position]]?.first { token in
                 position + token.content.count <= input.count
                     && input[position..<position + token.content.count].elementsEqual(token.content)
             }

@@ -16,7 +16,7 @@ extension TextTokenizer {
         }
         let processor = try Self.object(root["post_processor"], "post_processor")
         self.init(
-            addedTokens: try Self.addedTokens(root["added_tokens"]), normalizer: try Self.normalizer(root["normalizer"]),
+            addedTokens: AddedTokens(try Self.addedTokens(root["added_tokens"])), normalizer: try Self.normalizer(root["normalizer"]),
             preTokenizer: try Self.preTokenizer(root["pre_tokenizer"]), model: try Self.model(root["model"]),
             single: try Self.template(processor, pair: false), pair: try Self.template(processor, pair: true),
             trimsOffsets: try Self.trimsOffsets(processor), truncation: try Self.truncation(root["truncation"]),

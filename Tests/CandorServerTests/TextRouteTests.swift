@@ -153,12 +153,25 @@ import Testing
         (#"{"method":"layer_integrated_gradients","inputs":[{"text":"great","text_pair":3}]}"#, 400, "invalid-input"),
         (#"{"method":"layer_integrated_gradients","inputs":[{"text":5}]}"#, 400, "invalid-input"),
         (#"{"method":"layer_integrated_gradients","inputs":[{"text":"great"}],"params":{"layer":"nope"}}"#, 400, "invalid-parameter"),
+        (#"{"method":"layer_integrated_gradients","inputs":[{"text":"great"}],"params":{"layer":"softmax"}}"#, 400, "invalid-parameter"),
     ])
     func aTextRequestThatCannotBeAnsweredIsRefused(_ body: String, _ status: Int, _ code: String) async throws {
         try await TestApplication().test { client in
             let response = try await client.post("/v1/models/review_sentiment/explain", json: body)
             #expect(response.status.code == status, "\(response.text)")
             #expect(response.json["type"] as? String == "urn:candor:error:\(code)", "\(response.text)")
+        }
+    }
+
+    /// One long text among short ones is refused before the batch is padded to it.
+    @Test func aLongTextInABatchIs413BeforePadding() async throws {
+        try await TestApplication { $0.limits.maxTextTokens = 8 }.test { client in
+            let short = Array(repeating: #"{"text":""}"#, count: 200).joined(separator: ",")
+            let long = String(repeating: "great ", count: 50_000)
+            let response = try await client.post(
+                "/v1/models/review_sentiment/explain",
+                json: #"{"method":"saliency","inputs":[\#(short),{"text":"\#(long)"}]}"#)
+            #expect(response.status == .contentTooLarge, "\(response.text)")
         }
     }
 

@@ -99,8 +99,8 @@ import Testing
     @Test func aBatchIsPaddedToItsLongestText() throws {
         let tokenizer = try Self.tokenizer("wordpiece", truncating: false)
         let texts: [(text: String, pair: String?)] = [("This phone is great", nil), ("The kettle", "is broken")]
-        let batch = tokenizer.encodeBatch(texts)
         let alone = texts.map { tokenizer.encode($0.text, pair: $0.pair) }
+        let batch = tokenizer.padded(alone)
         let longest = alone.map(\.ids.count).max() ?? 0
         #expect(batch.allSatisfy { $0.ids.count == longest })
         let pad = try #require(tokenizer.id(of: "[PAD]"))
@@ -113,6 +113,6 @@ import Testing
             #expect(padded.attentionMask.suffix(filler).allSatisfy { $0 == 0 })
             #expect(padded.sequenceIds.suffix(filler).allSatisfy { $0 == nil })
         }
-        #expect(tokenizer.encodeBatch(texts, length: 30).allSatisfy { $0.ids.count == 30 })
+        #expect(tokenizer.padded(alone, length: 30).allSatisfy { $0.ids.count == 30 })
     }
 }

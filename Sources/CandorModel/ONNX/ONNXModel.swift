@@ -25,6 +25,7 @@ public final class ONNXModel: DifferentiableModel, LinearFormModel, ParameterRan
     /// The layers with learned parameters, from the output down (see
     /// ``ComputationGraph/parameterisedLayers()`` for what counts).
     public let parameterisedLayers: [ParameterisedLayer]
+    public let attentionProbabilities: [String]
 
     init(
         graph: ComputationGraph, inputs: [TensorInfo], outputNames: [String], opset: Int, producer: String, elementBudget: Int
@@ -86,6 +87,20 @@ public final class ONNXModel: DifferentiableModel, LinearFormModel, ParameterRan
             linearForm = nil
         }
         parameterisedLayers = graph.parameterisedLayers()
+        attentionProbabilities = Self.attentionProbabilities(of: graph, layers: layers)
+    }
+
+    /// The softmaxes over the last axis of [batch, heads, n, n] tensors, in execution order.
+    private static func attentionProbabilities(of graph: ComputationGraph, layers: [TensorInfo]) -> [String] {
+        let shapes = Dictionary(layers.map { ($0.name, $0.shape) }, uniquingKeysWith: { first, _ in first })
+        return graph.steps.compactMap { step in
+            guard let softmax = step.op as? SoftmaxOperator, !softmax.isLogarithmic, !softmax.flattensTrailingAxes,
+                softmax.axis == -1 || softmax.axis == 3, let slot = step.outputs.first.flatMap({ $0 })
+            else { return nil }
+            let name = graph.slotNames[slot]
+            guard let shape = shapes[name], shape.count == 4, shape[2] == shape[3] else { return nil }
+            return name
+        }
     }
 
     /// `model` with another graph of the same shapes (its constants changed).
@@ -105,6 +120,7 @@ public final class ONNXModel: DifferentiableModel, LinearFormModel, ParameterRan
             linearForm = nil
         }
         parameterisedLayers = model.parameterisedLayers
+        attentionProbabilities = model.attentionProbabilities
     }
 
     public func randomizingParameters(ofLayers layers: Range<Int>, seed: UInt64) throws(ModelError) -> ONNXModel {
@@ -126,18 +142,6 @@ public final class ONNXModel: DifferentiableModel, LinearFormModel, ParameterRan
     /// The output of the last `Conv` node in execution order: Grad-CAM's default layer.
     public var lastConvolutionOutput: String? {
         graph.steps.last { $0.node.operatorType == "Conv" }?.outputs.first?.map { graph.slotNames[$0] }
-    }
-
-    public var attentionProbabilities: [String] {
-        let shapes = Dictionary(layers.map { ($0.name, $0.shape) }, uniquingKeysWith: { first, _ in first })
-        return graph.steps.compactMap { step in
-            guard let softmax = step.op as? SoftmaxOperator, !softmax.isLogarithmic, !softmax.flattensTrailingAxes,
-                softmax.axis == -1 || softmax.axis == 3, let slot = step.outputs.first.flatMap({ $0 })
-            else { return nil }
-            let name = graph.slotNames[slot]
-            guard let shape = shapes[name], shape.count == 4, shape[2] == shape[3] else { return nil }
-            return name
-        }
     }
 
     /// The `Gather` that looks graph input `input` up, row by row, in a constant table: a text

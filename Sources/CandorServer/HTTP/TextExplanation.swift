@@ -66,6 +66,14 @@ enum TextExplanation {
             if isAbsent("layer") {
                 guard let layer = text.embeddingLayer else { throw noEmbeddingLookup }
                 parameters["layer"] = .string(layer)
+            } else if case .string(let name)? = parameters["layer"], let layer = (model as? any DifferentiableModel)?.layer(named: name) {
+                // One attribution per token needs a layer laid out [batch, sequence, ...].
+                guard layer.shape.count >= 2, sameExtent(layer.shape[1], model.inputs[text.ids].shape[1]) else {
+                    throw Problem.badRequest(
+                        "invalid-parameter",
+                        "layer '\(name)' has shape [\(layer.shape.map(\.description).joined(separator: ", "))]; on text the layer must be [batch, sequence, ...], as input_ids is, so that each token gets an attribution"
+                    )
+                }
             }
             if method.parameters.contains(where: { $0.name == "baselines" }), isAbsent("baselines") {
                 parameters["baselines"] = .object(
@@ -73,6 +81,14 @@ enum TextExplanation {
             }
             return Setup(model: model, inputs: batch.inputs, parameters: parameters, attributedInput: 0)
         case .attention:
+            // The query token is a position: with padding on the left, a shorter text's first
+            // position is padding.
+            if text.tokenizer.padsOnLeft, batch.encodings.contains(where: { $0.attentionMask.first == 0 }) {
+                throw Problem.badRequest(
+                    "invalid-input",
+                    "this model's tokenizer pads on the left, so the texts' [CLS] positions differ: send texts of one length, or one per request"
+                )
+            }
             return Setup(model: model, inputs: batch.inputs, parameters: parameters, attributedInput: 0)
         case .embeddings:
             guard let embeddingModel = text.embeddingModel else { throw noEmbeddingLookup }
@@ -101,6 +117,15 @@ enum TextExplanation {
                 parameters["baselines"] = .object(baselines)
             }
             return Setup(model: model, inputs: batch.inputs, parameters: parameters, attributedInput: text.ids)
+        }
+    }
+
+    /// Whether two declared extents can be the same axis: both free, or both the same number.
+    private static func sameExtent(_ first: Dimension, _ second: Dimension) -> Bool {
+        switch (first, second) {
+        case (.symbolic, .symbolic): true
+        case (.fixed(let a), .fixed(let b)): a == b
+        default: false
         }
     }
 

@@ -100,8 +100,10 @@ struct TextInputs: Sendable {
             }
             texts.append((text, pair))
         }
-        let encodings = tokenizer.encodeBatch(texts, length: fixedLength ?? 0)
-        let length = encodings.first?.ids.count ?? 0
+        // Every text's length is checked before any is padded: padding a batch to one
+        // over-long text would multiply it by the batch size.
+        let unpadded = texts.map { tokenizer.encode($0.text, pair: $0.pair) }
+        let length = unpadded.map(\.ids.count).max() ?? 0
         if let fixedLength, length > fixedLength {
             throw Problem.badRequest(
                 "invalid-input", "a text has \(length) tokens; this model takes at most \(fixedLength) (its sequence axis is fixed)")
@@ -111,18 +113,20 @@ struct TextInputs: Sendable {
                 .contentTooLarge, code: "input-too-large",
                 detail: "a text has \(length) tokens, more than the configured limit of \(limits.maxTextTokens) (limits.max_text_tokens)")
         }
-        guard instances.count * length * inputCount <= limits.maxInputElements else {
+        guard instances.count * max(length, fixedLength ?? 0) * inputCount <= limits.maxInputElements else {
             throw Problem(
                 .contentTooLarge, code: "input-too-large",
                 detail: "\(instances.count) texts of \(length) tokens exceed the configured limit on input elements")
         }
+        let encodings = tokenizer.padded(unpadded, length: fixedLength ?? 0)
+        let padded = encodings.first?.ids.count ?? 0
         var columns: [(Int, KeyPath<TextEncoding, [Int]>)] = [(ids, \.ids)]
         if let attentionMask { columns.append((attentionMask, \.attentionMask)) }
         if let tokenTypes { columns.append((tokenTypes, \.typeIds)) }
         var inputs = [Tensor?](repeating: nil, count: inputCount)
         for (position, column) in columns {
             let scalars = encodings.flatMap { $0[keyPath: column].map(Float.init) }
-            do { inputs[position] = try Tensor(shape: [encodings.count, length], scalars: scalars) } catch {
+            do { inputs[position] = try Tensor(shape: [encodings.count, padded], scalars: scalars) } catch {
                 throw Problem.badRequest("invalid-input", "the texts do not fit one tensor: \(error)")
             }
         }
