@@ -1,8 +1,9 @@
-import CandorModel
 import CandorTensor
 import CandorTestSupport
 import Foundation
 import Testing
+
+@testable import CandorModel
 
 /// A text model's int64 inputs (token ids, attention mask), on the demo transformer exported by
 /// PyTorch's dynamo exporter (scripts/train_text_demo_model.py): the ids arrive as float32
@@ -104,5 +105,21 @@ import Testing
             let slope = (try embedded.predict([up, mask])[0].scalars[0] - embedded.predict([down, mask])[0].scalars[0]) / (2 * step)
             #expect(abs(slope - gradient.scalars[element]) <= 2e-3 + 2e-2 * abs(gradient.scalars[element]), "element \(element)")
         }
+    }
+
+    /// A transformer's instance grows with its sequence (attention is n × n): the estimate for
+    /// a length is the count of the elements a pass at that length keeps, not the count at one
+    /// token that load-time shape inference measures.
+    @Test(arguments: [8, 40])
+    func passesAreSizedForTheSequenceLength(_ length: Int) throws {
+        let model = try Self.model()
+        let ids = GraphValue.integer(try IntegerTensor(shape: [1, length], values: Array(repeating: 2, count: length)))
+        let mask = GraphValue.integer(try IntegerTensor(shape: [1, length], values: Array(repeating: 1, count: length)))
+        let values = try model.graph.forward([ids, mask], retainingAll: true)
+        let kept = values.enumerated().reduce(0) { total, entry in
+            model.graph.constants[entry.offset] == nil ? total + (entry.element?.shape.reduce(1, *) ?? 0) : total
+        }
+        #expect(model.sized(forFreeExtent: length).elementsPerInstance == 2 * kept)
+        #expect(model.sized(forFreeExtent: length).elementsPerInstance > 4 * model.elementsPerInstance)
     }
 }

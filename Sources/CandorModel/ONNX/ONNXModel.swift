@@ -22,6 +22,9 @@ public final class ONNXModel: DifferentiableModel, LinearFormModel, ParameterRan
     /// a [N, features] input feeding one `LinearClassifier`/`LinearRegressor` through
     /// per-feature affine steps only; nil otherwise.
     public let linearForm: LinearForm?
+    /// Elements per instance as a function of the extent n of the free axes besides the batch:
+    /// constant + linear·n + quadratic·n² (nil for a model without such axes).
+    let elementGrowth: (constant: Double, linear: Double, quadratic: Double)?
     /// The layers with learned parameters, from the output down (see
     /// ``ComputationGraph/parameterisedLayers()`` for what counts).
     public let parameterisedLayers: [ParameterisedLayer]
@@ -43,19 +46,8 @@ public final class ONNXModel: DifferentiableModel, LinearFormModel, ParameterRan
         let trialSizes = fixedBatchSize == nil ? [1, 2] : [1]
         var trials: [[GraphValue?]] = []
         for size in trialSizes {
-            var values: [GraphValue] = []
-            for input in inputs {
-                let shape = input.shape.map { $0.fixedValue ?? size }
-                do {
-                    let zeros = try Tensor(repeating: 0, shape: shape)
-                    values.append(
-                        input.elementType == .int64
-                            ? .integer(try IntegerTensor(shape: shape, values: [Int64](repeating: 0, count: zeros.count))) : .float(zeros))
-                } catch {
-                    throw ModelError(.tooLarge, "input '\(input.name)': \(error)")
-                }
-            }
-            trials.append(try graph.forward(values, retainingAll: true, elementBudget: elementBudget))
+            trials.append(
+                try graph.forward(try Self.zeros(inputs, batch: size, freeExtent: size), retainingAll: true, elementBudget: elementBudget))
         }
         let batchName: String = if case .symbolic(let name)? = inputs.first?.shape.first { name } else { "N" }
         func info(_ slot: Int) -> TensorInfo? {
@@ -77,10 +69,30 @@ public final class ONNXModel: DifferentiableModel, LinearFormModel, ParameterRan
         self.outputs = outputs
         self.layers = graph.steps.flatMap { $0.outputs.compactMap { $0 } }.compactMap(info)
         // Every tensor of a batch-1 pass is kept for the backward pass and gets a gradient.
-        let perInstance = trials[0].enumerated().reduce(0) { total, entry in
-            graph.constants[entry.offset] == nil ? total + (entry.element?.shape.reduce(1, *) ?? 0) : total
+        let rowsPerTrial = fixedBatchSize ?? 1
+        let elements = { (trial: [GraphValue?]) -> Int in
+            let values = trial.enumerated().reduce(0) { total, entry in
+                graph.constants[entry.offset] == nil ? total + (entry.element?.shape.reduce(1, *) ?? 0) : total
+            }
+            return max(1, 2 * values / rowsPerTrial)
         }
-        self.elementsPerInstance = max(1, 2 * perInstance / (fixedBatchSize ?? 1))
+        self.elementsPerInstance = elements(trials[0])
+        // With free axes besides the batch (a text model's sequence), one instance's elements
+        // grow with their extent: at most quadratically in a transformer (attention is n × n),
+        // so three trials of one instance, at extents 1, 2 and 3, give the curve exactly. A
+        // model these small extents do not fit keeps the figure at 1.
+        let hasFreeAxes = inputs.contains { $0.shape.dropFirst().contains { $0.fixedValue == nil } }
+        if hasFreeAxes, fixedBatchSize == nil,
+            let two = try? graph.forward(Self.zeros(inputs, batch: 1, freeExtent: 2), retainingAll: true, elementBudget: elementBudget),
+            let three = try? graph.forward(Self.zeros(inputs, batch: 1, freeExtent: 3), retainingAll: true, elementBudget: elementBudget)
+        {
+            let (e1, e2, e3) = (Double(elementsPerInstance), Double(elements(two)), Double(elements(three)))
+            let quadratic = (e3 - 2 * e2 + e1) / 2
+            let linear = e2 - e1 - 3 * quadratic
+            elementGrowth = (constant: e1 - linear - quadratic, linear: linear, quadratic: quadratic)
+        } else {
+            elementGrowth = nil
+        }
         if inputs.count == 1, let shape = inputs.first?.shape, shape.count == 2, let features = shape[1].fixedValue {
             linearForm = LinearForm.of(graph, features: features)
         } else {
@@ -103,8 +115,38 @@ public final class ONNXModel: DifferentiableModel, LinearFormModel, ParameterRan
         }
     }
 
+    /// Zeros for every input, the batch axis at `batch` and the other free axes at `freeExtent`.
+    private static func zeros(_ inputs: [TensorInfo], batch: Int, freeExtent: Int) throws(ModelError) -> [GraphValue] {
+        var values: [GraphValue] = []
+        for input in inputs {
+            let shape = input.shape.enumerated().map { axis, extent in extent.fixedValue ?? (axis == 0 ? batch : freeExtent) }
+            do {
+                let count = try shape.checkedElementCount()
+                values.append(
+                    input.elementType == .int64
+                        ? .integer(try IntegerTensor(shape: shape, values: [Int64](repeating: 0, count: count)))
+                        : .float(try Tensor(repeating: 0, shape: shape)))
+            } catch {
+                throw ModelError(.tooLarge, "input '\(input.name)': \(error)")
+            }
+        }
+        return values
+    }
+
+    /// The model as explained with its free axes besides the batch at `extent` (a text batch's
+    /// padded length): the same graph, with the elements one instance occupies at that extent,
+    /// so that passes are sized for it rather than for an extent of 1.
+    public func sized(forFreeExtent extent: Int) -> ONNXModel {
+        guard let growth = elementGrowth, extent > 1 else { return self }
+        let n = Double(extent)
+        let estimate = growth.constant + growth.linear * n + growth.quadratic * n * n
+        let elements =
+            estimate.isFinite ? Int(Swift.min(Swift.max(estimate, Double(elementsPerInstance)), Double(1 << 50)).rounded()) : 1 << 50
+        return ONNXModel(self, graph: graph, elementsPerInstance: elements)
+    }
+
     /// `model` with another graph of the same shapes (its constants changed).
-    private init(_ model: ONNXModel, graph: ComputationGraph) {
+    private init(_ model: ONNXModel, graph: ComputationGraph, elementsPerInstance: Int? = nil) {
         self.graph = graph
         inputs = model.inputs
         outputs = model.outputs
@@ -113,7 +155,8 @@ public final class ONNXModel: DifferentiableModel, LinearFormModel, ParameterRan
         producer = model.producer
         operatorTypes = model.operatorTypes
         fixedBatchSize = model.fixedBatchSize
-        elementsPerInstance = model.elementsPerInstance
+        self.elementsPerInstance = elementsPerInstance ?? model.elementsPerInstance
+        elementGrowth = model.elementGrowth
         if let features = model.inputs.first?.shape.last?.fixedValue, model.linearForm != nil {
             linearForm = LinearForm.of(graph, features: features)
         } else {

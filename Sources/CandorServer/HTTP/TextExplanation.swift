@@ -59,6 +59,9 @@ enum TextExplanation {
             )
         }
         let names = model.inputs.map(\.name)
+        // Passes are sized for this batch's length: a transformer's instance grows with it.
+        let length = batch.inputs[text.ids].shape[1]
+        let model = (model as? ONNXModel)?.sized(forFreeExtent: length) ?? model
         var parameters = given
         func isAbsent(_ name: String) -> Bool { parameters[name] == nil || parameters[name] == .null }
         switch strategy {
@@ -91,7 +94,9 @@ enum TextExplanation {
             }
             return Setup(model: model, inputs: batch.inputs, parameters: parameters, attributedInput: 0)
         case .embeddings:
-            guard let embeddingModel = text.embeddingModel else { throw noEmbeddingLookup }
+            guard let base = model as? ONNXModel, let embeddingModel = EmbeddingInputModel(base, ids: names[text.ids]) else {
+                throw noEmbeddingLookup
+            }
             let ids = batch.inputs[text.ids]
             let width = embeddingModel.lookup.table.shape[1]
             guard ids.count * width <= limits.maxInputElements else {
@@ -106,7 +111,6 @@ enum TextExplanation {
             do { inputs.insert(try embeddingModel.lookup.embeddings(of: ids), at: 0) } catch { throw Problem(error) }
             return Setup(model: embeddingModel, inputs: inputs, parameters: parameters, attributedInput: 0)
         case .tokens:
-            let length = batch.inputs[text.ids].shape[1]
             if isAbsent("feature_mask") {
                 let positions = JSONValue.array((0..<length).map { .number(Double($0)) })
                 parameters["feature_mask"] = .object(Dictionary(uniqueKeysWithValues: names.map { ($0, positions) }))

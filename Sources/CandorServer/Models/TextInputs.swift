@@ -18,12 +18,10 @@ struct TextInputs: Sendable {
     let ids: Int
     let attentionMask: Int?
     let tokenTypes: Int?
-    /// The model seen from its word embeddings (the lookup of `input_ids`, where the text
-    /// methods attribute by default: Captum's `model.embeddings`); nil when the graph has no
+    /// The output of the lookup of `input_ids` in the word-embedding table, where the text
+    /// methods attribute by default (Captum's `model.embeddings`); nil when the graph has no
     /// such lookup, and then a layer method needs its `layer` named.
-    let embeddingModel: EmbeddingInputModel?
-    /// The output of the embedding lookup.
-    var embeddingLayer: String? { embeddingModel?.lookup.layer }
+    let embeddingLayer: String?
 
     /// The sequence length the model was exported with, when its sequence axis is fixed.
     let fixedLength: Int?
@@ -53,7 +51,7 @@ struct TextInputs: Sendable {
         self.ids = ids
         attentionMask = names.firstIndex(of: "attention_mask")
         tokenTypes = names.firstIndex(of: "token_type_ids")
-        embeddingModel = onnx.flatMap { EmbeddingInputModel($0, ids: "input_ids") }
+        embeddingLayer = onnx?.embeddingLookup(of: "input_ids")?.layer
         fixedLength = model.inputs[ids].shape[1].fixedValue
     }
 
