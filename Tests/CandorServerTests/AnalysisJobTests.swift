@@ -147,7 +147,9 @@ import Testing
 
     @Test func aQueuedJobWaitsForTheRunningOneAndCanBeCancelledBeforeItStarts() async throws {
         try await TestApplication(analyses: .withSteps).test { client in
-            let running = try await client.post(submitURI, json: stepsRequest(steps: 400, milliseconds: 5))
+            // The running job lasts 20 s, and is cancelled at the end: under a loaded CI machine a
+            // 2 s job ended before the DELETE, and the queued one ran.
+            let running = try await client.post(submitURI, json: stepsRequest(steps: 4000, milliseconds: 5))
             let queued = try await client.post(submitURI, json: stepsRequest(steps: 3, milliseconds: 1))
             #expect(queued.json["state"] as? String == "queued")
             let location = try #require(queued.headers[.location])
