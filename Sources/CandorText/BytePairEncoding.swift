@@ -34,9 +34,10 @@ struct BytePairEncoding: Equatable {
         }
         for index in symbols.indices { propose(index) }
         while let merge = queue.pop() {
-            // A merge is stale once either symbol has changed: merged away, or grown.
+            // A merge is stale once either symbol has changed: merged away, or grown (a symbol
+            // only grows rightwards, so the right one's end tells; the left one's start never moves).
             guard symbols[merge.left].alive, symbols[merge.right].alive, next[merge.left] == merge.right,
-                symbols[merge.right].range.upperBound == merge.end, symbols[merge.left].range.lowerBound == merge.start
+                symbols[merge.right].range.upperBound == merge.end
             else { continue }
             symbols[merge.left] = Symbol(
                 token: symbols[merge.left].token + symbols[merge.right].token,
@@ -62,7 +63,7 @@ struct BytePairEncoding: Equatable {
     }
 
     /// A candidate merge of the symbols `left` and `right`, as they were when it was proposed
-    /// (`start` and `end` tell whether they still are).
+    /// (`end`, the right symbol's, tells whether they still are; `start` orders equal ranks).
     private struct Merge {
         let rank: Int
         let start: Int

@@ -72,6 +72,15 @@ struct AuditDigest: Sendable {
         payloadSHA256 = SHA256.hash(data: body).hexString
     }
 
+    /// The digest when the audit log is on; nil when it is off, or when the digest cannot be
+    /// made — which costs the record (counted as dropped), never the answer.
+    static func ifAudited(
+        _ audited: Bool, params: [String: JSONValue], targets: [Int], outputs: [Tensor], inputs: [Tensor], body: [UInt8]
+    ) -> AuditDigest? {
+        guard audited else { return nil }
+        return try? AuditDigest(params: params, targets: targets, outputs: outputs, inputs: inputs, body: body)
+    }
+
     /// What the digest weighs beside a cached answer.
     var byteCount: Int { params.utf8.count + answers.utf8.count + 128 }
 }

@@ -55,9 +55,11 @@ struct ExplainRequest: Sendable {
         case .object(let object)?: parameters = object
         case let other?: throw Problem.badRequest("invalid-parameter", "'params' must be an object, got \(other.typeName)")
         }
+        // null stands for an omitted field, as for `params`.
+        let evaluate = body["evaluate"] == .null ? nil : body["evaluate"]
         var explained = model.model
         if let text, let textInputs = model.text {
-            if render != nil || body["evaluate"].map({ $0 != .null }) == true {
+            if render != nil || evaluate != nil {
                 throw Problem.badRequest(
                     "invalid-input", "render and evaluate do not take text instances yet; ask for the explanation alone")
             }
@@ -72,8 +74,6 @@ struct ExplainRequest: Sendable {
         let problem = ExplanationProblem(model: explained, inputs: inputs, output: output, targets: targets, dataset: model.dataset)
         do { plan = try explainer.prepare(parameters, for: problem) } catch { throw Problem(error) }
         call = MethodCall(explainer: explainer, parameters: parameters)
-        // null stands for an omitted field, as for `params`.
-        let evaluate = body["evaluate"] == .null ? nil : body["evaluate"]
         let evaluateParameters = body["evaluate_params"] == .null ? nil : body["evaluate_params"]
         if evaluate == nil, evaluateParameters != nil {
             throw Problem.badRequest("invalid-parameter", "'evaluate_params' was given without 'evaluate', the metrics it is for")

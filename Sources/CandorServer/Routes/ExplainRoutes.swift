@@ -89,12 +89,9 @@ struct InferenceRoutes {
             let explanations = try parsed.run(
                 ExplanationContext(cancellation: cancellation, maxBatchElements: maxBatchElements, idleWorkers: pool))
             let body = try parsed.responseBody(explanations)
-            // A digest that cannot be made costs the record, never the answer.
-            let digest =
-                audited
-                ? try? AuditDigest(
-                    params: parsed.plan.effectiveParameters, targets: explanations.map(\.target), outputs: explanations.map(\.output),
-                    inputs: parsed.problem.inputs, body: body) : nil
+            let digest = AuditDigest.ifAudited(
+                audited, params: parsed.plan.effectiveParameters, targets: explanations.map(\.target),
+                outputs: explanations.map(\.output), inputs: parsed.problem.inputs, body: body)
             return ResponseCache.Answer(body: body, audit: digest)
         }
         if service.cache.isEnabled { service.cache.store(answer.body, audit: answer.audit, for: key) }
@@ -163,11 +160,9 @@ struct InferenceRoutes {
             let evaluations = try parsed.run(
                 ExplanationContext(cancellation: cancellation, maxBatchElements: maxBatchElements, idleWorkers: pool))
             let body = try parsed.responseBody(evaluations)
-            let digest =
-                audited
-                ? try? AuditDigest(
-                    params: parsed.auditedParameters, targets: evaluations.map(\.target), outputs: evaluations.map(\.output),
-                    inputs: parsed.problem.inputs, body: body) : nil
+            let digest = AuditDigest.ifAudited(
+                audited, params: parsed.auditedParameters, targets: evaluations.map(\.target), outputs: evaluations.map(\.output),
+                inputs: parsed.problem.inputs, body: body)
             return (body, digest)
         }
         if let audit = service.audit {
