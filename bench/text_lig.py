@@ -3,9 +3,8 @@
 text model `review_sentiment`, from Captum's tutorial reference ([CLS] and [SEP] kept, every
 other token [PAD]), n_steps 50, Gauss–Legendre — per review, and for a batch of 16 reviews.
 
-Captum runs in process on the PyTorch module the training script rebuilds
-(scripts/train_text_demo_model.py is deterministic; the script checks it against the .onnx
-file), at one thread and at torch's default; Candor runs as a release server on a free loopback
+Captum runs in process on the PyTorch module rebuilt from the served .onnx file's weights
+(`load_served()` in scripts/train_text_demo_model.py), at one thread and at torch's default; Candor runs as a release server on a free loopback
 port, answering over HTTP + JSON on one kept-alive connection with its cache bypassed
 (`Cache-Control: no-cache`), so its times include tokenization, the round trip and the JSON.
 Both sides' attributions per token are compared before anything is timed.
@@ -85,10 +84,7 @@ def main() -> int:
     if not binary.exists():
         raise SystemExit(f"{binary} is missing: run `swift build -c release` first")
 
-    default_threads = torch.get_num_threads()
-    model, tokenizer, _, _ = demo.train()  # trains on one thread
-    torch.set_num_threads(default_threads)
-    model.eval()
+    model, tokenizer = demo.load_served()
     cls_id, sep_id, pad_id = (tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]", "[PAD]"))
     lig = LayerIntegratedGradients(lambda ids, mask: model(ids, mask), model.embeddings)
 

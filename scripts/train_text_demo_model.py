@@ -223,6 +223,29 @@ def train() -> tuple[ReviewClassifier, Tokenizer, float, int]:
     return model, tokenizer, accuracy, len(test_rows)
 
 
+def load_served() -> tuple[ReviewClassifier, Tokenizer]:
+    """The served model rebuilt in PyTorch from models/review_sentiment.onnx and its tokenizer
+    file, so that fixtures and benchmarks explain exactly what Candor serves whichever torch
+    build runs them (retraining is deterministic only on one build: another's rounding drifts
+    over the 600 steps). The encoder's Linear weights are exported transposed, as unnamed
+    constants in the module's order; the rest go by their state-dict names."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(MODELS / f"{NAME}.onnx")).graph
+    tokenizer = Tokenizer.from_file(str(MODELS / f"{NAME}.tokenizer.json"))
+    model = ReviewClassifier(tokenizer.get_vocab_size())
+    state = model.state_dict()
+    named = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    unnamed = iter(value for name, value in named.items() if name not in state and value.ndim == 2)
+    for key in state:
+        value = named[key] if key in named else next(unnamed).T
+        assert tuple(value.shape) == tuple(state[key].shape), (key, value.shape)
+        state[key] = torch.from_numpy(np.ascontiguousarray(value))
+    model.load_state_dict(state)
+    return model.eval(), tokenizer
+
+
 def main() -> int:
     model, tokenizer, accuracy, tested = train()
     print(f"held-out accuracy {accuracy:.4f} on {tested} reviews")

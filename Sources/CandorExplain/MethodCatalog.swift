@@ -26,6 +26,7 @@ public struct MethodCatalog: Sendable {
         LayerConductance(),
         NeuronGradient(),
         AttentionRollout(),
+        AttentionFlow(),
         FeatureAblation(),
         Occlusion(),
         FeaturePermutation(),

@@ -46,10 +46,20 @@ public struct TextEncoding: Sendable, Equatable {
 
     var count: Int { ids.count }
 
+    /// The tokens the attention mask keeps, padding left out (padding sits at one end, so
+    /// they are contiguous).
+    public var withoutPadding: TextEncoding {
+        guard let first = attentionMask.firstIndex(of: 1), let last = attentionMask.lastIndex(of: 1) else { return TextEncoding() }
+        return slice(first..<(last + 1))
+    }
+
     /// The first `count` tokens, or with `fromEnd` the last.
     func keeping(_ count: Int, fromEnd: Bool) -> TextEncoding {
-        let range = fromEnd ? max(0, ids.count - count)..<ids.count : 0..<min(count, ids.count)
-        return TextEncoding(
+        slice(fromEnd ? max(0, ids.count - count)..<ids.count : 0..<min(count, ids.count))
+    }
+
+    private func slice(_ range: Range<Int>) -> TextEncoding {
+        TextEncoding(
             ids: Array(ids[range]), tokens: Array(tokens[range]), offsets: Array(offsets[range]),
             typeIds: Array(typeIds[range]), attentionMask: Array(attentionMask[range]),
             specialTokensMask: Array(specialTokensMask[range]), sequenceIds: Array(sequenceIds[range]))

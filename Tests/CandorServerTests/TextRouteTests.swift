@@ -19,9 +19,16 @@ import Testing
         let attributions: [String: [Double]]
     }
 
+    /// The methods compared with Captum (or the authors' code) per token with their defaults.
     static let methods = [
         "saliency", "input_x_gradient", "layer_integrated_gradients", "layer_gradient_x_activation", "attention_rollout",
-        "feature_ablation",
+        "attention_flow", "feature_ablation",
+    ]
+
+    /// Every method a text model lists, in the catalog's order.
+    static let textMethods = [
+        "saliency", "input_x_gradient", "layer_integrated_gradients", "layer_gradient_x_activation", "attention_rollout",
+        "attention_flow", "feature_ablation", "occlusion", "lime",
     ]
 
     static let goldens: [Golden] = {
@@ -31,7 +38,9 @@ import Testing
         return cases.map { entry in
             let lig = entry["layer_integrated_gradients"] as? [String: Any] ?? [:]
             var attributions: [String: [Double]] = [:]
-            for method in methods + ["attention_rollout_max", "attention_rollout_min"] {
+            for method in methods + [
+                "attention_rollout_max", "attention_rollout_min", "attention_flow_max", "occlusion", "occlusion_strided",
+            ] {
                 attributions[method] = (entry[method] as? [String: Any])?["attributions"] as? [Double]
             }
             return Golden(
@@ -109,6 +118,60 @@ import Testing
         }
     }
 
+    /// Attention flow with heads fused by their maximum is the authors' maximum flow, and the
+    /// flows are a distribution over the tokens.
+    @Test func attentionFlowIsTheAuthorsMaximumFlow() async throws {
+        try await TestApplication().test { client in
+            let response = try await client.post(
+                "/v1/models/review_sentiment/explain",
+                json: #"{"method":"attention_flow","inputs":\#(Self.instances),"params":{"head_fusion":"max"}}"#)
+            #expect(response.status == .ok, "\(response.text)")
+            let explanations = try #require(response.json["explanations"] as? [[String: Any]])
+            for (explanation, golden) in zip(explanations, Self.goldens) {
+                let attributions = explanation["attributions"] as? [Double] ?? []
+                let expected = golden.attributions["attention_flow_max"] ?? []
+                #expect(attributions.count == expected.count && !expected.isEmpty)
+                #expect(zip(attributions, expected).allSatisfy { abs($0 - $1) < 1e-4 }, "\(attributions) vs \(expected)")
+                #expect(abs(attributions.reduce(0, +) - 1) < 1e-4)
+            }
+        }
+    }
+
+    /// Occlusion's windows slide over each text's own tokens as Captum's over the unpadded text:
+    /// the last windows are cut off at the text's end, not run on into the batch's padding.
+    @Test(arguments: [("occlusion", 1), ("occlusion_strided", 2)])
+    func occlusionWindowsEndAtEachTextsEnd(_ golden: String, _ stride: Int) async throws {
+        try await TestApplication().test { client in
+            let response = try await client.post(
+                "/v1/models/review_sentiment/explain",
+                json: #"{"method":"occlusion","inputs":\#(Self.instances),"params":{"sliding_window_shapes":[3],"strides":[\#(stride)]}}"#)
+            #expect(response.status == .ok, "\(response.text)")
+            let explanations = try #require(response.json["explanations"] as? [[String: Any]])
+            #expect(explanations.count == Self.goldens.count)
+            for (explanation, reference) in zip(explanations, Self.goldens) {
+                let tokens = (explanation["tokens"] as? [[String: Any]] ?? []).compactMap { $0["token"] as? String }
+                #expect(tokens == reference.tokens)
+                let attributions = explanation["attributions"] as? [Double] ?? []
+                let expected = reference.attributions[golden] ?? []
+                #expect(attributions.count == expected.count && !expected.isEmpty)
+                let scale = expected.map(abs).max() ?? 1
+                #expect(zip(attributions, expected).allSatisfy { abs($0 - $1) <= 2e-3 * scale + 1e-5 }, "\(attributions) vs \(expected)")
+            }
+        }
+    }
+
+    @Test func occlusionOnTextNeedsItsWindowAndNamesTheText() async throws {
+        try await TestApplication().test { client in
+            let response = try await client.post(
+                "/v1/models/review_sentiment/explain",
+                json:
+                    #"{"method":"occlusion","inputs":[{"text":"a great phone and a good price"},{"text":"ok"}],"params":{"sliding_window_shapes":[6]}}"#
+            )
+            #expect(response.status == .badRequest, "\(response.text)")
+            #expect((response.json["detail"] as? String)?.hasPrefix("text 1:") == true, "\(response.text)")
+        }
+    }
+
     @Test func tokensCarryTheirPlaceInTheText() async throws {
         try await TestApplication().test { client in
             let response = try await client.post(
@@ -141,12 +204,15 @@ import Testing
             let text = try #require(response.json["text"] as? [String: Any])
             #expect(text["tokenizer"] as? String == "review_sentiment.tokenizer.json")
             #expect(text["embedding_layer"] as? String == "embedding")
-            #expect(response.json["methods"] as? [String] == Self.methods)
+            #expect(response.json["methods"] as? [String] == Self.textMethods)
         }
     }
 
     @Test(arguments: [
         (#"{"method":"kernel_shap","inputs":[{"text":"great"}]}"#, 400, "method-not-applicable"),
+        (#"{"method":"lime","inputs":[{"text":"great"}],"params":{"feature_mask":[0]}}"#, 400, "invalid-parameter"),
+        (#"{"method":"lime","inputs":[{"text":"great"}],"params":{"discretize":false}}"#, 400, "invalid-parameter"),
+        (#"{"method":"lime","inputs":[{"text":"great"}],"params":{"n_samples":0}}"#, 400, "invalid-parameter"),
         (#"{"method":"layer_integrated_gradients","inputs":[{"text":"great"}],"evaluate":["deletion"]}"#, 400, "invalid-input"),
         (#"{"method":"layer_integrated_gradients","inputs":[{"text":"great"},[1,2]]}"#, 400, "invalid-input"),
         (#"{"method":"layer_integrated_gradients","inputs":[{"text":"great","lang":"en"}]}"#, 400, "invalid-input"),

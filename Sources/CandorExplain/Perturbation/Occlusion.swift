@@ -10,7 +10,7 @@ public struct Occlusion: Explainer {
         summary: "mean over the sliding windows covering an element of f(x) − f(x occluded)",
         reference: "Captum Occlusion", requirement: .any,
         checkedAgainst:
-            "Captum 0.9 `Occlusion` (windows, strides, baselines) on the three MLP fixtures; the window average computed by hand on a linear model",
+            "Captum 0.9 `Occlusion` (windows, strides, baselines) on the three MLP fixtures and per token on the demo text model; the window average computed by hand on a linear model",
         details: """
             A window slides over the instance from 0 on every axis, in steps of `strides`, cut off at
             the edge; each element gets the mean, over the windows covering it, of f(x) − f(x

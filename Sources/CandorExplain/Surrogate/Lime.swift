@@ -34,9 +34,9 @@ public struct Lime: Explainer {
     public let descriptor = MethodDescriptor(
         name: "lime", family: "surrogate",
         summary: "a sparse weighted linear surrogate fitted on perturbed samples; returns score (R²), intercept and, for tables, rules",
-        reference: "lime LimeTabularExplainer / LimeImageExplainer", requirement: .any,
+        reference: "lime LimeTabularExplainer / LimeImageExplainer / LimeTextExplainer", requirement: .any,
         checkedAgainst:
-            "lime 0.2.0.1: the quartile discretizer and the regression step exactly (on lime's own neighbourhoods); whole explanations within lime's run-to-run spread",
+            "lime 0.2.0.1: the quartile discretizer, the text split and the regression step exactly (on lime's own neighbourhoods, tabular and text); whole explanations within lime's run-to-run spread",
         details: """
             A sparse linear surrogate, as the `lime` package fits it: samples around the instance,
             each weighted by √exp(−d²/kernel_width²) of its distance d, and a ridge regression (α = 1)
@@ -50,6 +50,9 @@ public struct Lime: Explainer {
             explains standardised values. Groups, from a `feature_mask` or an image's `slic`
             superpixels (`LimeImageExplainer`): each kept or hidden with probability ½, hidden groups
             taking their per-channel mean or `baselines`, each element getting its group's coefficient.
+            Text (`LimeTextExplainer`, bag of words): the text's distinct words, a sample removing
+            between one and all of them before the text is tokenized again, distances 100 × the cosine
+            distance of the keep vector, `kernel_width` 25, one weight per word in `words`.
             The samples come from Candor's own generator, so whole explanations are compared within the
             spread of lime's runs over random states: the same leading features with the same signs.
 
@@ -62,7 +65,9 @@ public struct Lime: Explainer {
             ParameterSpec("n_samples", .integer, default: 5000, minimum: 2, maximum: 1_000_000, summary: "perturbed samples per instance"),
             ParameterSpec(
                 "kernel_width", .number, minimum: 1e-6, maximum: 1e6,
-                summary: "width of the proximity kernel √exp(−d²/width²) (default: 0.75·√features for tables, 0.25 with a feature_mask)"),
+                summary:
+                    "width of the proximity kernel √exp(−d²/width²) (default: 0.75·√features for tables, 0.25 with a feature_mask, 25 for text)"
+            ),
             ParameterSpec("num_features", .integer, default: 10, minimum: 1, maximum: 1024, summary: "most features in the explanation"),
             ParameterSpec.choice(
                 "feature_selection", default: LocalSurrogate.FeatureSelection.auto,
@@ -147,21 +152,27 @@ public struct Lime: Explainer {
                 "lime's regression over \(samples) samples × \(width) features would hold more than \(Self.maximumDesignEntries) entries: lower n_samples or group features with 'feature_mask'"
             )
         }
-        if selection == .forwardSelection || (selection == .auto && features <= 6) {
-            let rounds = min(features, width)
-            let work = samples.multipliedReportingOverflow(by: width * rounds * rounds)
-            guard features <= 20, !work.overflow, work.partialValue <= Self.maximumSelectionWork else {
-                throw ExplanationError(
-                    .tooLarge,
-                    "forward_selection refits once per candidate feature and round: \(samples) samples × \(width) features × \(features) rounds is too much work; use highest_weights, fewer samples or fewer features (at most 20)"
-                )
-            }
-        }
+        try Self.checkSelectionWork(selection: selection, features: features, samples: samples, width: width)
         let kernelWidth = try reader.optionalDouble("kernel_width") ?? defaultWidth
         reader.record("kernel_width", .number(kernelWidth))
         return Plan(
             model: problem.model, effectiveParameters: reader.effective, neighbourhood: neighbourhood, samples: samples,
             kernelWidth: kernelWidth, features: features, selection: selection, seed: seed)
+    }
+
+    /// Forward selection refits once per candidate feature and round: bounded before it starts.
+    static func checkSelectionWork(
+        selection: LocalSurrogate.FeatureSelection, features: Int, samples: Int, width: Int
+    ) throws(ExplanationError) {
+        guard selection == .forwardSelection || (selection == .auto && features <= 6) else { return }
+        let rounds = min(features, width)
+        let work = samples.multipliedReportingOverflow(by: width * rounds * rounds)
+        guard features <= 20, !work.overflow, work.partialValue <= Self.maximumSelectionWork else {
+            throw ExplanationError(
+                .tooLarge,
+                "forward_selection refits once per candidate feature and round: \(samples) samples × \(width) features × \(features) rounds is too much work; use highest_weights, fewer samples or fewer features (at most 20)"
+            )
+        }
     }
 
     /// The tabular sampling statistics: from `background` instances when the request gives

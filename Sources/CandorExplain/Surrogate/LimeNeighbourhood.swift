@@ -126,8 +126,7 @@ enum LimeNeighbourhood: Sendable {
         var data = [Double](repeating: 1, count: count * k)
         for index in k..<(count * k) { data[index] = Double(random.integer(below: 2)) }
         let distances = (0..<count).map { sample in
-            let kept = (0..<k).reduce(0.0) { $0 + data[sample * k + $1] }
-            return kept == 0 ? 1 : 1 - (kept / Double(k)).squareRoot()
+            cosineDistanceToAllKept((0..<k).reduce(0.0) { $0 + data[sample * k + $1] }, of: k)
         }
         let instance = problem.inputs.enumerated().map { input, tensor in
             Array(tensor.scalars[(row * sizes[input])..<((row + 1) * sizes[input])])
@@ -144,6 +143,13 @@ enum LimeNeighbourhood: Sendable {
                 }
             }
         }
+    }
+
+    /// The cosine distance of a keep vector with `kept` ones among `features` to the all-ones
+    /// vector, 1 − √(kept / features); 1 for none kept (scikit-learn's, which lime uses, takes a
+    /// zero vector's similarity as 0).
+    static func cosineDistanceToAllKept(_ kept: Double, of features: Int) -> Double {
+        kept == 0 ? 1 : 1 - (kept / Double(features)).squareRoot()
     }
 
     /// Each element's replacement when its group is hidden: the mean of the group's elements in

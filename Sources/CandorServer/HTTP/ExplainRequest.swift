@@ -29,6 +29,8 @@ struct ExplainRequest: Sendable {
     /// the attributions of input `textAttributedInput` (the embeddings, the layer, or the ids).
     let text: TextInputs.Batch?
     let textAttributedInput: Int
+    /// What the text attributions are of: tokens (padded or not) or words.
+    let textAnswer: TextExplanation.Answer
 
     init(
         _ body: [String: JSONValue], model: LoadedModel, catalog: MethodCatalog, metricCatalog: MetricCatalog,
@@ -58,6 +60,7 @@ struct ExplainRequest: Sendable {
         // null stands for an omitted field, as for `params`.
         let evaluate = body["evaluate"] == .null ? nil : body["evaluate"]
         var explained = model.model
+        var textPlan: (any ExplanationPlan)?
         if let text, let textInputs = model.text {
             if render != nil || evaluate != nil {
                 throw Problem.badRequest(
@@ -65,14 +68,18 @@ struct ExplainRequest: Sendable {
             }
             let setup = try TextExplanation.setup(
                 parameters, method: explainer.descriptor, catalog: catalog, text: textInputs, batch: text, model: model.model,
-                limits: limits)
+                output: output, limits: limits)
             (explained, inputs, parameters) = (setup.model, setup.inputs, setup.parameters)
-            textAttributedInput = setup.attributedInput
+            (textAttributedInput, textAnswer, textPlan) = (setup.attributedInput, setup.answer, setup.plan)
         } else {
-            textAttributedInput = 0
+            (textAttributedInput, textAnswer) = (0, .tokens)
         }
         let problem = ExplanationProblem(model: explained, inputs: inputs, output: output, targets: targets, dataset: model.dataset)
-        do { plan = try explainer.prepare(parameters, for: problem) } catch { throw Problem(error) }
+        if let textPlan {
+            plan = textPlan
+        } else {
+            do { plan = try explainer.prepare(parameters, for: problem) } catch { throw Problem(error) }
+        }
         call = MethodCall(explainer: explainer, parameters: parameters)
         let evaluateParameters = body["evaluate_params"] == .null ? nil : body["evaluate_params"]
         if evaluate == nil, evaluateParameters != nil {
@@ -154,8 +161,17 @@ struct ExplainRequest: Sendable {
                 if let text, explanation.attribution.attributions.indices.contains(textAttributedInput) {
                     let attributions = explanation.attribution.attributions[textAttributedInput]
                     let encoding = text.encodings[index]
-                    body.attributions = [("tokens", try TextExplanation.tokenAttributions(attributions, encoding: encoding))]
-                    body.tokens = TextExplanation.tokens(encoding)
+                    switch textAnswer {
+                    case .words(let words):
+                        body.attributions = [("words", attributions)]
+                        body.words = TextExplanation.words(words[index])
+                    case .tokens, .unpaddedTokens:
+                        let unpadded = if case .unpaddedTokens = textAnswer { true } else { false }
+                        body.attributions = [
+                            ("tokens", try TextExplanation.tokenAttributions(attributions, encoding: encoding, unpadded: unpadded))
+                        ]
+                        body.tokens = TextExplanation.tokens(encoding)
+                    }
                 }
                 return body
             })

@@ -14,7 +14,8 @@ import HTTPTypes
 /// token, the attention mask and token types unchanged. A token's attribution is the sum over
 /// the layer's values at its position (the embedding dimensions), as Captum's tutorials
 /// `summarize_attributions`, without their normalisation. The perturbation methods take each
-/// token as a feature, replaced by the padding token.
+/// token as a feature, replaced by the padding token; occlusion's windows slide over each
+/// text's own tokens, its padding left out, as Captum's over one unpadded text.
 enum TextExplanation {
     /// Where a method attributes on text.
     enum Strategy: Sendable {
@@ -28,13 +29,31 @@ enum TextExplanation {
         case tokens
         /// From the attention probabilities, one number per token already.
         case attention
+        /// Windows over each text's own token ids, the text explained alone without padding
+        /// (`InstanceWisePlan`), its attention mask and token types fixed (`TokenIdsModel`).
+        case windows
+        /// Over the text's words, removed from the text before it is tokenized again (lime's
+        /// `LimeTextExplainer`, `TextWordSamples`).
+        case words
+    }
+
+    /// What the attributions of a text are of.
+    enum Answer {
+        /// The batch's tokens, padding included (left out of the answer).
+        case tokens
+        /// Each text's own tokens, without padding.
+        case unpaddedTokens
+        /// Each text's distinct words.
+        case words([IndexedWords])
     }
 
     /// The methods that explain text instances today, in the catalog's order, each checked
     /// against Captum on the demo model (Tests/Fixtures/text/review_sentiment.golden.json).
     static let strategies: [String: Strategy] = [
         "saliency": .embeddings, "input_x_gradient": .embeddings, "layer_integrated_gradients": .layer,
-        "layer_gradient_x_activation": .layer, "attention_rollout": .attention, "feature_ablation": .tokens,
+        "layer_gradient_x_activation": .layer, "attention_rollout": .attention, "attention_flow": .attention,
+        "occlusion": .windows, "feature_ablation": .tokens,
+        "lime": .words,
     ]
 
     /// What a method runs on for a text batch: the model, its inputs, the parameters (the
@@ -45,11 +64,14 @@ enum TextExplanation {
         let inputs: [Tensor]
         let parameters: [String: JSONValue]
         let attributedInput: Int
+        /// A plan made here, text by text, in place of the method's own for the batch.
+        var plan: (any ExplanationPlan)? = nil
+        var answer = Answer.tokens
     }
 
     static func setup(
         _ given: [String: JSONValue], method: MethodDescriptor, catalog: MethodCatalog, text: TextInputs, batch: TextInputs.Batch,
-        model: any PredictiveModel, limits: CandorConfiguration.Limits
+        model original: any PredictiveModel, output: Int, limits: CandorConfiguration.Limits
     ) throws -> Setup {
         guard let strategy = strategies[method.name] else {
             let available = catalog.names.filter { strategies[$0] != nil }
@@ -58,10 +80,11 @@ enum TextExplanation {
                 "\(method.name) does not explain text instances yet; on text: \(available.joined(separator: ", ")) (or send the tokenizer's ids by input name)"
             )
         }
-        let names = model.inputs.map(\.name)
+        let names = original.inputs.map(\.name)
         // Passes are sized for this batch's length: a transformer's instance grows with it.
         let length = batch.inputs[text.ids].shape[1]
-        let model = (model as? ONNXModel)?.sized(forFreeExtent: length) ?? model
+        func sized(_ length: Int) -> any PredictiveModel { (original as? ONNXModel)?.sized(forFreeExtent: length) ?? original }
+        let model = sized(length)
         var parameters = given
         func isAbsent(_ name: String) -> Bool { parameters[name] == nil || parameters[name] == .null }
         switch strategy {
@@ -121,6 +144,40 @@ enum TextExplanation {
                 parameters["baselines"] = .object(baselines)
             }
             return Setup(model: model, inputs: batch.inputs, parameters: parameters, attributedInput: text.ids)
+        case .windows:
+            guard let explainer = catalog.explainer(named: method.name) else { throw noEmbeddingLookup }
+            if isAbsent("baselines") { parameters["baselines"] = .number(Double(text.tokenizer.paddingId)) }
+            var parts: [InstanceWisePlan.Part] = []
+            for (index, encoding) in batch.encodings.enumerated() {
+                // A model with a fixed sequence length takes its padding.
+                let own = text.fixedLength == nil ? encoding.withoutPadding : encoding
+                let inputs = try text.inputs([own], count: names.count)
+                let companions = Dictionary(uniqueKeysWithValues: inputs.indices.filter { $0 != text.ids }.map { ($0, inputs[$0]) })
+                let alone = ExplanationProblem(
+                    model: TokenIdsModel(base: sized(own.ids.count), ids: text.ids, companions: companions), inputs: [inputs[text.ids]],
+                    output: output, targets: nil)
+                do throws(ExplanationError) {
+                    parts.append(.init(problem: alone, plan: try explainer.prepare(parameters, for: alone)))
+                } catch {
+                    throw Problem(ExplanationError(error.code, "text \(index): \(error.message)"))
+                }
+            }
+            let plan = InstanceWisePlan(parts: parts)
+            return Setup(
+                model: model, inputs: batch.inputs, parameters: parameters, attributedInput: 0, plan: plan,
+                answer: text.fixedLength == nil ? .unpaddedTokens : .tokens)
+        case .words:
+            guard let lime = catalog.explainer(named: method.name) as? Lime else { throw noEmbeddingLookup }
+            let words = batch.texts.map { IndexedWords($0.text) }
+            let samples = zip(words, batch.texts).map { words, instance in
+                TextWordSamples(words: words, pair: instance.pair, text: text, model: original, limits: limits)
+            }
+            let problem = ExplanationProblem(model: model, inputs: batch.inputs, output: output, targets: nil)
+            do throws(ExplanationError) {
+                let plan = try lime.prepareText(parameters, words: samples, for: problem)
+                return Setup(
+                    model: model, inputs: batch.inputs, parameters: parameters, attributedInput: 0, plan: plan, answer: .words(words))
+            } catch { throw Problem(error) }
         }
     }
 
@@ -140,8 +197,10 @@ enum TextExplanation {
     }
 
     /// One instance's attributions per token: the layer's (or `input_ids`') attributions at
-    /// each position summed over the rest of their axes, the padding left out.
-    static func tokenAttributions(_ attributions: Tensor, encoding: TextEncoding) throws(Problem) -> Tensor {
+    /// each position summed over the rest of their axes, the padding left out (`unpadded`: the
+    /// attributions are of the text's own tokens already).
+    static func tokenAttributions(_ attributions: Tensor, encoding padded: TextEncoding, unpadded: Bool) throws(Problem) -> Tensor {
+        let encoding = unpadded ? padded.withoutPadding : padded
         let length = encoding.ids.count
         guard attributions.rank >= 1, attributions.shape[0] == length else {
             throw Problem(
@@ -173,6 +232,19 @@ enum TextExplanation {
         enum CodingKeys: String, CodingKey {
             case token, start, end, special
             case within = "in"
+        }
+    }
+
+    /// A word of the answer (lime's features): the word and where each occurrence stands in
+    /// the text, [start, end) in Unicode scalars.
+    struct Word: Encodable {
+        let word: String
+        let offsets: [[Int]]
+    }
+
+    static func words(_ words: IndexedWords) -> [Word] {
+        zip(words.words, words.occurrences).map { word, occurrences in
+            Word(word: word, offsets: occurrences.map { [$0.lowerBound, $0.upperBound] })
         }
     }
 

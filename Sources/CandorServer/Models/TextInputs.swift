@@ -66,6 +66,8 @@ struct TextInputs: Sendable {
         /// One tensor per model input, [batch, sequence], token ids as float32 (whole numbers).
         let inputs: [Tensor]
         let encodings: [TextEncoding]
+        /// The instances' texts (and pairs), as sent.
+        let texts: [(text: String, pair: String?)]
     }
 
     /// Tokenizes `{"text": ..., "text_pair"?: ...}` instances and lays them out as the model's
@@ -117,18 +119,23 @@ struct TextInputs: Sendable {
                 detail: "\(instances.count) texts of \(length) tokens exceed the configured limit on input elements")
         }
         let encodings = tokenizer.padded(unpadded, length: fixedLength ?? 0)
-        let padded = encodings.first?.ids.count ?? 0
+        return Batch(inputs: try inputs(encodings, count: inputCount), encodings: encodings, texts: texts)
+    }
+
+    /// Encodings of one length as the model's `count` inputs, [encodings, length] each.
+    func inputs(_ encodings: [TextEncoding], count: Int) throws(Problem) -> [Tensor] {
+        let length = encodings.first?.ids.count ?? 0
         var columns: [(Int, KeyPath<TextEncoding, [Int]>)] = [(ids, \.ids)]
         if let attentionMask { columns.append((attentionMask, \.attentionMask)) }
         if let tokenTypes { columns.append((tokenTypes, \.typeIds)) }
-        var inputs = [Tensor?](repeating: nil, count: inputCount)
+        var inputs = [Tensor?](repeating: nil, count: count)
         for (position, column) in columns {
             let scalars = encodings.flatMap { $0[keyPath: column].map(Float.init) }
-            do { inputs[position] = try Tensor(shape: [encodings.count, padded], scalars: scalars) } catch {
+            do { inputs[position] = try Tensor(shape: [encodings.count, length], scalars: scalars) } catch {
                 throw Problem.badRequest("invalid-input", "the texts do not fit one tensor: \(error)")
             }
         }
-        return Batch(inputs: inputs.compactMap { $0 }, encodings: encodings)
+        return inputs.compactMap { $0 }
     }
 
     /// The reference Captum's text tutorials integrate from: each instance's own special tokens

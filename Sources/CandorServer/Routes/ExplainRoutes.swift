@@ -210,6 +210,8 @@ struct ExplanationBody: Encodable {
     var attributions: [(String, Tensor)]
     /// The tokens the attributions are of, for text instances.
     var tokens: [TextExplanation.Token]?
+    /// The words the attributions are of, for lime on text instances.
+    var words: [TextExplanation.Word]?
     let extras: [String: JSONValue]
     /// `attributions_stderr`, shaped as `attributions` (sampling methods only).
     let standardErrors: [(String, Tensor)]?
@@ -235,6 +237,7 @@ struct ExplanationBody: Encodable {
         try container.encodeIfPresent(targetName, forKey: DynamicKey("target_name"))
         try container.encode(NestedTensor(tensor: output), forKey: DynamicKey("output"))
         try container.encodeIfPresent(tokens, forKey: DynamicKey("tokens"))
+        try container.encodeIfPresent(words, forKey: DynamicKey("words"))
         try Self.encode(attributions, as: "attributions", in: &container)
         if let standardErrors { try Self.encode(standardErrors, as: "attributions_stderr", in: &container) }
         for (key, value) in extras.sorted(by: { $0.key < $1.key }) { try container.encode(value, forKey: DynamicKey(key)) }

@@ -31,7 +31,7 @@ import Testing
             let model = try ONNXModelLoader.load(try GraphFactory.smallConvolutionalNetwork())
             return ExplanationProblem(model: model, inputs: [try Tensor(repeating: 0.5, shape: [2, 1, 6, 6])], output: 0, targets: nil)
         }
-        if method == "attention_rollout" {
+        if method == "attention_rollout" || method == "attention_flow" {
             let model = try ONNXModelLoader.load(contentsOf: Fixtures.repository.appendingPathComponent("models/review_sentiment.onnx"))
             let ids = try Tensor(shape: [2, 4], scalars: [2, 7, 9, 3, 2, 8, 8, 3])
             return ExplanationProblem(model: model, inputs: [ids, try Tensor(repeating: 1, shape: [2, 4])], output: 0, targets: nil)
