@@ -346,12 +346,16 @@ class PageTest:
              "The headphones are great but the <b>battery</b> is terrible")
         answer = self.explain("review_sentiment with layer_integrated_gradients")
         self.check("error" not in answer, f"review_sentiment was answered with an error: {answer.get('error')}")
-        tokens = d.js("return [...document.querySelectorAll('#tokens .token')].map(t => t.textContent)")
-        self.check(tokens[:3] == ["[CLS]", "the", "headphones"] and "terrible" in tokens,
-                   f"the tokens are not shown in order: {tokens}")
+        # The server's highlight (render on text): the text as typed, each token marked.
+        tokens = d.js("return [...document.querySelectorAll('#tokens mark')].map(t => t.textContent)")
+        self.check(tokens[:2] == ["The", "headphones"] and "terrible" in tokens and "<" in tokens,
+                   f"the text's tokens are not shown in order: {tokens}")
+        self.check(d.js("return document.getElementById('tokens').textContent")
+                   == "The headphones are great but the <b>battery</b> is terrible",
+                   "the highlighted text is not the text as typed")
         self.check(d.js("return document.querySelectorAll('#tokens b, #result b').length") == 0,
                    "markup in the text was rendered as markup")
-        shades = d.js("return [...document.querySelectorAll('#tokens .token')].map(t => getComputedStyle(t).backgroundColor)")
+        shades = d.js("return [...document.querySelectorAll('#tokens mark')].map(t => getComputedStyle(t).backgroundColor)")
         self.check(len(set(shades)) > 2, f"the tokens are not shaded by their attributions: {shades[:5]}")
         self.check(d.js("return [...document.querySelectorAll('#result table')].some(t => t.caption.textContent === 'Attributions')"),
                    "the tokens' attributions are not tabulated")

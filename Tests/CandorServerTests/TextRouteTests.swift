@@ -172,6 +172,66 @@ import Testing
         }
     }
 
+    /// `render` on text highlights the text as sent: each token's characters in a mark coloured
+    /// by its attribution's sign (Captum's colours), markup in the text escaped, the pair apart.
+    @Test func renderHighlightsTheTextAsAnEscapedFragment() async throws {
+        try await TestApplication().test { client in
+            let response = try await client.post(
+                "/v1/models/review_sentiment/explain",
+                json: #"{"method":"feature_ablation","inputs":[{"text":"<b>terrible</b> & slow","text_pair":"great"}],"render":{}}"#)
+            #expect(response.status == .ok, "\(response.text)")
+            #expect((response.json["render"] as? [String: Any])?["kind"] as? String == "html")
+            let explanation = try #require((response.json["explanations"] as? [[String: Any]])?.first)
+            let html = try #require(explanation["html"] as? String)
+            #expect(html.hasPrefix(#"<div class="candor-text"><p>"#) && html.hasSuffix("</p></div>"))
+            #expect(!html.contains("<b>") && html.contains("&lt;") && html.contains("&amp;"))
+            #expect(html.contains(#"<p class="candor-text-pair"><mark"#))
+            // Every token of the text and its pair is marked; the special tokens are not.
+            let tokens = (explanation["tokens"] as? [[String: Any]] ?? []).filter { $0["special"] == nil }
+            #expect(html.components(separatedBy: "<mark ").count - 1 == tokens.count)
+            let attributions = explanation["attributions"] as? [Double] ?? []
+            let largest = try #require(attributions.map(abs).max())
+            #expect(html.contains(largest == attributions.max() ? "hsl(120, 75%, 50%)" : "hsl(0, 75%, 60%)"))
+            #expect(explanation["image"] == nil)
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"method":"saliency","inputs":[{"text":"great"}],"render":{"kind":"heat_map"}}"#, "kind html"),
+        (#"{"method":"saliency","inputs":[{"text":"great"}],"render":{"colormap":"Greens"}}"#, "render.colormap"),
+        (#"{"method":"saliency","inputs":{"input_ids":[[2,7,3]],"attention_mask":[[1,1,1]]},"render":{}}"#, "token ids"),
+    ])
+    func renderOnATextModelTakesTextAndNoPictureOptions(_ body: String, _ detail: String) async throws {
+        try await TestApplication().test { client in
+            let response = try await client.post("/v1/models/review_sentiment/explain", json: body)
+            #expect(response.status == .badRequest, "\(response.text)")
+            #expect(response.json["type"] as? String == "urn:candor:error:invalid-render")
+            #expect((response.json["detail"] as? String)?.contains(detail) == true, "\(response.text)")
+        }
+    }
+
+    /// `reduce: none` keeps each token's attributions per embedding dimension; their sums are
+    /// the tokens' attributions Captum's tutorials report.
+    @Test func reduceNoneKeepsEachTokensDimensions() async throws {
+        try await TestApplication().test { client in
+            let response = try await client.post(
+                "/v1/models/review_sentiment/explain",
+                json: #"{"method":"layer_integrated_gradients","inputs":\#(Self.instances),"reduce":"none"}"#)
+            #expect(response.status == .ok, "\(response.text)")
+            #expect((response.json["params"] as? [String: Any])?["reduce"] as? String == "none")
+            let explanations = try #require(response.json["explanations"] as? [[String: Any]])
+            for (explanation, golden) in zip(explanations, Self.goldens) {
+                let perDimension = explanation["attributions"] as? [[Double]] ?? []
+                let expected = golden.attributions["layer_integrated_gradients"] ?? []
+                #expect(perDimension.count == expected.count && perDimension.allSatisfy { $0.count == 32 })
+                let scale = expected.map(abs).max() ?? 1
+                for (dimensions, reference) in zip(perDimension, expected) {
+                    #expect(abs(dimensions.reduce(0, +) - reference) <= 2e-3 * scale + 1e-5)
+                }
+            }
+        }
+    }
+
     @Test func tokensCarryTheirPlaceInTheText() async throws {
         try await TestApplication().test { client in
             let response = try await client.post(
@@ -213,6 +273,10 @@ import Testing
         (#"{"method":"lime","inputs":[{"text":"great"}],"params":{"feature_mask":[0]}}"#, 400, "invalid-parameter"),
         (#"{"method":"lime","inputs":[{"text":"great"}],"params":{"discretize":false}}"#, 400, "invalid-parameter"),
         (#"{"method":"lime","inputs":[{"text":"great"}],"params":{"n_samples":0}}"#, 400, "invalid-parameter"),
+        (#"{"method":"lime","inputs":[{"text":"great"}],"reduce":"none"}"#, 400, "invalid-parameter"),
+        (#"{"method":"lime","inputs":[{"text":"great"}],"params":{"n_samples":1000000}}"#, 413, "input-too-large"),
+        (#"{"method":"saliency","inputs":[{"text":"great"}],"reduce":"mean"}"#, 400, "invalid-parameter"),
+        (#"{"method":"saliency","inputs":{"input_ids":[[2,7,3]],"attention_mask":[[1,1,1]]},"reduce":"none"}"#, 400, "invalid-parameter"),
         (#"{"method":"layer_integrated_gradients","inputs":[{"text":"great"}],"evaluate":["deletion"]}"#, 400, "invalid-input"),
         (#"{"method":"layer_integrated_gradients","inputs":[{"text":"great"},[1,2]]}"#, 400, "invalid-input"),
         (#"{"method":"layer_integrated_gradients","inputs":[{"text":"great","lang":"en"}]}"#, 400, "invalid-input"),

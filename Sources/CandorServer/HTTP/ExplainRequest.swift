@@ -10,7 +10,9 @@ import Hummingbird
 /// validated and the method's plan prepared before any computation, so every client mistake
 /// is a 400 found on the event loop. Used by the HTTP route and by `candor explain`.
 struct ExplainRequest: Sendable {
-    static let fields: Set<String> = ["method", "inputs", "target", "output", "params", "evaluate", "evaluate_params", "render"]
+    static let fields: Set<String> = [
+        "method", "inputs", "target", "output", "params", "evaluate", "evaluate_params", "render", "reduce",
+    ]
 
     let method: String
     let model: LoadedModel
@@ -31,6 +33,8 @@ struct ExplainRequest: Sendable {
     let textAttributedInput: Int
     /// What the text attributions are of: tokens (padded or not) or words.
     let textAnswer: TextExplanation.Answer
+    /// Whether each token's attributions are summed over the layer's dimensions (`reduce`).
+    let textReduce: TextExplanation.Reduction?
 
     init(
         _ body: [String: JSONValue], model: LoadedModel, catalog: MethodCatalog, metricCatalog: MetricCatalog,
@@ -61,18 +65,25 @@ struct ExplainRequest: Sendable {
         let evaluate = body["evaluate"] == .null ? nil : body["evaluate"]
         var explained = model.model
         var textPlan: (any ExplanationPlan)?
+        if case .textHighlight? = render?.picture, text == nil {
+            throw Problem.badRequest(
+                "invalid-render", "render highlights text instances ({\"text\": ...}); these inputs are token ids, which it cannot draw")
+        }
         if let text, let textInputs = model.text {
-            if render != nil || evaluate != nil {
-                throw Problem.badRequest(
-                    "invalid-input", "render and evaluate do not take text instances yet; ask for the explanation alone")
+            if evaluate != nil {
+                throw Problem.badRequest("invalid-input", "evaluate does not take text instances yet; ask for the explanation alone")
             }
             let setup = try TextExplanation.setup(
                 parameters, method: explainer.descriptor, catalog: catalog, text: textInputs, batch: text, model: model.model,
-                output: output, limits: limits)
+                output: output, reduce: try TextExplanation.Reduction(body["reduce"]), limits: limits)
             (explained, inputs, parameters) = (setup.model, setup.inputs, setup.parameters)
-            (textAttributedInput, textAnswer, textPlan) = (setup.attributedInput, setup.answer, setup.plan)
+            (textAttributedInput, textAnswer, textPlan, textReduce) = (setup.attributedInput, setup.answer, setup.plan, setup.reduce)
         } else {
-            (textAttributedInput, textAnswer) = (0, .tokens)
+            if body["reduce"] != nil, body["reduce"] != .null {
+                throw Problem.badRequest(
+                    "invalid-parameter", "'reduce' applies to text instances ({\"text\": ...}), whose answers are per token")
+            }
+            (textAttributedInput, textAnswer, textReduce) = (0, .tokens, nil)
         }
         let problem = ExplanationProblem(model: explained, inputs: inputs, output: output, targets: targets, dataset: model.dataset)
         if let textPlan {
@@ -139,7 +150,7 @@ struct ExplainRequest: Sendable {
     /// worker, after `run`.
     func responseBody(_ explanations: [InstanceExplanation]) throws -> [UInt8] {
         var pictures: [[UInt8]]?
-        if let render {
+        if let render, render.picture.mediaType != "text/html" {
             let instances = problem.inputs[render.input].unstacked()
             guard instances.count == explanations.count else {
                 throw Problem(.internalServerError, code: "internal-error", detail: "an explanation is missing for an instance")
@@ -150,7 +161,7 @@ struct ExplainRequest: Sendable {
         }
         if wantsPicture, let picture = pictures?.first { return picture }
         let response = ExplainResponse(
-            model: .init(name: model.name, sha256: model.sha256), method: method, params: plan.effectiveParameters,
+            model: .init(name: model.name, sha256: model.sha256), method: method, params: effectiveParameters,
             evaluateParams: metrics.plans.isEmpty ? nil : metrics.effectiveParameters, render: render?.effective,
             explanations: try explanations.enumerated().map { index, explanation in
                 var body = ExplanationBody(
@@ -161,21 +172,37 @@ struct ExplainRequest: Sendable {
                 if let text, explanation.attribution.attributions.indices.contains(textAttributedInput) {
                     let attributions = explanation.attribution.attributions[textAttributedInput]
                     let encoding = text.encodings[index]
+                    let spans: [TextHighlight.Span]
                     switch textAnswer {
                     case .words(let words):
                         body.attributions = [("words", attributions)]
                         body.words = TextExplanation.words(words[index])
+                        spans = TextExplanation.spans(words[index], weights: attributions)
                     case .tokens, .unpaddedTokens:
                         let unpadded = if case .unpaddedTokens = textAnswer { true } else { false }
-                        body.attributions = [
-                            ("tokens", try TextExplanation.tokenAttributions(attributions, encoding: encoding, unpadded: unpadded))
-                        ]
+                        func perToken(_ reduce: TextExplanation.Reduction) throws(Problem) -> Tensor {
+                            try TextExplanation.tokenAttributions(attributions, encoding: encoding, unpadded: unpadded, reduce: reduce)
+                        }
+                        let summed = try perToken(.sum)
+                        body.attributions = [("tokens", textReduce == TextExplanation.Reduction.none ? try perToken(.none) : summed)]
                         body.tokens = TextExplanation.tokens(encoding)
+                        spans = TextExplanation.spans(encoding, attributions: summed)
+                    }
+                    if render != nil {
+                        body.html = TextHighlight.html(text: text.texts[index].text, pair: text.texts[index].pair, spans: spans)
                     }
                 }
                 return body
             })
         return try ResponseJSONEncoder.encode(response)
+    }
+
+    /// The parameters echoed and keyed on: the method's, and for text instances how their
+    /// attributions are reduced per token.
+    var effectiveParameters: [String: JSONValue] {
+        var parameters = plan.effectiveParameters
+        if let textReduce { parameters["reduce"] = .string(textReduce.rawValue) }
+        return parameters
     }
 
     /// The media type `responseBody` answers with.
@@ -243,7 +270,7 @@ struct ExplainRequest: Sendable {
         // The model's bytes, and its name and sidecar, which the response also carries.
         hash.update(data: Data(model.identity.utf8))
         hash.update(data: Data(method.utf8))
-        hash.update(data: (try? JSONEncoder.candor.encode(plan.effectiveParameters)) ?? Data())
+        hash.update(data: (try? JSONEncoder.candor.encode(effectiveParameters)) ?? Data())
         // The metrics in their order (the order of `quality`'s keys does not matter, but
         // equal requests should share an entry only when they ask for the same metrics).
         hash.update(data: Data("evaluate \(metrics.plans.map(\.name))".utf8))

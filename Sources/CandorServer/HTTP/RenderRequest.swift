@@ -8,7 +8,8 @@ import HTTPTypes
 /// `render` on an explain request: a picture of each explanation, drawn after the explanation
 /// is computed and never inside a method. An image input is drawn as Captum's
 /// `visualize_image_attr` draws it (`AttributionRendering`, PNG at the input's resolution); a
-/// flat feature input as an SVG bar chart of the features (`AttributionBarChart`).
+/// flat feature input as an SVG bar chart of the features (`AttributionBarChart`); a text
+/// instance as an HTML fragment of its text, tokens or words highlighted (`TextHighlight`).
 struct RenderRequest: Sendable {
     static let fields: Set<String> = ["kind", "sign", "outlier_perc", "colormap", "alpha_overlay", "input", "max_features"]
     /// The options only a picture of an image input takes.
@@ -17,12 +18,15 @@ struct RenderRequest: Sendable {
     enum Picture: Sendable {
         case image(RenderOptions, preprocessing: ImagePreprocessing)
         case barChart(featureNames: [String], maxFeatures: Int)
+        /// Text, highlighted: drawn beside the tokens or words, as `html`.
+        case textHighlight
 
         /// The media type of the drawn picture.
         var mediaType: String {
             switch self {
             case .image: "image/png"
             case .barChart: "image/svg+xml"
+            case .textHighlight: "text/html"
             }
         }
     }
@@ -44,6 +48,17 @@ struct RenderRequest: Sendable {
         if let unknown = options.keys.sorted().first(where: { !Self.fields.contains($0) }) {
             throw Problem.badRequest(
                 "invalid-render", "unknown render option '\(unknown)'; accepted: \(Self.fields.sorted().joined(separator: ", "))")
+        }
+        if model.text != nil {
+            if let kind = options["kind"], kind != .string("html") {
+                throw Problem.badRequest("invalid-render", "a text model's explanations are drawn as kind html")
+            }
+            if let extra = options.keys.sorted().first(where: { $0 != "kind" }) {
+                throw Problem.badRequest(
+                    "invalid-render", "render.\(extra) is for pictures; text is drawn as kind html, with no other option")
+            }
+            (input, picture, effective) = (0, .textHighlight, ["kind": .string("html")])
+            return
         }
         let inputs = model.model.inputs
         switch options["input"] {
@@ -148,6 +163,9 @@ struct RenderRequest: Sendable {
         }
         let attribution = explanation.attribution.attributions[input]
         switch picture {
+        case .textHighlight:
+            throw Problem(
+                .internalServerError, code: "internal-error", detail: "text is highlighted with its tokens, not drawn as a picture")
         case .barChart(let names, let maxFeatures):
             guard attribution.count == names.count else {
                 throw Problem(

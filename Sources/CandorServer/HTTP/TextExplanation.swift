@@ -67,11 +67,32 @@ enum TextExplanation {
         /// A plan made here, text by text, in place of the method's own for the batch.
         var plan: (any ExplanationPlan)? = nil
         var answer = Answer.tokens
+        /// `reduce`: `sum` (each token's values summed over the layer's other axes) or `none`.
+        var reduce = Reduction.sum
+    }
+
+    /// How a token's attributions at a layer become the answer's (the request's `reduce`):
+    /// summed over the embedding's dimensions, as Captum's tutorials summarise them, or kept.
+    enum Reduction: String {
+        case sum, none
+
+        /// The request's `reduce`: omitted, `sum` or `none`.
+        init(_ value: JSONValue?) throws(Problem) {
+            switch value {
+            case nil, .null?: self = .sum
+            case .string(let name)? where Reduction(rawValue: name) != nil: self = Reduction(rawValue: name) ?? .sum
+            case let other?:
+                throw Problem.badRequest(
+                    "invalid-parameter",
+                    "'reduce' is sum or none (each token's attributions summed over the layer's dimensions, or kept), not \(other.typeName == "string" ? "\(other)" : other.typeName)"
+                )
+            }
+        }
     }
 
     static func setup(
         _ given: [String: JSONValue], method: MethodDescriptor, catalog: MethodCatalog, text: TextInputs, batch: TextInputs.Batch,
-        model original: any PredictiveModel, output: Int, limits: CandorConfiguration.Limits
+        model original: any PredictiveModel, output: Int, reduce: Reduction, limits: CandorConfiguration.Limits
     ) throws -> Setup {
         guard let strategy = strategies[method.name] else {
             let available = catalog.names.filter { strategies[$0] != nil }
@@ -80,12 +101,26 @@ enum TextExplanation {
                 "\(method.name) does not explain text instances yet; on text: \(available.joined(separator: ", ")) (or send the tokenizer's ids by input name)"
             )
         }
+        if reduce == .none, strategy == .words {
+            throw Problem.badRequest("invalid-parameter", "lime weighs the text's words, one number each: 'reduce' does not apply")
+        }
+        var setup = try setup(
+            given, strategy: strategy, method: method, catalog: catalog, text: text, batch: batch, original: original, output: output,
+            limits: limits)
+        setup.reduce = reduce
+        return setup
+    }
+
+    private static func setup(
+        _ given: [String: JSONValue], strategy: Strategy, method: MethodDescriptor, catalog: MethodCatalog, text: TextInputs,
+        batch: TextInputs.Batch, original: any PredictiveModel, output: Int, limits: CandorConfiguration.Limits
+    ) throws -> Setup {
+        var parameters = given
         let names = original.inputs.map(\.name)
-        // Passes are sized for this batch's length: a transformer's instance grows with it.
         let length = batch.inputs[text.ids].shape[1]
         func sized(_ length: Int) -> any PredictiveModel { (original as? ONNXModel)?.sized(forFreeExtent: length) ?? original }
+        // Passes are sized for this batch's length: a transformer's instance grows with it.
         let model = sized(length)
-        var parameters = given
         func isAbsent(_ name: String) -> Bool { parameters[name] == nil || parameters[name] == .null }
         switch strategy {
         case .layer:
@@ -173,11 +208,22 @@ enum TextExplanation {
                 TextWordSamples(words: words, pair: instance.pair, text: text, model: original, limits: limits)
             }
             let problem = ExplanationProblem(model: model, inputs: batch.inputs, output: output, targets: nil)
-            do throws(ExplanationError) {
-                let plan = try lime.prepareText(parameters, words: samples, for: problem)
-                return Setup(
-                    model: model, inputs: batch.inputs, parameters: parameters, attributedInput: 0, plan: plan, answer: .words(words))
-            } catch { throw Problem(error) }
+            let plan: any ExplanationPlan
+            do throws(ExplanationError) { plan = try lime.prepareText(parameters, words: samples, for: problem) } catch {
+                throw Problem(error)
+            }
+            // Each text's samples are tokenized and held together: bounded before any is.
+            if case .number(let count)? = plan.effectiveParameters["n_samples"],
+                let longest = batch.encodings.map({ $0.withoutPadding.ids.count }).max(),
+                count * Double(longest * names.count) > Double(limits.maxInputElements)
+            {
+                throw Problem(
+                    .contentTooLarge, code: "input-too-large",
+                    detail:
+                        "lime's \(Int(count)) samples of texts of up to \(longest) tokens would exceed the configured limit of \(limits.maxInputElements) input elements: lower n_samples"
+                )
+            }
+            return Setup(model: model, inputs: batch.inputs, parameters: parameters, attributedInput: 0, plan: plan, answer: .words(words))
         }
     }
 
@@ -199,7 +245,9 @@ enum TextExplanation {
     /// One instance's attributions per token: the layer's (or `input_ids`') attributions at
     /// each position summed over the rest of their axes, the padding left out (`unpadded`: the
     /// attributions are of the text's own tokens already).
-    static func tokenAttributions(_ attributions: Tensor, encoding padded: TextEncoding, unpadded: Bool) throws(Problem) -> Tensor {
+    static func tokenAttributions(
+        _ attributions: Tensor, encoding padded: TextEncoding, unpadded: Bool, reduce: Reduction
+    ) throws(Problem) -> Tensor {
         let encoding = unpadded ? padded.withoutPadding : padded
         let length = encoding.ids.count
         guard attributions.rank >= 1, attributions.shape[0] == length else {
@@ -211,11 +259,11 @@ enum TextExplanation {
         let scalars = attributions.scalars
         var perToken: [Float] = []
         for position in 0..<length where encoding.attentionMask[position] == 1 {
-            var sum: Float = 0
-            for index in (position * width)..<((position + 1) * width) { sum += scalars[index] }
-            perToken.append(sum)
+            let values = scalars[(position * width)..<((position + 1) * width)]
+            if reduce == .sum { perToken.append(values.reduce(0, +)) } else { perToken += values }
         }
-        do { return try Tensor(shape: [perToken.count], scalars: perToken) } catch {
+        let shape = reduce == .sum ? [perToken.count] : [perToken.count / max(width, 1)] + attributions.shape.dropFirst()
+        do { return try Tensor(shape: shape, scalars: perToken) } catch {
             throw Problem(.internalServerError, code: "internal-error", detail: "\(error)")
         }
     }
@@ -245,6 +293,22 @@ enum TextExplanation {
     static func words(_ words: IndexedWords) -> [Word] {
         zip(words.words, words.occurrences).map { word, occurrences in
             Word(word: word, offsets: occurrences.map { [$0.lowerBound, $0.upperBound] })
+        }
+    }
+
+    /// The stretches of text the words' weights highlight: every occurrence of each word.
+    static func spans(_ words: IndexedWords, weights: Tensor) -> [TextHighlight.Span] {
+        zip(words.occurrences, weights.scalars).flatMap { occurrences, weight in
+            occurrences.map { TextHighlight.Span(range: $0, within: 0, value: Double(weight)) }
+        }
+    }
+
+    /// The stretches of text the tokens' attributions highlight: each token of the text or its
+    /// pair at its offsets (special tokens stand for no text).
+    static func spans(_ encoding: TextEncoding, attributions: Tensor) -> [TextHighlight.Span] {
+        let own = encoding.withoutPadding
+        return zip(own.ids.indices, attributions.scalars).compactMap { position, value in
+            own.sequenceIds[position].map { TextHighlight.Span(range: own.offsets[position], within: $0, value: Double(value)) }
         }
     }
 

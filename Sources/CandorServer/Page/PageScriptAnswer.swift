@@ -5,7 +5,35 @@ enum PageScriptAnswer {
           // ---- the answer -----------------------------------------------------------------------
 
           const shown = new Set(["attributions", "attributions_stderr", "output", "target", "target_name", "image", "quality", "rules",
-            "counterfactuals", "perturbed", "instance", "tokens"]);
+            "counterfactuals", "perturbed", "instance", "tokens", "words", "html"]);
+
+          // The server's highlighted text (render on text) rebuilt element by element from its
+          // fixed form (a div of paragraphs of text and marks, the text escaped): only those are
+          // taken, the text as text, and each mark's colour (an hsl() from its style attribute)
+          // set through the CSSOM. Parsing it as HTML would apply the inline styles, which the
+          // page's Content-Security-Policy forbids.
+          function highlighted(html) {
+            const entities = { amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'" };
+            const decode = (text) => text.replace(/&(amp|lt|gt|quot|#39);/g, (_, name) => entities[name]);
+            const passage = el("div", { class: "tokens", id: "tokens" });
+            let paragraph = null;
+            let mark = null;
+            for (const [, closing, tag, attributes, text] of html.matchAll(/<(\/?)(div|p|mark)\b([^>]*)>|([^<]+)/g)) {
+              if (text !== undefined) {
+                const parent = mark || paragraph;
+                if (parent) parent.append(decode(text));
+              } else if (tag === "p") {
+                paragraph = closing ? null : el("p", { class: (/class="([^"]*)"/.exec(attributes) || [])[1] });
+                if (paragraph) passage.append(paragraph);
+              } else if (tag === "mark") {
+                mark = closing || !paragraph ? null : el("mark", { class: "token", title: decode((/title="([^"]*)"/.exec(attributes) || ["", ""])[1]) });
+                const colour = /background-color: (hsl\(\d+, \d+%, \d+%\))/.exec(attributes);
+                if (mark && colour) mark.style.backgroundColor = colour[1];
+                if (mark) paragraph.append(mark);
+              }
+            }
+            return passage;
+          }
 
           function className(model, index) {
             return model.class_names && model.class_names[index] !== undefined ? model.class_names[index] : `class ${index}`;
@@ -82,25 +110,26 @@ enum PageScriptAnswer {
               result.append(el("div", { class: "pictures" }, figures));
             }
 
-            if (Array.isArray(first.tokens) && Array.isArray(first.attributions) && first.tokens.length === first.attributions.length) {
-              // The text with each token shaded by its signed attribution (red for, blue against
-              // the explained class), then the numbers; tokens are set as text, never as markup.
+            const perToken = Array.isArray(first.tokens) && Array.isArray(first.attributions) && first.tokens.length === first.attributions.length;
+            const perWord = Array.isArray(first.words) && Array.isArray(first.attributions) && first.words.length === first.attributions.length;
+            if (perToken || perWord) {
+              // The text as the server highlights it (render on text), then the numbers.
+              const unit = perWord ? "word" : "token";
+              if (typeof first.html === "string") {
+                result.append(el("h3", { text: `The text, each ${unit} shaded by its ${answer.method} attribution to ${targetName}` }),
+                  highlighted(first.html));
+              }
               const scale = Math.max(...first.attributions.map(Math.abs));
-              const passage = el("p", { class: "tokens", id: "tokens" });
-              first.tokens.forEach((token, index) => {
-                const value = first.attributions[index];
-                const strength = scale > 0 ? Math.abs(value) / scale : 0;
-                const span = el("span", { class: `token ${value >= 0 ? "pos" : "neg"}`, text: token.token,
-                  title: `${token.token}: ${format(value)}` });
-                span.style.setProperty("--strength", strength.toFixed(3));
-                passage.append(span, " ");
-              });
-              result.append(el("h3", { text: `Tokens, shaded by their ${answer.method} attribution to ${targetName}` }), passage);
-              const rows = first.tokens.map((token, index) => ({
-                cells: [token.token, token.start === undefined ? "" : `${token.start}–${token.end}`, first.attributions[index],
-                  bar(first.attributions[index], scale)],
-              }));
-              result.append(table("Attributions", ["token", "characters", "attribution", ""], rows, [false, false, true, false]));
+              const rows = perWord
+                ? first.words.map((word, index) => ({
+                    cells: [word.word, word.offsets.map(([start, end]) => `${start}–${end}`).join(", "), first.attributions[index],
+                      bar(first.attributions[index], scale)],
+                  }))
+                : first.tokens.map((token, index) => ({
+                    cells: [token.token, token.start === undefined ? "" : `${token.start}–${token.end}`, first.attributions[index],
+                      bar(first.attributions[index], scale)],
+                  }));
+              result.append(table("Attributions", [unit, "characters", "attribution", ""], rows, [false, false, true, false]));
             } else if (kind === "tabular" && Array.isArray(first.attributions) && first.attributions.every((v) => typeof v === "number")) {
               const names = featureNames(model);
               const values = body.inputs[0];

@@ -121,6 +121,8 @@ enum PageScriptRequest {
             }
             if ($("output").value !== "") body.output = $("output").value;
             body.params = changedParameters();
+            // Text is always drawn: the server's highlight of it is what the answer shows.
+            if (kind === "text") body.render = {};
             if ($("render-on").checked && kind !== "text") {
               if (kind === "image") {
                 const render = { kind: $("render-kind").value, sign: $("render-sign").value };

@@ -89,9 +89,8 @@ enum PageStyle {
         .bar span.pos { left: 50%; background: var(--positive); }
         .bar span.neg { right: 50%; background: var(--negative); }
         .tokens { line-height: 2; font-size: 1.1rem; }
-        .token { padding: 0.1rem 0.2rem; border-radius: 3px; }
-        .token.pos { background: color-mix(in srgb, var(--positive) calc(var(--strength) * 45%), transparent); }
-        .token.neg { background: color-mix(in srgb, var(--negative) calc(var(--strength) * 45%), transparent); }
+        .tokens mark { color: #111; background: transparent; padding: 0.1rem 0; border-radius: 2px; }
+        .tokens .candor-text-pair { border-top: 1px solid var(--line); padding-top: 0.5rem; }
         .bar::after { content: ""; position: absolute; left: 50%; top: -2px; bottom: -2px; border-left: 1px solid var(--muted); }
         dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: .5rem 0; }
         dl.facts dt { font-weight: 600; }

@@ -90,7 +90,7 @@ struct InferenceRoutes {
                 ExplanationContext(cancellation: cancellation, maxBatchElements: maxBatchElements, idleWorkers: pool))
             let body = try parsed.responseBody(explanations)
             let digest = AuditDigest.ifAudited(
-                audited, params: parsed.plan.effectiveParameters, targets: explanations.map(\.target),
+                audited, params: parsed.effectiveParameters, targets: explanations.map(\.target),
                 outputs: explanations.map(\.output), inputs: parsed.problem.inputs, body: body)
             return ResponseCache.Answer(body: body, audit: digest)
         }
@@ -212,6 +212,8 @@ struct ExplanationBody: Encodable {
     var tokens: [TextExplanation.Token]?
     /// The words the attributions are of, for lime on text instances.
     var words: [TextExplanation.Word]?
+    /// With `render` on text instances, the text highlighted as an HTML fragment.
+    var html: String?
     let extras: [String: JSONValue]
     /// `attributions_stderr`, shaped as `attributions` (sampling methods only).
     let standardErrors: [(String, Tensor)]?
@@ -243,6 +245,7 @@ struct ExplanationBody: Encodable {
         for (key, value) in extras.sorted(by: { $0.key < $1.key }) { try container.encode(value, forKey: DynamicKey(key)) }
         if !quality.isEmpty { try container.encode(JSONValue.object(quality), forKey: DynamicKey("quality")) }
         try container.encodeIfPresent(image, forKey: DynamicKey("image"))
+        try container.encodeIfPresent(html, forKey: DynamicKey("html"))
     }
 
     /// The target's class name, when the sidecar names the classes.
