@@ -84,6 +84,7 @@ def main() -> int:
     if not binary.exists():
         raise SystemExit(f"{binary} is missing: run `swift build -c release` first")
 
+    default_threads = torch.get_num_threads()
     model, tokenizer = demo.load_served()
     cls_id, sep_id, pad_id = (tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]", "[PAD]"))
     lig = LayerIntegratedGradients(lambda ids, mask: model(ids, mask), model.embeddings)

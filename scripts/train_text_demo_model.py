@@ -241,7 +241,7 @@ def load_served() -> tuple[ReviewClassifier, Tokenizer]:
     for key in state:
         value = named[key] if key in named else next(unnamed).T
         assert tuple(value.shape) == tuple(state[key].shape), (key, value.shape)
-        state[key] = torch.from_numpy(np.ascontiguousarray(value))
+        state[key] = torch.from_numpy(np.array(value))  # a writable copy
     model.load_state_dict(state)
     return model.eval(), tokenizer
 

@@ -1,4 +1,5 @@
 import CandorExplain
+import CandorTensor
 import CoreMetrics
 import Foundation
 import HTTPTypes
@@ -54,6 +55,18 @@ public final class CandorService: Sendable {
             audit = AuditLog(store: store, configuration: configuration.audit, metrics: metrics, logger: auditLogger)
         } else {
             audit = nil
+        }
+    }
+
+    /// Logs the matrix-product kernels OpenBLAS chose, and warns when it fell back to far
+    /// older ones than the CPU runs (`BLASKernels`): every explanation's products run on them.
+    public func reportMatrixKernels() {
+        let core = BLASKernels.coreName
+        logger.info("matrix products", metadata: ["blas": "OpenBLAS", "kernels": "\(core)"])
+        if let better = BLASKernels.betterCoreName {
+            logger.warning(
+                "OpenBLAS does not know this CPU and runs its \(core) kernels; start Candor with OPENBLAS_CORETYPE=\(better) for faster matrix products",
+                metadata: ["kernels": "\(core)", "available": "\(better)"])
         }
     }
 

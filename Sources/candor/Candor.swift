@@ -64,6 +64,7 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "candor")
         logger.logLevel = Logger.Level(rawValue: configuration.logging.level) ?? .info
         let service = CandorService(configuration: configuration, logger: logger)
+        service.reportMatrixKernels()
         let application = try buildApplication(service)
         // SIGTERM and SIGINT stop accepting connections and let in-flight requests finish.
         try await application.runService()
