@@ -274,6 +274,7 @@ import Testing
         (#"{"method":"lime","inputs":[{"text":"great"}],"params":{"discretize":false}}"#, 400, "invalid-parameter"),
         (#"{"method":"lime","inputs":[{"text":"great"}],"params":{"n_samples":0}}"#, 400, "invalid-parameter"),
         (#"{"method":"lime","inputs":[{"text":"great"}],"reduce":"none"}"#, 400, "invalid-parameter"),
+        (#"{"method":"lime","inputs":[{"text":"great"},{"text":" ?! "}]}"#, 400, "invalid-input"),
         (#"{"method":"lime","inputs":[{"text":"great"}],"params":{"n_samples":1000000}}"#, 413, "input-too-large"),
         (#"{"method":"saliency","inputs":[{"text":"great"}],"reduce":"mean"}"#, 400, "invalid-parameter"),
         (#"{"method":"saliency","inputs":{"input_ids":[[2,7,3]],"attention_mask":[[1,1,1]]},"reduce":"none"}"#, 400, "invalid-parameter"),

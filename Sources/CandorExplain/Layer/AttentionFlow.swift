@@ -35,10 +35,8 @@ public struct AttentionFlow: Explainer {
     public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
     {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
-        let model = try differentiable(problem.model)
-        let layers = try FusedAttention.layers(of: model, method: descriptor.name)
-        let fusion = try reader.choice("head_fusion", as: FusedAttention.HeadFusion.self)
-        let token = try reader.int("token")
+        let query = try FusedAttention.Query(&reader, model: try differentiable(problem.model), method: descriptor.name)
+        let layers = query.layers
         if let length = problem.inputs.first?.shape.last {
             let work = length.multipliedReportingOverflow(by: length * length * layers.count)
             guard !work.overflow, work.partialValue <= Self.maximumWork else {
@@ -48,38 +46,32 @@ public struct AttentionFlow: Explainer {
                 )
             }
         }
-        return Plan(model: model, layers: layers, fusion: fusion, token: token, effectiveParameters: reader.effective)
+        return Plan(query: query, effectiveParameters: reader.effective)
     }
 
     struct Plan: ExplanationPlan {
-        let model: any DifferentiableModel
-        let layers: [String]
-        let fusion: FusedAttention.HeadFusion
-        let token: Int
+        let query: FusedAttention.Query
         let effectiveParameters: [String: JSONValue]
 
         func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
-            let attention = try FusedAttention.read(model, layers: layers, problem: problem, fusion: fusion, context: context)
+            let attention = try query.read(problem, context: context)
             let length = attention.length
-            guard token < length else {
-                throw ExplanationError(.invalidParameter, "parameter 'token' is \(token), but the sequences have \(length) tokens")
-            }
             let depth = attention.layers.count
             return try (0..<problem.problem.batchSize).map { row throws(ExplanationError) in
                 // Node (l, i) is l · n + i; layer l's edges lead down to layer l − 1.
                 var network = FlowNetwork(nodes: (depth + 1) * length)
                 for (index, layer) in attention.layers.enumerated() {
                     let (upper, lower) = ((index + 1) * length, index * length)
-                    for query in 0..<length {
-                        for key in 0..<length where layer[row][query * length + key] > 0 {
-                            network.addEdge(from: upper + query, to: lower + key, capacity: layer[row][query * length + key])
+                    for from in 0..<length {
+                        for to in 0..<length where layer[row][from * length + to] > 0 {
+                            network.addEdge(from: upper + from, to: lower + to, capacity: layer[row][from * length + to])
                         }
                     }
                 }
                 var flows: [Double] = []
                 for key in 0..<length {
                     try context.checkCancellation()
-                    flows.append(network.maximumFlow(from: depth * length + token, to: key))
+                    flows.append(network.maximumFlow(from: depth * length + query.token, to: key))
                 }
                 let total = flows.reduce(0, +)
                 return try FusedAttention.attribution(total > 0 ? flows.map { $0 / total } : flows)

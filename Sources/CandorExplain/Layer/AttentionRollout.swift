@@ -28,31 +28,22 @@ public struct AttentionRollout: Explainer {
     public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
     {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
-        let model = try differentiable(problem.model)
-        let layers = try FusedAttention.layers(of: model, method: descriptor.name)
-        let fusion = try reader.choice("head_fusion", as: FusedAttention.HeadFusion.self)
-        let token = try reader.int("token")
-        return Plan(model: model, layers: layers, fusion: fusion, token: token, effectiveParameters: reader.effective)
+        let query = try FusedAttention.Query(&reader, model: try differentiable(problem.model), method: descriptor.name)
+        return Plan(query: query, effectiveParameters: reader.effective)
     }
 
     struct Plan: ExplanationPlan {
-        let model: any DifferentiableModel
-        let layers: [String]
-        let fusion: FusedAttention.HeadFusion
-        let token: Int
+        let query: FusedAttention.Query
         let effectiveParameters: [String: JSONValue]
 
         func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
-            let attention = try FusedAttention.read(model, layers: layers, problem: problem, fusion: fusion, context: context)
+            let attention = try query.read(problem, context: context)
             let length = attention.length
-            guard token < length else {
-                throw ExplanationError(.invalidParameter, "parameter 'token' is \(token), but the sequences have \(length) tokens")
-            }
             // R's query row is e_q · Â_L ⋯ Â_1: read from the last layer down, a row vector
             // times each layer, O(n²) per layer instead of a product of matrices.
             return try (0..<problem.problem.batchSize).map { row throws(ExplanationError) in
                 var rollout = [Double](repeating: 0, count: length)
-                rollout[token] = 1
+                rollout[query.token] = 1
                 for layer in attention.layers.reversed() {
                     var next = [Double](repeating: 0, count: length)
                     for key in 0..<length where rollout[key] != 0 {

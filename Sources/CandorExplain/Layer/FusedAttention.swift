@@ -70,15 +70,35 @@ struct FusedAttention {
         return layer
     }
 
-    /// The attention layers of a model, or a 400 naming what is missing.
-    static func layers(of model: any DifferentiableModel, method: String) throws(ExplanationError) -> [String] {
-        let layers = model.attentionProbabilities
-        guard !layers.isEmpty else {
-            throw ExplanationError(
-                .methodNotApplicable,
-                "\(method) needs a transformer: this model has no softmax over [batch, heads, queries, keys] attention scores")
+    /// What rollout and flow prepare alike: the model, its attention layers, the head fusion
+    /// and the query token, read from the request.
+    struct Query: Sendable {
+        let model: any DifferentiableModel
+        let layers: [String]
+        let fusion: HeadFusion
+        let token: Int
+
+        init(_ reader: inout ParameterReader, model: any DifferentiableModel, method: String) throws(ExplanationError) {
+            layers = model.attentionProbabilities
+            guard !layers.isEmpty else {
+                throw ExplanationError(
+                    .methodNotApplicable,
+                    "\(method) needs a transformer: this model has no softmax over [batch, heads, queries, keys] attention scores")
+            }
+            self.model = model
+            fusion = try reader.choice("head_fusion", as: HeadFusion.self)
+            token = try reader.int("token")
         }
-        return layers
+
+        /// The batch's fused attention, the query token checked against its length.
+        func read(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> FusedAttention {
+            let attention = try FusedAttention.read(model, layers: layers, problem: problem, fusion: fusion, context: context)
+            guard token < attention.length else {
+                throw ExplanationError(
+                    .invalidParameter, "parameter 'token' is \(token), but the sequences have \(attention.length) tokens")
+            }
+            return attention
+        }
     }
 
     /// One instance's attributions as the tensor of the answer.

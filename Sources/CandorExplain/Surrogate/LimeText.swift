@@ -140,6 +140,9 @@ extension Lime {
                 "lime would evaluate \(samples) samples × \(problem.batchSize) texts, more than the \(Self.maximumEvaluations) allowed per request: lower n_samples or send fewer texts"
             )
         }
+        if let empty = words.firstIndex(where: { $0.wordCount == 0 }) {
+            throw ExplanationError(.invalidInput, "text \(empty) has no words (letters, digits or _) for lime to weigh")
+        }
         let widest = words.map(\.wordCount).max() ?? 0
         guard widest <= Self.maximumFeatures, samples * widest <= Self.maximumDesignEntries else {
             throw ExplanationError(

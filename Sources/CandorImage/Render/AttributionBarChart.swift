@@ -39,8 +39,8 @@ public enum AttributionBarChart {
             font-family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif" font-size="\(number(Layout.fontSize))">
 
             """
-        svg += "<title id=\"\(id)-title\">\(escaped(heading))</title>\n"
-        svg += "<desc id=\"\(id)-desc\">\(escaped(description(rows, subtitle: subtitle)))</desc>\n"
+        svg += "<title id=\"\(id)-title\">\(MarkupText.escaped(heading))</title>\n"
+        svg += "<desc id=\"\(id)-desc\">\(MarkupText.escaped(description(rows, subtitle: subtitle)))</desc>\n"
         svg += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n"
         svg += text(heading, x: Layout.margin, y: Layout.margin + 15, attributes: "font-size=\"15\" font-weight=\"600\"")
         if let subtitle {
@@ -153,7 +153,7 @@ extension AttributionBarChart {
             let valueText = formatted(bar.value)
             let valueX = isNegative ? barX - 4 : barX + length + 4
             var svg = "<g class=\"\(bar.otherCount > 0 ? "other-features" : "feature")\">"
-            svg += "<title>\(escaped(bar.name)): \(escaped(valueText))</title>"
+            svg += "<title>\(MarkupText.escaped(bar.name)): \(MarkupText.escaped(valueText))</title>"
             svg += AttributionBarChart.text(
                 shortened(bar.name), x: labelRight, y: middle, attributes: "text-anchor=\"end\"", newline: false)
             svg += """
@@ -183,7 +183,7 @@ extension AttributionBarChart {
     }
 
     static func text(_ content: String, x: Double, y: Double, attributes: String, newline: Bool = true) -> String {
-        "<text x=\"\(number(x))\" y=\"\(number(y))\" \(attributes)>\(escaped(content))</text>" + (newline ? "\n" : "")
+        "<text x=\"\(number(x))\" y=\"\(number(y))\" \(attributes)>\(MarkupText.escaped(content))</text>" + (newline ? "\n" : "")
     }
 
     /// Three significant digits with an explicit sign ("+0.123", "−0.0456", "+1.23e+04").
@@ -251,31 +251,6 @@ extension AttributionBarChart {
         guard tenths.isFinite, abs(tenths) < 1e15 else { return "0" }
         let integer = Int(tenths)
         return integer % 10 == 0 ? String(integer / 10) : (integer < 0 ? "-" : "") + "\(abs(integer) / 10).\(abs(integer) % 10)"
-    }
-
-    /// Text safe in XML content and attribute values: the five special characters escaped,
-    /// characters XML 1.0 forbids (C0 controls other than tab, newline and return; U+FFFE,
-    /// U+FFFF) replaced by U+FFFD.
-    static func escaped(_ text: String) -> String {
-        var result = ""
-        result.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&apos;"
-            case "\t", "\n", "\r": result.unicodeScalars.append(scalar)
-            default:
-                if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF {
-                    result += "\u{FFFD}"
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result
     }
 
     /// A short FNV-1a digest of the content, so two charts inlined in one page get distinct ids.

@@ -74,7 +74,7 @@ struct ExplainRequest: Sendable {
                 throw Problem.badRequest("invalid-input", "evaluate does not take text instances yet; ask for the explanation alone")
             }
             let setup = try TextExplanation.setup(
-                parameters, method: explainer.descriptor, catalog: catalog, text: textInputs, batch: text, model: model.model,
+                parameters, explainer: explainer, catalog: catalog, text: textInputs, batch: text, model: model.model,
                 output: output, reduce: try TextExplanation.Reduction(body["reduce"]), limits: limits)
             (explained, inputs, parameters) = (setup.model, setup.inputs, setup.parameters)
             (textAttributedInput, textAnswer, textPlan, textReduce) = (setup.attributedInput, setup.answer, setup.plan, setup.reduce)

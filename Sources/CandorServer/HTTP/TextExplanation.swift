@@ -91,9 +91,10 @@ enum TextExplanation {
     }
 
     static func setup(
-        _ given: [String: JSONValue], method: MethodDescriptor, catalog: MethodCatalog, text: TextInputs, batch: TextInputs.Batch,
+        _ given: [String: JSONValue], explainer: any Explainer, catalog: MethodCatalog, text: TextInputs, batch: TextInputs.Batch,
         model original: any PredictiveModel, output: Int, reduce: Reduction, limits: CandorConfiguration.Limits
     ) throws -> Setup {
+        let method = explainer.descriptor
         guard let strategy = strategies[method.name] else {
             let available = catalog.names.filter { strategies[$0] != nil }
             throw Problem.badRequest(
@@ -105,15 +106,14 @@ enum TextExplanation {
             throw Problem.badRequest("invalid-parameter", "lime weighs the text's words, one number each: 'reduce' does not apply")
         }
         var setup = try setup(
-            given, strategy: strategy, method: method, catalog: catalog, text: text, batch: batch, original: original, output: output,
-            limits: limits)
+            given, strategy: strategy, explainer: explainer, text: text, batch: batch, original: original, output: output, limits: limits)
         setup.reduce = reduce
         return setup
     }
 
     private static func setup(
-        _ given: [String: JSONValue], strategy: Strategy, method: MethodDescriptor, catalog: MethodCatalog, text: TextInputs,
-        batch: TextInputs.Batch, original: any PredictiveModel, output: Int, limits: CandorConfiguration.Limits
+        _ given: [String: JSONValue], strategy: Strategy, explainer: any Explainer, text: TextInputs, batch: TextInputs.Batch,
+        original: any PredictiveModel, output: Int, limits: CandorConfiguration.Limits
     ) throws -> Setup {
         var parameters = given
         let names = original.inputs.map(\.name)
@@ -136,7 +136,7 @@ enum TextExplanation {
                     )
                 }
             }
-            if method.parameters.contains(where: { $0.name == "baselines" }), isAbsent("baselines") {
+            if explainer.descriptor.parameters.contains(where: { $0.name == "baselines" }), isAbsent("baselines") {
                 parameters["baselines"] = .object(
                     Dictionary(uniqueKeysWithValues: zip(names, text.referenceInputs(batch).map(TensorJSON.value(of:)))))
             }
@@ -180,7 +180,6 @@ enum TextExplanation {
             }
             return Setup(model: model, inputs: batch.inputs, parameters: parameters, attributedInput: text.ids)
         case .windows:
-            guard let explainer = catalog.explainer(named: method.name) else { throw noEmbeddingLookup }
             if isAbsent("baselines") { parameters["baselines"] = .number(Double(text.tokenizer.paddingId)) }
             var parts: [InstanceWisePlan.Part] = []
             for (index, encoding) in batch.encodings.enumerated() {
@@ -202,7 +201,9 @@ enum TextExplanation {
                 model: model, inputs: batch.inputs, parameters: parameters, attributedInput: 0, plan: plan,
                 answer: text.fixedLength == nil ? .unpaddedTokens : .tokens)
         case .words:
-            guard let lime = catalog.explainer(named: method.name) as? Lime else { throw noEmbeddingLookup }
+            guard let lime = explainer as? Lime else {
+                throw Problem(.internalServerError, code: "internal-error", detail: "\(explainer.descriptor.name) is not lime")
+            }
             let words = batch.texts.map { IndexedWords($0.text) }
             let samples = zip(words, batch.texts).map { words, instance in
                 TextWordSamples(words: words, pair: instance.pair, text: text, model: original, limits: limits)

@@ -1,3 +1,4 @@
+import CandorImage
 import Foundation
 
 /// A text explanation drawn as an HTML fragment: the text (and its pair) as sent, each token's
@@ -50,7 +51,7 @@ enum TextHighlight {
         let scalars = Array(text.unicodeScalars)
         func slice(_ range: Range<Int>) -> String {
             let clamped = min(range.lowerBound, scalars.count)..<min(range.upperBound, scalars.count)
-            return escaped(String(String.UnicodeScalarView(scalars[clamped])))
+            return MarkupText.escaped(String(String.UnicodeScalarView(scalars[clamped])))
         }
         var html = ""
         var position = 0
@@ -70,21 +71,5 @@ enum TextHighlight {
         return clipped > 0
             ? "hsl(120, 75%, \(100 - Int(50 * clipped))%)"
             : "hsl(0, 75%, \(100 - Int(-40 * clipped))%)"
-    }
-
-    static func escaped(_ text: String) -> String {
-        var result = ""
-        result.reserveCapacity(text.utf8.count)
-        for character in text.unicodeScalars {
-            switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&#39;"
-            default: result.unicodeScalars.append(character)
-            }
-        }
-        return result
     }
 }

@@ -13,8 +13,8 @@ enum PageScriptAnswer {
           // set through the CSSOM. Parsing it as HTML would apply the inline styles, which the
           // page's Content-Security-Policy forbids.
           function highlighted(html) {
-            const entities = { amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'" };
-            const decode = (text) => text.replace(/&(amp|lt|gt|quot|#39);/g, (_, name) => entities[name]);
+            const entities = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+            const decode = (text) => text.replace(/&(amp|lt|gt|quot|apos);/g, (_, name) => entities[name]);
             const passage = el("div", { class: "tokens", id: "tokens" });
             let paragraph = null;
             let mark = null;
