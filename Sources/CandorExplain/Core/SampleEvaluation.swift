@@ -10,6 +10,16 @@ struct SampleEvaluation {
     let problem: ResolvedProblem
     /// The row whose target is read from each output.
     let row: Int
+    /// The shape of one sample of each input: the problem's instance shapes, unless the samples
+    /// are shaped otherwise (lime's texts, tokenized again, have their own length).
+    let instanceShapes: [[Int]]
+
+    init(model: any PredictiveModel, problem: ResolvedProblem, row: Int, instanceShapes: [[Int]]? = nil) {
+        self.model = model
+        self.problem = problem
+        self.row = row
+        self.instanceShapes = instanceShapes ?? problem.problem.inputs.map { Array($0.shape.dropFirst()) }
+    }
 
     func targetOutputs(
         count: Int, context: ExplanationContext,
@@ -40,7 +50,7 @@ struct SampleEvaluation {
         fill: FilledPasses.Fill, collect: (_ outputs: Tensor, _ samples: Int) -> Void
     ) throws(ExplanationError) {
         try FilledPasses.evaluate(
-            model, instanceShapes: problem.problem.inputs.map { Array($0.shape.dropFirst()) }, output: problem.problem.output,
+            model, instanceShapes: instanceShapes, output: problem.problem.output,
             count: count, context: context, fill: fill
         ) { outputs, pass in collect(outputs, pass.count) }
     }

@@ -88,18 +88,8 @@ public struct Lime: Explainer {
     public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
     {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
-        let samples = try reader.int("n_samples")
-        let features = try reader.int("num_features")
-        let selection = try reader.choice("feature_selection", as: LocalSurrogate.FeatureSelection.self)
+        let (samples, features, selection, seed) = try Self.surrogateSettings(&reader, instances: problem.batchSize, named: "instances")
         let discretize = try reader.bool("discretize")
-        let seed = try reader.seed()
-        let evaluations = samples.multipliedReportingOverflow(by: problem.batchSize)
-        guard !evaluations.overflow, evaluations.partialValue <= Self.maximumEvaluations else {
-            throw ExplanationError(
-                .invalidParameter,
-                "lime would evaluate \(samples) samples × \(problem.batchSize) instances, more than the \(Self.maximumEvaluations) allowed per request: lower n_samples or send fewer instances"
-            )
-        }
         let neighbourhood: LimeNeighbourhood
         let defaultWidth: Double
         if let mask = reader.json("feature_mask") {
@@ -158,6 +148,25 @@ public struct Lime: Explainer {
         return Plan(
             model: problem.model, effectiveParameters: reader.effective, neighbourhood: neighbourhood, samples: samples,
             kernelWidth: kernelWidth, features: features, selection: selection, seed: seed)
+    }
+
+    /// The settings of every lime request: samples per instance (bounded over the batch), the
+    /// surrogate's size and feature selection, and the seed.
+    static func surrogateSettings(
+        _ reader: inout ParameterReader, instances: Int, named noun: String
+    ) throws(ExplanationError) -> (samples: Int, features: Int, selection: LocalSurrogate.FeatureSelection, seed: UInt64) {
+        let samples = try reader.int("n_samples")
+        let features = try reader.int("num_features")
+        let selection = try reader.choice("feature_selection", as: LocalSurrogate.FeatureSelection.self)
+        let seed = try reader.seed()
+        let evaluations = samples.multipliedReportingOverflow(by: instances)
+        guard !evaluations.overflow, evaluations.partialValue <= Self.maximumEvaluations else {
+            throw ExplanationError(
+                .invalidParameter,
+                "lime would evaluate \(samples) samples × \(instances) \(noun), more than the \(Self.maximumEvaluations) allowed per request: lower n_samples or send fewer \(noun)"
+            )
+        }
+        return (samples, features, selection, seed)
     }
 
     /// Forward selection refits once per candidate feature and round: bounded before it starts.

@@ -40,8 +40,16 @@ struct LimeTextPlan: ExplanationPlan {
             var random = SeededRandom(seed: seed, stream: row)
             let kept = Self.neighbourhood(words: text.wordCount, samples: samples, random: &random)
             let (model, inputs) = try text.inputs(keeping: kept, samples: samples)
-            let labels = try Self.targetOutputs(
-                model, inputs: inputs, output: problem.problem.output, target: problem.targets[row], context: context)
+            let sizes = inputs.map { $0.count / Swift.max(samples, 1) }
+            let labels = try SampleEvaluation(
+                model: model, problem: problem, row: row, instanceShapes: inputs.map { Array($0.shape.dropFirst()) }
+            ).targetOutputs(
+                count: samples, context: context,
+                fill: .concurrent { sample, input, destination in
+                    inputs[input].scalars.withUnsafeBufferPointer { source in
+                        for index in 0..<sizes[input] { destination[index] = source[sample * sizes[input] + index] }
+                    }
+                })
             results.append(try explain(kept: kept, words: text.wordCount, labels: labels))
         }
         return results
@@ -90,29 +98,6 @@ struct LimeTextPlan: ExplanationPlan {
         }
         return kept
     }
-
-    /// The explained output's `target` for every row of `inputs`, in passes sized for `model`.
-    private static func targetOutputs(
-        _ model: any PredictiveModel, inputs: [Tensor], output: Int, target: Int, context: ExplanationContext
-    ) throws(ExplanationError) -> [Double] {
-        let shapes = inputs.map { Array($0.shape.dropFirst()) }
-        let sizes = shapes.map { $0.reduce(1, *) }
-        let count = inputs.first?.shape.first ?? 0
-        var labels = [Double](repeating: 0, count: count)
-        try FilledPasses.evaluate(
-            model, instanceShapes: shapes, output: output, count: count, context: context,
-            fill: .concurrent { row, input, destination in
-                inputs[input].scalars.withUnsafeBufferPointer { source in
-                    for index in 0..<sizes[input] { destination[index] = source[row * sizes[input] + index] }
-                }
-            }
-        ) { outputs, rows throws(ExplanationError) in
-            let perRow = outputs.count / max(rows.count, 1)
-            guard target < perRow else { throw ExplanationError(.invalidTarget, "target \(target) is not among the \(perRow) outputs") }
-            for (position, row) in rows.enumerated() { labels[row] = Double(outputs.scalars[position * perRow + target]) }
-        }
-        return labels
-    }
 }
 
 extension Lime {
@@ -129,17 +114,7 @@ extension Lime {
             ["n_samples", "kernel_width", "num_features", "feature_selection", "seed"].contains($0.name)
         }
         var reader = try ParameterReader(parameters, specs: specs, method: descriptor.name)
-        let samples = try reader.int("n_samples")
-        let features = try reader.int("num_features")
-        let selection = try reader.choice("feature_selection", as: LocalSurrogate.FeatureSelection.self)
-        let seed = try reader.seed()
-        let evaluations = samples.multipliedReportingOverflow(by: problem.batchSize)
-        guard !evaluations.overflow, evaluations.partialValue <= Self.maximumEvaluations else {
-            throw ExplanationError(
-                .invalidParameter,
-                "lime would evaluate \(samples) samples × \(problem.batchSize) texts, more than the \(Self.maximumEvaluations) allowed per request: lower n_samples or send fewer texts"
-            )
-        }
+        let (samples, features, selection, seed) = try Self.surrogateSettings(&reader, instances: problem.batchSize, named: "texts")
         if let empty = words.firstIndex(where: { $0.wordCount == 0 }) {
             throw ExplanationError(.invalidInput, "text \(empty) has no words (letters, digits or _) for lime to weigh")
         }

@@ -65,7 +65,7 @@ struct ExplainRequest: Sendable {
         let evaluate = body["evaluate"] == .null ? nil : body["evaluate"]
         var explained = model.model
         var textPlan: (any ExplanationPlan)?
-        if case .textHighlight? = render?.picture, text == nil {
+        if render?.highlightsText == true, text == nil {
             throw Problem.badRequest(
                 "invalid-render", "render highlights text instances ({\"text\": ...}); these inputs are token ids, which it cannot draw")
         }
@@ -150,7 +150,7 @@ struct ExplainRequest: Sendable {
     /// worker, after `run`.
     func responseBody(_ explanations: [InstanceExplanation]) throws -> [UInt8] {
         var pictures: [[UInt8]]?
-        if let render, render.picture.mediaType != "text/html" {
+        if let render, !render.highlightsText {
             let instances = problem.inputs[render.input].unstacked()
             guard instances.count == explanations.count else {
                 throw Problem(.internalServerError, code: "internal-error", detail: "an explanation is missing for an instance")
@@ -171,26 +171,9 @@ struct ExplainRequest: Sendable {
                     })
                 if let text, explanation.attribution.attributions.indices.contains(textAttributedInput) {
                     let attributions = explanation.attribution.attributions[textAttributedInput]
-                    let encoding = text.encodings[index]
-                    let spans: [TextHighlight.Span]
-                    switch textAnswer {
-                    case .words(let words):
-                        body.attributions = [("words", attributions)]
-                        body.words = TextExplanation.words(words[index])
-                        spans = TextExplanation.spans(words[index], weights: attributions)
-                    case .tokens, .unpaddedTokens:
-                        let unpadded = if case .unpaddedTokens = textAnswer { true } else { false }
-                        func perToken(_ reduce: TextExplanation.Reduction) throws(Problem) -> Tensor {
-                            try TextExplanation.tokenAttributions(attributions, encoding: encoding, unpadded: unpadded, reduce: reduce)
-                        }
-                        let summed = try perToken(.sum)
-                        body.attributions = [("tokens", textReduce == TextExplanation.Reduction.none ? try perToken(.none) : summed)]
-                        body.tokens = TextExplanation.tokens(encoding)
-                        spans = TextExplanation.spans(encoding, attributions: summed)
-                    }
-                    if render != nil {
-                        body.html = TextHighlight.html(text: text.texts[index].text, pair: text.texts[index].pair, spans: spans)
-                    }
+                    try TextExplanation.answer(
+                        &body, row: index, attributions: attributions, batch: text, form: textAnswer, reduce: textReduce ?? .sum,
+                        highlight: render != nil)
                 }
                 return body
             })

@@ -33,6 +33,8 @@ struct RenderRequest: Sendable {
 
     /// The model input drawn.
     let input: Int
+    /// Text is highlighted beside its tokens (`html`) rather than drawn as a picture.
+    var highlightsText: Bool { if case .textHighlight = picture { true } else { false } }
     let picture: Picture
     /// Every option with its default filled in (answers differ when these do).
     let effective: [String: JSONValue]

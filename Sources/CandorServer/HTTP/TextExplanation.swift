@@ -284,6 +284,33 @@ enum TextExplanation {
         }
     }
 
+    /// One text explanation's answer: its tokens (or lime's words) beside one attribution each
+    /// (per dimension with `reduce: none`), and with `highlight` the text highlighted by them.
+    static func answer(
+        _ body: inout ExplanationBody, row: Int, attributions: Tensor, batch: TextInputs.Batch, form: Answer, reduce: Reduction,
+        highlight: Bool
+    ) throws(Problem) {
+        let spans: [TextHighlight.Span]
+        switch form {
+        case .words(let words):
+            body.attributions = [("words", attributions)]
+            body.words = Self.words(words[row])
+            guard highlight else { return }
+            spans = Self.spans(words[row], weights: attributions)
+        case .tokens, .unpaddedTokens:
+            let encoding = batch.encodings[row]
+            let unpadded = if case .unpaddedTokens = form { true } else { false }
+            let perToken = try tokenAttributions(attributions, encoding: encoding, unpadded: unpadded, reduce: reduce)
+            body.attributions = [("tokens", perToken)]
+            body.tokens = tokens(encoding)
+            guard highlight else { return }
+            let summed =
+                reduce == .sum ? perToken : try tokenAttributions(attributions, encoding: encoding, unpadded: unpadded, reduce: .sum)
+            spans = Self.spans(encoding, attributions: summed)
+        }
+        body.html = TextHighlight.html(text: batch.texts[row].text, pair: batch.texts[row].pair, spans: spans)
+    }
+
     /// A word of the answer (lime's features): the word and where each occurrence stands in
     /// the text, [start, end) in Unicode scalars.
     struct Word: Encodable {
@@ -291,14 +318,14 @@ enum TextExplanation {
         let offsets: [[Int]]
     }
 
-    static func words(_ words: IndexedWords) -> [Word] {
+    private static func words(_ words: IndexedWords) -> [Word] {
         zip(words.words, words.occurrences).map { word, occurrences in
             Word(word: word, offsets: occurrences.map { [$0.lowerBound, $0.upperBound] })
         }
     }
 
     /// The stretches of text the words' weights highlight: every occurrence of each word.
-    static func spans(_ words: IndexedWords, weights: Tensor) -> [TextHighlight.Span] {
+    private static func spans(_ words: IndexedWords, weights: Tensor) -> [TextHighlight.Span] {
         zip(words.occurrences, weights.scalars).flatMap { occurrences, weight in
             occurrences.map { TextHighlight.Span(range: $0, within: 0, value: Double(weight)) }
         }
@@ -306,7 +333,7 @@ enum TextExplanation {
 
     /// The stretches of text the tokens' attributions highlight: each token of the text or its
     /// pair at its offsets (special tokens stand for no text).
-    static func spans(_ encoding: TextEncoding, attributions: Tensor) -> [TextHighlight.Span] {
+    private static func spans(_ encoding: TextEncoding, attributions: Tensor) -> [TextHighlight.Span] {
         let own = encoding.withoutPadding
         return zip(own.ids.indices, attributions.scalars).compactMap { position, value in
             own.sequenceIds[position].map { TextHighlight.Span(range: own.offsets[position], within: $0, value: Double(value)) }
