@@ -34,6 +34,9 @@ differently from run to run): the special tokens, every character of the normali
 alone and as a `##` continuation, and every word of the corpus, in code point order.
 
 Run:  .venv-fixtures/bin/python scripts/train_text_demo_model.py
+      .venv-fixtures/bin/python scripts/train_text_demo_model.py --tokenizer-only
+      (the tokenizer alone, rebuilt from the corpus: it is deterministic, the training is not
+      across torch builds)
 (from the repository root; see scripts/fixtures/requirements.txt for versions.)
 """
 
@@ -111,6 +114,9 @@ def make_tokenizer(texts: list[str]) -> Tokenizer:
     pieces = words | characters | {"##" + character for character in characters}
     vocabulary = {token: index for index, token in enumerate(SPECIAL + sorted(pieces - set(SPECIAL)))}
     tokenizer.model = models.WordPiece(vocabulary, unk_token="[UNK]", max_input_chars_per_word=100)
+    # Registered as a BERT tokenizer.json registers them: "[MASK]" written in a text (SHAP's
+    # Text masker writes it there) is the mask token, not "[", "mask", "]".
+    tokenizer.add_special_tokens(SPECIAL)
     tokenizer.decoder = decoders.WordPiece()
     cls, sep = vocabulary["[CLS]"], vocabulary["[SEP]"]
     tokenizer.post_processor = processors.TemplateProcessing(
@@ -247,6 +253,10 @@ def load_served() -> tuple[ReviewClassifier, Tokenizer]:
 
 
 def main() -> int:
+    if "--tokenizer-only" in sys.argv[1:]:
+        texts, _ = make_corpus()
+        make_tokenizer(texts).save(str(MODELS / f"{NAME}.tokenizer.json"), pretty=True)
+        return 0
     model, tokenizer, accuracy, tested = train()
     print(f"held-out accuracy {accuracy:.4f} on {tested} reviews")
 

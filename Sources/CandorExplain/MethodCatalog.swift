@@ -33,6 +33,7 @@ public struct MethodCatalog: Sendable {
         ExactShapley(),
         ShapleyValueSampling(),
         KernelShap(),
+        PartitionShap(),
         TreeShap(),
         LinearShap(),
         Lime(),

@@ -43,7 +43,7 @@ public struct IndexedWords: Sendable, Equatable {
             current = String.UnicodeScalarView()
         }
         for scalar in text.unicodeScalars {
-            let isWord = Self.isWordCharacter(scalar)
+            let isWord = PythonCharacters.isWord(scalar)
             if isWord != currentIsWord || current.isEmpty {
                 close()
                 currentIsWord = isWord
@@ -64,15 +64,5 @@ public struct IndexedWords: Sendable, Equatable {
         var result = ""
         for (piece, word) in zip(pieces, pieceWords) where word.map({ !isRemoved($0) }) ?? true { result += piece }
         return result
-    }
-
-    /// Python's `\w` for a `str` pattern: alphanumeric (letters, decimal digits, numbers) or `_`.
-    static func isWordCharacter(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.properties.generalCategory {
-        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter, .decimalNumber, .letterNumber,
-            .otherNumber:
-            true
-        default: scalar == "_"
-        }
     }
 }

@@ -225,6 +225,28 @@ public struct TextTokenizer: Sendable {
         model.vocabulary[token] ?? addedTokens.byText[token]
     }
 
+    /// The token a masker writes for a masked one (transformers' `mask_token`): `[MASK]` or
+    /// `<mask>`, when the file adds it as a token, so that it is read back as itself.
+    public var maskToken: String? { ["[MASK]", "<mask>"].first { addedTokens.byText[$0] != nil } }
+
+    /// The separator token (transformers' `sep_token`): `[SEP]` or `</s>`, when the file adds it.
+    public var separatorToken: String? { ["[SEP]", "</s>"].first { addedTokens.byText[$0] != nil } }
+
+    /// How many special tokens the post-processor puts before and after a single text ([CLS]
+    /// and [SEP]: one and one), which a masker keeps (SHAP's `keep_prefix` and `keep_suffix`).
+    public var specialTokensAround: (before: Int, after: Int) {
+        var counts = (before: 0, after: 0)
+        var seenText = false
+        for piece in single {
+            switch piece {
+            case .special(let ids, _, _):
+                if seenText { counts.after += ids.count } else { counts.before += ids.count }
+            case .sequence: seenText = true
+            }
+        }
+        return counts
+    }
+
     /// The id that pads a sequence: the file's padding id, else that of `[PAD]` or `<pad>`,
     /// else 0 (padded positions are masked out by the attention mask).
     public var paddingId: Int { (padding ?? defaultPadding).id }

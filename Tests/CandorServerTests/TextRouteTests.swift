@@ -28,7 +28,7 @@ import Testing
     /// Every method a text model lists, in the catalog's order.
     static let textMethods = [
         "saliency", "input_x_gradient", "layer_integrated_gradients", "layer_gradient_x_activation", "attention_rollout",
-        "attention_flow", "feature_ablation", "occlusion", "lime",
+        "attention_flow", "feature_ablation", "occlusion", "partition_shap", "lime",
     ]
 
     static let goldens: [Golden] = {

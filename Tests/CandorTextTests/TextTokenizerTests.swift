@@ -57,11 +57,7 @@ import Testing
 
     static func tokenizer(_ name: String, truncating: Bool) throws -> TextTokenizer {
         let tokenizer = try TextTokenizer(json: Data(contentsOf: Fixtures.url("text/\(name).tokenizer.json")))
-        guard !truncating else { return tokenizer }
-        return TextTokenizer(
-            addedTokens: tokenizer.addedTokens, normalizer: tokenizer.normalizer, preTokenizer: tokenizer.preTokenizer,
-            model: tokenizer.model, single: tokenizer.single, pair: tokenizer.pair, trimsOffsets: tokenizer.trimsOffsets,
-            truncation: nil, padding: nil)
+        return truncating ? tokenizer : tokenizer.unlimited
     }
 
     @Test func theFixturesHoldEveryCase() {
@@ -114,5 +110,15 @@ import Testing
             #expect(padded.sequenceIds.suffix(filler).allSatisfy { $0 == nil })
         }
         #expect(tokenizer.padded(alone, length: 30).allSatisfy { $0.ids.count == 30 })
+    }
+}
+
+extension TextTokenizer {
+    /// The tokenizer without its file's truncation and padding, as `tokenizers` encodes after
+    /// `no_truncation()` and `no_padding()` (and transformers calls it by default).
+    var unlimited: TextTokenizer {
+        TextTokenizer(
+            addedTokens: addedTokens, normalizer: normalizer, preTokenizer: preTokenizer, model: model, single: single, pair: pair,
+            trimsOffsets: trimsOffsets, truncation: nil, padding: nil)
     }
 }

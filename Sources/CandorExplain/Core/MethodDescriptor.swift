@@ -15,6 +15,9 @@ public enum ModelRequirement: String, Sendable, Codable {
     /// Needs a transformer's attention probabilities (a differentiable graph with a softmax
     /// over [batch, heads, queries, keys]).
     case transformer
+    /// Needs text instances of a model with a tokenizer (the server's): the method masks the
+    /// text itself. No model alone meets it.
+    case text
 
     /// The models that meet the requirement, in words (for `docs/methods.md` and `candor methods`).
     public var modelsDescription: String {
@@ -24,6 +27,7 @@ public enum ModelRequirement: String, Sendable, Codable {
         case .treeEnsemble: "tree ensembles (XGBoost, LightGBM, ONNX tree ensembles)"
         case .linear: "linear models (ONNX LinearClassifier/LinearRegressor behind per-feature scaling)"
         case .transformer: "transformers (differentiable ONNX graphs with self-attention: a softmax over [batch, heads, queries, keys])"
+        case .text: "text models (a sidecar naming a tokenizer), given text instances"
         }
     }
 
@@ -35,6 +39,7 @@ public enum ModelRequirement: String, Sendable, Codable {
         case .treeEnsemble: model is TreeEnsemble
         case .linear: (model as? any LinearFormModel)?.linearForm != nil
         case .transformer: (model as? any DifferentiableModel)?.attentionProbabilities.isEmpty == false
+        case .text: false
         }
     }
 }

@@ -2,17 +2,6 @@ import CandorModel
 import CandorTensor
 import Foundation
 
-/// One text instance as lime's `LimeTextExplainer` sees it: its distinct words (lime's bag of
-/// words), which a sample keeps or removes. What the model makes of a sample is the server's
-/// to say, since it owns the tokenizer: the text without the removed words, tokenized again.
-public protocol WordSamples: Sendable {
-    /// The distinct words, lime's interpretable features.
-    var wordCount: Int { get }
-    /// The model and its inputs for the samples, one row per sample: the text keeping the
-    /// words where `kept[s * wordCount + w]` is 1.
-    func inputs(keeping kept: [Double], samples: Int) throws(ExplanationError) -> (model: any PredictiveModel, inputs: [Tensor])
-}
-
 /// LIME on text, as lime's `LimeTextExplainer` (bag of words, its defaults): the first sample is
 /// the text; every other removes a number of distinct words drawn uniformly from 1 to d (all
 /// their occurrences), the words drawn without replacement; a sample's distance is the cosine
@@ -21,7 +10,7 @@ public protocol WordSamples: Sendable {
 struct LimeTextPlan: ExplanationPlan {
     let effectiveParameters: [String: JSONValue]
     /// One per instance.
-    let words: [any WordSamples]
+    let words: [any TextSamples]
     let samples: Int
     let kernelWidth: Double
     let features: Int
@@ -38,19 +27,10 @@ struct LimeTextPlan: ExplanationPlan {
         var results: [InstanceAttribution] = []
         for (row, text) in words.enumerated() {
             var random = SeededRandom(seed: seed, stream: row)
-            let kept = Self.neighbourhood(words: text.wordCount, samples: samples, random: &random)
-            let (model, inputs) = try text.inputs(keeping: kept, samples: samples)
-            let sizes = inputs.map { $0.count / Swift.max(samples, 1) }
-            let labels = try SampleEvaluation(
-                model: model, problem: problem, row: row, instanceShapes: inputs.map { Array($0.shape.dropFirst()) }
-            ).targetOutputs(
-                count: samples, context: context,
-                fill: .concurrent { sample, input, destination in
-                    inputs[input].scalars.withUnsafeBufferPointer { source in
-                        for index in 0..<sizes[input] { destination[index] = source[sample * sizes[input] + index] }
-                    }
-                })
-            results.append(try explain(kept: kept, words: text.wordCount, labels: labels))
+            let kept = Self.neighbourhood(words: text.featureCount, samples: samples, random: &random)
+            let (evaluation, fill) = try text.evaluation(keeping: kept, samples: samples, problem: problem, row: row)
+            let labels = try evaluation.targetOutputs(count: samples, context: context, fill: fill)
+            results.append(try explain(kept: kept, words: text.featureCount, labels: labels))
         }
         return results
     }
@@ -102,9 +82,9 @@ struct LimeTextPlan: ExplanationPlan {
 
 extension Lime {
     /// lime on text instances (`LimeTextExplainer`): the words of each are the features
-    /// (`WordSamples`, one per instance). The tabular and image parameters do not apply.
+    /// (`TextSamples`, one per instance: the text without the removed words). The tabular and image parameters do not apply.
     public func prepareText(
-        _ parameters: [String: JSONValue], words: [any WordSamples], for problem: ExplanationProblem
+        _ parameters: [String: JSONValue], words: [any TextSamples], for problem: ExplanationProblem
     ) throws(ExplanationError) -> any ExplanationPlan {
         for name in ["feature_mask", "background", "baselines", "discretize"] where parameters[name] != nil && parameters[name] != .null {
             throw ExplanationError(
@@ -115,10 +95,10 @@ extension Lime {
         }
         var reader = try ParameterReader(parameters, specs: specs, method: descriptor.name)
         let (samples, features, selection, seed) = try Self.surrogateSettings(&reader, instances: problem.batchSize, named: "texts")
-        if let empty = words.firstIndex(where: { $0.wordCount == 0 }) {
+        if let empty = words.firstIndex(where: { $0.featureCount == 0 }) {
             throw ExplanationError(.invalidInput, "text \(empty) has no words (letters, digits or _) for lime to weigh")
         }
-        let widest = words.map(\.wordCount).max() ?? 0
+        let widest = words.map(\.featureCount).max() ?? 0
         guard widest <= Self.maximumFeatures, samples * widest <= Self.maximumDesignEntries else {
             throw ExplanationError(
                 .tooLarge,

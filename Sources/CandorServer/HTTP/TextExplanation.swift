@@ -35,6 +35,10 @@ enum TextExplanation {
         /// Over the text's words, removed from the text before it is tokenized again (lime's
         /// `LimeTextExplainer`, `TextWordSamples`).
         case words
+        /// Over the text's tokens, each masked in the text itself — written as the mask token —
+        /// before it is tokenized again (SHAP's Text masker, `TextMaskSamples`), in SHAP's
+        /// hierarchy of the tokens (`TokenHierarchy`).
+        case maskedTokens
     }
 
     /// What the attributions of a text are of.
@@ -53,7 +57,7 @@ enum TextExplanation {
         "saliency": .embeddings, "input_x_gradient": .embeddings, "layer_integrated_gradients": .layer,
         "layer_gradient_x_activation": .layer, "attention_rollout": .attention, "attention_flow": .attention,
         "occlusion": .windows, "feature_ablation": .tokens,
-        "lime": .words,
+        "partition_shap": .maskedTokens, "lime": .words,
     ]
 
     /// What a method runs on for a text batch: the model, its inputs, the parameters (the
@@ -102,8 +106,10 @@ enum TextExplanation {
                 "\(method.name) does not explain text instances yet; on text: \(available.joined(separator: ", ")) (or send the tokenizer's ids by input name)"
             )
         }
-        if reduce == .none, strategy == .words {
-            throw Problem.badRequest("invalid-parameter", "lime weighs the text's words, one number each: 'reduce' does not apply")
+        if reduce == .none, strategy == .words || strategy == .maskedTokens {
+            throw Problem.badRequest(
+                "invalid-parameter",
+                "\(method.name) weighs the text's \(strategy == .words ? "words" : "tokens"), one number each: 'reduce' does not apply")
         }
         var setup = try setup(
             given, strategy: strategy, explainer: explainer, text: text, batch: batch, original: original, output: output, limits: limits)
@@ -200,6 +206,13 @@ enum TextExplanation {
             return Setup(
                 model: model, inputs: batch.inputs, parameters: parameters, attributedInput: 0, plan: plan,
                 answer: text.fixedLength == nil ? .unpaddedTokens : .tokens)
+        case .maskedTokens:
+            guard let partition = explainer as? PartitionShap else {
+                throw Problem(.internalServerError, code: "internal-error", detail: "\(explainer.descriptor.name) is not partition_shap")
+            }
+            return try maskedTokens(
+                parameters, partition: partition, text: text, batch: batch, model: model, original: original, output: output, limits: limits
+            )
         case .words:
             guard let lime = explainer as? Lime else {
                 throw Problem(.internalServerError, code: "internal-error", detail: "\(explainer.descriptor.name) is not lime")
@@ -226,6 +239,52 @@ enum TextExplanation {
             }
             return Setup(model: model, inputs: batch.inputs, parameters: parameters, attributedInput: 0, plan: plan, answer: .words(words))
         }
+    }
+
+    /// partition_shap's setup: each text's tokens masked as SHAP's Text masker masks them, in
+    /// SHAP's hierarchy of them; the masker's settings default to the tokenizer's (its mask
+    /// token, not collapsed; else "...", collapsed, as SHAP's `auto`).
+    private static func maskedTokens(
+        _ given: [String: JSONValue], partition: PartitionShap, text: TextInputs, batch: TextInputs.Batch, model: any PredictiveModel,
+        original: any PredictiveModel, output: Int, limits: CandorConfiguration.Limits
+    ) throws -> Setup {
+        if let paired = batch.texts.firstIndex(where: { $0.pair != nil }) {
+            throw Problem.badRequest(
+                "invalid-input", "partition_shap masks the tokens of one text; instance \(paired) has a text_pair: send the text alone")
+        }
+        var parameters = given
+        let settings: (maskToken: String?, collapse: Bool?)
+        do { settings = try partition.maskerSettings(parameters) } catch { throw Problem(error) }
+        let maskToken = settings.maskToken ?? text.tokenizer.maskToken ?? "..."
+        let collapse = settings.collapse ?? (settings.maskToken != nil || text.tokenizer.maskToken == nil)
+        parameters["mask_token"] = .string(maskToken)
+        parameters["collapse_mask_token"] = .bool(collapse)
+        let around = text.tokenizer.specialTokensAround
+        let separator = text.tokenizer.separatorToken
+        var samples: [any TextSamples] = []
+        var hierarchies: [FeatureHierarchy] = []
+        for (index, encoding) in batch.encodings.enumerated() {
+            let masker = ShapTextMasker(
+                text: batch.texts[index].text, encoding: encoding.withoutPadding, keepPrefix: around.before, keepSuffix: around.after,
+                maskToken: maskToken, collapsesMaskTokens: collapse, separatorToken: separator)
+            let tokens = masker.clusteringTokens
+            guard !tokens.isEmpty else {
+                throw Problem.badRequest("invalid-input", "text \(index) has no tokens for partition_shap to mask")
+            }
+            let tree = TokenHierarchy(tokens: tokens, specialTokens: separator.map { [$0] } ?? [])
+            do { hierarchies.append(try FeatureHierarchy(count: tokens.count, merges: tree.merges.map { ($0.left, $0.right) })) } catch {
+                throw Problem(error)
+            }
+            samples.append(TextMaskSamples(masker: masker, text: text, model: original, limits: limits))
+        }
+        let problem = ExplanationProblem(model: model, inputs: batch.inputs, output: output, targets: nil)
+        let plan: any ExplanationPlan
+        do throws(ExplanationError) {
+            plan = try partition.prepareText(parameters, texts: samples, hierarchies: hierarchies, for: problem)
+        } catch {
+            throw Problem(error)
+        }
+        return Setup(model: model, inputs: batch.inputs, parameters: parameters, attributedInput: 0, plan: plan, answer: .unpaddedTokens)
     }
 
     /// Whether two declared extents can be the same axis: both free, or both the same number.

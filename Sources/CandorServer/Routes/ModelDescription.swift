@@ -65,8 +65,10 @@ struct ModelDescription: Encodable {
         // A text model lists the methods that take text instances.
         methods = catalog.map { catalog in
             catalog.explainers.filter { explainer in
-                explainer.descriptor.requirement.isMet(by: model.model)
-                    && (model.text == nil || TextExplanation.strategies[explainer.descriptor.name] != nil)
+                let descriptor = explainer.descriptor
+                guard model.text != nil else { return descriptor.requirement.isMet(by: model.model) }
+                return TextExplanation.strategies[descriptor.name] != nil
+                    && (descriptor.requirement == .text || descriptor.requirement.isMet(by: model.model))
             }
             .map(\.descriptor.name)
         }

@@ -46,7 +46,11 @@ import Testing
             let single = ExplanationProblem(model: iris, inputs: [rows.rows(row..<(row + 1))], output: 0, targets: [2])
             let plan = try IntegratedGradients().prepare(methodParameters, for: single)
             let expected = try ExplanationRunner.run(plan, problem: single, context: ExplanationContext())
-            #expect(values[row] == expected[0].attribution.attributions[0].scalars.map { Double($0.description) ?? 0 })
+            // To float32 rounding: OpenBLAS may take another kernel for a batch of rows than
+            // for one row alone (it does on AMD's Zen), which changes the last bit.
+            let alone = expected[0].attribution.attributions[0].scalars.map { Double($0.description) ?? 0 }
+            #expect(values[row].count == alone.count)
+            for (value, reference) in zip(values[row], alone) { #expect(abs(value - reference) <= 1e-6 * Swift.max(1, abs(reference))) }
         }
         guard case .array(let features)? = result["features"], case .object(let first)? = features.first else {
             Issue.record("no features")

@@ -132,7 +132,9 @@ struct ConceptGolden {
                     #expect(abs(value - reference) <= 1.0 / 24 + 1e-9, "\(layer) \(name) scores \(scores)")
                 }
                 for (value, reference) in zip(AnalysisTesting.numbers(concept["magnitudes"]), expected["magnitudes"] as? [Double] ?? []) {
-                    #expect(abs(value - reference) <= 1e-3 * abs(reference) + 1e-7, "\(layer) \(name) magnitude")
+                    // Magnitudes lie in [−1, 1]; the CAV is solved from activations whose last
+                    // bits depend on the matrix-product kernel OpenBLAS picks for the CPU.
+                    #expect(abs(value - reference) <= 1e-3 * abs(reference) + 2e-4, "\(layer) \(name) magnitude")
                 }
                 if let p = expected["p_value"] as? Double, let value = concept["p_value"]?.doubleValue,
                     scores == expected["scores"] as? [Double]

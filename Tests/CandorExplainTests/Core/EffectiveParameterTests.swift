@@ -59,9 +59,31 @@ import Testing
     @Test(arguments: MethodCatalog.standard.names)
     func everyDefaultIsEchoed(_ method: String) throws {
         let explainer = try #require(MethodCatalog.standard.explainer(named: method))
-        let plan = try explainer.prepare(Self.required[method] ?? [:], for: try Self.problem(for: method))
+        let plan = try Self.prepare(explainer, Self.required[method] ?? [:], for: try Self.problem(for: method))
         for spec in explainer.descriptor.parameters where spec.defaultValue != nil {
             #expect(plan.effectiveParameters[spec.name] != nil, "\(method) does not echo '\(spec.name)'")
+        }
+    }
+
+    /// The method's plan; partition_shap's for two texts of two tokens each (it takes text
+    /// instances only), its masker settings given as the server resolves them.
+    static func prepare(
+        _ explainer: any Explainer, _ parameters: [String: JSONValue], for problem: ExplanationProblem
+    ) throws -> any ExplanationPlan {
+        guard let partition = explainer as? PartitionShap else { return try explainer.prepare(parameters, for: problem) }
+        var given = parameters
+        given["mask_token"] = "[MASK]"
+        given["collapse_mask_token"] = false
+        let hierarchy = try FeatureHierarchy(count: 2, merges: [(0, 1)])
+        return try partition.prepareText(
+            given, texts: [TwoTokens(), TwoTokens()], hierarchies: [hierarchy, hierarchy], for: problem)
+    }
+
+    /// A text of two tokens, never evaluated.
+    struct TwoTokens: TextSamples {
+        var featureCount: Int { 2 }
+        func inputs(keeping kept: [Double], samples: Int) throws(ExplanationError) -> (model: any PredictiveModel, inputs: [Tensor]) {
+            throw ExplanationError(.modelFailure, "not evaluated")
         }
     }
 
@@ -74,7 +96,7 @@ import Testing
             var parameters = Self.required[method] ?? (method == "smoothgrad" ? ["base_method": "integrated_gradients"] : [:])
             let value = JSONValue.number(max(spec.minimum ?? 1, 2))
             parameters[spec.name] = value
-            let plan = try explainer.prepare(parameters, for: try Self.problem(for: method))
+            let plan = try Self.prepare(explainer, parameters, for: try Self.problem(for: method))
             #expect(plan.effectiveParameters[spec.name] == value, "\(method) does not echo '\(spec.name)'")
         }
     }

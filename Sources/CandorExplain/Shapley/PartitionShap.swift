@@ -1,0 +1,169 @@
+import CandorModel
+import CandorTensor
+
+/// Partition SHAP on text: Owen values over SHAP's hierarchy of a text's tokens (Lundberg et
+/// al., SHAP's `PartitionExplainer` with its `Text` masker, 0.51). Each token is a player;
+/// switching it off writes the mask token in its place and the model reads the text tokenized
+/// again (the server's `TextSamples`); the hierarchy (the server's, from SHAP's
+/// `partition_tree`) groups pieces of words, then words into phrases and clauses, and the
+/// values are Shapley values of each split, recursively (`OwenTraversal`): exact Owen values
+/// when `max_evals` reaches every token, SHAP's budgeted approximation otherwise. They sum to
+/// f(text) − f(every token masked), `base_value`.
+public struct PartitionShap: Explainer {
+    /// SHAP's default `max_evals`.
+    public static let defaultMaxEvals = 500
+    /// The most evaluations one text may ask for (each waiting visit holds a mask of the text).
+    public static let maximumMaxEvals = 20_000
+    /// SHAP's Text masker's `default_batch_size`.
+    public static let defaultBatchSize = 5
+    /// The longest mask token (each masked token is written as it).
+    public static let maximumMaskTokenLength = 64
+    /// The most masks evaluated in one call of the model.
+    static let masksPerCall = 256
+
+    public let descriptor = MethodDescriptor(
+        name: "partition_shap", family: "shapley",
+        summary:
+            "Owen values over SHAP's hierarchy of a text's tokens, masked tokens written as the mask token (text only); returns base_value",
+        reference: "SHAP PartitionExplainer with the Text masker", requirement: .text,
+        checkedAgainst:
+            "SHAP 0.51 `PartitionExplainer` with `maskers.Text` on the demo text model: five reviews with max_evals 500 and three cut short by it, per token and output; the masker's segments, hierarchy and masked texts on two tokenizers",
+        details: """
+            SHAP's Partition explainer with its Text masker, as `shap.Explainer(f, tokenizer)` runs on text.
+            Each token of the text is a player; switching it off writes ` [MASK]` (the tokenizer's mask
+            token, `mask_token`) in place of its segment — the token's text up to the next token — and the
+            model reads the result tokenized again, its whitespace collapsed; the special tokens at either
+            end are never masked. The players are grouped by SHAP's heuristic hierarchy of the text (word
+            pieces first, then words, phrases and clauses, across commas, connectors and sentence ends
+            last), and the values are Owen values: the Shapley value of each split of a group into its
+            two halves, weighted down the hierarchy. They sum to f(text) − `base_value`, the output with
+            every token masked.
+
+            The traversal visits the splits that change the output most first; when `max_evals` runs out
+            (SHAP's default, 500, reaches every token of a text of about 15 tokens), the groups not split
+            keep their whole contribution, shared among their tokens by size. SHAP breaks ties between
+            equal changes at random; here the first queued goes first. `batch_size` (SHAP's, 5 for
+            text) decides which visits one budget reaches; when the budget reaches every token the
+            traversal is taken whole, in as few model calls as its depth. The answer has one value per
+            token, special tokens included (their masking changes nothing, so they get only a share of
+            groups left unsplit), `base_value`, and `clustering`: the hierarchy as SHAP's matrix, a row
+            [left, right, height, size] per merge (nodes past the tokens are merges, in order). A pair
+            of texts is not masked: send one text.
+            """,
+        parameters: [
+            ParameterSpec(
+                "max_evals", .integer, default: .number(Double(defaultMaxEvals)), minimum: 2, maximum: Double(maximumMaxEvals),
+                summary: "model evaluations per text, the fully masked and unmasked texts included (SHAP's max_evals)"),
+            ParameterSpec(
+                "batch_size", .integer, default: .number(Double(defaultBatchSize)), minimum: 1, maximum: 10_000,
+                summary:
+                    "masks gathered before the model is called while max_evals lasts (SHAP's batch_size): which splits a budget reaches depends on it"
+            ),
+            ParameterSpec(
+                "mask_token", .text,
+                summary: "what a masked token is written as (default: the tokenizer's mask token, [MASK] or <mask>, else ...)"),
+            ParameterSpec(
+                "collapse_mask_token", .boolean,
+                summary:
+                    "write a run of masked tokens as one mask token (default: false with the tokenizer's mask token, true otherwise, as SHAP's auto)"
+            ),
+        ])
+
+    public init() {}
+
+    public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
+    {
+        throw ExplanationError(
+            .methodNotApplicable,
+            "partition_shap masks the tokens of text instances ({\"text\": ...}) with SHAP's Text masker; for numeric inputs use kernel_shap or exact_shapley"
+        )
+    }
+
+    /// The Text masker's settings a request gives (`mask_token`, `collapse_mask_token`): nil
+    /// where it leaves them to the tokenizer.
+    public func maskerSettings(_ parameters: [String: JSONValue]) throws(ExplanationError) -> (maskToken: String?, collapse: Bool?) {
+        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
+        let maskToken = try reader.optionalString("mask_token")
+        if let maskToken, maskToken.unicodeScalars.count > Self.maximumMaskTokenLength {
+            throw ExplanationError(
+                .invalidParameter, "parameter 'mask_token' of partition_shap has at most \(Self.maximumMaskTokenLength) characters")
+        }
+        return (maskToken, reader.isGiven("collapse_mask_token") ? try reader.bool("collapse_mask_token") : nil)
+    }
+
+    /// Partition SHAP on text instances: each one's tokens (`TextSamples`, the masked text
+    /// tokenized again) and their hierarchy. `mask_token` and `collapse_mask_token` are given,
+    /// as the server resolved them (`maskerSettings`).
+    public func prepareText(
+        _ parameters: [String: JSONValue], texts: [any TextSamples], hierarchies: [FeatureHierarchy], for problem: ExplanationProblem
+    ) throws(ExplanationError) -> any ExplanationPlan {
+        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
+        let maxEvals = try reader.int("max_evals")
+        let batchSize = try reader.int("batch_size")
+        _ = try reader.optionalString("mask_token")
+        _ = try reader.bool("collapse_mask_token")
+        guard texts.count == problem.batchSize, hierarchies.count == texts.count,
+            zip(texts, hierarchies).allSatisfy({ $0.featureCount == $1.count })
+        else {
+            throw ExplanationError(
+                .modelFailure, "\(texts.count) texts and \(hierarchies.count) hierarchies for \(problem.batchSize) instances")
+        }
+        return Plan(
+            effectiveParameters: reader.effective, texts: texts, hierarchies: hierarchies, budget: maxEvals - 2, batchSize: batchSize)
+    }
+
+    struct Plan: ExplanationPlan {
+        let effectiveParameters: [String: JSONValue]
+        let texts: [any TextSamples]
+        let hierarchies: [FeatureHierarchy]
+        let budget: Int
+        let batchSize: Int
+
+        func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
+            try zip(texts, hierarchies).enumerated().map { row, text throws(ExplanationError) in
+                try context.checkCancellation()
+                let (samples, hierarchy) = text
+                let evaluate = { (masks: [[Bool]]) throws(ExplanationError) -> [[Double]] in
+                    try Self.outputs(of: masks, samples: samples, problem: problem, row: row, context: context)
+                }
+                let ends = try evaluate([[Bool](repeating: false, count: hierarchy.count), [Bool](repeating: true, count: hierarchy.count)])
+                let traversal = OwenTraversal(hierarchy: hierarchy, budget: budget, batchSize: batchSize)
+                let nodes = try traversal.nodeValues(empty: ends[0], full: ends[1], evaluate: evaluate).values
+                let target = problem.targets[row]
+                let values = hierarchy.lowered(nodes).map { Float($0[target]) }
+                do {
+                    var attribution = InstanceAttribution(attributions: [try Tensor(shape: [values.count], scalars: values)])
+                    attribution.extras["base_value"] = .number(ends[0][target])
+                    attribution.extras["clustering"] = .array(hierarchy.clustering.map { .array($0.map(JSONValue.number)) })
+                    return attribution
+                } catch {
+                    throw ExplanationError(.modelFailure, "\(error)")
+                }
+            }
+        }
+
+        /// The model's whole output for each mask (true: the token kept), in calls of at most
+        /// `masksPerCall` masked texts.
+        static func outputs(
+            of masks: [[Bool]], samples: any TextSamples, problem: ResolvedProblem, row: Int, context: ExplanationContext
+        ) throws(ExplanationError) -> [[Double]] {
+            var outputs: [[Double]] = []
+            for first in stride(from: 0, to: masks.count, by: masksPerCall) {
+                try context.checkCancellation()
+                let chunk = masks[first..<min(first + masksPerCall, masks.count)]
+                let kept = chunk.flatMap { $0.map { $0 ? 1.0 : 0.0 } }
+                let (evaluation, fill) = try samples.evaluation(keeping: kept, samples: chunk.count, problem: problem, row: row)
+                let rows = try evaluation.outputRows(count: chunk.count, context: context, fill: fill)
+                let width = rows.count / max(chunk.count, 1)
+                for sample in 0..<chunk.count {
+                    let output = rows[(sample * width)..<((sample + 1) * width)].map(Double.init)
+                    guard output.allSatisfy(\.isFinite) else {
+                        throw ExplanationError(.nonFiniteResult, "the model's output for a masked text is not finite")
+                    }
+                    outputs.append(output)
+                }
+            }
+            return outputs
+        }
+    }
+}
