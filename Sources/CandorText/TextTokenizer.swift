@@ -21,11 +21,17 @@ public struct TextEncoding: Sendable, Equatable {
     /// Which text each token comes from: 0 the first, 1 the second; nil for the tokens the
     /// post-processor and the padding add (`tokenizers`' `sequence_ids`).
     public var sequenceIds: [Int?] = []
+    /// The word of its text each token spells, counted from 0 in each text (`tokenizers`'
+    /// `word_ids`): a word of the pre-tokenizer, or an added token written in the text; nil
+    /// for the tokens the post-processor and the padding add.
+    public var wordIds: [Int?] = []
 
     mutating func append(
-        id: Int, token: String, offset: Range<Int>, typeId: Int, attention: Int = 1, special: Int = 0, sequence: Int? = nil
+        id: Int, token: String, offset: Range<Int>, typeId: Int, attention: Int = 1, special: Int = 0, sequence: Int? = nil,
+        word: Int? = nil
     ) {
         sequenceIds.append(special == 1 ? nil : sequence)
+        wordIds.append(special == 1 ? nil : word)
         ids.append(id)
         tokens.append(token)
         offsets.append(offset)
@@ -42,6 +48,7 @@ public struct TextEncoding: Sendable, Equatable {
         attentionMask += other.attentionMask
         specialTokensMask += other.specialTokensMask
         sequenceIds += other.sequenceIds
+        wordIds += other.wordIds
     }
 
     var count: Int { ids.count }
@@ -62,7 +69,7 @@ public struct TextEncoding: Sendable, Equatable {
         TextEncoding(
             ids: Array(ids[range]), tokens: Array(tokens[range]), offsets: Array(offsets[range]),
             typeIds: Array(typeIds[range]), attentionMask: Array(attentionMask[range]),
-            specialTokensMask: Array(specialTokensMask[range]), sequenceIds: Array(sequenceIds[range]))
+            specialTokensMask: Array(specialTokensMask[range]), sequenceIds: Array(sequenceIds[range]), wordIds: Array(wordIds[range]))
     }
 }
 
@@ -191,7 +198,7 @@ public struct TextTokenizer: Sendable {
                 for index in 0..<sequence.count {
                     encoding.append(
                         id: sequence.ids[index], token: sequence.tokens[index], offset: sequence.offsets[index], typeId: typeId,
-                        sequence: isSecond ? 1 : 0)
+                        sequence: isSecond ? 1 : 0, word: sequence.wordIds[index])
                 }
             }
         }
@@ -263,15 +270,17 @@ public struct TextTokenizer: Sendable {
         var encoding = TextEncoding()
         var segmentStart = 0
         var position = 0
+        var word = 0
         func encodePlain(_ range: Range<Int>) {
             guard !range.isEmpty else { return }
             var aligned = AlignedText(input[range], offset: range.lowerBound)
             normalizer?.normalize(&aligned)
             let words = preTokenizer?.words(aligned) ?? [aligned]
-            for word in words where !word.scalars.isEmpty {
-                for piece in model.pieces(of: word.scalars[...]) {
-                    encoding.append(id: piece.id, token: piece.token, offset: word.origin(of: piece.range), typeId: 0)
+            for spelled in words where !spelled.scalars.isEmpty {
+                for piece in model.pieces(of: spelled.scalars[...]) {
+                    encoding.append(id: piece.id, token: piece.token, offset: spelled.origin(of: piece.range), typeId: 0, word: word)
                 }
+                word += 1
             }
         }
         while position < input.count {
@@ -287,7 +296,8 @@ public struct TextTokenizer: Sendable {
             encodePlain(segmentStart..<position)
             let end = position + match.content.count
             encoding.append(
-                id: match.id, token: String(String.UnicodeScalarView(match.content)), offset: position..<end, typeId: 0)
+                id: match.id, token: String(String.UnicodeScalarView(match.content)), offset: position..<end, typeId: 0, word: word)
+            word += 1
             position = end
             segmentStart = end
         }

@@ -56,7 +56,9 @@ import Testing
         }
         try await application.live { port in
             let connection = try await RawConnection.open(port: port)
-            try await connection.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            // The server may close the connection before the request is written ("I/O on closed
+            // channel"): that is no answer too.
+            try? await connection.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
             #expect(await connection.waitForClose(within: .seconds(5)))
             #expect(!connection.received.contains("HTTP/1.1"))
         }

@@ -40,6 +40,7 @@ import Testing
             var attributions: [String: [Double]] = [:]
             for method in methods + [
                 "attention_rollout_max", "attention_rollout_min", "attention_flow_max", "occlusion", "occlusion_strided",
+                "feature_ablation_words", "feature_ablation_masked",
             ] {
                 attributions[method] = (entry[method] as? [String: Any])?["attributions"] as? [Double]
             }
@@ -139,13 +140,25 @@ import Testing
 
     /// Occlusion's windows slide over each text's own tokens as Captum's over the unpadded text:
     /// the last windows are cut off at the text's end, not run on into the batch's padding.
-    @Test(arguments: [("occlusion", 1), ("occlusion_strided", 2)])
-    func occlusionWindowsEndAtEachTextsEnd(_ golden: String, _ stride: Int) async throws {
+    /// Feature ablation over words ablates each word's tokens together, each text with its own
+    /// groups, as Captum's with a feature_mask of tokenizers' word_ids; and a named token
+    /// replaces each token in place of [PAD].
+    @Test(arguments: [
+        ("occlusion", "occlusion", #"{"sliding_window_shapes":[3],"strides":[1]}"#),
+        ("occlusion_strided", "occlusion", #"{"sliding_window_shapes":[3],"strides":[2]}"#),
+        ("feature_ablation_words", "feature_ablation", #"{"feature_mask":"words"}"#),
+        ("feature_ablation_masked", "feature_ablation", #"{"baselines":"[MASK]"}"#),
+    ])
+    func eachTextsOwnTokensAreReplacedAsCaptumReplacesThem(_ golden: String, _ method: String, _ parameters: String) async throws {
         try await TestApplication().test { client in
             let response = try await client.post(
                 "/v1/models/review_sentiment/explain",
-                json: #"{"method":"occlusion","inputs":\#(Self.instances),"params":{"sliding_window_shapes":[3],"strides":[\#(stride)]}}"#)
+                json: #"{"method":"\#(method)","inputs":\#(Self.instances),"params":\#(parameters)}"#)
             #expect(response.status == .ok, "\(response.text)")
+            // The form asked for is echoed, not the groups of one text.
+            if golden == "feature_ablation_words" {
+                #expect((response.json["params"] as? [String: Any])?["feature_mask"] as? String == "words")
+            }
             let explanations = try #require(response.json["explanations"] as? [[String: Any]])
             #expect(explanations.count == Self.goldens.count)
             for (explanation, reference) in zip(explanations, Self.goldens) {
@@ -270,6 +283,12 @@ import Testing
 
     @Test(arguments: [
         (#"{"method":"kernel_shap","inputs":[{"text":"great"}]}"#, 400, "method-not-applicable"),
+        (#"{"method":"feature_ablation","inputs":[{"text":"great"}],"params":{"feature_mask":"sentences"}}"#, 400, "invalid-parameter"),
+        (#"{"method":"feature_ablation","inputs":[{"text":"great"}],"params":{"baselines":"[NOPE]"}}"#, 400, "invalid-parameter"),
+        (
+            #"{"method":"occlusion","inputs":[{"text":"great"}],"params":{"sliding_window_shapes":[1],"baselines":2.5}}"#, 400,
+            "invalid-parameter"
+        ),
         (#"{"method":"lime","inputs":[{"text":"great"}],"params":{"feature_mask":[0]}}"#, 400, "invalid-parameter"),
         (#"{"method":"lime","inputs":[{"text":"great"}],"params":{"discretize":false}}"#, 400, "invalid-parameter"),
         (#"{"method":"lime","inputs":[{"text":"great"}],"params":{"n_samples":0}}"#, 400, "invalid-parameter"),

@@ -5,7 +5,7 @@ import Testing
 @testable import CandorText
 
 /// The WordPiece (BERT) and byte-level BPE (GPT-2, RoBERTa) tokenizers give the ids, tokens,
-/// offsets, type ids, masks and sequence ids Hugging Face `tokenizers` gives on the same `tokenizer.json`
+/// offsets, type ids, masks, sequence ids and word ids Hugging Face `tokenizers` gives on the same `tokenizer.json`
 /// (scripts/fixtures/make_tokenizer_fixtures.py), on a corpus of accents, CJK, emoji,
 /// punctuation runs, control characters, contractions, space runs and long inputs.
 @Suite struct TextTokenizerTests {
@@ -21,6 +21,7 @@ import Testing
         let attentionMask: [Int]
         let specialTokensMask: [Int]
         let sequenceIds: [Int?]
+        let wordIds: [Int?]
 
         var testDescription: String {
             "\(tokenizer): " + (pair.map { "\(text.debugDescription) + \($0.debugDescription)" } ?? text.debugDescription)
@@ -29,7 +30,7 @@ import Testing
         var expected: TextEncoding {
             TextEncoding(
                 ids: ids, tokens: tokens, offsets: offsets, typeIds: typeIds, attentionMask: attentionMask,
-                specialTokensMask: specialTokensMask, sequenceIds: sequenceIds)
+                specialTokensMask: specialTokensMask, sequenceIds: sequenceIds, wordIds: wordIds)
         }
     }
 
@@ -51,7 +52,8 @@ import Testing
                 offsets: (entry["offsets"] as? [[Int]] ?? []).map { $0[0]..<$0[1] }, typeIds: entry["type_ids"] as? [Int] ?? [],
                 attentionMask: entry["attention_mask"] as? [Int] ?? [],
                 specialTokensMask: entry["special_tokens_mask"] as? [Int] ?? [],
-                sequenceIds: (entry["sequence_ids"] as? [Any] ?? []).map { $0 as? Int })
+                sequenceIds: (entry["sequence_ids"] as? [Any] ?? []).map { $0 as? Int },
+                wordIds: (entry["word_ids"] as? [Any] ?? []).map { $0 as? Int })
         }
     }
 

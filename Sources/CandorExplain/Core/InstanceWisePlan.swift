@@ -19,13 +19,20 @@ public struct InstanceWisePlan: ExplanationPlan {
     }
 
     let parts: [Part]
+    /// Parameters echoed in place of the plans' own where each instance was given its own
+    /// (a `feature_mask` of its words, echoed as the request named it).
+    let echoed: [String: JSONValue]
 
-    public init(parts: [Part]) {
+    public init(parts: [Part], echoing echoed: [String: JSONValue] = [:]) {
         self.parts = parts
+        self.echoed = echoed
     }
 
-    /// The first instance's: every instance's plan is prepared from the same parameters.
-    public var effectiveParameters: [String: JSONValue] { parts.first?.plan.effectiveParameters ?? [:] }
+    /// The first instance's (every instance's plan is prepared from the same parameters), with
+    /// `echoed` over them.
+    public var effectiveParameters: [String: JSONValue] {
+        (parts.first?.plan.effectiveParameters ?? [:]).merging(echoed) { _, given in given }
+    }
 
     public func run(_ problem: ResolvedProblem, context: ExplanationContext) throws(ExplanationError) -> [InstanceAttribution] {
         guard parts.count == problem.problem.batchSize, parts.allSatisfy({ $0.problem.batchSize == 1 }) else {

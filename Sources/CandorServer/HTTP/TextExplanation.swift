@@ -175,37 +175,33 @@ enum TextExplanation {
             do { inputs.insert(try embeddingModel.lookup.embeddings(of: ids), at: 0) } catch { throw Problem(error) }
             return Setup(model: embeddingModel, inputs: inputs, parameters: parameters, attributedInput: 0)
         case .tokens:
-            if isAbsent("feature_mask") {
+            let baseline = try tokenBaseline(parameters["baselines"], text: text)
+            switch parameters["feature_mask"] {
+            case .string("words")?:
+                parameters["baselines"] = .number(Double(try baseline ?? perInputBaselines()))
+                return try eachTextAlone(
+                    parameters, explainer: explainer, text: text, batch: batch, sized: sized, output: output,
+                    featureMask: { .array(wordGroups($0).map { .number(Double($0)) }) })
+            case .string("tokens")?, nil, .null?:
                 let positions = JSONValue.array((0..<length).map { .number(Double($0)) })
                 parameters["feature_mask"] = .object(Dictionary(uniqueKeysWithValues: names.map { ($0, positions) }))
+            case .string(let other)?:
+                throw Problem.badRequest(
+                    "invalid-parameter",
+                    "'feature_mask' on text is tokens (each token alone), words (the tokens of each word together) or a group per token, not '\(other)'"
+                )
+            default: break
             }
-            if isAbsent("baselines") {
+            // The ids take the baseline; the attention mask and token types stay.
+            if let baseline {
                 var baselines = Dictionary(uniqueKeysWithValues: zip(names, batch.inputs.map(TensorJSON.value(of:))))
-                baselines[names[text.ids]] = .number(Double(text.tokenizer.paddingId))
+                baselines[names[text.ids]] = .number(Double(baseline))
                 parameters["baselines"] = .object(baselines)
             }
             return Setup(model: model, inputs: batch.inputs, parameters: parameters, attributedInput: text.ids)
         case .windows:
-            if isAbsent("baselines") { parameters["baselines"] = .number(Double(text.tokenizer.paddingId)) }
-            var parts: [InstanceWisePlan.Part] = []
-            for (index, encoding) in batch.encodings.enumerated() {
-                // A model with a fixed sequence length takes its padding.
-                let own = text.fixedLength == nil ? encoding.withoutPadding : encoding
-                let inputs = try text.inputs([own], count: names.count)
-                let companions = Dictionary(uniqueKeysWithValues: inputs.indices.filter { $0 != text.ids }.map { ($0, inputs[$0]) })
-                let alone = ExplanationProblem(
-                    model: TokenIdsModel(base: sized(own.ids.count), ids: text.ids, companions: companions), inputs: [inputs[text.ids]],
-                    output: output, targets: nil)
-                do throws(ExplanationError) {
-                    parts.append(.init(problem: alone, plan: try explainer.prepare(parameters, for: alone)))
-                } catch {
-                    throw Problem(ExplanationError(error.code, "text \(index): \(error.message)"))
-                }
-            }
-            let plan = InstanceWisePlan(parts: parts)
-            return Setup(
-                model: model, inputs: batch.inputs, parameters: parameters, attributedInput: 0, plan: plan,
-                answer: text.fixedLength == nil ? .unpaddedTokens : .tokens)
+            parameters["baselines"] = .number(Double(try tokenBaseline(parameters["baselines"], text: text) ?? perInputBaselines()))
+            return try eachTextAlone(parameters, explainer: explainer, text: text, batch: batch, sized: sized, output: output)
         case .maskedTokens:
             guard let partition = explainer as? PartitionShap else {
                 throw Problem(.internalServerError, code: "internal-error", detail: "\(explainer.descriptor.name) is not partition_shap")
@@ -238,6 +234,78 @@ enum TextExplanation {
                 )
             }
             return Setup(model: model, inputs: batch.inputs, parameters: parameters, attributedInput: 0, plan: plan, answer: .words(words))
+        }
+    }
+
+    /// The methods that replace tokens explain each text alone, without the batch's padding
+    /// (`InstanceWisePlan`), its attention mask and token types fixed (`TokenIdsModel`), with
+    /// `featureMask` (when given) grouping that text's tokens.
+    private static func eachTextAlone(
+        _ given: [String: JSONValue], explainer: any Explainer, text: TextInputs, batch: TextInputs.Batch,
+        sized: (Int) -> any PredictiveModel, output: Int, featureMask: ((TextEncoding) -> JSONValue)? = nil
+    ) throws -> Setup {
+        var parameters = given
+        let count = batch.inputs.count
+        var parts: [InstanceWisePlan.Part] = []
+        for (index, encoding) in batch.encodings.enumerated() {
+            // A model with a fixed sequence length takes its padding.
+            let own = text.fixedLength == nil ? encoding.withoutPadding : encoding
+            let inputs = try text.inputs([own], count: count)
+            let companions = Dictionary(uniqueKeysWithValues: inputs.indices.filter { $0 != text.ids }.map { ($0, inputs[$0]) })
+            let alone = ExplanationProblem(
+                model: TokenIdsModel(base: sized(own.ids.count), ids: text.ids, companions: companions), inputs: [inputs[text.ids]],
+                output: output, targets: nil)
+            if let featureMask { parameters["feature_mask"] = featureMask(own) }
+            do throws(ExplanationError) {
+                parts.append(.init(problem: alone, plan: try explainer.prepare(parameters, for: alone)))
+            } catch {
+                throw Problem(ExplanationError(error.code, "text \(index): \(error.message)"))
+            }
+        }
+        // Each text's groups are its own: the form asked for is echoed.
+        let echoed = featureMask == nil ? [:] : ["feature_mask": given["feature_mask"] ?? .null]
+        parameters["feature_mask"] = given["feature_mask"]
+        return Setup(
+            model: sized(batch.inputs[text.ids].shape[1]), inputs: batch.inputs, parameters: parameters, attributedInput: 0,
+            plan: InstanceWisePlan(parts: parts, echoing: echoed), answer: text.fixedLength == nil ? .unpaddedTokens : .tokens)
+    }
+
+    /// The token id the perturbation methods put in place of a token: `baselines` as an id or
+    /// a token of the tokenizer (`"[MASK]"`), by default the padding token; nil for baselines
+    /// per input (an object), which only the per-token ablation of the batch takes.
+    private static func tokenBaseline(_ value: JSONValue?, text: TextInputs) throws(Problem) -> Int? {
+        switch value {
+        case nil, .null?: return text.tokenizer.paddingId
+        case .string(let token)?:
+            guard let id = text.tokenizer.id(of: token) else {
+                throw Problem.badRequest(
+                    "invalid-parameter",
+                    "'baselines' names '\(token)', which is no token of this model's tokenizer (for example [PAD] or [MASK])")
+            }
+            return id
+        case .number(let id)? where id == id.rounded() && id >= 0 && id < Double(Int32.max):
+            return Int(id)
+        case .number?:
+            throw Problem.badRequest("invalid-parameter", "'baselines' on text is a token id (a whole number) or a token such as [MASK]")
+        default: return nil
+        }
+    }
+
+    private static func perInputBaselines() throws(Problem) -> Int {
+        throw Problem.badRequest(
+            "invalid-parameter", "'baselines' here is one token for every text: a token id or a token such as [MASK], not one per input")
+    }
+
+    /// Captum's feature mask over words: the tokens of a word (`wordIds`, in each text of a
+    /// pair) share a group, each special or padding token is alone, numbered in order.
+    static func wordGroups(_ encoding: TextEncoding) -> [Int] {
+        var numbers: [String: Int] = [:]
+        return encoding.ids.indices.map { position in
+            let key =
+                encoding.wordIds[position].map { "\(encoding.sequenceIds[position] ?? 0):\($0)" } ?? "special:\(position)"
+            if let number = numbers[key] { return number }
+            numbers[key] = numbers.count
+            return numbers.count - 1
         }
     }
 
