@@ -28,7 +28,7 @@ import Testing
     /// Every method a text model lists, in the catalog's order.
     static let textMethods = [
         "saliency", "input_x_gradient", "layer_integrated_gradients", "layer_gradient_x_activation", "attention_rollout",
-        "attention_flow", "feature_ablation", "occlusion", "partition_shap", "lime",
+        "attention_flow", "feature_ablation", "occlusion", "kernel_shap", "partition_shap", "lime",
     ]
 
     static let goldens: [Golden] = {
@@ -282,7 +282,7 @@ import Testing
     }
 
     @Test(arguments: [
-        (#"{"method":"kernel_shap","inputs":[{"text":"great"}]}"#, 400, "method-not-applicable"),
+        (#"{"method":"exact_shapley","inputs":[{"text":"great"}]}"#, 400, "method-not-applicable"),
         (#"{"method":"feature_ablation","inputs":[{"text":"great"}],"params":{"feature_mask":"sentences"}}"#, 400, "invalid-parameter"),
         (#"{"method":"feature_ablation","inputs":[{"text":"great"}],"params":{"baselines":"[NOPE]"}}"#, 400, "invalid-parameter"),
         (

@@ -30,4 +30,28 @@ extension TextSamples {
         }
         return (evaluation, fill)
     }
+
+    /// The model's whole output for each mask (true: the feature kept), the masked texts
+    /// tokenized and evaluated at most 256 at a time.
+    func outputs(
+        keeping masks: [[Bool]], problem: ResolvedProblem, row: Int, context: ExplanationContext
+    ) throws(ExplanationError) -> [[Double]] {
+        var outputs: [[Double]] = []
+        for first in stride(from: 0, to: masks.count, by: 256) {
+            try context.checkCancellation()
+            let chunk = masks[first..<min(first + 256, masks.count)]
+            let kept = chunk.flatMap { $0.map { $0 ? 1.0 : 0.0 } }
+            let (evaluation, fill) = try evaluation(keeping: kept, samples: chunk.count, problem: problem, row: row)
+            let rows = try evaluation.outputRows(count: chunk.count, context: context, fill: fill)
+            let width = rows.count / max(chunk.count, 1)
+            for sample in 0..<chunk.count {
+                let output = rows[(sample * width)..<((sample + 1) * width)].map(Double.init)
+                guard output.allSatisfy(\.isFinite) else {
+                    throw ExplanationError(.nonFiniteResult, "the model's output for a masked text is not finite")
+                }
+                outputs.append(output)
+            }
+        }
+        return outputs
+    }
 }

@@ -26,7 +26,7 @@ public struct KernelShap: Explainer {
         summary: "Shapley values from a weighted regression over coalitions (Shapley kernel), efficiency enforced; returns base_value",
         reference: "SHAP KernelExplainer; converges to exact_shapley", requirement: .any,
         checkedAgainst:
-            "SHAP 0.51 `KernelExplainer` (`l1_reg=False`) on 13 cases over the MLP fixtures and demo models; converges to `exact_shapley` with the same background",
+            "SHAP 0.51 `KernelExplainer` (`l1_reg=False`) on 13 cases over the MLP fixtures and demo models, and on the demo text model's masked texts (every coalition of 7–13 tokens); converges to `exact_shapley` with the same background",
         details: """
             Shapley values as SHAP's `KernelExplainer` computes them: a regression of coalition values
             on coalition membership weighted by the Shapley kernel, efficiency imposed, over the
@@ -52,6 +52,13 @@ public struct KernelShap: Explainer {
             coalitions, 95 % intervals cover the exact values 94.6 % of the time over 100 seeds.
             With only a handful of draws (say under 20) the error is itself a rough estimate and
             the intervals cover less often.
+
+            On text instances the players are the text's tokens, each masked as SHAP's Text masker
+            masks it (as `partition_shap` does: the mask token written in place of its segment, the
+            text tokenized again, the special tokens never masked), and `base_value` is the output
+            with every token masked: SHAP's `KernelExplainer` on the function from keep masks to
+            outputs, its background the all-masked text. `background`, `baselines` and
+            `feature_mask` do not apply there, and `mask_token`/`collapse_mask_token` apply only there.
             """,
         parameters: [
             ParameterSpec(
@@ -72,12 +79,16 @@ public struct KernelShap: Explainer {
                     "how coalitions beyond the enumerated sizes are chosen: shap (SHAP's, sizes by kernel mass) or leverage (every size alike, without repeats: a smaller error for the same n_samples)"
             ),
             ParameterSpec.seed(of: "the sampled coalitions"),
-        ])
+        ] + TokenMasking.parameters)
 
     public init() {}
 
     public func prepare(_ parameters: [String: JSONValue], for problem: ExplanationProblem) throws(ExplanationError) -> any ExplanationPlan
     {
+        for name in ["mask_token", "collapse_mask_token"] where parameters[name] != nil && parameters[name] != .null {
+            throw ExplanationError(
+                .invalidParameter, "parameter '\(name)' applies to text instances ({\"text\": ...}), whose tokens it masks")
+        }
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         // An image without a feature_mask is explained by its own SLIC superpixels.
         let mask = reader.json("feature_mask")

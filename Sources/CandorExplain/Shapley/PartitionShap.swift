@@ -16,10 +16,6 @@ public struct PartitionShap: Explainer {
     public static let maximumMaxEvals = 20_000
     /// SHAP's Text masker's `default_batch_size`.
     public static let defaultBatchSize = 5
-    /// The longest mask token (each masked token is written as it).
-    public static let maximumMaskTokenLength = 64
-    /// The most masks evaluated in one call of the model.
-    static let masksPerCall = 256
 
     public let descriptor = MethodDescriptor(
         name: "partition_shap", family: "shapley",
@@ -59,15 +55,7 @@ public struct PartitionShap: Explainer {
                 summary:
                     "masks gathered before the model is called while max_evals lasts (SHAP's batch_size): which splits a budget reaches depends on it"
             ),
-            ParameterSpec(
-                "mask_token", .text,
-                summary: "what a masked token is written as (default: the tokenizer's mask token, [MASK] or <mask>, else ...)"),
-            ParameterSpec(
-                "collapse_mask_token", .boolean,
-                summary:
-                    "write a run of masked tokens as one mask token (default: false with the tokenizer's mask token, true otherwise, as SHAP's auto)"
-            ),
-        ])
+        ] + TokenMasking.parameters)
 
     public init() {}
 
@@ -79,29 +67,16 @@ public struct PartitionShap: Explainer {
         )
     }
 
-    /// The Text masker's settings a request gives (`mask_token`, `collapse_mask_token`): nil
-    /// where it leaves them to the tokenizer.
-    public func maskerSettings(_ parameters: [String: JSONValue]) throws(ExplanationError) -> (maskToken: String?, collapse: Bool?) {
-        var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
-        let maskToken = try reader.optionalString("mask_token")
-        if let maskToken, maskToken.unicodeScalars.count > Self.maximumMaskTokenLength {
-            throw ExplanationError(
-                .invalidParameter, "parameter 'mask_token' of partition_shap has at most \(Self.maximumMaskTokenLength) characters")
-        }
-        return (maskToken, reader.isGiven("collapse_mask_token") ? try reader.bool("collapse_mask_token") : nil)
-    }
-
     /// Partition SHAP on text instances: each one's tokens (`TextSamples`, the masked text
     /// tokenized again) and their hierarchy. `mask_token` and `collapse_mask_token` are given,
-    /// as the server resolved them (`maskerSettings`).
+    /// as the server resolved them (`TokenMasking`).
     public func prepareText(
         _ parameters: [String: JSONValue], texts: [any TextSamples], hierarchies: [FeatureHierarchy], for problem: ExplanationProblem
     ) throws(ExplanationError) -> any ExplanationPlan {
         var reader = try ParameterReader(parameters, specs: descriptor.parameters, method: descriptor.name)
         let maxEvals = try reader.int("max_evals")
         let batchSize = try reader.int("batch_size")
-        _ = try reader.optionalString("mask_token")
-        _ = try reader.bool("collapse_mask_token")
+        try TokenMasking.record(&reader)
         guard texts.count == problem.batchSize, hierarchies.count == texts.count,
             zip(texts, hierarchies).allSatisfy({ $0.featureCount == $1.count })
         else {
@@ -124,7 +99,7 @@ public struct PartitionShap: Explainer {
                 try context.checkCancellation()
                 let (samples, hierarchy) = text
                 let evaluate = { (masks: [[Bool]]) throws(ExplanationError) -> [[Double]] in
-                    try Self.outputs(of: masks, samples: samples, problem: problem, row: row, context: context)
+                    try samples.outputs(keeping: masks, problem: problem, row: row, context: context)
                 }
                 let ends = try evaluate([[Bool](repeating: false, count: hierarchy.count), [Bool](repeating: true, count: hierarchy.count)])
                 let traversal = OwenTraversal(hierarchy: hierarchy, budget: budget, batchSize: batchSize)
@@ -140,30 +115,6 @@ public struct PartitionShap: Explainer {
                     throw ExplanationError(.modelFailure, "\(error)")
                 }
             }
-        }
-
-        /// The model's whole output for each mask (true: the token kept), in calls of at most
-        /// `masksPerCall` masked texts.
-        static func outputs(
-            of masks: [[Bool]], samples: any TextSamples, problem: ResolvedProblem, row: Int, context: ExplanationContext
-        ) throws(ExplanationError) -> [[Double]] {
-            var outputs: [[Double]] = []
-            for first in stride(from: 0, to: masks.count, by: masksPerCall) {
-                try context.checkCancellation()
-                let chunk = masks[first..<min(first + masksPerCall, masks.count)]
-                let kept = chunk.flatMap { $0.map { $0 ? 1.0 : 0.0 } }
-                let (evaluation, fill) = try samples.evaluation(keeping: kept, samples: chunk.count, problem: problem, row: row)
-                let rows = try evaluation.outputRows(count: chunk.count, context: context, fill: fill)
-                let width = rows.count / max(chunk.count, 1)
-                for sample in 0..<chunk.count {
-                    let output = rows[(sample * width)..<((sample + 1) * width)].map(Double.init)
-                    guard output.allSatisfy(\.isFinite) else {
-                        throw ExplanationError(.nonFiniteResult, "the model's output for a masked text is not finite")
-                    }
-                    outputs.append(output)
-                }
-            }
-            return outputs
         }
     }
 }

@@ -57,7 +57,7 @@ enum TextExplanation {
         "saliency": .embeddings, "input_x_gradient": .embeddings, "layer_integrated_gradients": .layer,
         "layer_gradient_x_activation": .layer, "attention_rollout": .attention, "attention_flow": .attention,
         "occlusion": .windows, "feature_ablation": .tokens,
-        "partition_shap": .maskedTokens, "lime": .words,
+        "kernel_shap": .maskedTokens, "partition_shap": .maskedTokens, "lime": .words,
     ]
 
     /// What a method runs on for a text batch: the model, its inputs, the parameters (the
@@ -203,11 +203,8 @@ enum TextExplanation {
             parameters["baselines"] = .number(Double(try tokenBaseline(parameters["baselines"], text: text) ?? perInputBaselines()))
             return try eachTextAlone(parameters, explainer: explainer, text: text, batch: batch, sized: sized, output: output)
         case .maskedTokens:
-            guard let partition = explainer as? PartitionShap else {
-                throw Problem(.internalServerError, code: "internal-error", detail: "\(explainer.descriptor.name) is not partition_shap")
-            }
             return try maskedTokens(
-                parameters, partition: partition, text: text, batch: batch, model: model, original: original, output: output, limits: limits
+                parameters, explainer: explainer, text: text, batch: batch, model: model, original: original, output: output, limits: limits
             )
         case .words:
             guard let lime = explainer as? Lime else {
@@ -309,20 +306,22 @@ enum TextExplanation {
         }
     }
 
-    /// partition_shap's setup: each text's tokens masked as SHAP's Text masker masks them, in
-    /// SHAP's hierarchy of them; the masker's settings default to the tokenizer's (its mask
-    /// token, not collapsed; else "...", collapsed, as SHAP's `auto`).
+    /// partition_shap's and kernel_shap's setup: each text's tokens masked as SHAP's Text
+    /// masker masks them (for partition_shap, in SHAP's hierarchy of them); the masker's
+    /// settings default to the tokenizer's (its mask token, not collapsed; else "...",
+    /// collapsed, as SHAP's `auto`).
     private static func maskedTokens(
-        _ given: [String: JSONValue], partition: PartitionShap, text: TextInputs, batch: TextInputs.Batch, model: any PredictiveModel,
+        _ given: [String: JSONValue], explainer: any Explainer, text: TextInputs, batch: TextInputs.Batch, model: any PredictiveModel,
         original: any PredictiveModel, output: Int, limits: CandorConfiguration.Limits
     ) throws -> Setup {
+        let method = explainer.descriptor.name
         if let paired = batch.texts.firstIndex(where: { $0.pair != nil }) {
             throw Problem.badRequest(
-                "invalid-input", "partition_shap masks the tokens of one text; instance \(paired) has a text_pair: send the text alone")
+                "invalid-input", "\(method) masks the tokens of one text; instance \(paired) has a text_pair: send the text alone")
         }
         var parameters = given
         let settings: (maskToken: String?, collapse: Bool?)
-        do { settings = try partition.maskerSettings(parameters) } catch { throw Problem(error) }
+        do { settings = try TokenMasking.settings(parameters, of: explainer.descriptor) } catch { throw Problem(error) }
         let maskToken = settings.maskToken ?? text.tokenizer.maskToken ?? "..."
         let collapse = settings.collapse ?? (settings.maskToken != nil || text.tokenizer.maskToken == nil)
         parameters["mask_token"] = .string(maskToken)
@@ -337,7 +336,7 @@ enum TextExplanation {
                 maskToken: maskToken, collapsesMaskTokens: collapse, separatorToken: separator)
             let tokens = masker.clusteringTokens
             guard !tokens.isEmpty else {
-                throw Problem.badRequest("invalid-input", "text \(index) has no tokens for partition_shap to mask")
+                throw Problem.badRequest("invalid-input", "text \(index) has no tokens for \(method) to mask")
             }
             let tree = TokenHierarchy(tokens: tokens, specialTokens: separator.map { [$0] } ?? [])
             do { hierarchies.append(try FeatureHierarchy(count: tokens.count, merges: tree.merges.map { ($0.left, $0.right) })) } catch {
@@ -348,7 +347,12 @@ enum TextExplanation {
         let problem = ExplanationProblem(model: model, inputs: batch.inputs, output: output, targets: nil)
         let plan: any ExplanationPlan
         do throws(ExplanationError) {
-            plan = try partition.prepareText(parameters, texts: samples, hierarchies: hierarchies, for: problem)
+            switch explainer {
+            case let partition as PartitionShap:
+                plan = try partition.prepareText(parameters, texts: samples, hierarchies: hierarchies, for: problem)
+            case let kernel as KernelShap: plan = try kernel.prepareText(parameters, texts: samples, for: problem)
+            default: throw ExplanationError(.modelFailure, "\(method) does not mask text")
+            }
         } catch {
             throw Problem(error)
         }
