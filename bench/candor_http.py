@@ -1,16 +1,23 @@
 """Candor over HTTP for bench/compare.py: the client (standard library, one persistent
 connection per client), /metrics, the request encoding, and Candor's side of a case (latency on
 one connection, the server's own time, concurrent throughput; for an analysis case, the job
-submitted with `?wait` and forgotten after each run)."""
+submitted with `?wait` and forgotten after each run); and a release server of a models folder
+on a free loopback port, for the text benches."""
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
+import socket
+import subprocess
+import tempfile
 import threading
 import time
+import urllib.request
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -349,3 +356,26 @@ def candor_analysis_measure(run: Run, route: str, body_bytes: bytes, case, row: 
     if client.connects != 1:
         run.problems.append(f"{label}: the connection was reopened {client.connects - 1} time(s)")
     return first["result"]
+
+
+def start_models_server(binary: Path, models: Path) -> tuple[subprocess.Popen, int, tempfile.TemporaryDirectory]:
+    """`candor serve` of `models` on a free loopback port, its data in a temporary folder, the
+    audit log and the response cache off; returns once /readyz answers 200."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = tempfile.TemporaryDirectory(prefix="candor-bench-")
+    env = dict(os.environ, CANDOR_DATA_DIRECTORY=data.name, CANDOR_AUDIT_ENABLED="false", CANDOR_CACHE_MAX_BYTES="0")
+    server = subprocess.Popen(
+        [str(binary), "serve", "--port", str(port), "--models-dir", str(models)], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as response:
+                if response.status == 200:
+                    return server, port, data
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit("candor did not become ready")
+

@@ -18,20 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import torch
 from captum.attr import LayerIntegratedGradients
 
-from candor_http import HEADERS, Client
+from candor_http import HEADERS, Client, start_models_server
 from measurement import ratio, timed_loop, timed_peer, summarise
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,30 +42,6 @@ REVIEWS = [
     "After a month, the mattress is absolutely awful. Returned it.",
     "My stroller is solid and the handle is comfortable",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(binary: Path) -> tuple[subprocess.Popen, int, tempfile.TemporaryDirectory]:
-    port = free_port()
-    data = tempfile.TemporaryDirectory(prefix="candor-bench-text-")
-    env = dict(os.environ, CANDOR_DATA_DIRECTORY=data.name, CANDOR_AUDIT_ENABLED="false", CANDOR_CACHE_MAX_BYTES="0")
-    server = subprocess.Popen(
-        [str(binary), "serve", "--port", str(port), "--models-dir", str(ROOT / "models")], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as response:
-                if response.status == 200:
-                    return server, port, data
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("candor did not become ready")
 
 
 def main() -> int:
@@ -101,7 +71,7 @@ def main() -> int:
         ids, mask, reference, targets = captum_inputs(texts)
         return lig.attribute(ids, baselines=reference, additional_forward_args=(mask,), target=targets).sum(-1)
 
-    server, port, data = start_server(binary)
+    server, port, data = start_models_server(binary, ROOT / "models")
     client = Client("127.0.0.1", port)
     rows = []
     try:

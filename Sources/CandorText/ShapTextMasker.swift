@@ -62,8 +62,8 @@ public struct ShapTextMasker: Sendable, Equatable {
     }
 
     /// The strings SHAP's hierarchy is built over (`clustering`): each segment stripped, and
-    /// prefixed `##` when it continues a word — it starts with an ASCII letter and the segment
-    /// before it (not empty) does not end in a non-word character.
+    /// prefixed `##` when it continues a word — it starts with an ASCII letter, the segment
+    /// before it does not end in a non-word character, and that segment's string is not empty.
     public var clusteringTokens: [String] {
         var tokens: [String] = []
         for (index, segment) in segments.enumerated() {

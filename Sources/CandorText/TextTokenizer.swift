@@ -227,6 +227,21 @@ public struct TextTokenizer: Sendable {
     /// Whether padding goes before the tokens (the file's `direction: Left`).
     public var padsOnLeft: Bool { padding?.onLeft ?? false }
 
+    /// One past the largest id the tokenizer gives (its vocabulary's and added tokens').
+    public var idLimit: Int {
+        max(model.vocabulary.values.max() ?? -1, addedTokens.byText.values.max() ?? -1) + 1
+    }
+
+    /// Whether the file's truncation cuts `text` short (one text, no pair).
+    public func truncates(_ text: String) -> Bool {
+        guard let truncation else { return false }
+        let added = single.reduce(0) { count, piece in
+            if case .special(let ids, _, _) = piece { return count + ids.count }
+            return count
+        }
+        return encodeSequence(text).count + added > truncation.maxLength
+    }
+
     /// The id of a token of the vocabulary or of the added tokens (`[PAD]`, `<mask>`), if any.
     public func id(of token: String) -> Int? {
         model.vocabulary[token] ?? addedTokens.byText[token]

@@ -45,13 +45,6 @@ public struct TokenHierarchy: Sendable, Equatable {
         self.merges = merges
     }
 
-    /// SHAP's `clustering` matrix: [left, right, height, size] per merge, the height each
-    /// merge's size over the largest (SHAP's masker rescales the merge scores so).
-    public var clustering: [[Double]] {
-        let largest = Double(merges.map(\.size).max() ?? 1)
-        return merges.map { [Double($0.left), Double($0.right), Double($0.size) / largest, Double($0.size)] }
-    }
-
     private struct Group {
         let tokens: [Int]
         let node: Int

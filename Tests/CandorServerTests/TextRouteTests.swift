@@ -40,7 +40,7 @@ import Testing
             var attributions: [String: [Double]] = [:]
             for method in methods + [
                 "attention_rollout_max", "attention_rollout_min", "attention_flow_max", "occlusion", "occlusion_strided",
-                "feature_ablation_words", "feature_ablation_masked",
+                "feature_ablation_words", "feature_ablation_masked", "feature_ablation_removed",
             ] {
                 attributions[method] = (entry[method] as? [String: Any])?["attributions"] as? [Double]
             }
@@ -148,6 +148,7 @@ import Testing
         ("occlusion_strided", "occlusion", #"{"sliding_window_shapes":[3],"strides":[2]}"#),
         ("feature_ablation_words", "feature_ablation", #"{"feature_mask":"words"}"#),
         ("feature_ablation_masked", "feature_ablation", #"{"baselines":"[MASK]"}"#),
+        ("feature_ablation_removed", "feature_ablation", #"{"baselines":"removed"}"#),
     ])
     func eachTextsOwnTokensAreReplacedAsCaptumReplacesThem(_ golden: String, _ method: String, _ parameters: String) async throws {
         try await TestApplication().test { client in
@@ -158,6 +159,9 @@ import Testing
             // The form asked for is echoed, not the groups of one text.
             if golden == "feature_ablation_words" {
                 #expect((response.json["params"] as? [String: Any])?["feature_mask"] as? String == "words")
+            }
+            if golden == "feature_ablation_removed" {
+                #expect((response.json["params"] as? [String: Any])?["baselines"] as? String == "removed")
             }
             let explanations = try #require(response.json["explanations"] as? [[String: Any]])
             #expect(explanations.count == Self.goldens.count)
@@ -285,6 +289,8 @@ import Testing
         (#"{"method":"exact_shapley","inputs":[{"text":"great"}]}"#, 400, "method-not-applicable"),
         (#"{"method":"feature_ablation","inputs":[{"text":"great"}],"params":{"feature_mask":"sentences"}}"#, 400, "invalid-parameter"),
         (#"{"method":"feature_ablation","inputs":[{"text":"great"}],"params":{"baselines":"[NOPE]"}}"#, 400, "invalid-parameter"),
+        (#"{"method":"feature_ablation","inputs":[{"text":"great"}],"params":{"baselines":100000}}"#, 400, "invalid-parameter"),
+        (#"{"method":"feature_ablation","inputs":[{"text":"great"}],"params":{"baselines":[1, 2, 3]}}"#, 400, "invalid-parameter"),
         (
             #"{"method":"occlusion","inputs":[{"text":"great"}],"params":{"sliding_window_shapes":[1],"baselines":2.5}}"#, 400,
             "invalid-parameter"

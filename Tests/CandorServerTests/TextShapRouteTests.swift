@@ -136,6 +136,8 @@ import Testing
 
     @Test(arguments: [
         (#"{"method":"partition_shap","inputs":[{"text":"great","text_pair":"fine"}]}"#, "invalid-input"),
+        // Longer than the tokenizer keeps (64 tokens): SHAP would mask the whole text.
+        (#"{"method":"partition_shap","inputs":[{"text":"\#(String(repeating: "great ", count: 70))"}]}"#, "invalid-input"),
         (#"{"method":"kernel_shap","inputs":[{"text":"great"}],"params":{"background":"model"}}"#, "invalid-parameter"),
         (#"{"method":"kernel_shap","inputs":[{"text":"great"}],"params":{"feature_mask":[0]}}"#, "invalid-parameter"),
         (#"{"method":"partition_shap","inputs":[{"text":"great"}],"reduce":"none"}"#, "invalid-parameter"),

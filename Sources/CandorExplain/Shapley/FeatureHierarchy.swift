@@ -12,9 +12,9 @@ public struct FeatureHierarchy: Sendable, Equatable {
 
     /// The hierarchy of `count` features from its merges, each of two nodes not merged before.
     public init(count: Int, merges: [(left: Int, right: Int)]) throws(ExplanationError) {
-        guard count >= 1, merges.count == count - 1 else {
-            throw ExplanationError(
-                .invalidParameter, "a hierarchy of \(count) features has \(max(count - 1, 0)) merges, not \(merges.count)")
+        guard count >= 1 else { throw ExplanationError(.invalidParameter, "a hierarchy needs at least one feature") }
+        guard merges.count == count - 1 else {
+            throw ExplanationError(.invalidParameter, "a hierarchy of \(count) features has \(count - 1) merges, not \(merges.count)")
         }
         var sizes = [Int](repeating: 1, count: count)
         var merged = [Bool](repeating: false, count: 2 * count - 1)

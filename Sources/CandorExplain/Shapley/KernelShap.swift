@@ -26,7 +26,7 @@ public struct KernelShap: Explainer {
         summary: "Shapley values from a weighted regression over coalitions (Shapley kernel), efficiency enforced; returns base_value",
         reference: "SHAP KernelExplainer; converges to exact_shapley", requirement: .any,
         checkedAgainst:
-            "SHAP 0.51 `KernelExplainer` (`l1_reg=False`) on 13 cases over the MLP fixtures and demo models, and on the demo text model's masked texts (every coalition of 7–13 tokens); converges to `exact_shapley` with the same background",
+            "SHAP 0.51 `KernelExplainer` (`l1_reg=False`) on 13 cases over the MLP fixtures and demo models, and on the demo text model's masked texts (every coalition of texts of 7–9 tokens); converges to `exact_shapley` with the same background",
         details: """
             Shapley values as SHAP's `KernelExplainer` computes them: a regression of coalition values
             on coalition membership weighted by the Shapley kernel, efficiency imposed, over the

@@ -14,6 +14,11 @@ public struct PartitionShap: Explainer {
     public static let defaultMaxEvals = 500
     /// The most evaluations one text may ask for (each waiting visit holds a mask of the text).
     public static let maximumMaxEvals = 20_000
+    /// The most tokens of one text (the hierarchy is built in O(tokens²), and each waiting visit
+    /// holds a mask of the text).
+    public static let maximumTokens = 1024
+    /// The most masked texts evaluated per request: max_evals × texts.
+    public static let maximumEvaluations = 1 << 20
     /// SHAP's Text masker's `default_batch_size`.
     public static let defaultBatchSize = 5
 
@@ -36,11 +41,13 @@ public struct PartitionShap: Explainer {
             every token masked.
 
             The traversal visits the splits that change the output most first; when `max_evals` runs out
-            (SHAP's default, 500, reaches every token of a text of about 15 tokens), the groups not split
-            keep their whole contribution, shared among their tokens by size. SHAP breaks ties between
-            equal changes at random; here the first queued goes first. `batch_size` (SHAP's, 5 for
-            text) decides which visits one budget reaches; when the budget reaches every token the
-            traversal is taken whole, in as few model calls as its depth. The answer has one value per
+            the groups not split keep their whole contribution, shared among their tokens by size. How
+            many evaluations reach every token depends on the hierarchy's depth (a split at depth d is
+            visited 2^d times): SHAP's default, 500, reaches every token of most reviews of 15 tokens,
+            not of a 9-token chain. SHAP breaks ties between equal changes at random; here the first
+            queued goes first. `batch_size` (SHAP's, 5 for text) decides which visits one budget
+            reaches; when the budget reaches every token the traversal is taken a level of the
+            hierarchy at a time, in large model calls. At most 1,024 tokens per text. The answer has one value per
             token, special tokens included (their masking changes nothing, so they get only a share of
             groups left unsplit), `base_value`, and `clustering`: the hierarchy as SHAP's matrix, a row
             [left, right, height, size] per merge (nodes past the tokens are merges, in order). A pair
@@ -82,6 +89,15 @@ public struct PartitionShap: Explainer {
         else {
             throw ExplanationError(
                 .modelFailure, "\(texts.count) texts and \(hierarchies.count) hierarchies for \(problem.batchSize) instances")
+        }
+        // Each waiting visit holds a mask of its text, and each evaluation a masked text.
+        let widest = texts.map(\.featureCount).max() ?? 0
+        let evaluations = maxEvals.multipliedReportingOverflow(by: texts.count)
+        guard widest <= Self.maximumTokens, !evaluations.overflow, evaluations.partialValue <= Self.maximumEvaluations else {
+            throw ExplanationError(
+                .tooLarge,
+                "partition_shap takes texts of at most \(Self.maximumTokens) tokens and \(Self.maximumEvaluations) evaluations per request: this one has \(widest) tokens and asks for \(maxEvals) × \(texts.count) texts"
+            )
         }
         return Plan(
             effectiveParameters: reader.effective, texts: texts, hierarchies: hierarchies, budget: maxEvals - 2, batchSize: batchSize)

@@ -176,11 +176,19 @@ enum TextExplanation {
             return Setup(model: embeddingModel, inputs: inputs, parameters: parameters, attributedInput: 0)
         case .tokens:
             let baseline = try tokenBaseline(parameters["baselines"], text: text)
+            let eachToken = [nil, .null, .string("tokens")].contains(parameters["feature_mask"])
+            if eachToken, baseline == Int(TokenIdsModel.removed) {
+                // A removed token shortens its text: each text alone.
+                parameters["baselines"] = .number(Double(TokenIdsModel.removed))
+                parameters["feature_mask"] = nil
+                return try eachTextAlone(
+                    parameters, explainer: explainer, text: text, batch: batch, model: model, sized: sized, output: output)
+            }
             switch parameters["feature_mask"] {
             case .string("words")?:
                 parameters["baselines"] = .number(Double(try baseline ?? perInputBaselines()))
                 return try eachTextAlone(
-                    parameters, explainer: explainer, text: text, batch: batch, sized: sized, output: output,
+                    parameters, explainer: explainer, text: text, batch: batch, model: model, sized: sized, output: output,
                     featureMask: { .array(wordGroups($0).map { .number(Double($0)) }) })
             case .string("tokens")?, nil, .null?:
                 let positions = JSONValue.array((0..<length).map { .number(Double($0)) })
@@ -201,7 +209,7 @@ enum TextExplanation {
             return Setup(model: model, inputs: batch.inputs, parameters: parameters, attributedInput: text.ids)
         case .windows:
             parameters["baselines"] = .number(Double(try tokenBaseline(parameters["baselines"], text: text) ?? perInputBaselines()))
-            return try eachTextAlone(parameters, explainer: explainer, text: text, batch: batch, sized: sized, output: output)
+            return try eachTextAlone(parameters, explainer: explainer, text: text, batch: batch, model: model, sized: sized, output: output)
         case .maskedTokens:
             return try maskedTokens(
                 parameters, explainer: explainer, text: text, batch: batch, model: model, original: original, output: output, limits: limits
@@ -238,10 +246,11 @@ enum TextExplanation {
     /// (`InstanceWisePlan`), its attention mask and token types fixed (`TokenIdsModel`), with
     /// `featureMask` (when given) grouping that text's tokens.
     private static func eachTextAlone(
-        _ given: [String: JSONValue], explainer: any Explainer, text: TextInputs, batch: TextInputs.Batch,
+        _ given: [String: JSONValue], explainer: any Explainer, text: TextInputs, batch: TextInputs.Batch, model: any PredictiveModel,
         sized: (Int) -> any PredictiveModel, output: Int, featureMask: ((TextEncoding) -> JSONValue)? = nil
     ) throws -> Setup {
         var parameters = given
+        let removes = given["baselines"] == .number(Double(TokenIdsModel.removed))
         let count = batch.inputs.count
         var parts: [InstanceWisePlan.Part] = []
         for (index, encoding) in batch.encodings.enumerated() {
@@ -250,7 +259,10 @@ enum TextExplanation {
             let inputs = try text.inputs([own], count: count)
             let companions = Dictionary(uniqueKeysWithValues: inputs.indices.filter { $0 != text.ids }.map { ($0, inputs[$0]) })
             let alone = ExplanationProblem(
-                model: TokenIdsModel(base: sized(own.ids.count), ids: text.ids, companions: companions), inputs: [inputs[text.ids]],
+                model: TokenIdsModel(
+                    base: sized(own.ids.count), ids: text.ids, companions: companions,
+                    removalPadding: removes ? text.tokenizer.paddingId : nil),
+                inputs: [inputs[text.ids]],
                 output: output, targets: nil)
             if let featureMask { parameters["feature_mask"] = featureMask(own) }
             do throws(ExplanationError) {
@@ -259,20 +271,30 @@ enum TextExplanation {
                 throw Problem(ExplanationError(error.code, "text \(index): \(error.message)"))
             }
         }
-        // Each text's groups are its own: the form asked for is echoed.
-        let echoed = featureMask == nil ? [:] : ["feature_mask": given["feature_mask"] ?? .null]
+        // Each text's groups are its own, and a removed token is no id: the forms asked for are echoed.
+        var echoed: [String: JSONValue] = featureMask == nil ? [:] : ["feature_mask": given["feature_mask"] ?? .null]
+        if removes { echoed["baselines"] = "removed" }
         parameters["feature_mask"] = given["feature_mask"]
         return Setup(
-            model: sized(batch.inputs[text.ids].shape[1]), inputs: batch.inputs, parameters: parameters, attributedInput: 0,
+            model: model, inputs: batch.inputs, parameters: parameters, attributedInput: 0,
             plan: InstanceWisePlan(parts: parts, echoing: echoed), answer: text.fixedLength == nil ? .unpaddedTokens : .tokens)
     }
 
     /// The token id the perturbation methods put in place of a token: `baselines` as an id or
-    /// a token of the tokenizer (`"[MASK]"`), by default the padding token; nil for baselines
-    /// per input (an object), which only the per-token ablation of the batch takes.
+    /// a token of the tokenizer (`"[MASK]"`), by default the padding token, or `"removed"`
+    /// (`TokenIdsModel.removed`: the token taken out of the text); nil for baselines per input
+    /// (an object), which only the per-token ablation of the batch takes.
     private static func tokenBaseline(_ value: JSONValue?, text: TextInputs) throws(Problem) -> Int? {
         switch value {
         case nil, .null?: return text.tokenizer.paddingId
+        case .string("removed")?:
+            guard text.attentionMask != nil, !text.tokenizer.padsOnLeft, text.fixedLength == nil else {
+                throw Problem.badRequest(
+                    "invalid-parameter",
+                    "'baselines': \"removed\" takes tokens out of the text, which needs a model with an attention_mask input, a free sequence length and padding on the right"
+                )
+            }
+            return Int(TokenIdsModel.removed)
         case .string(let token)?:
             guard let id = text.tokenizer.id(of: token) else {
                 throw Problem.badRequest(
@@ -280,11 +302,14 @@ enum TextExplanation {
                     "'baselines' names '\(token)', which is no token of this model's tokenizer (for example [PAD] or [MASK])")
             }
             return id
-        case .number(let id)? where id == id.rounded() && id >= 0 && id < Double(Int32.max):
+        case .number(let id)? where id == id.rounded() && id >= 0 && id < Double(text.tokenizer.idLimit):
             return Int(id)
-        case .number?:
-            throw Problem.badRequest("invalid-parameter", "'baselines' on text is a token id (a whole number) or a token such as [MASK]")
-        default: return nil
+        case .object?: return nil
+        default:
+            throw Problem.badRequest(
+                "invalid-parameter",
+                "'baselines' on text is a token id of the tokenizer (below \(text.tokenizer.idLimit)), a token such as [MASK], \"removed\", or baselines per input name"
+            )
         }
     }
 
@@ -338,9 +363,25 @@ enum TextExplanation {
             guard !tokens.isEmpty else {
                 throw Problem.badRequest("invalid-input", "text \(index) has no tokens for \(method) to mask")
             }
-            let tree = TokenHierarchy(tokens: tokens, specialTokens: separator.map { [$0] } ?? [])
-            do { hierarchies.append(try FeatureHierarchy(count: tokens.count, merges: tree.merges.map { ($0.left, $0.right) })) } catch {
-                throw Problem(error)
+            // SHAP's masker cuts segments from the whole text; a text the tokenizer cuts short
+            // would lose its tail (or, cut on the left, fold its head into [CLS]).
+            if text.tokenizer.truncates(batch.texts[index].text) {
+                throw Problem.badRequest(
+                    "invalid-input",
+                    "text \(index) is longer than this tokenizer keeps: \(method) masks every token of a text, as SHAP does; send a shorter text"
+                )
+            }
+            if explainer is PartitionShap {
+                guard tokens.count <= PartitionShap.maximumTokens else {
+                    throw Problem(
+                        .contentTooLarge, code: "input-too-large",
+                        detail: "text \(index) has \(tokens.count) tokens; partition_shap takes at most \(PartitionShap.maximumTokens)")
+                }
+                let tree = TokenHierarchy(tokens: tokens, specialTokens: separator.map { [$0] } ?? [])
+                do { hierarchies.append(try FeatureHierarchy(count: tokens.count, merges: tree.merges.map { ($0.left, $0.right) })) } catch
+                {
+                    throw Problem(error)
+                }
             }
             samples.append(TextMaskSamples(masker: masker, text: text, model: original, limits: limits))
         }

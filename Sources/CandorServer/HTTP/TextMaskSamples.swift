@@ -3,7 +3,7 @@ import CandorModel
 import CandorTensor
 import CandorText
 
-/// One text's tokens as SHAP's Text masker masks them for partition_shap: each sample writes
+/// One text's tokens as SHAP's Text masker masks them (partition_shap, kernel_shap): each sample writes
 /// its masked tokens as the mask token (`ShapTextMasker`) and is tokenized again and padded
 /// with the other samples, so the model sees what SHAP's model function would be given.
 struct TextMaskSamples: TextSamples {
@@ -20,6 +20,6 @@ struct TextMaskSamples: TextSamples {
         let encodings = (0..<samples).map { sample in
             text.tokenizer.encode(masker.maskedText { kept[sample * count + $0] != 0 })
         }
-        return try text.sampleInputs(encodings, model: model, limits: limits, named: "partition_shap's masked texts")
+        return try text.sampleInputs(encodings, model: model, limits: limits, named: "the masked texts")
     }
 }

@@ -15,6 +15,13 @@ extension TextInputs {
         if let fixedLength, length > fixedLength {
             throw ExplanationError(.invalidInput, "one of \(samples) has \(length) tokens; this model takes at most \(fixedLength)")
         }
+        // A mask token of several tokens lengthens a text past what the request could send.
+        guard length <= limits.maxTextTokens else {
+            throw ExplanationError(
+                .invalidInput,
+                "one of \(samples) has \(length) tokens, more than the configured limit of \(limits.maxTextTokens) (limits.max_text_tokens)"
+            )
+        }
         let elements = encodings.count.multipliedReportingOverflow(by: length * model.inputs.count)
         guard !elements.overflow, elements.partialValue <= limits.maxInputElements else {
             throw ExplanationError(
