@@ -40,7 +40,8 @@ import Testing
             var attributions: [String: [Double]] = [:]
             for method in methods + [
                 "attention_rollout_max", "attention_rollout_min", "attention_flow_max", "occlusion", "occlusion_strided",
-                "feature_ablation_words", "feature_ablation_masked", "feature_ablation_removed",
+                "feature_ablation_words", "feature_ablation_masked", "feature_ablation_removed", "occlusion_masked",
+                "occlusion_removed",
             ] {
                 attributions[method] = (entry[method] as? [String: Any])?["attributions"] as? [Double]
             }
@@ -149,6 +150,8 @@ import Testing
         ("feature_ablation_words", "feature_ablation", #"{"feature_mask":"words"}"#),
         ("feature_ablation_masked", "feature_ablation", #"{"baselines":"[MASK]"}"#),
         ("feature_ablation_removed", "feature_ablation", #"{"baselines":"removed"}"#),
+        ("occlusion_masked", "occlusion", #"{"sliding_window_shapes":[3],"baselines":"[MASK]"}"#),
+        ("occlusion_removed", "occlusion", #"{"sliding_window_shapes":[3],"baselines":"removed"}"#),
     ])
     func eachTextsOwnTokensAreReplacedAsCaptumReplacesThem(_ golden: String, _ method: String, _ parameters: String) async throws {
         try await TestApplication().test { client in
@@ -160,7 +163,7 @@ import Testing
             if golden == "feature_ablation_words" {
                 #expect((response.json["params"] as? [String: Any])?["feature_mask"] as? String == "words")
             }
-            if golden == "feature_ablation_removed" {
+            if golden.hasSuffix("_removed") {
                 #expect((response.json["params"] as? [String: Any])?["baselines"] as? String == "removed")
             }
             let explanations = try #require(response.json["explanations"] as? [[String: Any]])
@@ -290,6 +293,10 @@ import Testing
         (#"{"method":"feature_ablation","inputs":[{"text":"great"}],"params":{"feature_mask":"sentences"}}"#, 400, "invalid-parameter"),
         (#"{"method":"feature_ablation","inputs":[{"text":"great"}],"params":{"baselines":"[NOPE]"}}"#, 400, "invalid-parameter"),
         (#"{"method":"feature_ablation","inputs":[{"text":"great"}],"params":{"baselines":100000}}"#, 400, "invalid-parameter"),
+        (
+            #"{"method":"feature_ablation","inputs":[{"text":"great"}],"params":{"baselines":"removed","feature_mask":[0,0,1]}}"#, 400,
+            "invalid-parameter"
+        ),
         (#"{"method":"feature_ablation","inputs":[{"text":"great"}],"params":{"baselines":[1, 2, 3]}}"#, 400, "invalid-parameter"),
         (
             #"{"method":"occlusion","inputs":[{"text":"great"}],"params":{"sliding_window_shapes":[1],"baselines":2.5}}"#, 400,

@@ -198,7 +198,12 @@ enum TextExplanation {
                     "invalid-parameter",
                     "'feature_mask' on text is tokens (each token alone), words (the tokens of each word together) or a group per token, not '\(other)'"
                 )
-            default: break
+            default:
+                if baseline == Int(TokenIdsModel.removed) {
+                    throw Problem.badRequest(
+                        "invalid-parameter",
+                        "'baselines': \"removed\" takes each token or word out of its text: use feature_mask tokens or words")
+                }
             }
             // The ids take the baseline; the attention mask and token types stay.
             if let baseline {
