@@ -6,6 +6,7 @@ on a free loopback port, for the text benches."""
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
 import os
@@ -17,6 +18,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -378,4 +380,42 @@ def start_models_server(binary: Path, models: Path) -> tuple[subprocess.Popen, i
             time.sleep(0.1)
     server.kill()
     raise SystemExit("candor did not become ready")
+
+
+def text_bench_arguments(description: str, requests: int, root: Path) -> argparse.Namespace:
+    """The text benches' command line: --candor-bin (a release build, checked), --requests,
+    --json."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--candor-bin", default=str(root / ".build/release/candor"))
+    parser.add_argument("--requests", type=int, default=requests)
+    parser.add_argument("--json", help="write the results here as well")
+    args = parser.parse_args()
+    if not Path(args.candor_bin).exists():
+        raise SystemExit(f"{args.candor_bin} is missing: run `swift build -c release` first")
+    return args
+
+
+@contextmanager
+def served_text_explanations(binary: Path, models: Path):
+    """A release server of `models` and a function explaining texts with it over one kept-alive
+    connection: explain(method, texts) → the answer; stopped and its data removed on exit."""
+    server, port, data = start_models_server(binary, models)
+    client = Client("127.0.0.1", port)
+
+    def explain(method: str, texts: list[str]):
+        body = json.dumps({"method": method, "inputs": [{"text": t} for t in texts]}).encode()
+
+        def call():
+            status, _, payload = client.request("POST", "/v1/models/review_sentiment/explain", body, HEADERS)
+            assert status == 200, payload[:300]
+            return json.loads(payload)
+        return call
+
+    try:
+        yield explain
+    finally:
+        client.close()
+        server.terminate()
+        server.wait()
+        data.cleanup()
 

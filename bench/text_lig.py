@@ -16,7 +16,6 @@ Run (a release build first; about a minute):
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -25,7 +24,7 @@ import numpy as np
 import torch
 from captum.attr import LayerIntegratedGradients
 
-from candor_http import HEADERS, Client, start_models_server
+from candor_http import served_text_explanations, text_bench_arguments
 from measurement import ratio, timed_loop, timed_peer, summarise
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,14 +44,7 @@ REVIEWS = [
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--candor-bin", default=str(ROOT / ".build/release/candor"))
-    parser.add_argument("--requests", type=int, default=30)
-    parser.add_argument("--json", help="write the results here as well")
-    args = parser.parse_args()
-    binary = Path(args.candor_bin)
-    if not binary.exists():
-        raise SystemExit(f"{binary} is missing: run `swift build -c release` first")
+    args = text_bench_arguments(__doc__, 30, ROOT)
 
     default_threads = torch.get_num_threads()
     model, tokenizer = demo.load_served()
@@ -71,18 +63,10 @@ def main() -> int:
         ids, mask, reference, targets = captum_inputs(texts)
         return lig.attribute(ids, baselines=reference, additional_forward_args=(mask,), target=targets).sum(-1)
 
-    server, port, data = start_models_server(binary, ROOT / "models")
-    client = Client("127.0.0.1", port)
     rows = []
-    try:
+    with served_text_explanations(Path(args.candor_bin), ROOT / "models") as explain:
         for label, texts in (("1 review", REVIEWS[:1]), ("16 reviews", (REVIEWS * 2)[:16])):
-            body = json.dumps({"method": "layer_integrated_gradients", "inputs": [{"text": t} for t in texts]}).encode()
-
-            def candor_call():
-                status, _, payload = client.request("POST", "/v1/models/review_sentiment/explain", body, HEADERS)
-                assert status == 200, payload[:300]
-                return json.loads(payload)
-
+            candor_call = explain("layer_integrated_gradients", texts)
             answer = candor_call()
             reference = captum_call(texts).detach().numpy()
             ids, mask, _, _ = captum_inputs(texts)
@@ -107,11 +91,6 @@ def main() -> int:
                 "speedup_vs_default_threads": ratio(timings[max(timings)]["median_ms"], candor["median_ms"]),
                 "max_relative_difference": worst,
             })
-    finally:
-        client.close()
-        server.terminate()
-        server.wait()
-        data.cleanup()
 
     print("| case | Candor (HTTP) ms | Captum 1 thread ms | Captum default threads ms | speed-up (1 thread) | speed-up (default) | max rel. diff |")
     print("| --- | --- | --- | --- | --- | --- | --- |")

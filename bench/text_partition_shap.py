@@ -18,7 +18,6 @@ Run (a release build first; a few minutes):
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -27,7 +26,7 @@ import numpy as np
 import onnxruntime
 import shap
 
-from candor_http import HEADERS, Client, start_models_server
+from candor_http import served_text_explanations, text_bench_arguments
 from measurement import ratio, summarise, timed_loop, timed_peer
 from text_lig import REVIEWS
 
@@ -58,32 +57,17 @@ def model_function(threads: int | None):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--candor-bin", default=str(ROOT / ".build/release/candor"))
-    parser.add_argument("--requests", type=int, default=10)
-    parser.add_argument("--json", help="write the results here as well")
-    args = parser.parse_args()
-    binary = Path(args.candor_bin)
-    if not binary.exists():
-        raise SystemExit(f"{binary} is missing: run `swift build -c release` first")
+    args = text_bench_arguments(__doc__, 10, ROOT)
 
     explainers = {threads: shap.explainers.PartitionExplainer(model_function(threads), shap.maskers.Text(DEMO)) for threads in (1, None)}
 
     def shap_call(texts: list[str], threads: int | None):
         return explainers[threads](texts, max_evals=500, silent=True)
 
-    server, port, data = start_models_server(binary, ROOT / "models")
-    client = Client("127.0.0.1", port)
     rows = []
-    try:
+    with served_text_explanations(Path(args.candor_bin), ROOT / "models") as explain:
         for label, texts in (("1 review", REVIEWS[:1]), ("8 reviews", REVIEWS[:8])):
-            body = json.dumps({"method": "partition_shap", "inputs": [{"text": t} for t in texts]}).encode()
-
-            def candor_call():
-                status, _, payload = client.request("POST", "/v1/models/review_sentiment/explain", body, HEADERS)
-                assert status == 200, payload[:300]
-                return json.loads(payload)
-
+            candor_call = explain("partition_shap", texts)
             answer = candor_call()
             reference = shap_call(texts, 1)
             worst = 0.0
@@ -102,11 +86,6 @@ def main() -> int:
                 "speedup_vs_default_threads": ratio(timings[None]["median_ms"], candor["median_ms"]),
                 "max_relative_difference": worst,
             })
-    finally:
-        client.close()
-        server.terminate()
-        server.wait()
-        data.cleanup()
 
     print("| case | Candor (HTTP) ms | SHAP, onnxruntime 1 thread ms | SHAP, default threads ms | speed-up (1 thread) | speed-up (default) | max rel. diff |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
