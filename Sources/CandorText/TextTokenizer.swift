@@ -235,11 +235,8 @@ public struct TextTokenizer: Sendable {
     /// Whether the file's truncation cuts `text` short (one text, no pair).
     public func truncates(_ text: String) -> Bool {
         guard let truncation else { return false }
-        let added = single.reduce(0) { count, piece in
-            if case .special(let ids, _, _) = piece { return count + ids.count }
-            return count
-        }
-        return encodeSequence(text).count + added > truncation.maxLength
+        let around = specialTokensAround
+        return encodeSequence(text).count + around.before + around.after > truncation.maxLength
     }
 
     /// The id of a token of the vocabulary or of the added tokens (`[PAD]`, `<mask>`), if any.
